@@ -1,0 +1,54 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Caller } from '../domain/caller.js';
+import { forbidden, unauthorized } from '../domain/errors.js';
+import type { AccountsService } from '../services/accounts.js';
+
+export const SESSION_COOKIE = 'cairn_session';
+export const CSRF_HEADER = 'x-csrf-token';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    caller: Caller | null;
+  }
+  interface FastifyContextConfig {
+    /** Routes open to anyone (register, login, health) say so; all others need a caller. */
+    public?: boolean;
+  }
+}
+
+const SAFE = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/**
+ * Resolves who is asking, from a bearer token (programs, the CLI, agents) or the
+ * session cookie (the console). A cookie-borne write must also carry the
+ * session's CSRF token in a header, which another site cannot read or set.
+ */
+export function authenticate(accounts: AccountsService) {
+  return async (req: FastifyRequest, _reply: FastifyReply): Promise<void> => {
+    req.caller = null;
+    const header = req.headers.authorization;
+    if (header) {
+      const m = /^Bearer\s+(\S+)$/i.exec(header);
+      const caller = m ? await accounts.fromToken(m[1]!) : null;
+      if (!caller) throw unauthorized('The API token is unknown, revoked, or its account is disabled; create a new one with `cairn login`.');
+      req.caller = caller;
+      return;
+    }
+    const session = req.cookies[SESSION_COOKIE];
+    if (session) {
+      const found = await accounts.fromSession(session);
+      if (found) {
+        if (!SAFE.has(req.method) && req.headers[CSRF_HEADER] !== found.csrf)
+          throw forbidden(`A write from the browser must carry the session's CSRF token in the ${CSRF_HEADER} header.`);
+        req.caller = found.caller;
+      }
+    }
+    if (!req.caller && !req.routeOptions.config.public) throw unauthorized();
+  };
+}
+
+/** The caller of a route that requires one; the hook above guarantees it. */
+export function callerOf(req: FastifyRequest): Caller {
+  if (!req.caller) throw unauthorized();
+  return req.caller;
+}

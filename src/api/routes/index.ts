@@ -1,0 +1,11 @@
+import type { Services } from '../../services/index.js';
+import type { Api } from '../types.js';
+import { accountRoutes } from './accounts.js';
+import { jobRoutes } from './jobs.js';
+import { resourceRoutes } from './resources.js';
+
+export async function registerRoutes(app: Api, s: Services): Promise<void> {
+  accountRoutes(app, s);
+  resourceRoutes(app, s);
+  jobRoutes(app, s);
+}

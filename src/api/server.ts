@@ -1,0 +1,99 @@
+import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import cookie from '@fastify/cookie';
+import swagger from '@fastify/swagger';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Ajv } from 'ajv';
+import addFormats from 'ajv-formats';
+import { CairnError } from '../domain/errors.js';
+import type { Services } from '../services/index.js';
+import { authenticate } from './auth.js';
+import { registerRoutes } from './routes/index.js';
+
+export interface ServerOptions {
+  logLevel: string;
+  version: string;
+  engine: string;
+  webDir: string | null;
+}
+
+export type App = FastifyInstance;
+
+/**
+ * Bodies are validated without coercion (a "1" is not a 1) and unknown fields are
+ * refused by the schemas; query strings and path parameters are text by nature,
+ * so there numbers are parsed.
+ */
+function validators() {
+  const make = (coerceTypes: boolean) => {
+    const ajv = new Ajv({ coerceTypes, removeAdditional: false, useDefaults: true, allErrors: false, strict: false });
+    addFormats.default(ajv);
+    return ajv;
+  };
+  const body = make(false);
+  const params = make(true);
+  return ({ schema, httpPart }: { schema: object; httpPart?: string }) =>
+    (httpPart === 'body' ? body : params).compile(schema);
+}
+
+function errorBody(err: FastifyError | CairnError) {
+  if (err instanceof CairnError) {
+    return { status: err.status, body: { error: { code: err.code, message: err.message, ...(err.field ? { field: err.field } : {}) } } };
+  }
+  const fe = err as FastifyError;
+  if (fe.validation) {
+    const first = fe.validation[0];
+    const path = (first?.instancePath ?? '').replace(/^\//, '').replaceAll('/', '.');
+    const extra = first?.params as { additionalProperty?: string } | undefined;
+    const field = extra?.additionalProperty ? [path, extra.additionalProperty].filter(Boolean).join('.') : path;
+    const message = extra?.additionalProperty
+      ? `Unknown field "${field}" in the ${fe.validationContext}.`
+      : `Invalid ${fe.validationContext}${field ? ` field "${field}"` : ''}: ${first?.message ?? 'bad value'}.`;
+    return { status: 400, body: { error: { code: 'bad_request', message, ...(field ? { field } : {}) } } };
+  }
+  const status = fe.statusCode && fe.statusCode >= 400 && fe.statusCode < 500 ? fe.statusCode : 500;
+  const code = status === 413 ? 'too_large' : status === 415 ? 'unsupported_media_type' : status === 429 ? 'too_many_requests' : status === 404 ? 'not_found' : status === 500 ? 'internal' : 'bad_request';
+  const message = status === 500 ? 'The server failed on this request; the error is in its log.' : fe.message;
+  return { status, body: { error: { code, message } } };
+}
+
+export async function buildServer(services: Services, opts: ServerOptions): Promise<App> {
+  const app = Fastify({
+    logger: { level: opts.logLevel, redact: ['req.headers.authorization', 'req.headers.cookie'] },
+    bodyLimit: 1024 * 1024,
+    forceCloseConnections: true,
+    return503OnClosing: true,
+  }).withTypeProvider<TypeBoxTypeProvider>();
+  app.setValidatorCompiler(validators());
+  app.addContentTypeParser('application/octet-stream', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+  app.setErrorHandler((err: FastifyError, req, reply) => {
+    const { status, body } = errorBody(err);
+    if (status >= 500) req.log.error({ err }, 'request failed');
+    return reply.status(status).send(body);
+  });
+  app.setNotFoundHandler((req, reply) =>
+    reply.status(404).send({ error: { code: 'not_found', message: `No route ${req.method} ${req.url.split('?')[0]}; the API is described at /api/v1/openapi.json.` } }),
+  );
+
+  await app.register(cookie);
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'Cairn API', version: opts.version, description: 'Backups of disks, shared between accounts.' },
+      components: {
+        securitySchemes: {
+          token: { type: 'http', scheme: 'bearer' },
+          session: { type: 'apiKey', in: 'cookie', name: 'cairn_session' },
+        },
+      },
+      security: [{ token: [] }, { session: [] }],
+    },
+  });
+  app.decorateRequest('caller', null);
+  app.addHook('onRequest', async (req, reply) => {
+    if (!req.url.startsWith('/api/')) return;
+    await authenticate(services.accounts)(req, reply);
+  });
+  app.get('/api/v1/openapi.json', { config: { public: true }, schema: { hide: true } }, async () => app.swagger());
+  app.get('/api/v1/health', { config: { public: true } }, async () => ({ status: 'ok', version: opts.version, engine: opts.engine }));
+  await registerRoutes(app, services);
+  return app;
+}

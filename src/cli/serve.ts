@@ -1,0 +1,37 @@
+import type { Command } from 'commander';
+import { loadConfig, type ConfigInput } from '../config.js';
+import { startServer } from '../app.js';
+
+export function serveCommand(program: Command): void {
+  program
+    .command('serve')
+    .description('Run the Cairn server (API and web console)')
+    .option('--host <address>', 'address to listen on (CAIRN_HOST)', undefined)
+    .option('--port <port>', 'port to listen on; 0 picks a free one (CAIRN_PORT)')
+    .option('--data-dir <dir>', 'data directory for the SQLite file and chunks (CAIRN_DATA_DIR)')
+    .option('--database <url>', 'postgres://… or an SQLite file path (CAIRN_DATABASE)')
+    .option('--chunk-dir <dir>', 'folder of the chunk store (CAIRN_CHUNK_DIR)')
+    .option('--registration <mode>', 'open or closed (invite-only) (CAIRN_REGISTRATION)')
+    .option('--admin-email <email>', 'make this account an administrator at start (CAIRN_ADMIN_EMAIL)')
+    .option('--chain-max-length <n>', 'points per backup chain (CAIRN_CHAIN_MAX_LENGTH)')
+    .option('--recycle-hours <h>', 'how long deleted backups stay restorable (CAIRN_RECYCLE_HOURS)')
+    .option('--gc-grace-seconds <s>', 'age below which unreferenced chunks are kept (CAIRN_GC_GRACE_SECONDS)')
+    .option('--agent-timeout-seconds <s>', 'how long a job waits for an offline agent (CAIRN_AGENT_TIMEOUT_SECONDS)')
+    .option('--log-level <level>', 'fatal, error, warn, info, debug (CAIRN_LOG_LEVEL)')
+    .action(async (opts: ConfigInput) => {
+      const config = loadConfig(opts);
+      const running = await startServer(config);
+      // Printed on its own line so scripts and tests can find the address when --port 0 is used.
+      process.stdout.write(`cairn listening on ${running.url}\n`);
+      let stopping = false;
+      const stop = async (signal: string) => {
+        if (stopping) return;
+        stopping = true;
+        running.app.log.info({ signal }, 'shutting down');
+        await running.close();
+        process.exit(0);
+      };
+      process.on('SIGTERM', () => void stop('SIGTERM'));
+      process.on('SIGINT', () => void stop('SIGINT'));
+    });
+}

@@ -1,0 +1,46 @@
+import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import SqliteDatabase from 'better-sqlite3';
+import pg from 'pg';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { Database } from './schema.js';
+import { migrateToLatest } from './migrations.js';
+
+export type Engine = 'sqlite' | 'postgres';
+export type Db = Kysely<Database>;
+
+export interface MetadataStore {
+  db: Db;
+  engine: Engine;
+  close(): Promise<void>;
+}
+
+// PostgreSQL returns BIGINT (and COUNT) as strings to be safe past 2^53; our sizes
+// stay far below that, so numbers keep one code path for both engines.
+pg.types.setTypeParser(20, (v) => Number(v));
+
+/** Opens the metadata store named by a URL (`postgres://…`) or an SQLite file path, and migrates it. */
+export async function openMetadataStore(url: string): Promise<MetadataStore> {
+  const engine: Engine = /^postgres(ql)?:\/\//.test(url) ? 'postgres' : 'sqlite';
+  let db: Db;
+  if (engine === 'postgres') {
+    db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: url, max: 10 }) }) });
+  } else {
+    const file = url.replace(/^sqlite:(\/\/)?/, '');
+    if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+    const sqlite = new SqliteDatabase(file);
+    // WAL lets readers go on while a backup commits; NORMAL is durable in WAL mode across process crashes.
+    sqlite.pragma('journal_mode = WAL');
+    sqlite.pragma('synchronous = NORMAL');
+    sqlite.pragma('foreign_keys = ON');
+    sqlite.pragma('busy_timeout = 10000');
+    db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  }
+  try {
+    await migrateToLatest(db as Kysely<unknown>, engine);
+  } catch (err) {
+    await db.destroy();
+    throw err;
+  }
+  return { db, engine, close: () => db.destroy() };
+}

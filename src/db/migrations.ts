@@ -1,0 +1,202 @@
+import { Kysely, Migrator, sql, type Migration, type MigrationProvider } from 'kysely';
+import type { Engine } from './connect.js';
+
+/**
+ * Versioned migrations, applied in name order on every start. A migration is
+ * never edited once released; a change of schema is a new entry here.
+ */
+function migrations(engine: Engine): Record<string, Migration> {
+  const blob = engine === 'postgres' ? 'bytea' : 'blob';
+  return {
+    '0001_foundation': {
+      async up(db: Kysely<unknown>) {
+        await db.schema
+          .createTable('accounts')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('email', 'text', (c) => c.notNull().unique())
+          .addColumn('password_hash', 'text', (c) => c.notNull())
+          .addColumn('parent_id', 'text', (c) => c.references('accounts.id'))
+          .addColumn('is_admin', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('status', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('accounts_parent').on('accounts').column('parent_id').execute();
+        await db.schema
+          .createTable('sessions')
+          .addColumn('token_hash', 'text', (c) => c.primaryKey())
+          .addColumn('account_id', 'text', (c) => c.notNull().references('accounts.id').onDelete('cascade'))
+          .addColumn('csrf_token', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .addColumn('expires_at', 'text', (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createTable('api_tokens')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('account_id', 'text', (c) => c.notNull().references('accounts.id').onDelete('cascade'))
+          .addColumn('name', 'text', (c) => c.notNull())
+          .addColumn('token_hash', 'text', (c) => c.notNull().unique())
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .addColumn('last_used_at', 'text')
+          .addColumn('revoked_at', 'text')
+          .execute();
+        await db.schema.createIndex('api_tokens_account').on('api_tokens').column('account_id').execute();
+        await db.schema
+          .createTable('agents')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('account_id', 'text', (c) => c.notNull().references('accounts.id').onDelete('cascade'))
+          .addColumn('name', 'text', (c) => c.notNull())
+          .addColumn('last_seen_at', 'text')
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createTable('resources')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('account_id', 'text', (c) => c.notNull().references('accounts.id').onDelete('cascade'))
+          .addColumn('kind', 'text', (c) => c.notNull())
+          .addColumn('name', 'text', (c) => c.notNull())
+          .addColumn('agent_id', 'text', (c) => c.references('agents.id').onDelete('set null'))
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('resources_account').on('resources').columns(['account_id', 'created_at']).execute();
+        await db.schema
+          .createTable('disks')
+          .addColumn('resource_id', 'text', (c) => c.notNull().references('resources.id').onDelete('cascade'))
+          .addColumn('position', 'integer', (c) => c.notNull())
+          .addColumn('name', 'text', (c) => c.notNull())
+          .addColumn('size', 'bigint', (c) => c.notNull())
+          .addPrimaryKeyConstraint('disks_pk', ['resource_id', 'position'])
+          .addUniqueConstraint('disks_name', ['resource_id', 'name'])
+          .execute();
+        await db.schema
+          .createTable('jobs')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('account_id', 'text', (c) => c.notNull().references('accounts.id').onDelete('cascade'))
+          .addColumn('action', 'text', (c) => c.notNull())
+          .addColumn('resource_id', 'text')
+          .addColumn('target_id', 'text')
+          .addColumn('status', 'text', (c) => c.notNull())
+          .addColumn('runner', 'text', (c) => c.notNull())
+          .addColumn('params', 'text', (c) => c.notNull())
+          .addColumn('result', 'text')
+          .addColumn('progress', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('bytes_done', 'bigint', (c) => c.notNull().defaultTo(0))
+          .addColumn('bytes_total', 'bigint', (c) => c.notNull().defaultTo(0))
+          .addColumn('error', 'text')
+          .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('lease_until', 'text')
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .addColumn('started_at', 'text')
+          .addColumn('finished_at', 'text')
+          .addColumn('updated_at', 'text', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('jobs_account').on('jobs').columns(['account_id', 'created_at']).execute();
+        await db.schema.createIndex('jobs_queue').on('jobs').columns(['runner', 'status']).execute();
+      },
+    },
+    '0002_backups': {
+      async up(db: Kysely<unknown>) {
+        await db.schema
+          .createTable('chains')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('account_id', 'text', (c) => c.notNull().references('accounts.id').onDelete('cascade'))
+          .addColumn('resource_id', 'text', (c) => c.notNull())
+          .addColumn('name', 'text', (c) => c.notNull())
+          .addColumn('description', 'text', (c) => c.notNull())
+          .addColumn('status', 'text', (c) => c.notNull())
+          .addColumn('head_point_id', 'text')
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .addColumn('deleted_at', 'text')
+          .addColumn('purge_after', 'text')
+          .execute();
+        await db.schema.createIndex('chains_account').on('chains').columns(['account_id', 'created_at']).execute();
+        await db.schema.createIndex('chains_resource').on('chains').columns(['resource_id', 'created_at']).execute();
+        await db.schema
+          .createTable('points')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('chain_id', 'text', (c) => c.notNull())
+          .addColumn('account_id', 'text', (c) => c.notNull().references('accounts.id').onDelete('cascade'))
+          .addColumn('resource_id', 'text', (c) => c.notNull())
+          .addColumn('parent_id', 'text')
+          .addColumn('type', 'text', (c) => c.notNull())
+          .addColumn('name', 'text', (c) => c.notNull())
+          .addColumn('description', 'text', (c) => c.notNull())
+          .addColumn('status', 'text', (c) => c.notNull())
+          .addColumn('snapshot_at', 'text', (c) => c.notNull())
+          .addColumn('logical_size', 'bigint', (c) => c.notNull())
+          .addColumn('stored_bytes', 'bigint', (c) => c.notNull())
+          .addColumn('job_id', 'text')
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .addColumn('committed_at', 'text')
+          .addColumn('deleted_at', 'text')
+          .addColumn('purge_after', 'text')
+          .execute();
+        await db.schema.createIndex('points_chain').on('points').columns(['chain_id', 'created_at']).execute();
+        await db.schema
+          .createTable('point_disks')
+          .addColumn('point_id', 'text', (c) => c.notNull().references('points.id').onDelete('cascade'))
+          .addColumn('position', 'integer', (c) => c.notNull())
+          .addColumn('disk_name', 'text', (c) => c.notNull())
+          .addColumn('size', 'bigint', (c) => c.notNull())
+          .addColumn('manifest_digest', 'text')
+          .addPrimaryKeyConstraint('point_disks_pk', ['point_id', 'position'])
+          .execute();
+        await db.schema
+          .createTable('manifests')
+          .addColumn('digest', 'text', (c) => c.primaryKey())
+          .addColumn('body', sql.raw(blob), (c) => c.notNull())
+          .addColumn('size', 'bigint', (c) => c.notNull())
+          .addColumn('chunk_count', 'integer', (c) => c.notNull())
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createTable('chunks')
+          .addColumn('digest', 'text', (c) => c.primaryKey())
+          .addColumn('size', 'integer', (c) => c.notNull())
+          .addColumn('stored_size', 'integer', (c) => c.notNull())
+          .addColumn('touched_at', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createTable('account_chunks')
+          .addColumn('account_id', 'text', (c) => c.notNull())
+          .addColumn('digest', 'text', (c) => c.notNull())
+          .addPrimaryKeyConstraint('account_chunks_pk', ['account_id', 'digest'])
+          .execute();
+        await db.schema.createIndex('account_chunks_digest').on('account_chunks').column('digest').execute();
+        await db.schema
+          .createTable('upload_chunks')
+          .addColumn('point_id', 'text', (c) => c.notNull())
+          .addColumn('digest', 'text', (c) => c.notNull())
+          .addPrimaryKeyConstraint('upload_chunks_pk', ['point_id', 'digest'])
+          .execute();
+        await db.schema
+          .createTable('gc_runs')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('started_at', 'text', (c) => c.notNull())
+          .addColumn('finished_at', 'text')
+          .addColumn('chunks_removed', 'integer', (c) => c.notNull())
+          .addColumn('bytes_removed', 'bigint', (c) => c.notNull())
+          .addColumn('manifests_removed', 'integer', (c) => c.notNull())
+          .addColumn('status', 'text', (c) => c.notNull())
+          .execute();
+      },
+    },
+  };
+}
+
+class StaticProvider implements MigrationProvider {
+  constructor(private readonly engine: Engine) {}
+  async getMigrations() {
+    return migrations(this.engine);
+  }
+}
+
+export async function migrateToLatest(db: Kysely<unknown>, engine: Engine): Promise<void> {
+  const migrator = new Migrator({ db, provider: new StaticProvider(engine) });
+  const { error, results } = await migrator.migrateToLatest();
+  const failed = results?.find((r) => r.status === 'Error');
+  if (error || failed) {
+    const reason = error instanceof Error ? error.message : String(error ?? 'unknown error');
+    throw new Error(`Database migration ${failed?.migrationName ?? ''} failed: ${reason}`);
+  }
+}

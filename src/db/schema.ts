@@ -1,0 +1,174 @@
+/**
+ * The metadata schema, shared by SQLite and PostgreSQL. Times are ISO 8601 text,
+ * flags are 0/1 integers and sizes are 64-bit integers, so one set of queries
+ * serves both engines.
+ */
+export interface AccountTable {
+  id: string;
+  email: string;
+  password_hash: string;
+  parent_id: string | null;
+  is_admin: number;
+  status: 'active' | 'disabled';
+  created_at: string;
+}
+
+export interface SessionTable {
+  token_hash: string;
+  account_id: string;
+  csrf_token: string;
+  created_at: string;
+  expires_at: string;
+}
+
+export interface ApiTokenTable {
+  id: string;
+  account_id: string;
+  name: string;
+  token_hash: string;
+  created_at: string;
+  last_used_at: string | null;
+  revoked_at: string | null;
+}
+
+export interface ResourceTable {
+  id: string;
+  account_id: string;
+  kind: 'volume' | 'instance';
+  name: string;
+  agent_id: string | null;
+  created_at: string;
+}
+
+export interface DiskTable {
+  resource_id: string;
+  position: number;
+  name: string;
+  size: number;
+}
+
+export interface JobTable {
+  id: string;
+  account_id: string;
+  action: string;
+  resource_id: string | null;
+  target_id: string | null;
+  status: 'pending' | 'working' | 'successful' | 'failed';
+  /** Who carries it out: 'server' or an agent ID. */
+  runner: string;
+  params: string;
+  result: string | null;
+  progress: number;
+  bytes_done: number;
+  bytes_total: number;
+  error: string | null;
+  attempts: number;
+  lease_until: string | null;
+  created_at: string;
+  started_at: string | null;
+  finished_at: string | null;
+  updated_at: string;
+}
+
+export interface AgentTable {
+  id: string;
+  account_id: string;
+  name: string;
+  last_seen_at: string | null;
+  created_at: string;
+}
+
+export interface ChainTable {
+  id: string;
+  account_id: string;
+  resource_id: string;
+  name: string;
+  description: string;
+  status: 'available' | 'deleted';
+  head_point_id: string | null;
+  created_at: string;
+  deleted_at: string | null;
+  purge_after: string | null;
+}
+
+export interface PointTable {
+  id: string;
+  chain_id: string;
+  account_id: string;
+  resource_id: string;
+  parent_id: string | null;
+  type: 'full' | 'incremental';
+  name: string;
+  description: string;
+  status: 'creating' | 'available' | 'failed' | 'deleted';
+  snapshot_at: string;
+  logical_size: number;
+  stored_bytes: number;
+  job_id: string | null;
+  created_at: string;
+  committed_at: string | null;
+  deleted_at: string | null;
+  purge_after: string | null;
+}
+
+export interface PointDiskTable {
+  point_id: string;
+  position: number;
+  disk_name: string;
+  size: number;
+  manifest_digest: string | null;
+}
+
+export interface ManifestTable {
+  digest: string;
+  body: Buffer;
+  size: number;
+  chunk_count: number;
+  created_at: string;
+}
+
+export interface ChunkTable {
+  digest: string;
+  size: number;
+  stored_size: number;
+  touched_at: string;
+  created_at: string;
+}
+
+export interface AccountChunkTable {
+  account_id: string;
+  digest: string;
+}
+
+export interface UploadChunkTable {
+  point_id: string;
+  digest: string;
+}
+
+export interface GcRunTable {
+  id: string;
+  started_at: string;
+  finished_at: string | null;
+  chunks_removed: number;
+  bytes_removed: number;
+  manifests_removed: number;
+  status: 'running' | 'done' | 'failed';
+}
+
+export interface Database {
+  accounts: AccountTable;
+  sessions: SessionTable;
+  api_tokens: ApiTokenTable;
+  resources: ResourceTable;
+  disks: DiskTable;
+  jobs: JobTable;
+  agents: AgentTable;
+  chains: ChainTable;
+  points: PointTable;
+  point_disks: PointDiskTable;
+  manifests: ManifestTable;
+  chunks: ChunkTable;
+  account_chunks: AccountChunkTable;
+  upload_chunks: UploadChunkTable;
+  gc_runs: GcRunTable;
+}

@@ -1,0 +1,26 @@
+/**
+ * Errors that carry their meaning to the edge: the API maps `status` and `code`
+ * to the response, the CLI prints `message` and exits non-zero.
+ */
+export class CairnError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly field?: string,
+  ) {
+    super(message);
+    this.name = 'CairnError';
+  }
+}
+
+export const badRequest = (message: string, field?: string) => new CairnError(400, 'bad_request', message, field);
+export const unauthorized = (message = 'Sign in first: send a session cookie or an "Authorization: Bearer <token>" header.') =>
+  new CairnError(401, 'unauthorized', message);
+export const forbidden = (message: string) => new CairnError(403, 'forbidden', message);
+/** Also used for things that exist but belong to someone else: never reveal they exist. */
+export const notFound = (what: string, id: string) => new CairnError(404, 'not_found', `${what} ${id} was not found.`);
+export const conflict = (message: string, code = 'conflict') => new CairnError(409, code, message);
+export const tooLarge = (message: string) => new CairnError(413, 'too_large', message);
+export const tooMany = (message: string) => new CairnError(429, 'too_many_requests', message);
+export const unavailable = (message: string) => new CairnError(503, 'unavailable', message);

@@ -1,0 +1,184 @@
+import { createHash } from 'node:crypto';
+// The binding is CommonJS around a .node file, so Node exposes its functions
+// only on the default export, not as ESM named exports.
+import zstd from 'zstd-napi/binding.js';
+
+/** Disks are cut into chunks of this size; only a disk's last chunk may be shorter. */
+export const CHUNK_SIZE = 4 * 1024 * 1024;
+
+export const BLOB_HEADER_SIZE = 8;
+
+/**
+ * A well-formed blob is never larger than a raw chunk plus its header; the extra
+ * KiB is slack so that a future header extension does not break old readers.
+ */
+export const MAX_BLOB_SIZE = CHUNK_SIZE + 1024;
+
+export const CODEC_RAW = 0;
+export const CODEC_ZSTD = 1;
+export type Codec = typeof CODEC_RAW | typeof CODEC_ZSTD;
+
+const MAGIC = Buffer.from('CRN', 'ascii');
+const ZSTD_LEVEL = 1;
+const HEX_DIGEST = /^[0-9a-f]{64}$/;
+
+// Shared, never written: zero detection is a memcmp against a slice of it, which
+// is an order of magnitude cheaper than hashing and lets holes skip the pool.
+const ZERO_CHUNK = Buffer.alloc(CHUNK_SIZE);
+
+export class ChunkIntegrityError extends Error {
+  readonly digest: string;
+
+  constructor(digest: string, reason: string) {
+    super(`chunk ${digest} failed integrity check: ${reason}`);
+    this.name = 'ChunkIntegrityError';
+    this.digest = digest;
+  }
+}
+
+export interface EncodedChunk {
+  /** Lowercase hex SHA-256 of the uncompressed chunk. */
+  digest: string;
+  blob: Buffer;
+}
+
+export function isZeroChunk(data: Uint8Array): boolean {
+  if (data.length > CHUNK_SIZE) {
+    throw new RangeError(`chunk of ${data.length} bytes exceeds CHUNK_SIZE`);
+  }
+  return ZERO_CHUNK.subarray(0, data.length).equals(data);
+}
+
+export function sha256Hex(data: Uint8Array): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+export function isDigest(value: string): boolean {
+  return HEX_DIGEST.test(value);
+}
+
+// zstd contexts are expensive to create and not thread-safe; each thread that
+// loads this module (main thread or pool worker) gets its own lazily.
+let cctx: zstd.CCtx | undefined;
+let dctx: zstd.DCtx | undefined;
+let scratch: Buffer | undefined;
+
+/**
+ * Hashes and compresses one chunk. The returned blob owns its own ArrayBuffer
+ * (never a slice of Node's shared pool), so it can be transferred between threads.
+ */
+export function encodeChunk(data: Uint8Array): EncodedChunk {
+  if (data.length === 0 || data.length > CHUNK_SIZE) {
+    throw new RangeError(`chunk length ${data.length} outside 1..${CHUNK_SIZE}`);
+  }
+  const digest = sha256Hex(data);
+
+  cctx ??= new zstd.CCtx();
+  // Sized for the worst case so zstd never fails for lack of room; the blob is
+  // then copied out at its exact size to avoid pinning 4 MiB per small blob.
+  scratch ??= Buffer.allocUnsafeSlow(BLOB_HEADER_SIZE + zstd.compressBound(CHUNK_SIZE));
+  const compressedLength = cctx.compress(scratch.subarray(BLOB_HEADER_SIZE), data, ZSTD_LEVEL);
+
+  let blob: Buffer;
+  if (compressedLength < data.length) {
+    blob = Buffer.allocUnsafeSlow(BLOB_HEADER_SIZE + compressedLength);
+    scratch.copy(blob, BLOB_HEADER_SIZE, BLOB_HEADER_SIZE, BLOB_HEADER_SIZE + compressedLength);
+    writeHeader(blob, CODEC_ZSTD, data.length);
+  } else {
+    blob = Buffer.allocUnsafeSlow(BLOB_HEADER_SIZE + data.length);
+    blob.set(data, BLOB_HEADER_SIZE);
+    writeHeader(blob, CODEC_RAW, data.length);
+  }
+  return { digest, blob };
+}
+
+function writeHeader(blob: Buffer, codec: Codec, length: number): void {
+  MAGIC.copy(blob, 0);
+  blob[3] = codec;
+  blob.writeUInt32BE(length, 4);
+}
+
+export interface BlobHeader {
+  codec: Codec;
+  length: number;
+}
+
+/** Parses and bounds-checks a blob header without touching the payload. */
+export function readBlobHeader(blob: Uint8Array, digest: string): BlobHeader {
+  if (blob.length < BLOB_HEADER_SIZE) {
+    throw new ChunkIntegrityError(digest, `blob is ${blob.length} bytes, shorter than its ${BLOB_HEADER_SIZE}-byte header`);
+  }
+  if (blob.length > MAX_BLOB_SIZE) {
+    throw new ChunkIntegrityError(digest, `blob is ${blob.length} bytes, over the ${MAX_BLOB_SIZE}-byte limit`);
+  }
+  if (blob[0] !== MAGIC[0] || blob[1] !== MAGIC[1] || blob[2] !== MAGIC[2]) {
+    throw new ChunkIntegrityError(digest, 'bad magic (expected "CRN")');
+  }
+  const codec = blob[3];
+  if (codec !== CODEC_RAW && codec !== CODEC_ZSTD) {
+    throw new ChunkIntegrityError(digest, `unknown codec ${String(codec)}`);
+  }
+  const view = Buffer.from(blob.buffer, blob.byteOffset, blob.byteLength);
+  const length = view.readUInt32BE(4);
+  if (length === 0 || length > CHUNK_SIZE) {
+    throw new ChunkIntegrityError(digest, `uncompressed length ${length} outside 1..${CHUNK_SIZE}`);
+  }
+  return { codec, length };
+}
+
+/**
+ * Decodes a blob and proves it is the chunk named by `expectedDigest`. Anything
+ * that comes back from storage or the network goes through here before use.
+ */
+export function decodeChunk(blob: Uint8Array, expectedDigest: string): Buffer {
+  const digest = expectedDigest.toLowerCase();
+  if (!isDigest(digest)) {
+    throw new TypeError(`not a SHA-256 hex digest: ${JSON.stringify(expectedDigest)}`);
+  }
+  const { codec, length } = readBlobHeader(blob, digest);
+  const payload = blob.subarray(BLOB_HEADER_SIZE);
+
+  let data: Buffer;
+  if (codec === CODEC_RAW) {
+    if (payload.length !== length) {
+      throw new ChunkIntegrityError(digest, `raw payload is ${payload.length} bytes, header says ${length}`);
+    }
+    data = Buffer.allocUnsafeSlow(length);
+    data.set(payload);
+  } else {
+    data = decompressExactly(payload, length, digest);
+  }
+
+  const actual = sha256Hex(data);
+  if (actual !== digest) {
+    throw new ChunkIntegrityError(digest, `content hashes to ${actual}`);
+  }
+  return data;
+}
+
+function decompressExactly(payload: Uint8Array, length: number, digest: string): Buffer {
+  dctx ??= new zstd.DCtx();
+  // The output buffer is exactly the declared length: a frame that would
+  // expand beyond it makes zstd fail instead of allocating without bound.
+  const data = Buffer.allocUnsafeSlow(length);
+  let written: number;
+  try {
+    const frameLength = zstd.findFrameCompressedSize(payload);
+    if (frameLength !== payload.length) {
+      throw new Error(`payload holds ${payload.length - frameLength} bytes after the zstd frame`);
+    }
+    const declared = zstd.getFrameContentSize(payload);
+    if (declared !== null && declared !== length) {
+      throw new Error(`zstd frame declares ${declared} bytes, header says ${length}`);
+    }
+    written = dctx.decompress(data, payload);
+  } catch (err) {
+    // A failed decompression can leave the context mid-frame; start clean.
+    dctx = undefined;
+    throw new ChunkIntegrityError(digest, `zstd payload invalid: ${(err as Error).message}`);
+  }
+  if (written !== length) {
+    throw new ChunkIntegrityError(digest, `zstd payload decompressed to ${written} bytes, header says ${length}`);
+  }
+  return data;
+}

@@ -1,0 +1,51 @@
+/**
+ * Runs task(0..total-1) with at most `concurrency` running at once. The first
+ * failure aborts `controller` (so running tasks can give up early), no new task
+ * starts, and the error is rethrown only once every running task has settled:
+ * callers may then release resources the tasks were using.
+ */
+export async function runConcurrently(
+  total: number,
+  concurrency: number,
+  task: (index: number) => Promise<void>,
+  controller: AbortController,
+): Promise<void> {
+  checkPositiveInteger('concurrency', concurrency);
+  let next = 0;
+  let failed = false;
+  let firstError: unknown;
+  const lane = async (): Promise<void> => {
+    while (!failed && next < total) {
+      const index = next++;
+      try {
+        controller.signal.throwIfAborted();
+        await task(index);
+      } catch (err) {
+        if (!failed) {
+          failed = true;
+          firstError = err;
+          controller.abort(err);
+        }
+        return;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, total) }, lane));
+  if (failed) throw firstError;
+}
+
+/** An AbortController that also aborts when `parent` does; call `dispose` when done. */
+export function linkedAbortController(parent?: AbortSignal): { controller: AbortController; dispose: () => void } {
+  const controller = new AbortController();
+  if (!parent) return { controller, dispose: () => {} };
+  const onAbort = (): void => controller.abort(parent.reason);
+  if (parent.aborted) onAbort();
+  else parent.addEventListener('abort', onAbort, { once: true });
+  return { controller, dispose: () => parent.removeEventListener('abort', onAbort) };
+}
+
+export function checkPositiveInteger(name: string, value: number): void {
+  if (!Number.isInteger(value) || value < 1) {
+    throw new RangeError(`${name} must be a positive integer, got ${value}`);
+  }
+}

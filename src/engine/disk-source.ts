@@ -1,0 +1,184 @@
+import { constants as fsConstants } from 'node:fs';
+import { open, readFile, type FileHandle } from 'node:fs/promises';
+import { CHUNK_SIZE } from './chunk-codec.js';
+
+export type DiskKind = 'file' | 'block';
+
+export interface DiskChunk {
+  index: number;
+  offset: number;
+  /** Freshly allocated and owned by the consumer (safe to transfer to a worker). */
+  data: Buffer;
+}
+
+export interface ChunkReadOptions {
+  /** Chunks read ahead of the consumer; bounds memory to (readAhead + 1) chunks. */
+  readAhead?: number;
+  signal?: AbortSignal;
+}
+
+export class DiskOpenError extends Error {
+  readonly path: string;
+
+  constructor(path: string, reason: string, options?: { cause?: unknown }) {
+    super(`cannot read disk ${path}: ${reason}`, options);
+    this.name = 'DiskOpenError';
+    this.path = path;
+  }
+}
+
+export class DiskSizeChangedError extends Error {
+  readonly path: string;
+  readonly expectedSize: number;
+  readonly actualSize: number;
+
+  constructor(path: string, expectedSize: number, actualSize: number, when: string) {
+    super(`disk size changed ${when}: ${path} was expected to be ${expectedSize} bytes but is ${actualSize} bytes`);
+    this.name = 'DiskSizeChangedError';
+    this.path = path;
+    this.expectedSize = expectedSize;
+    this.actualSize = actualSize;
+  }
+}
+
+export interface DiskSource {
+  readonly path: string;
+  readonly kind: DiskKind;
+  readonly size: number;
+  readonly chunkSize: number;
+  chunks(options?: ChunkReadOptions): AsyncGenerator<DiskChunk, void, undefined>;
+  close(): Promise<void>;
+}
+
+/** Linux dev_t split, matching glibc's gnu_dev_major/gnu_dev_minor. */
+export function splitDevNumber(rdev: bigint): { major: number; minor: number } {
+  const major = ((rdev >> 8n) & 0xfffn) | ((rdev >> 32n) & ~0xfffn);
+  const minor = (rdev & 0xffn) | ((rdev >> 12n) & ~0xffn);
+  return { major: Number(major), minor: Number(minor) };
+}
+
+/** Size in bytes of the block device numbered `rdev` (from fstat). */
+export async function blockDeviceSize(rdev: bigint): Promise<number> {
+  const { major, minor } = splitDevNumber(rdev);
+  // Node has no lseek(SEEK_END) or BLKGETSIZE64, and sysfs reports the size of
+  // every block device (partitions included) in 512-byte sectors regardless
+  // of the device's logical block size.
+  const sysPath = `/sys/dev/block/${major}:${minor}/size`;
+  let text: string;
+  try {
+    text = await readFile(sysPath, 'ascii');
+  } catch (err) {
+    throw new Error(`block device ${major}:${minor} has no readable size at ${sysPath}`, { cause: err });
+  }
+  const sectors = Number(text.trim());
+  if (text.trim() === '' || !Number.isSafeInteger(sectors) || sectors < 0) {
+    throw new Error(`unparseable sector count ${JSON.stringify(text.trim())} in ${sysPath}`);
+  }
+  return sectors * 512;
+}
+
+export interface OpenDiskOptions {
+  /** If given, the disk must be exactly this size (e.g. the size recorded at the last backup). */
+  expectedSize?: number;
+}
+
+export async function openDiskSource(path: string, options: OpenDiskOptions = {}): Promise<DiskSource> {
+  let handle: FileHandle;
+  try {
+    handle = await open(path, fsConstants.O_RDONLY);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const reason =
+      code === 'ENOENT' ? 'no such file or device'
+      : code === 'EACCES' || code === 'EPERM' ? 'permission denied'
+      : (err as Error).message;
+    throw new DiskOpenError(path, reason, { cause: err });
+  }
+  try {
+    const st = await handle.stat({ bigint: true });
+    let kind: DiskKind;
+    let size: number;
+    if (st.isFile()) {
+      kind = 'file';
+      size = Number(st.size);
+    } else if (st.isBlockDevice()) {
+      kind = 'block';
+      try {
+        size = await blockDeviceSize(st.rdev);
+      } catch (err) {
+        throw new DiskOpenError(path, (err as Error).message, { cause: err });
+      }
+    } else {
+      throw new DiskOpenError(path, 'not a regular file or block device');
+    }
+    if (options.expectedSize !== undefined && options.expectedSize !== size) {
+      throw new DiskSizeChangedError(path, options.expectedSize, size, 'since the previous backup');
+    }
+    return new FileDiskSource(path, kind, size, handle);
+  } catch (err) {
+    await handle.close();
+    throw err;
+  }
+}
+
+class FileDiskSource implements DiskSource {
+  readonly chunkSize = CHUNK_SIZE;
+  private closed = false;
+
+  constructor(
+    readonly path: string,
+    readonly kind: DiskKind,
+    readonly size: number,
+    private readonly handle: FileHandle,
+  ) {}
+
+  async *chunks(options: ChunkReadOptions = {}): AsyncGenerator<DiskChunk, void, undefined> {
+    const readAhead = options.readAhead ?? 1;
+    if (!Number.isInteger(readAhead) || readAhead < 0) {
+      throw new RangeError(`readAhead must be a non-negative integer, got ${readAhead}`);
+    }
+    const count = Math.ceil(this.size / this.chunkSize);
+    const inFlight: Promise<DiskChunk>[] = [];
+    let next = 0;
+    try {
+      while (next < count || inFlight.length > 0) {
+        while (next < count && inFlight.length <= readAhead) {
+          const read = this.readChunk(next++);
+          // Reads ahead may fail while the consumer is still busy; the error
+          // is delivered when that chunk's turn comes, not as an unhandled rejection.
+          read.catch(() => {});
+          inFlight.push(read);
+        }
+        options.signal?.throwIfAborted();
+        const chunk = await inFlight.shift()!;
+        yield chunk;
+      }
+    } finally {
+      // Let abandoned read-aheads settle before the caller may close the handle.
+      await Promise.allSettled(inFlight);
+    }
+  }
+
+  private async readChunk(index: number): Promise<DiskChunk> {
+    const offset = index * this.chunkSize;
+    const length = Math.min(this.chunkSize, this.size - offset);
+    // allocUnsafeSlow: a chunk must own its ArrayBuffer so it can be
+    // transferred to a worker without detaching unrelated pooled buffers.
+    const data = Buffer.allocUnsafeSlow(length);
+    let filled = 0;
+    while (filled < length) {
+      const { bytesRead } = await this.handle.read(data, filled, length - filled, offset + filled);
+      if (bytesRead === 0) {
+        throw new DiskSizeChangedError(this.path, this.size, offset + filled, 'while it was being read');
+      }
+      filled += bytesRead;
+    }
+    return { index, offset, data };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.handle.close();
+  }
+}
