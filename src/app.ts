@@ -2,7 +2,8 @@ import { mkdirSync } from 'node:fs';
 import type { Config } from './config.js';
 import { openMetadataStore } from './db/connect.js';
 import { buildServer, type App } from './api/server.js';
-import { createServices, type Services } from './services/index.js';
+import { createServices, type ServiceSettings, type Services } from './services/index.js';
+import { LocalChunkStore } from './store/local-store.js';
 import { VERSION } from './version.js';
 
 export interface Running {
@@ -12,18 +13,43 @@ export interface Running {
   close(): Promise<void>;
 }
 
-/** The composition root: one metadata store, one chunk store, the services, the HTTP server and the background loops. */
-export async function startServer(config: Config): Promise<Running> {
+export function settingsOf(config: Config): ServiceSettings {
+  return {
+    openRegistration: config.openRegistration,
+    chainMaxLength: config.chainMaxLength,
+    recycleBinMs: config.recycleBinMs,
+    gcGraceMs: config.gcGraceMs,
+    uploadIdleMs: config.uploadIdleMs,
+  };
+}
+
+/** Opens the stores named by the configuration and wires the services to them. */
+export async function openServices(config: Config): Promise<Services> {
   mkdirSync(config.dataDir, { recursive: true });
   const meta = await openMetadataStore(config.databaseUrl);
-  const services = createServices(meta, { openRegistration: config.openRegistration });
+  return createServices(meta, new LocalChunkStore(config.chunkDir), settingsOf(config));
+}
+
+/** The composition root: one metadata store, one chunk store, the services, the HTTP server and the background loops. */
+export async function startServer(config: Config): Promise<Running> {
+  const services = await openServices(config);
+  const meta = services.meta;
   if (config.adminEmail) await services.accounts.ensureAdmin(config.adminEmail, process.env.CAIRN_ADMIN_PASSWORD);
   const app = await buildServer(services, { logLevel: config.logLevel, version: VERSION, engine: meta.engine, webDir: config.webDir });
 
+  let lastGc = Date.now();
   const housekeeping = async () => {
     try {
+      const expired = await services.uploads.expireIdle();
       const r = await services.jobs.recover({ pendingTimeoutMs: config.agentTimeoutMs });
-      if (r.retried || r.failed) app.log.info(r, 'recovered abandoned jobs');
+      if (r.retried || r.failed || expired) app.log.info({ ...r, expiredUploads: expired }, 'recovered abandoned jobs');
+      const purged = await services.chains.purgeExpired();
+      if (purged) app.log.info({ purged }, 'purged expired recycle-bin entries');
+      if (Date.now() - lastGc > config.gcIntervalMs) {
+        lastGc = Date.now();
+        const report = await services.gc.run();
+        app.log.info(report, 'garbage collection done');
+      }
     } catch (err) {
       app.log.error({ err }, 'housekeeping failed');
     }

@@ -15,6 +15,8 @@ export interface Config {
   recycleBinMs: number;
   gcGraceMs: number;
   agentTimeoutMs: number;
+  uploadIdleMs: number;
+  gcIntervalMs: number;
   logLevel: string;
   /** Folder of the built web console, served at `/` when present. */
   webDir: string | null;
@@ -32,6 +34,8 @@ export interface ConfigInput {
   recycleHours?: string | number;
   gcGraceSeconds?: string | number;
   agentTimeoutSeconds?: string | number;
+  uploadIdleSeconds?: string | number;
+  gcIntervalMinutes?: string | number;
   logLevel?: string;
   webDir?: string;
 }
@@ -62,6 +66,8 @@ export function loadConfig(flags: ConfigInput = {}, env: NodeJS.ProcessEnv = pro
     recycleBinMs: num(pick(flags.recycleHours, 'RECYCLE_HOURS'), 2, 'The recycle bin time') * 3600_000,
     gcGraceMs: num(pick(flags.gcGraceSeconds, 'GC_GRACE_SECONDS'), 300, 'The GC grace period') * 1000,
     agentTimeoutMs: num(pick(flags.agentTimeoutSeconds, 'AGENT_TIMEOUT_SECONDS'), 600, 'The agent timeout') * 1000,
+    uploadIdleMs: num(pick(flags.uploadIdleSeconds, 'UPLOAD_IDLE_SECONDS'), 120, 'The upload idle time') * 1000,
+    gcIntervalMs: num(pick(flags.gcIntervalMinutes, 'GC_INTERVAL_MINUTES'), 60, 'The GC interval') * 60_000,
     logLevel: String(pick(flags.logLevel, 'LOG_LEVEL') ?? 'info'),
     webDir: (pick(flags.webDir, 'WEB_DIR') as string | undefined) ?? null,
   };

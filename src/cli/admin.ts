@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../config.js';
-import { openMetadataStore } from '../db/connect.js';
-import { createServices } from '../services/index.js';
+import { openServices } from '../app.js';
 import { readSecret } from './secrets.js';
 
 /** Local commands: they open the metadata store directly, so they run on the server's machine. */
@@ -16,15 +15,14 @@ export function adminCommand(program: Command): void {
     .option('--database <url>', 'postgres://… or an SQLite file (CAIRN_DATABASE)')
     .action(async (opts: { email: string; password?: string; dataDir?: string; database?: string }) => {
       const config = loadConfig({ dataDir: opts.dataDir, database: opts.database });
-      const meta = await openMetadataStore(config.databaseUrl);
+      const services = await openServices(config);
       try {
-        const services = createServices(meta, { openRegistration: config.openRegistration });
-        const exists = await meta.db.selectFrom('accounts').select('id').where('email', '=', opts.email.trim().toLowerCase()).executeTakeFirst();
+        const exists = await services.meta.db.selectFrom('accounts').select('id').where('email', '=', opts.email.trim().toLowerCase()).executeTakeFirst();
         const password = exists ? undefined : await readSecret(opts.password, 'password');
         const account = await services.accounts.ensureAdmin(opts.email, password);
         process.stdout.write(`${account.id} ${account.email} is an administrator\n`);
       } finally {
-        await meta.close();
+        await services.meta.close();
       }
     });
 }

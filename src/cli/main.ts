@@ -1,22 +1,38 @@
 import { Command, CommanderError } from 'commander';
 import { CairnError } from '../domain/errors.js';
 import { VERSION } from '../version.js';
+import { accountCommands } from './accounts.js';
 import { adminCommand } from './admin.js';
+import { agentCommand } from './agent.js';
+import { backupCommands } from './backups.js';
+import { jobCommands } from './jobs.js';
+import { resourceCommands } from './resources.js';
 import { serveCommand } from './serve.js';
+import { sessionCommands } from './session.js';
 
 const program = new Command('cairn')
   .description('Cairn: backups of disks, shared between accounts')
   .version(VERSION)
+  .option('--server <url>', 'URL of the Cairn server (CAIRN_SERVER, else the one you logged in to, else http://127.0.0.1:8080)')
+  .option('--token <token>', 'API token to use instead of the stored login (CAIRN_TOKEN)')
+  .option('--json', 'print the server\'s JSON answer, and nothing else, on standard output')
   .showHelpAfterError()
   .exitOverride();
 
 serveCommand(program);
 adminCommand(program);
+sessionCommands(program);
+accountCommands(program);
+resourceCommands(program);
+jobCommands(program);
+backupCommands(program);
+agentCommand(program);
 
 try {
   await program.parseAsync(process.argv);
 } catch (err) {
-  if (err instanceof CommanderError) process.exit(err.exitCode);
+  // Usage errors (unknown option, missing argument) are the caller's mistake, like a 400.
+  if (err instanceof CommanderError) process.exit(err.exitCode === 0 ? 0 : 2);
   const message = err instanceof Error ? err.message : String(err);
   process.stderr.write(`cairn: ${message}\n`);
   process.exit(err instanceof CairnError ? exitCodeFor(err.status) : 1);
@@ -26,5 +42,6 @@ function exitCodeFor(status: number): number {
   if (status === 401 || status === 403) return 3;
   if (status === 404) return 4;
   if (status === 409) return 5;
-  return 2;
+  if (status >= 400 && status < 500) return 2;
+  return 1;
 }

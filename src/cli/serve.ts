@@ -17,6 +17,8 @@ export function serveCommand(program: Command): void {
     .option('--recycle-hours <h>', 'how long deleted backups stay restorable (CAIRN_RECYCLE_HOURS)')
     .option('--gc-grace-seconds <s>', 'age below which unreferenced chunks are kept (CAIRN_GC_GRACE_SECONDS)')
     .option('--agent-timeout-seconds <s>', 'how long a job waits for an offline agent (CAIRN_AGENT_TIMEOUT_SECONDS)')
+    .option('--upload-idle-seconds <s>', 'an upload with no request for this long is abandoned (CAIRN_UPLOAD_IDLE_SECONDS)')
+    .option('--gc-interval-minutes <m>', 'how often garbage collection runs (CAIRN_GC_INTERVAL_MINUTES)')
     .option('--log-level <level>', 'fatal, error, warn, info, debug (CAIRN_LOG_LEVEL)')
     .action(async (opts: ConfigInput) => {
       const config = loadConfig(opts);

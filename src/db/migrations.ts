@@ -164,10 +164,27 @@ function migrations(engine: Engine): Record<string, Migration> {
           .execute();
         await db.schema.createIndex('account_chunks_digest').on('account_chunks').column('digest').execute();
         await db.schema
+          .createTable('uploads')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('account_id', 'text', (c) => c.notNull().references('accounts.id').onDelete('cascade'))
+          .addColumn('resource_id', 'text', (c) => c.notNull())
+          .addColumn('job_id', 'text', (c) => c.notNull())
+          .addColumn('requested_type', 'text', (c) => c.notNull())
+          .addColumn('name', 'text', (c) => c.notNull())
+          .addColumn('description', 'text', (c) => c.notNull())
+          .addColumn('disks', 'text', (c) => c.notNull())
+          .addColumn('snapshot_at', 'text', (c) => c.notNull())
+          .addColumn('status', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .addColumn('expires_at', 'text', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('uploads_status').on('uploads').columns(['status', 'expires_at']).execute();
+        await db.schema
           .createTable('upload_chunks')
-          .addColumn('point_id', 'text', (c) => c.notNull())
+          .addColumn('upload_id', 'text', (c) => c.notNull().references('uploads.id').onDelete('cascade'))
           .addColumn('digest', 'text', (c) => c.notNull())
-          .addPrimaryKeyConstraint('upload_chunks_pk', ['point_id', 'digest'])
+          .addColumn('stored_bytes', 'integer', (c) => c.notNull())
+          .addPrimaryKeyConstraint('upload_chunks_pk', ['upload_id', 'digest'])
           .execute();
         await db.schema
           .createTable('gc_runs')

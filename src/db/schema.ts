@@ -140,9 +140,28 @@ export interface AccountChunkTable {
   digest: string;
 }
 
+/** An open backup: chunks arrive first, the point is made at commit. Its ID becomes the point's. */
+export interface UploadTable {
+  id: string;
+  account_id: string;
+  resource_id: string;
+  job_id: string;
+  requested_type: 'full' | 'incremental';
+  name: string;
+  description: string;
+  /** JSON: [{ position, name, size, manifest_digest | null }] */
+  disks: string;
+  snapshot_at: string;
+  status: 'open' | 'committed' | 'aborted';
+  created_at: string;
+  expires_at: string;
+}
+
 export interface UploadChunkTable {
-  point_id: string;
+  upload_id: string;
   digest: string;
+  /** Bytes this upload added to the store (0 when the chunk was already there). */
+  stored_bytes: number;
 }
 
 export interface GcRunTable {
@@ -169,6 +188,7 @@ export interface Database {
   manifests: ManifestTable;
   chunks: ChunkTable;
   account_chunks: AccountChunkTable;
+  uploads: UploadTable;
   upload_chunks: UploadChunkTable;
   gc_runs: GcRunTable;
 }

@@ -55,6 +55,11 @@ interface PendingUpload {
   blob: Buffer | undefined;
 }
 
+/**
+ * Reads a disk once, storing every chunk the sink lacks. Reading, encoding (in
+ * the pool) and uploading overlap, with bounded queues between them. On failure
+ * or abort it rejects only after its in-flight uploads have settled.
+ */
 export async function backupDisk(options: BackupOptions): Promise<BackupResult> {
   const { pool, sink, onProgress } = options;
   const batchSize = options.batchSize ?? 64;

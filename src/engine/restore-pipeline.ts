@@ -145,6 +145,11 @@ function checkManifest(manifest: Manifest): void {
   }
 }
 
+/**
+ * Writes the disk described by `manifest` to `target`, verifying every chunk
+ * before it is written, then fsyncs. A failure leaves the target partly
+ * written; integrity failures name the chunk digest, the caller adds the point.
+ */
 export async function restoreDisk(options: RestoreOptions): Promise<RestoreResult> {
   const { manifest, target, source, pool, mode, onProgress } = options;
   const concurrency = options.concurrency ?? 4;

@@ -1,23 +1,50 @@
 import type { MetadataStore } from '../db/connect.js';
+import type { ChunkStore } from '../store/chunk-store.js';
 import { Access } from './access.js';
 import { AccountsService } from './accounts.js';
+import { AgentsService } from './agents.js';
+import { BackupDataService } from './backup-data.js';
+import { ChainsService } from './chains.js';
+import { GarbageCollector } from './gc.js';
 import { JobsService } from './jobs.js';
 import { ResourcesService } from './resources.js';
+import { UploadsService } from './uploads.js';
 
 export interface ServiceSettings {
   openRegistration: boolean;
+  chainMaxLength: number;
+  recycleBinMs: number;
+  gcGraceMs: number;
+  uploadIdleMs: number;
 }
 
-/** The use cases, wired to one metadata store. The API and the local CLI commands both use this. */
-export function createServices(meta: MetadataStore, settings: ServiceSettings) {
-  const access = new Access(meta.db);
-  const jobs = new JobsService(meta.db, access);
+export const DEFAULT_SETTINGS: ServiceSettings = {
+  openRegistration: true,
+  chainMaxLength: 30,
+  recycleBinMs: 2 * 3600_000,
+  gcGraceMs: 300_000,
+  uploadIdleMs: 120_000,
+};
+
+/** The use cases, wired to one metadata store and one chunk store. The API and the local CLI commands both use this. */
+export function createServices(meta: MetadataStore, store: ChunkStore, settings: ServiceSettings = DEFAULT_SETTINGS) {
+  const db = meta.db;
+  const access = new Access(db);
+  const jobs = new JobsService(db, access);
+  const chains = new ChainsService(db, access, settings);
   return {
     meta,
+    store,
+    settings,
     access,
-    accounts: new AccountsService(meta.db, access, { openRegistration: settings.openRegistration }),
-    resources: new ResourcesService(meta.db, access),
     jobs,
+    chains,
+    accounts: new AccountsService(db, access, { openRegistration: settings.openRegistration }),
+    resources: new ResourcesService(db, access),
+    uploads: new UploadsService(db, store, access, jobs, { chainMaxLength: settings.chainMaxLength, idleMs: settings.uploadIdleMs }),
+    data: new BackupDataService(db, store, access),
+    agents: new AgentsService(db, access, jobs, chains),
+    gc: new GarbageCollector(db, store, settings),
   };
 }
 

@@ -2,10 +2,12 @@ import type { Db } from '../db/connect.js';
 import { countRows } from '../db/count.js';
 import type { DiskTable, ResourceTable } from '../db/schema.js';
 import type { Caller } from '../domain/caller.js';
+import { badRequest, conflict } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
 import type { Page, PageRequest } from '../domain/page.js';
 import { checkDisks, checkName, type DiskSpec } from '../domain/rules.js';
-import { nowIso } from '../domain/time.js';
+import { isoPlus, nowIso } from '../domain/time.js';
+import { AGENT_ONLINE_MS } from './agents.js';
 import type { Access } from './access.js';
 
 export interface ResourceView {
@@ -14,10 +16,11 @@ export interface ResourceView {
   name: string;
   disks: { name: string; size: number; role: 'system' | 'data' }[];
   agent_id: string | null;
+  agent: { id: string; name: string; online: boolean } | null;
   created_at: string;
 }
 
-export function resourceView(r: ResourceTable, disks: DiskTable[]): ResourceView {
+export function resourceView(r: ResourceTable, disks: DiskTable[], agent: ResourceView['agent'] = null): ResourceView {
   return {
     id: r.id,
     kind: r.kind,
@@ -26,6 +29,7 @@ export function resourceView(r: ResourceTable, disks: DiskTable[]): ResourceView
       .sort((a, b) => a.position - b.position)
       .map((d) => ({ name: d.name, size: d.size, role: r.kind === 'instance' && d.position > 0 ? 'data' : 'system' })),
     agent_id: r.agent_id,
+    agent,
     created_at: r.created_at,
   };
 }
@@ -84,9 +88,27 @@ export class ResourcesService {
     await this.db.deleteFrom('resources').where('id', '=', id).execute();
   }
 
+  /** 创建硬盘: a new volume in the caller's account, sized like one disk of a point; its data is restored by a client. */
+  async createFromPoint(caller: Caller, pointId: string, input: { disk?: string; name: string }): Promise<ResourceView & { source: { point_id: string; disk: string } }> {
+    const { point } = await this.access.point(caller, pointId, 'write');
+    if (point.status !== 'available') throw conflict(`Backup point ${pointId} is ${point.status}; only an available point can make a volume.`, 'point_not_available');
+    const disks = await this.db.selectFrom('point_disks').selectAll().where('point_id', '=', pointId).orderBy('position').execute();
+    const disk = input.disk ? disks.find((d) => d.disk_name === input.disk) : disks[0];
+    if (!disk) throw badRequest(`Point ${pointId} has no disk "${input.disk}"; it has ${disks.map((d) => d.disk_name).join(', ')}.`, 'disk');
+    const created = await this.create(caller, { kind: 'volume', name: input.name, disks: [{ name: disk.disk_name, size: disk.size }] });
+    return { ...created, source: { point_id: pointId, disk: disk.disk_name } };
+  }
+
   async withDisks(rows: ResourceTable[]): Promise<ResourceView[]> {
     if (rows.length === 0) return [];
     const disks = await this.db.selectFrom('disks').selectAll().where('resource_id', 'in', rows.map((r) => r.id)).execute();
-    return rows.map((r) => resourceView(r, disks.filter((d) => d.resource_id === r.id)));
+    const agentIds = [...new Set(rows.map((r) => r.agent_id).filter((a): a is string => !!a))];
+    const agents = agentIds.length ? await this.db.selectFrom('agents').selectAll().where('id', 'in', agentIds).execute() : [];
+    const onlineSince = isoPlus(nowIso(), -AGENT_ONLINE_MS);
+    return rows.map((r) => {
+      const a = agents.find((x) => x.id === r.agent_id);
+      const agent = a ? { id: a.id, name: a.name, online: !!a.last_seen_at && a.last_seen_at > onlineSince } : null;
+      return resourceView(r, disks.filter((d) => d.resource_id === r.id), agent);
+    });
   }
 }

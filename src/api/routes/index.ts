@@ -1,6 +1,7 @@
 import type { Services } from '../../services/index.js';
 import type { Api } from '../types.js';
 import { accountRoutes } from './accounts.js';
+import { backupRoutes } from './backups.js';
 import { jobRoutes } from './jobs.js';
 import { resourceRoutes } from './resources.js';
 
@@ -8,4 +9,5 @@ export async function registerRoutes(app: Api, s: Services): Promise<void> {
   accountRoutes(app, s);
   resourceRoutes(app, s);
   jobRoutes(app, s);
+  backupRoutes(app, s);
 }

@@ -1,0 +1,301 @@
+#!/usr/bin/env node
+// Typecheck and build, lint, then run the compiled test suite once per metadata
+// engine (SQLite and PostgreSQL), and close on one plain "N passed, N failed" line.
+//
+//   npm test                          everything, both engines
+//   npm test -- --engine sqlite       one engine (repeat the flag, or use a comma list)
+//   npm test -- test/api              only test files under this path prefix
+//   npm test -- test/api/authz.test.ts --engine postgres
+//
+// Environment: CI=true makes an unreachable PostgreSQL a failure instead of a loud skip;
+// CAIRN_TEST_PG_URL names the server (an admin URL: each test makes and drops its own database);
+// CAIRN_TEST_CONCURRENCY overrides how many test files run at once.
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join, relative, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const ENGINES = ['sqlite', 'postgres'];
+const PG_URL = process.env.CAIRN_TEST_PG_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
+const CI = /^(1|true|yes)$/i.test(process.env.CI ?? '');
+// Test files mostly wait on child servers, sockets and scrypt (which runs off the main
+// thread), so two at a time fills two cores without making timings flaky.
+const CONCURRENCY = Number(process.env.CAIRN_TEST_CONCURRENCY) || Math.max(2, Math.min(4, availableParallelism()));
+// Per test (a walk with subtests counts as one): generous, it only has to stop a hang.
+const TEST_TIMEOUT_MS = 180_000;
+
+const bold = (s) => (process.stdout.isTTY ? `\x1b[1m${s}\x1b[22m` : s);
+const red = (s) => (process.stdout.isTTY ? `\x1b[31m${s}\x1b[39m` : s);
+const say = (s = '') => process.stdout.write(`${s}\n`);
+const seconds = (ms) => `${(ms / 1000).toFixed(1)} s`;
+
+function usage(code) {
+  say('usage: npm test -- [--engine sqlite|postgres]... [path-prefix]...');
+  say('  path prefixes are matched against test/…/*.test.ts (dist/ paths and .js also work)');
+  process.exit(code);
+}
+
+function parseArgs(argv) {
+  const engines = [];
+  const prefixes = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '-h' || a === '--help') usage(0);
+    else if (a === '--engine' || a.startsWith('--engine=')) {
+      const v = a.includes('=') ? a.slice(a.indexOf('=') + 1) : argv[++i];
+      if (!v) usage(2);
+      for (const e of v.split(',').map((x) => x.trim().toLowerCase()).filter(Boolean)) {
+        if (!ENGINES.includes(e)) {
+          say(`unknown engine "${e}"; use one of: ${ENGINES.join(', ')}`);
+          process.exit(2);
+        }
+        if (!engines.includes(e)) engines.push(e);
+      }
+    } else if (a.startsWith('-')) {
+      say(`unknown option ${a}`);
+      usage(2);
+    } else prefixes.push(normalizePrefix(a));
+  }
+  return { engines: engines.length ? engines : ENGINES, prefixes };
+}
+
+/** `./dist/test/api/x.test.js` and `test/api/x.test.ts` name the same test. */
+function normalizePrefix(p) {
+  let s = p.replaceAll('\\', '/').replace(/^\.\//, '');
+  if (s.startsWith('dist/')) s = s.slice('dist/'.length);
+  return s.replace(/\.js$/, '.ts');
+}
+
+/**
+ * The sources decide which tests exist: a compiled file whose .ts was deleted
+ * would otherwise keep running from a stale dist/.
+ */
+function findTests(dir) {
+  const out = [];
+  if (!existsSync(dir)) return out;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const full = join(dir, entry.name);
+    if (entry.isDirectory()) out.push(...findTests(full));
+    else if (entry.name.endsWith('.test.ts')) out.push(relative(ROOT, full).split(sep).join('/'));
+  }
+  return out.sort();
+}
+
+/** Runs a command with its output buffered, so two can run side by side without mixing. */
+function capture(cmd, args) {
+  return new Promise((resolve) => {
+    const started = Date.now();
+    const child = spawn(cmd, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: process.env });
+    let output = '';
+    child.stdout.on('data', (d) => (output += d));
+    child.stderr.on('data', (d) => (output += d));
+    child.on('error', (err) => resolve({ code: 127, output: String(err), ms: Date.now() - started }));
+    child.on('close', (code) => resolve({ code: code ?? 1, output, ms: Date.now() - started }));
+  });
+}
+
+async function postgresReachable() {
+  const { default: pg } = await import('pg');
+  const client = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 3_000 });
+  try {
+    await client.connect();
+    await client.query('SELECT 1');
+    return null;
+  } catch (err) {
+    return err instanceof Error ? err.message || err.name : String(err);
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
+/** Drops the databases of this run that a killed test process could not drop itself. */
+async function dropLeftoverDatabases(runId) {
+  const { default: pg } = await import('pg');
+  const client = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 3_000 });
+  try {
+    await client.connect();
+    const { rows } = await client.query('SELECT datname FROM pg_database WHERE datname LIKE $1', [`cairn_test_${runId}_%`]);
+    for (const { datname } of rows) await client.query(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`);
+    return rows.length;
+  } catch (err) {
+    say(red(`could not sweep test databases: ${err instanceof Error ? err.message : err}`));
+    return 0;
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
+function parseTap(file) {
+  const counts = { pass: 0, fail: 0, cancelled: 0, skipped: 0, todo: 0 };
+  if (!existsSync(file)) return counts;
+  const text = readFileSync(file, 'utf8');
+  for (const key of Object.keys(counts)) {
+    // The run's summary is unindented and last; subtests never print these lines.
+    const all = [...text.matchAll(new RegExp(`^# ${key} (\\d+)$`, 'gm'))];
+    if (all.length) counts[key] = Number(all.at(-1)[1]);
+  }
+  return counts;
+}
+
+let current = null;
+let interrupted = null;
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.on(signal, () => {
+    // The test runner is in its own process group (so that stray servers can be
+    // reaped after it); a Ctrl-C on the terminal does not reach it by itself.
+    if (current) {
+      try {
+        process.kill(-current.pid, signal);
+      } catch {
+        /* already gone */
+      }
+    }
+    interrupted = signal;
+  });
+}
+
+function runNodeTest(engine, files, runId, runTmp) {
+  const tap = join(runTmp, `${engine}.tap`);
+  const args = [
+    '--test',
+    `--test-concurrency=${CONCURRENCY}`,
+    `--test-timeout=${TEST_TIMEOUT_MS}`,
+    '--test-reporter=spec',
+    '--test-reporter-destination=stdout',
+    '--test-reporter=tap',
+    `--test-reporter-destination=${tap}`,
+    ...files,
+  ];
+  const env = {
+    ...process.env,
+    CAIRN_TEST_DB: engine,
+    CAIRN_TEST_PG_URL: PG_URL,
+    CAIRN_TEST_RUN_ID: runId,
+    // Temporary files of every test land under one folder that is removed after the run.
+    TMPDIR: runTmp,
+  };
+  return new Promise((resolve) => {
+    const started = Date.now();
+    const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'], env, detached: true });
+    current = child;
+    child.on('close', (code, signal) => {
+      current = null;
+      // Servers a test process failed to stop share the group: end them before
+      // their databases are dropped and their folders removed.
+      try {
+        process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        /* nothing left */
+      }
+      resolve({ code: code ?? 1, signal, ms: Date.now() - started, ...parseTap(tap) });
+    });
+  });
+}
+
+async function main() {
+  const started = Date.now();
+  const { engines, prefixes } = parseArgs(process.argv.slice(2));
+  const all = findTests(join(ROOT, 'test'));
+  const sources = prefixes.length ? all.filter((f) => prefixes.some((p) => f.startsWith(p))) : all;
+  if (sources.length === 0) {
+    say(red(prefixes.length ? `No test file matches ${prefixes.join(', ')}.` : 'No test files (test/**/*.test.ts) found.'));
+    say('0 passed, 1 failed');
+    process.exit(1);
+  }
+  const files = sources.map((f) => join('dist', f.replace(/\.ts$/, '.js')));
+
+  say(bold(`▶ typecheck + build (tsc) and lint (eslint)`));
+  const npx = process.platform === 'win32' ? 'npx.cmd' : 'npx';
+  const [tsc, lint] = await Promise.all([capture(npx, ['tsc', '-p', 'tsconfig.json']), capture(npx, ['eslint', '.'])]);
+  const quiet = (o) => o.split('\n').filter((l) => !/^npm warn /.test(l)).join('\n').trim();
+  if (quiet(tsc.output)) say(quiet(tsc.output));
+  say(`typecheck: ${tsc.code === 0 ? 'ok' : red('FAILED')} (${seconds(tsc.ms)})`);
+  if (quiet(lint.output)) say(quiet(lint.output));
+  say(`lint: ${lint.code === 0 ? 'ok' : red('FAILED')} (${seconds(lint.ms)})`);
+  if (tsc.code !== 0) {
+    say(red('The build failed, so no test ran.'));
+    say('0 passed, 1 failed');
+    process.exit(1);
+  }
+  const missing = files.filter((f) => !existsSync(join(ROOT, f)));
+  if (missing.length) {
+    say(red(`tsc did not produce: ${missing.join(', ')}`));
+    say('0 passed, 1 failed');
+    process.exit(1);
+  }
+
+  const runId = randomBytes(4).toString('hex');
+  const results = [];
+  for (const engine of engines) {
+    if (interrupted) break;
+    if (engine === 'postgres') {
+      const why = await postgresReachable();
+      if (why) {
+        say('');
+        say(red(bold(`!!! PostgreSQL is not reachable at ${PG_URL} (${why}) — postgres tests NOT run`)));
+        say(red(bold(CI ? '!!! CI=true: this counts as a failure.' : '!!! Start it (see .ci/run) or set CAIRN_TEST_PG_URL.')));
+        results.push({ engine, notRun: true, failedRun: CI });
+        continue;
+      }
+    }
+    say('');
+    say(bold(`▶ tests on ${engine} (${files.length} files, ${CONCURRENCY} at a time)`));
+    const runTmp = mkdtempSync(join(tmpdir(), `cairn-test-${engine}-`));
+    try {
+      const r = await runNodeTest(engine, files, runId, runTmp);
+      if (engine === 'postgres') {
+        const swept = await dropLeftoverDatabases(runId);
+        if (swept) say(red(`warning: ${swept} test database(s) were left behind by a test and dropped now.`));
+      }
+      const leftovers = readdirSync(runTmp).filter((f) => !f.endsWith('.tap'));
+      if (leftovers.length) say(red(`warning: tests left ${leftovers.length} temporary file(s)/folder(s) behind: ${leftovers.slice(0, 5).join(', ')}`));
+      results.push({ engine, ...r });
+    } finally {
+      rmSync(runTmp, { recursive: true, force: true });
+    }
+  }
+
+  say('');
+  say(bold('── summary ──'));
+  say(`typecheck: ${tsc.code === 0 ? 'ok' : 'FAILED'}`);
+  say(`lint: ${lint.code === 0 ? 'ok' : 'FAILED'}`);
+  const total = { pass: 0, fail: 0, skipped: 0, todo: 0 };
+  let failedRun = tsc.code !== 0 || lint.code !== 0 || Boolean(interrupted);
+  for (const r of results) {
+    if (r.notRun) {
+      say(`${r.engine}: NOT RUN (PostgreSQL unreachable)${r.failedRun ? ' — failure under CI' : ''}`);
+      failedRun ||= r.failedRun;
+      continue;
+    }
+    const failed = r.fail + r.cancelled;
+    const skipped = r.skipped + r.todo;
+    total.pass += r.pass;
+    total.fail += failed;
+    total.skipped += skipped;
+    total.todo += r.todo;
+    say(`${r.engine}: ${r.pass} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
+    if (r.code !== 0 && failed === 0) {
+      // The runner failed without a failing test to show for it (a file that did not load, a signal).
+      say(red(`${r.engine}: node --test exited with ${r.signal ?? `code ${r.code}`}`));
+      total.fail += 1;
+    }
+  }
+  if (total.todo) say(`(skipped includes ${total.todo} todo: tests of known bugs, see their # TODO notes)`);
+  if (interrupted) say(red(`interrupted by ${interrupted}`));
+  if (total.pass === 0 && total.fail === 0) {
+    say(red('No test ran.'));
+    failedRun = true;
+  }
+  say(`time: ${seconds(Date.now() - started)}`);
+  say(`${total.pass} passed, ${total.fail} failed${total.skipped ? `, ${total.skipped} skipped` : ''}`);
+  process.exit(failedRun || total.fail > 0 ? 1 : 0);
+}
+
+main().catch((err) => {
+  say(red(`scripts/test.mjs: ${err?.stack ?? err}`));
+  say('0 passed, 1 failed');
+  process.exit(1);
+});

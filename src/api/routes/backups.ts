@@ -1,0 +1,160 @@
+import { Type } from '@sinclair/typebox';
+import type { Services } from '../../services/index.js';
+import { pageOf } from '../../domain/page.js';
+import { MAX_BLOB_SIZE } from '../../engine/chunk-codec.js';
+import { callerOf } from '../auth.js';
+import { Description, Id, Name, PageQuery, Strict } from '../schemas.js';
+import type { Api } from '../types.js';
+
+const ResourceId = Type.String({ pattern: '^(vol|i)-[a-z0-9]{8}$' });
+const Digest = Type.String({ pattern: '^[0-9a-f]{64}$' });
+const BackupType = Type.Union([Type.Literal('full'), Type.Literal('incremental')]);
+const PointParams = Strict({ id: Id('point') });
+const Edit = Strict({ name: Type.Optional(Type.String({ maxLength: 128 })), description: Type.Optional(Description) });
+/** A manifest of a 16 TiB disk: 4 Mi chunks of 32 bytes. */
+const MAX_MANIFEST = 24 + 32 * 4 * 1024 * 1024;
+
+export function backupRoutes(app: Api, s: Services): void {
+  // --- the upload protocol (docs/upload-protocol.md)
+  app.post(
+    '/api/v1/uploads',
+    {
+      schema: {
+        tags: ['backups'],
+        body: Strict({
+          resource_id: ResourceId,
+          type: BackupType,
+          name: Type.Optional(Name),
+          description: Type.Optional(Description),
+          job_id: Type.Optional(Id('job')),
+          disks: Type.Array(Strict({ name: Name, size: Type.Integer({ minimum: 1 }) }), { minItems: 1, maxItems: 16 }),
+        }),
+      },
+    },
+    async (req, reply) => reply.status(201).send({ upload: await s.uploads.open(callerOf(req), req.body) }),
+  );
+  app.get('/api/v1/uploads/:id', { schema: { tags: ['backups'], params: PointParams } }, async (req) => ({ upload: await s.uploads.get(callerOf(req), req.params.id) }));
+  app.post(
+    '/api/v1/uploads/:id/missing',
+    { schema: { tags: ['backups'], params: PointParams, body: Strict({ digests: Type.Array(Type.String(), { maxItems: 1024 }) }) } },
+    async (req) => ({ missing: await s.uploads.missing(callerOf(req), req.params.id, req.body.digests) }),
+  );
+  app.put(
+    '/api/v1/uploads/:id/chunks/:digest',
+    { bodyLimit: MAX_BLOB_SIZE, schema: { tags: ['backups'], params: Strict({ id: Id('point'), digest: Digest }), consumes: ['application/octet-stream'] } },
+    async (req, reply) => {
+      const r = await s.uploads.putChunk(callerOf(req), req.params.id, req.params.digest, req.body as Buffer);
+      return reply.status(r.stored ? 201 : 200).send(r);
+    },
+  );
+  app.put(
+    '/api/v1/uploads/:id/disks/:disk/manifest',
+    { bodyLimit: MAX_MANIFEST, schema: { tags: ['backups'], params: Strict({ id: Id('point'), disk: Name }), consumes: ['application/octet-stream'] } },
+    async (req) => ({ disk: await s.uploads.putManifest(callerOf(req), req.params.id, req.params.disk, req.body as Buffer) }),
+  );
+  app.post(
+    '/api/v1/uploads/:id/progress',
+    { schema: { tags: ['backups'], params: PointParams, body: Strict({ bytes_done: Type.Integer({ minimum: 0 }) }) } },
+    async (req, reply) => {
+      await s.uploads.progress(callerOf(req), req.params.id, req.body);
+      return reply.status(204).send();
+    },
+  );
+  app.post('/api/v1/uploads/:id/commit', { schema: { tags: ['backups'], params: PointParams } }, async (req) => {
+    const { point, chain } = await s.uploads.commit(callerOf(req), req.params.id);
+    return { point: { id: point.id, chain_id: chain.id, type: point.type, parent_id: point.parent_id, logical_size: point.logical_size, stored_bytes: point.stored_bytes, snapshot_at: point.snapshot_at } };
+  });
+  app.delete('/api/v1/uploads/:id', { schema: { tags: ['backups'], params: PointParams } }, async (req, reply) => {
+    await s.uploads.abort(callerOf(req), req.params.id);
+    return reply.status(204).send();
+  });
+
+  // --- backup now, through the resource's agent
+  app.post(
+    '/api/v1/resources/:id/backups',
+    { schema: { tags: ['backups'], params: Strict({ id: ResourceId }), body: Strict({ type: BackupType, name: Type.Optional(Name) }) } },
+    async (req, reply) => reply.status(202).send({ job: await s.agents.requestBackup(callerOf(req), req.params.id, req.body) }),
+  );
+
+  // --- chains
+  app.get(
+    '/api/v1/chains',
+    {
+      schema: {
+        tags: ['chains'],
+        querystring: Strict({ ...PageQuery, resource_id: Type.Optional(ResourceId), status: Type.Optional(Type.Union([Type.Literal('available'), Type.Literal('deleted')])), search: Type.Optional(Type.String({ maxLength: 128 })) }),
+      },
+    },
+    async (req) => s.chains.list(callerOf(req), pageOf(req.query), req.query),
+  );
+  app.get('/api/v1/chains/:id', { schema: { tags: ['chains'], params: PointParams } }, async (req) => ({ chain: await s.chains.get(callerOf(req), req.params.id) }));
+  app.patch('/api/v1/chains/:id', { schema: { tags: ['chains'], params: PointParams, body: Edit } }, async (req) => ({ chain: await s.chains.editChain(callerOf(req), req.params.id, req.body) }));
+  app.delete('/api/v1/chains/:id', { schema: { tags: ['chains'], params: PointParams } }, async (req) => ({ deleted: await s.chains.deleteChain(callerOf(req), req.params.id) }));
+
+  // --- points
+  app.get('/api/v1/points/:id', { schema: { tags: ['points'], params: PointParams } }, async (req) => ({ point: await s.chains.getPoint(callerOf(req), req.params.id) }));
+  app.patch('/api/v1/points/:id', { schema: { tags: ['points'], params: PointParams, body: Edit } }, async (req) => ({ point: await s.chains.editPoint(callerOf(req), req.params.id, req.body) }));
+  app.delete('/api/v1/points/:id', { schema: { tags: ['points'], params: PointParams } }, async (req) => ({ deleted: await s.chains.deletePoint(callerOf(req), req.params.id) }));
+  app.get('/api/v1/points/:id/disks/:disk/manifest', { schema: { tags: ['points'], params: Strict({ id: Id('point'), disk: Name }) } }, async (req, reply) =>
+    reply.type('application/octet-stream').send(await s.data.pointManifest(callerOf(req), req.params.id, req.params.disk)),
+  );
+  app.get('/api/v1/points/:id/chunks/:digest', { schema: { tags: ['points'], params: Strict({ id: Id('point'), digest: Digest }) } }, async (req, reply) =>
+    reply.type('application/octet-stream').send(await s.data.pointChunk(callerOf(req), req.params.id, req.params.digest)),
+  );
+  app.post('/api/v1/points/:id/verify', { schema: { tags: ['points'], params: PointParams } }, async (req) => ({ report: await s.data.verifyPoint(callerOf(req), req.params.id) }));
+  app.post('/api/v1/points/:id/rollback', { schema: { tags: ['points'], params: PointParams } }, async (req, reply) =>
+    reply.status(202).send({ job: await s.agents.requestRollback(callerOf(req), req.params.id) }),
+  );
+  app.post(
+    '/api/v1/points/:id/volumes',
+    { schema: { tags: ['points'], params: PointParams, body: Strict({ name: Name, disk: Type.Optional(Name) }) } },
+    async (req, reply) => reply.status(201).send({ resource: await s.resources.createFromPoint(callerOf(req), req.params.id, req.body) }),
+  );
+
+  // --- recycle bin
+  app.get('/api/v1/recycle-bin', { schema: { tags: ['recycle bin'], querystring: Strict(PageQuery) } }, async (req) => s.chains.recycleBin(callerOf(req), pageOf(req.query)));
+  app.post('/api/v1/recycle-bin/:id/restore', { schema: { tags: ['recycle bin'], params: PointParams } }, async (req) => ({ restored: await s.chains.restore(callerOf(req), req.params.id) }));
+  app.delete('/api/v1/recycle-bin/:id', { schema: { tags: ['recycle bin'], params: PointParams } }, async (req, reply) => {
+    await s.chains.purge(callerOf(req), req.params.id);
+    return reply.status(204).send();
+  });
+
+  // --- agents
+  app.post(
+    '/api/v1/agents',
+    { schema: { tags: ['agents'], body: Strict({ name: Name, resources: Type.Array(ResourceId, { maxItems: 256 }) }) } },
+    async (req, reply) => reply.status(201).send({ agent: await s.agents.register(callerOf(req), req.body) }),
+  );
+  app.get('/api/v1/agents', { schema: { tags: ['agents'] } }, async (req) => {
+    const items = await s.agents.list(callerOf(req));
+    return { total_count: items.length, items };
+  });
+  app.post(
+    '/api/v1/agents/:id/poll',
+    { schema: { tags: ['agents'], params: Strict({ id: Id('agent') }), querystring: Strict({ claim: Type.Optional(Type.Boolean()) }) } },
+    async (req) => ({ job: await s.agents.poll(callerOf(req), req.params.id, req.query.claim ?? true) }),
+  );
+  app.post(
+    '/api/v1/jobs/:id/report',
+    {
+      schema: {
+        tags: ['agents'],
+        params: Strict({ id: Id('job') }),
+        body: Strict({
+          bytes_done: Type.Optional(Type.Integer({ minimum: 0 })),
+          bytes_total: Type.Optional(Type.Integer({ minimum: 0 })),
+          status: Type.Optional(Type.Union([Type.Literal('successful'), Type.Literal('failed')])),
+          error: Type.Optional(Type.String({ maxLength: 4096 })),
+        }),
+      },
+    },
+    async (req) => ({ job: await s.agents.report(callerOf(req), req.params.id, req.body) }),
+  );
+
+  // --- store maintenance (administrators)
+  app.post('/api/v1/admin/gc', { schema: { tags: ['admin'] } }, async (req) => {
+    s.access.requireAdmin(callerOf(req));
+    return { report: await s.gc.run() };
+  });
+  app.post('/api/v1/admin/verify', { schema: { tags: ['admin'] } }, async (req) => ({ report: await s.data.verifyAll(callerOf(req)) }));
+}

@@ -1,0 +1,351 @@
+import { Readable } from 'node:stream';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import { CairnError } from '../domain/errors.js';
+import type { Page } from '../domain/page.js';
+import type { AccountView, TokenView } from '../services/accounts.js';
+import type { JobStatus, JobView } from '../services/jobs.js';
+import type { ResourceView } from '../services/resources.js';
+
+// The CLI speaks only HTTP to the server; these are type-only imports of the
+// server's response shapes, so the two cannot drift apart unnoticed.
+export type { Page } from '../domain/page.js';
+export type Account = AccountView;
+export type ApiToken = TokenView;
+export type NewApiToken = TokenView & { token: string };
+export type Resource = ResourceView;
+export type Job = JobView;
+export type { JobStatus };
+export type AccountStatus = AccountView['status'];
+export type ResourceKind = ResourceView['kind'];
+
+export interface PageQuery {
+  offset?: number;
+  limit?: number;
+}
+
+export type QueryValue = string | number | boolean | undefined | null;
+export type Query = Record<string, QueryValue>;
+
+/** A browser-style session: the CLI uses one only for the moment it takes to mint an API token. */
+export interface SessionCredentials {
+  cookie: string;
+  csrf: string;
+}
+
+export interface ClientOptions {
+  /** Base URL of the server, e.g. http://127.0.0.1:8080. */
+  server: string;
+  token?: string;
+  session?: SessionCredentials;
+  /** Limit for JSON requests; raw transfers take a signal instead, since a disk may take hours. */
+  timeoutMs?: number;
+}
+
+export interface RequestOptions {
+  query?: Query;
+  /** Sent as JSON. */
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+export interface RawRequestOptions {
+  query?: Query;
+  headers?: Record<string, string>;
+  signal?: AbortSignal;
+}
+
+export interface StreamResponse {
+  status: number;
+  headers: Headers;
+  /** Empty for 204 and HEAD-like answers. */
+  body: Readable;
+}
+
+export const DEFAULT_TIMEOUT_MS = 60_000;
+const SESSION_COOKIE = 'cairn_session';
+
+/** The server could not be reached at all: no HTTP status exists, so it is not a 4xx the CLI maps. */
+export class ServerUnreachableError extends CairnError {
+  constructor(
+    readonly server: string,
+    reason: string,
+  ) {
+    super(503, 'unreachable', `cannot reach the Cairn server at ${server}: ${reason}; start it with \`cairn serve\` or pass --server`);
+    this.name = 'ServerUnreachableError';
+  }
+}
+
+/** Checks and normalises a server URL given by a flag, the environment or the config file. */
+export function normalizeServerUrl(value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value.trim());
+  } catch {
+    throw new CairnError(400, 'bad_request', `"${value}" is not a server URL; give one like http://127.0.0.1:8080.`, 'server');
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new CairnError(400, 'bad_request', `The server URL "${value}" must start with http:// or https://.`, 'server');
+  if (url.search || url.hash) throw new CairnError(400, 'bad_request', `The server URL "${value}" must not carry a query or fragment.`, 'server');
+  return url.toString().replace(/\/+$/, '');
+}
+
+/**
+ * A typed client of the Cairn HTTP API. Every failure surfaces as a CairnError
+ * carrying the server's status and code, so the CLI's exit codes follow the API's.
+ */
+export class CairnClient {
+  readonly server: string;
+  readonly token: string | undefined;
+  private readonly session: SessionCredentials | undefined;
+  private readonly timeoutMs: number;
+
+  constructor(opts: ClientOptions) {
+    this.server = normalizeServerUrl(opts.server);
+    this.token = opts.token;
+    this.session = opts.session;
+    this.timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  }
+
+  /** The same server, authenticated differently. */
+  with(auth: { token?: string; session?: SessionCredentials }): CairnClient {
+    return new CairnClient({ server: this.server, timeoutMs: this.timeoutMs, ...auth });
+  }
+
+  url(path: string, query?: Query): string {
+    const url = new URL(this.server + (path.startsWith('/') ? path : `/${path}`));
+    for (const [k, v] of Object.entries(query ?? {})) if (v !== undefined && v !== null && v !== '') url.searchParams.set(k, String(v));
+    return url.toString();
+  }
+
+  // ---- generic JSON requests -------------------------------------------------
+
+  async request<T>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
+    const headers: Record<string, string> = { accept: 'application/json', ...opts.headers };
+    let body: string | undefined;
+    if (opts.body !== undefined) {
+      headers['content-type'] = 'application/json';
+      body = JSON.stringify(opts.body);
+    }
+    const res = await this.send(method, path, { query: opts.query, headers, body, signal: AbortSignal.timeout(this.timeoutMs) });
+    if (res.status === 204) return undefined as T;
+    const text = await res.text();
+    if (!text) return undefined as T;
+    try {
+      return JSON.parse(text) as T;
+    } catch {
+      throw new CairnError(502, 'bad_response', `The server at ${this.server} answered ${method} ${path} with something that is not JSON; is --server pointing at a Cairn server?`);
+    }
+  }
+
+  get<T>(path: string, query?: Query): Promise<T> {
+    return this.request<T>('GET', path, { query });
+  }
+
+  post<T>(path: string, body?: unknown): Promise<T> {
+    return this.request<T>('POST', path, { body });
+  }
+
+  patch<T>(path: string, body?: unknown): Promise<T> {
+    return this.request<T>('PATCH', path, { body });
+  }
+
+  delete<T = void>(path: string): Promise<T> {
+    return this.request<T>('DELETE', path);
+  }
+
+  // ---- raw binary transfers ----------------------------------------------------
+
+  /** PUTs bytes as application/octet-stream and returns the parsed JSON answer, if any. */
+  async putBinary<T = unknown>(path: string, data: Buffer | Uint8Array, opts: RawRequestOptions & { contentType?: string } = {}): Promise<T> {
+    const headers = { accept: 'application/json', 'content-type': opts.contentType ?? 'application/octet-stream', ...opts.headers };
+    const res = await this.send('PUT', path, { query: opts.query, headers, body: data, signal: opts.signal });
+    const text = res.status === 204 ? '' : await res.text();
+    if (!text) return undefined as T;
+    try {
+      return JSON.parse(text) as T;
+    } catch {
+      return text as T;
+    }
+  }
+
+  /** GETs a body as a stream (e.g. an image export, with a Range header), without buffering it. */
+  async getStream(path: string, opts: RawRequestOptions = {}): Promise<StreamResponse> {
+    const res = await this.send('GET', path, { query: opts.query, headers: opts.headers ?? {}, signal: opts.signal });
+    const body = res.body ? Readable.fromWeb(res.body as unknown as WebReadableStream<Uint8Array>) : Readable.from([]);
+    return { status: res.status, headers: res.headers, body };
+  }
+
+  /** GETs a whole binary body into memory; for bounded things such as one chunk. */
+  async getBuffer(path: string, opts: RawRequestOptions = {}): Promise<{ status: number; headers: Headers; body: Buffer }> {
+    const res = await this.send('GET', path, { query: opts.query, headers: opts.headers ?? {}, signal: opts.signal });
+    return { status: res.status, headers: res.headers, body: Buffer.from(await res.arrayBuffer()) };
+  }
+
+  /** Any request, answered with the raw Response; error statuses are already turned into CairnError. */
+  async raw(method: string, path: string, opts: RawRequestOptions & { body?: Buffer | Uint8Array | string } = {}): Promise<Response> {
+    return this.send(method, path, { query: opts.query, headers: opts.headers ?? {}, body: opts.body, signal: opts.signal });
+  }
+
+  // ---- typed endpoints -------------------------------------------------------
+
+  health(): Promise<{ status: string; version: string; engine: string }> {
+    return this.get('/api/v1/health');
+  }
+
+  register(email: string, password: string): Promise<{ account: Account }> {
+    return this.post('/api/v1/accounts', { email, password });
+  }
+
+  /** Signs in like the console does and returns the session cookie with its CSRF token. */
+  async login(email: string, password: string): Promise<{ account: Account; session: SessionCredentials }> {
+    const res = await this.send('POST', '/api/v1/sessions', {
+      headers: { accept: 'application/json', 'content-type': 'application/json' },
+      body: JSON.stringify({ email, password }),
+      signal: AbortSignal.timeout(this.timeoutMs),
+    });
+    const answer = (await res.json()) as { account: Account; csrf_token: string };
+    const cookie = res.headers
+      .getSetCookie()
+      .map((c) => c.split(';')[0]!.trim())
+      .find((c) => c.startsWith(`${SESSION_COOKIE}=`));
+    if (!cookie) throw new CairnError(502, 'bad_response', `The server at ${this.server} accepted the sign-in but set no session cookie; is it a Cairn server?`);
+    return { account: answer.account, session: { cookie, csrf: answer.csrf_token } };
+  }
+
+  /** Ends the session this client carries (see `with({ session })`). */
+  logoutSession(): Promise<void> {
+    return this.delete('/api/v1/sessions/current');
+  }
+
+  me(): Promise<{ account: Account }> {
+    return this.get('/api/v1/account');
+  }
+
+  lookupAccount(q: string): Promise<{ account: Pick<Account, 'id' | 'email'> }> {
+    return this.get('/api/v1/accounts/lookup', { q });
+  }
+
+  listAllAccounts(page: PageQuery = {}): Promise<Page<Account>> {
+    return this.get('/api/v1/admin/accounts', { ...page });
+  }
+
+  setAccountStatus(id: string, status: AccountStatus): Promise<{ account: Account }> {
+    return this.patch(`/api/v1/admin/accounts/${enc(id)}`, { status });
+  }
+
+  createToken(name: string): Promise<{ token: NewApiToken }> {
+    return this.post('/api/v1/tokens', { name });
+  }
+
+  listTokens(page: PageQuery = {}): Promise<Page<ApiToken>> {
+    return this.get('/api/v1/tokens', { ...page });
+  }
+
+  revokeToken(id: string): Promise<{ token: ApiToken }> {
+    return this.delete(`/api/v1/tokens/${enc(id)}`);
+  }
+
+  createSubaccount(email: string, password: string): Promise<{ account: Account }> {
+    return this.post('/api/v1/subaccounts', { email, password });
+  }
+
+  listSubaccounts(page: PageQuery = {}): Promise<Page<Account>> {
+    return this.get('/api/v1/subaccounts', { ...page });
+  }
+
+  setSubaccountStatus(id: string, status: AccountStatus): Promise<{ account: Account }> {
+    return this.patch(`/api/v1/subaccounts/${enc(id)}`, { status });
+  }
+
+  deleteSubaccount(id: string): Promise<void> {
+    return this.delete(`/api/v1/subaccounts/${enc(id)}`);
+  }
+
+  createResource(input: { kind: ResourceKind; name: string; disks: { name: string; size: number }[] }): Promise<{ resource: Resource }> {
+    return this.post('/api/v1/resources', input);
+  }
+
+  listResources(page: PageQuery & { kind?: ResourceKind; search?: string } = {}): Promise<Page<Resource>> {
+    return this.get('/api/v1/resources', { ...page });
+  }
+
+  getResource(id: string): Promise<{ resource: Resource }> {
+    return this.get(`/api/v1/resources/${enc(id)}`);
+  }
+
+  renameResource(id: string, name: string): Promise<{ resource: Resource }> {
+    return this.patch(`/api/v1/resources/${enc(id)}`, { name });
+  }
+
+  deleteResource(id: string): Promise<void> {
+    return this.delete(`/api/v1/resources/${enc(id)}`);
+  }
+
+  listJobs(page: PageQuery & { status?: JobStatus; resource_id?: string } = {}): Promise<Page<Job>> {
+    return this.get('/api/v1/jobs', { ...page });
+  }
+
+  getJob(id: string): Promise<{ job: Job }> {
+    return this.get(`/api/v1/jobs/${enc(id)}`);
+  }
+
+  // ---- transport -------------------------------------------------------------
+
+  private async send(
+    method: string,
+    path: string,
+    init: { query?: Query; headers: Record<string, string>; body?: string | Buffer | Uint8Array; signal?: AbortSignal },
+  ): Promise<Response> {
+    const headers = { ...init.headers };
+    if (this.token) headers.authorization = `Bearer ${this.token}`;
+    else if (this.session) {
+      headers.cookie = this.session.cookie;
+      headers['x-csrf-token'] = this.session.csrf;
+    }
+    let res: Response;
+    try {
+      res = await fetch(this.url(path, init.query), { method, headers, body: init.body, signal: init.signal });
+    } catch (err) {
+      throw this.transportError(err, method, path);
+    }
+    if (res.status >= 400) throw await errorFrom(res, method, path);
+    return res;
+  }
+
+  private transportError(err: unknown, method: string, path: string): Error {
+    if (err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError')) {
+      return err.name === 'TimeoutError'
+        ? new CairnError(504, 'timeout', `The server at ${this.server} did not answer ${method} ${path} within ${Math.round(this.timeoutMs / 1000)} s; it may be overloaded, try again.`)
+        : err;
+    }
+    return new ServerUnreachableError(this.server, describeNetworkError(err));
+  }
+}
+
+const enc = encodeURIComponent;
+
+/** Builds the CairnError for an error answer, keeping the server's own message when it sent one. */
+export async function errorFrom(res: Response, method: string, path: string): Promise<CairnError> {
+  const text = await res.text().catch(() => '');
+  try {
+    const parsed = JSON.parse(text) as { error?: { code?: unknown; message?: unknown; field?: unknown } };
+    const e = parsed.error;
+    if (e && typeof e.message === 'string')
+      return new CairnError(res.status, typeof e.code === 'string' ? e.code : 'error', e.message, typeof e.field === 'string' ? e.field : undefined);
+  } catch {
+    // Not a Cairn error body (a proxy's HTML page, say): describe the status instead.
+  }
+  const what = res.statusText ? `${res.status} ${res.statusText}` : String(res.status);
+  return new CairnError(res.status, 'http_error', `${method} ${path} failed with HTTP ${what}, and the answer carried no Cairn error; is the server URL right?`);
+}
+
+/** fetch hides the socket error in `cause`; that is the part worth showing. */
+function describeNetworkError(err: unknown): string {
+  const cause = err instanceof Error ? (err.cause as { code?: string; message?: string } | undefined) : undefined;
+  if (cause?.code === 'ECONNREFUSED') return 'connection refused';
+  if (cause?.code === 'ENOTFOUND' || cause?.code === 'EAI_AGAIN') return 'unknown host';
+  if (cause?.code === 'ECONNRESET') return 'connection reset';
+  if (cause?.code === 'ETIMEDOUT' || cause?.code === 'UND_ERR_CONNECT_TIMEOUT') return 'connection timed out';
+  if (cause?.message) return cause.code ? `${cause.message} (${cause.code})` : cause.message;
+  return err instanceof Error ? err.message : String(err);
+}

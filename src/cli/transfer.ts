@@ -1,0 +1,189 @@
+import { encodeManifest, decodeManifest, type Manifest } from '../engine/manifest.js';
+import { backupDisk, type ChunkSink } from '../engine/backup-pipeline.js';
+import { restoreDisk, type ChunkSource, type RestoreMode, type RestoreResult } from '../engine/restore-pipeline.js';
+import { openDiskSource } from '../engine/disk-source.js';
+import { ChunkIntegrityError } from '../engine/chunk-codec.js';
+import type { ChunkPool } from '../engine/worker-pool.js';
+import { CairnError, badRequest } from '../domain/errors.js';
+import type { CairnClient, Resource } from './http-client.js';
+
+/**
+ * The client's side of moving disks to and from the server, shared by the CLI
+ * commands and the agent. See docs/upload-protocol.md for the requests.
+ */
+
+export interface TransferProgress {
+  bytesDone: number;
+  bytesTotal: number;
+  bytesSent: number;
+}
+
+export interface CommittedPoint {
+  id: string;
+  chain_id: string;
+  type: 'full' | 'incremental';
+  parent_id: string | null;
+  logical_size: number;
+  stored_bytes: number;
+  snapshot_at: string;
+}
+
+interface UploadView {
+  id: string;
+  job_id: string;
+}
+
+const enc = encodeURIComponent;
+
+class UploadSink implements ChunkSink {
+  constructor(
+    private readonly client: CairnClient,
+    private readonly uploadId: string,
+  ) {}
+
+  async missing(digests: string[]): Promise<Set<string>> {
+    const out = new Set<string>();
+    for (let i = 0; i < digests.length; i += 1024) {
+      const r = await this.client.post<{ missing: string[] }>(`/api/v1/uploads/${this.uploadId}/missing`, { digests: digests.slice(i, i + 1024) });
+      for (const d of r.missing) out.add(d);
+    }
+    return out;
+  }
+
+  async upload(digest: string, blob: Buffer, signal?: AbortSignal): Promise<void> {
+    await this.client.putBinary(`/api/v1/uploads/${this.uploadId}/chunks/${digest}`, blob, { signal });
+  }
+}
+
+/** Reads chunks of a point (or an image) from the server; the restore pipeline verifies each. */
+export class ServerChunkSource implements ChunkSource {
+  constructor(
+    private readonly client: CairnClient,
+    private readonly base: string,
+  ) {}
+
+  async fetch(digest: string, signal?: AbortSignal): Promise<Buffer> {
+    return (await this.client.getBuffer(`${this.base}/chunks/${digest}`, { signal })).body;
+  }
+}
+
+/**
+ * Backs up all disks of a resource as one point: the disks are opened (and so
+ * sized) before the upload opens, all share its snapshot time, and the point
+ * exists only after the commit. Any failure cancels the upload on the server.
+ */
+export async function backupResource(
+  client: CairnClient,
+  opts: {
+    resource: Resource;
+    paths: Record<string, string>;
+    type: 'full' | 'incremental';
+    name?: string;
+    description?: string;
+    jobId?: string;
+    pool: ChunkPool;
+    onProgress?: (p: TransferProgress) => void;
+    signal?: AbortSignal;
+  },
+): Promise<CommittedPoint> {
+  const { resource, paths } = opts;
+  const sizes: { name: string; size: number; path: string }[] = [];
+  for (const disk of resource.disks) {
+    const path = paths[disk.name];
+    if (!path) throw badRequest(`No path given for disk "${disk.name}" of ${resource.id}; map it with --disk ${disk.name}=PATH.`, 'disk');
+    const src = await openDiskSource(path);
+    sizes.push({ name: disk.name, size: src.size, path });
+    await src.close();
+  }
+  const extra = Object.keys(paths).filter((n) => !resource.disks.some((d) => d.name === n));
+  if (extra.length) throw badRequest(`${resource.id} has no disk named ${extra.join(', ')}; its disks are ${resource.disks.map((d) => d.name).join(', ')}.`, 'disk');
+
+  const { upload } = await client.post<{ upload: UploadView }>('/api/v1/uploads', {
+    resource_id: resource.id,
+    type: opts.type,
+    ...(opts.name ? { name: opts.name } : {}),
+    ...(opts.description ? { description: opts.description } : {}),
+    ...(opts.jobId ? { job_id: opts.jobId } : {}),
+    disks: sizes.map(({ name, size }) => ({ name, size })),
+  });
+  const sink = new UploadSink(client, upload.id);
+  const total = sizes.reduce((n, d) => n + d.size, 0);
+  let before = 0;
+  let sent = 0;
+  let lastReport = 0;
+  try {
+    for (const disk of sizes) {
+      const result = await backupDisk({
+        path: disk.path,
+        expectedSize: disk.size,
+        pool: opts.pool,
+        sink,
+        signal: opts.signal,
+        onProgress: (p) => {
+          opts.onProgress?.({ bytesDone: before + p.bytesRead, bytesTotal: total, bytesSent: sent + p.bytesUploaded });
+          const now = Date.now();
+          // The job's progress (seen in the console) is reported a few times a minute, not per chunk.
+          if (now - lastReport > 2000) {
+            lastReport = now;
+            void client.post(`/api/v1/uploads/${upload.id}/progress`, { bytes_done: before + p.bytesRead }).catch(() => undefined);
+          }
+        },
+      });
+      before += disk.size;
+      sent += result.bytesUploaded;
+      const manifest = encodeManifest({ size: result.size, chunkSize: result.chunkSize, chunks: result.chunks });
+      await client.putBinary(`/api/v1/uploads/${upload.id}/disks/${enc(disk.name)}/manifest`, manifest);
+    }
+    const { point } = await client.post<{ point: CommittedPoint }>(`/api/v1/uploads/${upload.id}/commit`);
+    return point;
+  } catch (err) {
+    await client.delete(`/api/v1/uploads/${upload.id}`).catch(() => undefined);
+    throw err;
+  }
+}
+
+export interface PointDisk {
+  name: string;
+  size: number;
+  role: 'system' | 'data';
+}
+
+/** Restores one disk of a point (or the disk of an image) to a path or device. */
+export async function restoreFromServer(
+  client: CairnClient,
+  opts: {
+    /** `/api/v1/points/ss-…` or `/api/v1/images/img-…` */
+    base: string;
+    manifestPath: string;
+    what: string;
+    target: string;
+    mode: RestoreMode;
+    pool: ChunkPool;
+    onProgress?: (p: TransferProgress) => void;
+    signal?: AbortSignal;
+  },
+): Promise<RestoreResult & { size: number }> {
+  const manifest: Manifest = decodeManifest((await client.getBuffer(opts.manifestPath)).body);
+  try {
+    const r = await restoreDisk({
+      manifest,
+      target: opts.target,
+      source: new ServerChunkSource(client, opts.base),
+      pool: opts.pool,
+      mode: opts.mode,
+      signal: opts.signal,
+      onProgress: (p) => opts.onProgress?.({ bytesDone: p.bytesDone, bytesTotal: p.bytesTotal, bytesSent: p.bytesWritten }),
+    });
+    return { ...r, size: manifest.size };
+  } catch (err) {
+    if (err instanceof ChunkIntegrityError)
+      throw new CairnError(502, 'chunk_damaged', `${opts.what}: chunk ${err.digest} is damaged (${err.message}); nothing after it was trusted. Run \`cairn verify\` and restore from another point.`);
+    throw err;
+  }
+}
+
+export function pointDiskPaths(point: { id: string; disks: PointDisk[] }, disk?: string): PointDisk {
+  const d = disk ? point.disks.find((x) => x.name === disk) : point.disks[0];
+  if (!d) throw badRequest(`Point ${point.id} has no disk "${disk}"; it has ${point.disks.map((x) => x.name).join(', ')}.`, 'disk');
+  return d;
+}

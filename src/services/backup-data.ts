@@ -1,0 +1,129 @@
+import type { Db } from '../db/connect.js';
+import type { Caller } from '../domain/caller.js';
+import { CairnError, conflict, forbidden, notFound } from '../domain/errors.js';
+import { decodeChunk } from '../engine/chunk-codec.js';
+import { decodeManifest, manifestChunkDigests } from '../engine/manifest.js';
+import type { ChunkStore } from '../store/chunk-store.js';
+import type { Access } from './access.js';
+import { mapLimit } from './batches.js';
+
+export interface DamagedChunk {
+  digest: string;
+  problem: string;
+  points: string[];
+}
+
+export interface VerifyReport {
+  chunks_checked: number;
+  damaged: DamagedChunk[];
+}
+
+/**
+ * Reading stored backups back: manifests and chunk blobs for restores, and
+ * verification. A chunk is served only through something the caller may read
+ * (a point, later an image) whose manifest names it, so a digest alone opens nothing.
+ */
+export class BackupDataService {
+  /** Manifests never change, so the digest sets of recent ones are kept (bounded). */
+  private readonly members = new Map<string, Set<string>>();
+
+  constructor(
+    private readonly db: Db,
+    private readonly store: ChunkStore,
+    private readonly access: Access,
+  ) {}
+
+  async manifestBody(digest: string): Promise<Buffer> {
+    const m = await this.db.selectFrom('manifests').select('body').where('digest', '=', digest).executeTakeFirst();
+    if (!m) throw new CairnError(500, 'internal', `Manifest ${digest} is missing from the metadata store.`);
+    return m.body;
+  }
+
+  async pointManifest(caller: Caller, pointId: string, diskName: string): Promise<Buffer> {
+    const disk = await this.pointDisk(caller, pointId, diskName);
+    return this.manifestBody(disk.manifest_digest!);
+  }
+
+  async pointChunk(caller: Caller, pointId: string, digest: string): Promise<Buffer> {
+    await this.readablePoint(caller, pointId);
+    const disks = await this.db.selectFrom('point_disks').select('manifest_digest').where('point_id', '=', pointId).execute();
+    for (const d of disks) if (d.manifest_digest && (await this.names(d.manifest_digest, digest))) return this.blob(digest, `point ${pointId}`);
+    throw notFound('Chunk', digest);
+  }
+
+  /** Serves a blob named by a manifest the caller may read (used by images too). */
+  async chunkOfManifest(manifestDigest: string, digest: string, owner: string): Promise<Buffer> {
+    if (!(await this.names(manifestDigest, digest))) throw notFound('Chunk', digest);
+    return this.blob(digest, owner);
+  }
+
+  async verifyPoint(caller: Caller, pointId: string): Promise<VerifyReport> {
+    await this.readablePoint(caller, pointId);
+    const disks = await this.db.selectFrom('point_disks').select('manifest_digest').where('point_id', '=', pointId).execute();
+    const digests = new Set<string>();
+    for (const d of disks) for (const c of manifestChunkDigests(decodeManifest(await this.manifestBody(d.manifest_digest!)))) digests.add(c);
+    const damaged = await this.check([...digests]);
+    return { chunks_checked: digests.size, damaged: damaged.map((d) => ({ ...d, points: [pointId] })) };
+  }
+
+  /** Every stored chunk, for administrators; damaged ones are reported with the points that need them. */
+  async verifyAll(caller: Caller): Promise<VerifyReport> {
+    if (!caller.isAdmin) throw forbidden('Only a server administrator can verify the whole store; verify a point of yours with --point.');
+    const digests = (await this.db.selectFrom('chunks').select('digest').execute()).map((r) => r.digest);
+    const damaged = await this.check(digests);
+    if (damaged.length === 0) return { chunks_checked: digests.length, damaged: [] };
+    const bad = new Map(damaged.map((d) => [d.digest, { ...d, points: [] as string[] }]));
+    const disks = await this.db.selectFrom('point_disks').innerJoin('points', 'points.id', 'point_disks.point_id').select(['point_disks.point_id', 'point_disks.manifest_digest']).execute();
+    for (const d of disks) {
+      if (!d.manifest_digest) continue;
+      for (const c of manifestChunkDigests(decodeManifest(await this.manifestBody(d.manifest_digest)))) {
+        const entry = bad.get(c);
+        if (entry && !entry.points.includes(d.point_id)) entry.points.push(d.point_id);
+      }
+    }
+    return { chunks_checked: digests.length, damaged: [...bad.values()] };
+  }
+
+  private async check(digests: string[]): Promise<{ digest: string; problem: string }[]> {
+    const results = await mapLimit(digests, 4, async (digest) => {
+      const blob = await this.store.get(digest);
+      if (!blob) return { digest, problem: 'missing from the chunk store' };
+      try {
+        decodeChunk(blob, digest);
+        return null;
+      } catch (err) {
+        return { digest, problem: err instanceof Error ? err.message : String(err) };
+      }
+    });
+    return results.filter((r): r is { digest: string; problem: string } => r !== null);
+  }
+
+  private async blob(digest: string, owner: string): Promise<Buffer> {
+    const blob = await this.store.get(digest);
+    if (!blob) throw new CairnError(500, 'chunk_missing', `Chunk ${digest} of ${owner} is missing from the chunk store; run \`cairn verify\` and restore from another point.`);
+    return blob;
+  }
+
+  private async readablePoint(caller: Caller, pointId: string) {
+    const { point } = await this.access.point(caller, pointId, 'use');
+    if (point.status !== 'available') throw conflict(`Backup point ${pointId} is ${point.status}, not available; restore it from the recycle bin first.`, 'point_not_available');
+    return point;
+  }
+
+  private async pointDisk(caller: Caller, pointId: string, diskName: string) {
+    await this.readablePoint(caller, pointId);
+    const disk = await this.db.selectFrom('point_disks').selectAll().where('point_id', '=', pointId).where('disk_name', '=', diskName).executeTakeFirst();
+    if (!disk || !disk.manifest_digest) throw notFound('Disk', diskName);
+    return disk;
+  }
+
+  private async names(manifestDigest: string, digest: string): Promise<boolean> {
+    let set = this.members.get(manifestDigest);
+    if (!set) {
+      set = new Set(manifestChunkDigests(decodeManifest(await this.manifestBody(manifestDigest))));
+      if (this.members.size >= 64) this.members.delete(this.members.keys().next().value!);
+      this.members.set(manifestDigest, set);
+    }
+    return set.has(digest);
+  }
+}

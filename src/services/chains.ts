@@ -1,0 +1,316 @@
+
+import type { Db } from '../db/connect.js';
+import { countRows } from '../db/count.js';
+import type { ChainTable, PointTable } from '../db/schema.js';
+import type { Caller } from '../domain/caller.js';
+import { badRequest, conflict } from '../domain/errors.js';
+import type { Page, PageRequest } from '../domain/page.js';
+import { checkName } from '../domain/rules.js';
+import { isoPlus, nowIso } from '../domain/time.js';
+import type { Access, Relation } from './access.js';
+
+export interface ChainView {
+  id: string;
+  name: string;
+  description: string;
+  status: ChainTable['status'];
+  resource_id: string;
+  resource_name: string | null;
+  resource_kind: 'volume' | 'instance';
+  total_size: number;
+  point_count: number;
+  head_point_id: string | null;
+  created_at: string;
+  deleted_at: string | null;
+  purge_after: string | null;
+  owner_id: string;
+  relation: Relation;
+}
+
+export interface PointView {
+  id: string;
+  chain_id: string;
+  parent_id: string | null;
+  type: PointTable['type'];
+  name: string;
+  description: string;
+  status: PointTable['status'];
+  snapshot_at: string;
+  logical_size: number;
+  stored_bytes: number;
+  is_head: boolean;
+  created_at: string;
+  deleted_at: string | null;
+  purge_after: string | null;
+  disks: { name: string; size: number; role: 'system' | 'data' }[];
+}
+
+type ChainRow = ChainTable & { resource_name: string | null; point_count: number | string | null; total_size: number | string | null };
+
+export interface ChainFilter {
+  resource_id?: string;
+  status?: 'available' | 'deleted';
+  search?: string;
+}
+
+/** Backup chains and points: listing, the tree of a chain, edits, deletion into the recycle bin, restore and purge. */
+export class ChainsService {
+  constructor(
+    private readonly db: Db,
+    private readonly access: Access,
+    private readonly settings: { recycleBinMs: number },
+  ) {}
+
+  /** The chains query with their aggregates; other services (sharing) build on it. */
+  chainsQuery() {
+    return this.db
+      .selectFrom('chains')
+      .leftJoin('resources', 'resources.id', 'chains.resource_id')
+      .selectAll('chains')
+      .select('resources.name as resource_name')
+      .select((eb) => [
+        eb
+          .selectFrom('points')
+          .select(eb.fn.countAll<number>().as('n'))
+          .whereRef('points.chain_id', '=', 'chains.id')
+          .where('points.status', '=', 'available')
+          .as('point_count'),
+        eb
+          .selectFrom('points')
+          .select((e) => e.fn.sum<number>('points.stored_bytes').as('s'))
+          .whereRef('points.chain_id', '=', 'chains.id')
+          .where('points.status', '=', 'available')
+          .as('total_size'),
+      ]);
+  }
+
+  chainView(row: ChainRow, relation: Relation): ChainView {
+    return {
+      id: row.id,
+      name: row.name,
+      description: row.description,
+      status: row.status,
+      resource_id: row.resource_id,
+      resource_name: relation === 'owner' ? row.resource_name : null,
+      resource_kind: row.resource_id.startsWith('i-') ? 'instance' : 'volume',
+      total_size: Number(row.total_size ?? 0),
+      point_count: Number(row.point_count ?? 0),
+      head_point_id: row.head_point_id,
+      created_at: row.created_at,
+      deleted_at: row.deleted_at,
+      purge_after: row.purge_after,
+      owner_id: row.account_id,
+      relation,
+    };
+  }
+
+  async list(caller: Caller, page: PageRequest, filter: ChainFilter = {}): Promise<Page<ChainView>> {
+    let q = this.chainsQuery().where('chains.account_id', '=', caller.accountId).where('chains.status', '=', filter.status ?? 'available');
+    if (filter.resource_id) q = q.where('chains.resource_id', '=', filter.resource_id);
+    if (filter.search) {
+      const s = `%${filter.search.toLowerCase()}%`;
+      q = q.where((e) => e.or([e(e.fn('lower', ['chains.name']), 'like', s), e('chains.id', 'like', s), e('chains.resource_id', 'like', s), e(e.fn('lower', ['resources.name']), 'like', s)]));
+    }
+    const rows = await q.orderBy('chains.created_at', 'desc').orderBy('chains.id').offset(page.offset).limit(page.limit).execute();
+    return { total_count: await countRows(q), items: rows.map((r) => this.chainView(r, 'owner')) };
+  }
+
+  async get(caller: Caller, id: string): Promise<ChainView & { points: PointView[] }> {
+    const { relation } = await this.access.chain(caller, id, 'read');
+    const row = await this.chainsQuery().where('chains.id', '=', id).executeTakeFirstOrThrow();
+    return { ...this.chainView(row, relation), points: await this.points(row, relation) };
+  }
+
+  /** Points of a chain as a tree (parent links), oldest first; a recipient sees only available ones. */
+  async points(chain: ChainTable, relation: Relation): Promise<PointView[]> {
+    let q = this.db.selectFrom('points').selectAll().where('chain_id', '=', chain.id);
+    if (relation !== 'owner' || chain.status === 'available') q = q.where('status', relation === 'owner' ? 'in' : '=', relation === 'owner' ? ['available', 'deleted'] : ['available']);
+    const rows = await q.orderBy('snapshot_at').orderBy('id').execute();
+    const disks = rows.length
+      ? await this.db.selectFrom('point_disks').selectAll().where('point_id', 'in', rows.map((r) => r.id)).orderBy('position').execute()
+      : [];
+    return rows.map((p) => this.pointView(p, chain, disks.filter((d) => d.point_id === p.id)));
+  }
+
+  pointView(p: PointTable, chain: ChainTable, disks: { disk_name: string; size: number; position: number }[]): PointView {
+    return {
+      id: p.id,
+      chain_id: p.chain_id,
+      parent_id: p.parent_id,
+      type: p.type,
+      name: p.name,
+      description: p.description,
+      status: p.status,
+      snapshot_at: p.snapshot_at,
+      logical_size: p.logical_size,
+      stored_bytes: p.stored_bytes,
+      is_head: chain.head_point_id === p.id,
+      created_at: p.created_at,
+      deleted_at: p.deleted_at,
+      purge_after: p.purge_after,
+      disks: disks.map((d) => ({ name: d.disk_name, size: d.size, role: p.resource_id.startsWith('i-') && d.position > 0 ? 'data' : 'system' })),
+    };
+  }
+
+  async getPoint(caller: Caller, id: string): Promise<PointView & { disks: { name: string; size: number; role: 'system' | 'data'; manifest_digest: string | null }[] }> {
+    const { point, chain } = await this.access.point(caller, id, 'read');
+    if (point.status !== 'available' && point.account_id !== caller.accountId) throw conflict(`Backup point ${id} is ${point.status}.`);
+    const disks = await this.db.selectFrom('point_disks').selectAll().where('point_id', '=', id).orderBy('position').execute();
+    const v = this.pointView(point, chain, disks);
+    return { ...v, disks: v.disks.map((d, i) => ({ ...d, manifest_digest: disks[i]!.manifest_digest })) };
+  }
+
+  async editChain(caller: Caller, id: string, patch: { name?: string; description?: string }): Promise<ChainView> {
+    await this.access.chain(caller, id, 'write');
+    await this.db.updateTable('chains').set(this.patchOf(patch)).where('id', '=', id).execute();
+    return this.chainView(await this.chainsQuery().where('chains.id', '=', id).executeTakeFirstOrThrow(), 'owner');
+  }
+
+  async editPoint(caller: Caller, id: string, patch: { name?: string; description?: string }): Promise<PointView> {
+    await this.access.point(caller, id, 'write');
+    await this.db.updateTable('points').set(this.patchOf(patch)).where('id', '=', id).execute();
+    return this.getPoint(caller, id);
+  }
+
+  private patchOf(patch: { name?: string; description?: string }) {
+    if (patch.name === undefined && patch.description === undefined) throw badRequest('Give a name or a description to change.', 'name');
+    return {
+      ...(patch.name !== undefined ? { name: patch.name === '' ? '' : checkName(patch.name) } : {}),
+      ...(patch.description !== undefined ? { description: patch.description } : {}),
+    };
+  }
+
+  /**
+   * Deleting the full point deletes the chain (QingCloud's rule). Cairn's
+   * manifests are complete, so deleting an incremental point removes no other
+   * point; the head moves back to its nearest live ancestor.
+   */
+  async deletePoint(caller: Caller, id: string): Promise<{ deleted: 'point' | 'chain'; id: string; purge_after: string }> {
+    const { point, chain } = await this.access.point(caller, id, 'write');
+    if (point.status !== 'available') throw conflict(`Backup point ${id} is already ${point.status}.`);
+    if (point.id === chain.id) return { deleted: 'chain', ...(await this.deleteChain(caller, chain.id)) };
+    const now = nowIso();
+    const purge = isoPlus(now, this.settings.recycleBinMs);
+    await this.db.transaction().execute(async (tx) => {
+      await tx.updateTable('points').set({ status: 'deleted', deleted_at: now, purge_after: purge }).where('id', '=', id).where('status', '=', 'available').execute();
+      if (chain.head_point_id === id) {
+        const head = await this.liveAncestor(tx, point.parent_id);
+        await tx.updateTable('chains').set({ head_point_id: head }).where('id', '=', chain.id).execute();
+      }
+    });
+    return { deleted: 'point', id, purge_after: purge };
+  }
+
+  async deleteChain(caller: Caller, id: string): Promise<{ id: string; purge_after: string }> {
+    const { chain } = await this.access.chain(caller, id, 'write');
+    if (chain.status !== 'available') throw conflict(`Backup chain ${id} is already deleted.`);
+    const now = nowIso();
+    const purge = isoPlus(now, this.settings.recycleBinMs);
+    await this.db.transaction().execute(async (tx) => {
+      await tx.updateTable('chains').set({ status: 'deleted', deleted_at: now, purge_after: purge }).where('id', '=', id).execute();
+      // Points deleted with the chain carry its deletion time, so restoring the chain brings back exactly them.
+      await tx.updateTable('points').set({ status: 'deleted', deleted_at: now, purge_after: purge }).where('chain_id', '=', id).where('status', '=', 'available').execute();
+    });
+    return { id, purge_after: purge };
+  }
+
+  /** Deleted chains and points still in the recycle bin. */
+  async recycleBin(caller: Caller, page: PageRequest): Promise<Page<{ kind: 'chain' | 'point'; id: string; chain_id: string; name: string; resource_id: string; deleted_at: string; purge_after: string }>> {
+    const q = this.db
+      .selectFrom('points')
+      .innerJoin('chains', 'chains.id', 'points.chain_id')
+      .select(['points.id', 'points.chain_id', 'points.name', 'points.resource_id', 'points.deleted_at', 'points.purge_after', 'chains.status as chain_status', 'chains.name as chain_name'])
+      .where('points.account_id', '=', caller.accountId)
+      .where('points.status', '=', 'deleted')
+      // A deleted chain is listed once, as the chain, by its full point's row.
+      .where((e) => e.or([e('chains.status', '=', 'available'), e('points.id', '=', e.ref('points.chain_id'))]));
+    const rows = await q.orderBy('points.deleted_at', 'desc').orderBy('points.id').offset(page.offset).limit(page.limit).execute();
+    return {
+      total_count: await countRows(q),
+      items: rows.map((r) => {
+        const asChain = r.chain_status === 'deleted' && r.id === r.chain_id;
+        return { kind: asChain ? 'chain' : 'point', id: r.id, chain_id: r.chain_id, name: asChain ? r.chain_name : r.name, resource_id: r.resource_id, deleted_at: r.deleted_at!, purge_after: r.purge_after! };
+      }),
+    };
+  }
+
+  /** Brings a chain or point back from the recycle bin. */
+  async restore(caller: Caller, id: string): Promise<{ kind: 'chain' | 'point'; id: string }> {
+    const { point, chain } = await this.access.point(caller, id, 'write');
+    if (chain.status === 'deleted') {
+      if (point.id !== chain.id) throw conflict(`Point ${id} was deleted with its chain ${chain.id}; restore the chain (${chain.id}) instead.`);
+      await this.db.transaction().execute(async (tx) => {
+        await tx.updateTable('chains').set({ status: 'available', deleted_at: null, purge_after: null }).where('id', '=', chain.id).execute();
+        await tx.updateTable('points').set({ status: 'available', deleted_at: null, purge_after: null }).where('chain_id', '=', chain.id).where('deleted_at', '=', chain.deleted_at).execute();
+      });
+      return { kind: 'chain', id: chain.id };
+    }
+    if (point.status !== 'deleted') throw conflict(`Backup point ${id} is not in the recycle bin.`);
+    await this.db.updateTable('points').set({ status: 'available', deleted_at: null, purge_after: null }).where('id', '=', id).execute();
+    return { kind: 'point', id };
+  }
+
+  /** Removes a recycle-bin entry for good; its data goes at the next garbage collection. */
+  async purge(caller: Caller, id: string): Promise<void> {
+    const { point, chain } = await this.access.point(caller, id, 'write');
+    if (point.status !== 'deleted') throw conflict(`Backup point ${id} is not in the recycle bin; delete it first.`);
+    if (chain.status === 'deleted' && point.id !== chain.id) throw conflict(`Point ${id} was deleted with chain ${chain.id}; purge the chain.`);
+    await this.db.transaction().execute(async (tx) => {
+      if (chain.status === 'deleted') await this.purgeChain(tx, chain.id);
+      else await this.purgePoint(tx, point);
+    });
+  }
+
+  /** Purges every recycle-bin entry whose time is up. */
+  async purgeExpired(): Promise<number> {
+    const now = nowIso();
+    let n = 0;
+    const chains = await this.db.selectFrom('chains').select('id').where('status', '=', 'deleted').where('purge_after', '<', now).execute();
+    for (const c of chains) {
+      await this.db.transaction().execute((tx) => this.purgeChain(tx, c.id));
+      n++;
+    }
+    const points = await this.db
+      .selectFrom('points')
+      .innerJoin('chains', 'chains.id', 'points.chain_id')
+      .selectAll('points')
+      .where('points.status', '=', 'deleted')
+      .where('chains.status', '=', 'available')
+      .where('points.purge_after', '<', now)
+      .execute();
+    for (const p of points) {
+      await this.db.transaction().execute((tx) => this.purgePoint(tx, p));
+      n++;
+    }
+    return n;
+  }
+
+  private async purgeChain(tx: Db, chainId: string): Promise<void> {
+    await tx.deleteFrom('points').where('chain_id', '=', chainId).execute();
+    await tx.deleteFrom('chains').where('id', '=', chainId).execute();
+  }
+
+  private async purgePoint(tx: Db, point: PointTable): Promise<void> {
+    // Children keep their place in the tree by hanging from the purged point's parent.
+    await tx.updateTable('points').set({ parent_id: point.parent_id }).where('parent_id', '=', point.id).execute();
+    await tx.deleteFrom('points').where('id', '=', point.id).execute();
+  }
+
+  private async liveAncestor(tx: Db, start: string | null): Promise<string | null> {
+    let id = start;
+    while (id) {
+      const p = await tx.selectFrom('points').select(['id', 'status', 'parent_id']).where('id', '=', id).executeTakeFirst();
+      if (!p) return null;
+      if (p.status === 'available') return p.id;
+      id = p.parent_id;
+    }
+    return null;
+  }
+
+  /** Moves a chain's head (after a rollback): later incremental points branch from it. */
+  async moveHead(pointId: string): Promise<void> {
+    const p = await this.db.selectFrom('points').select(['chain_id', 'status']).where('id', '=', pointId).executeTakeFirstOrThrow();
+    if (p.status === 'available') await this.db.updateTable('chains').set({ head_point_id: pointId }).where('id', '=', p.chain_id).where('status', '=', 'available').execute();
+  }
+}
+

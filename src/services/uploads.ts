@@ -1,0 +1,352 @@
+import type { Db } from '../db/connect.js';
+import type { ChainTable, PointTable, UploadTable } from '../db/schema.js';
+import type { Caller } from '../domain/caller.js';
+import { badRequest, CairnError, conflict, notFound, tooLarge } from '../domain/errors.js';
+import { newId } from '../domain/ids.js';
+import { checkName } from '../domain/rules.js';
+import { isoPlus, nowIso } from '../domain/time.js';
+import { placePoint } from '../domain/chain-rules.js';
+import { ChunkIntegrityError, decodeChunk, isDigest, MAX_BLOB_SIZE } from '../engine/chunk-codec.js';
+import { decodeManifest, manifestChunkDigests, manifestDigest, ManifestFormatError } from '../engine/manifest.js';
+import { StoreFullError, type ChunkStore } from '../store/chunk-store.js';
+import type { Access } from './access.js';
+import type { JobsService } from './jobs.js';
+import { inBatches, mapLimit } from './batches.js';
+
+export interface UploadDisk {
+  position: number;
+  name: string;
+  size: number;
+  manifest_digest: string | null;
+}
+
+export interface UploadView {
+  id: string;
+  job_id: string;
+  resource_id: string;
+  requested_type: 'full' | 'incremental';
+  disks: UploadDisk[];
+  snapshot_at: string;
+  status: UploadTable['status'];
+  expires_at: string;
+}
+
+export interface UploadSettings {
+  chainMaxLength: number;
+  /** An upload with no request for this long is abandoned (its job fails, its chunks are no longer held). */
+  idleMs: number;
+}
+
+const MAX_MISSING_BATCH = 1024;
+
+const view = (u: UploadTable): UploadView => ({
+  id: u.id,
+  job_id: u.job_id,
+  resource_id: u.resource_id,
+  requested_type: u.requested_type,
+  disks: JSON.parse(u.disks) as UploadDisk[],
+  snapshot_at: u.snapshot_at,
+  status: u.status,
+  expires_at: u.expires_at,
+});
+
+/**
+ * The server side of the upload protocol (docs/upload-protocol.md): open an
+ * upload, ask which chunks are missing, send them, send each disk's manifest,
+ * commit. Only the commit makes a point, in one transaction, after checking that
+ * every chunk it names is stored; until then nothing is visible.
+ */
+export class UploadsService {
+  constructor(
+    private readonly db: Db,
+    private readonly store: ChunkStore,
+    private readonly access: Access,
+    private readonly jobs: JobsService,
+    private readonly settings: UploadSettings,
+  ) {}
+
+  async open(
+    caller: Caller,
+    input: { resource_id: string; type: 'full' | 'incremental'; name?: string; description?: string; job_id?: string; disks: { name: string; size: number }[] },
+  ): Promise<UploadView> {
+    const resource = await this.access.resource(caller, input.resource_id, 'write');
+    const disks = await this.db.selectFrom('disks').selectAll().where('resource_id', '=', resource.id).orderBy('position').execute();
+    if (input.disks.length !== disks.length)
+      throw badRequest(`Resource ${resource.id} has ${disks.length} disk(s) (${disks.map((d) => d.name).join(', ')}); send all of them in one backup.`, 'disks');
+    const declared = new Map(input.disks.map((d) => [d.name, d.size]));
+    for (const d of disks) {
+      const size = declared.get(d.name);
+      if (size === undefined) throw badRequest(`Disk "${d.name}" of ${resource.id} is missing from the backup request.`, 'disks');
+      if (size !== d.size)
+        throw badRequest(
+          `Disk "${d.name}" is ${size} bytes now but was registered as ${d.size} bytes; its size changed. Register the new size (or a new resource) before backing it up.`,
+          'disks',
+        );
+    }
+    const now = nowIso();
+    const id = newId('point');
+    let jobId = input.job_id;
+    if (jobId) {
+      // An agent carrying out a "backup now" job reports on that job.
+      const job = await this.access.job(caller, jobId);
+      if (job.action !== 'backup' || job.resource_id !== resource.id || job.status !== 'working')
+        throw conflict(`Job ${jobId} is not a running backup of ${resource.id}.`);
+    } else {
+      jobId = (await this.jobs.create({ accountId: caller.accountId, action: 'backup', runner: 'client', resourceId: resource.id, targetId: id, status: 'working', leaseMs: this.settings.idleMs, params: { type: input.type } })).id;
+    }
+    const row: UploadTable = {
+      id,
+      account_id: caller.accountId,
+      resource_id: resource.id,
+      job_id: jobId,
+      requested_type: input.type,
+      name: input.name ? checkName(input.name) : '',
+      description: input.description ?? '',
+      disks: JSON.stringify(disks.map((d): UploadDisk => ({ position: d.position, name: d.name, size: d.size, manifest_digest: null }))),
+      snapshot_at: now,
+      status: 'open',
+      created_at: now,
+      expires_at: isoPlus(now, this.settings.idleMs),
+    };
+    await this.db.insertInto('uploads').values(row).execute();
+    await this.jobs.progress(jobId, { bytesDone: 0, bytesTotal: disks.reduce((n, d) => n + d.size, 0), leaseMs: this.settings.idleMs });
+    return view(row);
+  }
+
+  async get(caller: Caller, id: string): Promise<UploadView> {
+    return view(await this.openUpload(caller, id, false));
+  }
+
+  /** Which of `digests` the client must send. "Have" is answered only for chunks this account already holds. */
+  async missing(caller: Caller, id: string, digests: string[]): Promise<string[]> {
+    const upload = await this.openUpload(caller, id);
+    if (digests.length > MAX_MISSING_BATCH) throw tooLarge(`Ask about at most ${MAX_MISSING_BATCH} digests at a time.`);
+    const wanted = [...new Set(digests)];
+    wanted.forEach((d, i) => {
+      if (!isDigest(d)) throw badRequest(`"${d}" is not a SHA-256 digest (64 lowercase hex characters).`, `digests.${i}`);
+    });
+    if (wanted.length === 0) return [];
+    const known = (
+      await this.db.selectFrom('account_chunks').select('digest').where('account_id', '=', caller.accountId).where('digest', 'in', wanted).execute()
+    ).map((r) => r.digest);
+    let held: string[] = [];
+    if (known.length > 0) {
+      const now = nowIso();
+      // Touching the chunk rows first is what keeps a concurrent GC from sweeping them (see gc.ts).
+      held = await this.db.transaction().execute(async (tx) => {
+        const touched = (await tx.updateTable('chunks').set({ touched_at: now }).where('digest', 'in', known).returning('digest').execute()).map((r) => r.digest);
+        if (touched.length > 0)
+          await tx
+            .insertInto('upload_chunks')
+            .values(touched.map((digest) => ({ upload_id: upload.id, digest, stored_bytes: 0 })))
+            .onConflict((oc) => oc.columns(['upload_id', 'digest']).doNothing())
+            .execute();
+        return touched;
+      });
+      // A row whose blob is gone (a crash during GC) must not be trusted: the client sends it again.
+      const present = await mapLimit(held, 16, async (d) => ((await this.store.head(d)) ? d : null));
+      held = present.filter((d): d is string => d !== null);
+    }
+    const have = new Set(held);
+    return wanted.filter((d) => !have.has(d));
+  }
+
+  /** Verifies and stores one chunk blob. */
+  async putChunk(caller: Caller, id: string, digest: string, blob: Buffer): Promise<{ stored: boolean }> {
+    const upload = await this.openUpload(caller, id);
+    if (!isDigest(digest)) throw badRequest(`"${digest}" is not a SHA-256 digest.`, 'digest');
+    if (blob.length > MAX_BLOB_SIZE) throw tooLarge(`A chunk blob is at most ${MAX_BLOB_SIZE} bytes.`);
+    let size: number;
+    try {
+      size = decodeChunk(blob, digest).length;
+    } catch (err) {
+      if (err instanceof ChunkIntegrityError) throw new CairnError(400, 'chunk_corrupt', `Chunk ${digest} was rejected: ${err.message} Nothing was stored; send it again.`);
+      throw err;
+    }
+    const now = nowIso();
+    await this.db.transaction().execute(async (tx) => {
+      await tx
+        .insertInto('chunks')
+        .values({ digest, size, stored_size: blob.length, touched_at: now, created_at: now })
+        .onConflict((oc) => oc.column('digest').doUpdateSet({ touched_at: now }))
+        .execute();
+      await tx.insertInto('upload_chunks').values({ upload_id: upload.id, digest, stored_bytes: 0 }).onConflict((oc) => oc.columns(['upload_id', 'digest']).doNothing()).execute();
+      await tx.insertInto('account_chunks').values({ account_id: caller.accountId, digest }).onConflict((oc) => oc.columns(['account_id', 'digest']).doNothing()).execute();
+    });
+    let stored: boolean;
+    try {
+      stored = await this.store.putIfAbsent(digest, blob);
+    } catch (err) {
+      if (err instanceof StoreFullError) throw new CairnError(507, 'storage_full', err.message);
+      throw err;
+    }
+    if (stored) await this.db.updateTable('upload_chunks').set({ stored_bytes: blob.length }).where('upload_id', '=', upload.id).where('digest', '=', digest).execute();
+    return { stored };
+  }
+
+  /** Stores one disk's manifest (binary, docs/formats.md) for the upload. */
+  async putManifest(caller: Caller, id: string, diskName: string, body: Buffer): Promise<UploadDisk> {
+    const upload = await this.openUpload(caller, id);
+    const disks = JSON.parse(upload.disks) as UploadDisk[];
+    const disk = disks.find((d) => d.name === diskName);
+    if (!disk) throw notFound('Disk', diskName);
+    let manifest;
+    try {
+      manifest = decodeManifest(body);
+    } catch (err) {
+      if (err instanceof ManifestFormatError) throw badRequest(`The manifest of disk "${diskName}" is malformed: ${err.message}`, 'manifest');
+      throw err;
+    }
+    if (manifest.size !== disk.size) throw badRequest(`The manifest of disk "${diskName}" describes ${manifest.size} bytes, but the disk has ${disk.size}.`, 'manifest');
+    const digest = manifestDigest(body);
+    await this.db
+      .insertInto('manifests')
+      .values({ digest, body, size: manifest.size, chunk_count: manifest.chunks.length, created_at: nowIso() })
+      .onConflict((oc) => oc.column('digest').doNothing())
+      .execute();
+    disk.manifest_digest = digest;
+    await this.db.updateTable('uploads').set({ disks: JSON.stringify(disks) }).where('id', '=', upload.id).where('status', '=', 'open').execute();
+    return disk;
+  }
+
+  async progress(caller: Caller, id: string, p: { bytes_done: number }): Promise<void> {
+    const upload = await this.openUpload(caller, id);
+    await this.jobs.progress(upload.job_id, { bytesDone: p.bytes_done, leaseMs: this.settings.idleMs });
+  }
+
+  /** Makes the point: all or nothing. */
+  async commit(caller: Caller, id: string): Promise<{ point: PointTable; chain: ChainTable }> {
+    const upload = await this.openUpload(caller, id);
+    const disks = JSON.parse(upload.disks) as UploadDisk[];
+    const noManifest = disks.filter((d) => !d.manifest_digest);
+    if (noManifest.length) throw conflict(`Disk(s) ${noManifest.map((d) => d.name).join(', ')} have no manifest yet; send them before committing.`, 'incomplete_upload');
+    let logical = 0;
+    for (const disk of disks) {
+      const m = await this.db.selectFrom('manifests').select(['body', 'size']).where('digest', '=', disk.manifest_digest!).executeTakeFirstOrThrow();
+      logical += m.size;
+      const digests = [...new Set(manifestChunkDigests(decodeManifest(m.body)))];
+      await inBatches(digests, 500, async (batch) => {
+        const ok = await this.db
+          .selectFrom('account_chunks')
+          .innerJoin('chunks', 'chunks.digest', 'account_chunks.digest')
+          .select('chunks.digest')
+          .where('account_chunks.account_id', '=', caller.accountId)
+          .where('account_chunks.digest', 'in', batch)
+          .execute();
+        if (ok.length !== batch.length) {
+          const have = new Set(ok.map((r) => r.digest));
+          const lacking = batch.filter((d) => !have.has(d));
+          throw conflict(`Disk "${disk.name}" names ${lacking.length} chunk(s) that were never uploaded, e.g. ${lacking[0]}; upload them, then commit again.`, 'missing_chunks');
+        }
+      });
+    }
+    const now = nowIso();
+    const result = await this.db.transaction().execute(async (tx) => {
+      // Re-read under the transaction: a concurrent abort or expiry wins over this commit.
+      const still = await tx.updateTable('uploads').set({ status: 'committed' }).where('id', '=', upload.id).where('status', '=', 'open').returning('id').execute();
+      if (still.length !== 1) throw conflict(`Upload ${upload.id} was cancelled or expired before it could be committed; start the backup again.`, 'upload_closed');
+      const active = await tx
+        .selectFrom('chains')
+        .selectAll()
+        .where('resource_id', '=', upload.resource_id)
+        .where('account_id', '=', caller.accountId)
+        .where('status', '=', 'available')
+        .orderBy('created_at', 'desc')
+        .orderBy('id', 'desc')
+        .limit(1)
+        .executeTakeFirst();
+      const activeLength = active
+        ? Number((await tx.selectFrom('points').select((e) => e.fn.countAll<number>().as('n')).where('chain_id', '=', active.id).where('status', 'in', ['available', 'deleted']).executeTakeFirstOrThrow()).n)
+        : 0;
+      const place = placePoint({
+        requested: upload.requested_type,
+        active: active && active.head_point_id ? { id: active.id, head: active.head_point_id, length: activeLength } : null,
+        maxLength: this.settings.chainMaxLength,
+      });
+      const stored = Number(
+        (await tx.selectFrom('upload_chunks').select((e) => e.fn.sum<number>('stored_bytes').as('n')).where('upload_id', '=', upload.id).executeTakeFirstOrThrow()).n ?? 0,
+      );
+      const chainId = place.type === 'full' ? upload.id : place.chainId;
+      let chain: ChainTable;
+      if (place.type === 'full') {
+        chain = {
+          id: chainId,
+          account_id: caller.accountId,
+          resource_id: upload.resource_id,
+          name: upload.name,
+          description: upload.description,
+          status: 'available',
+          head_point_id: upload.id,
+          created_at: now,
+          deleted_at: null,
+          purge_after: null,
+        };
+        await tx.insertInto('chains').values(chain).execute();
+      } else {
+        await tx.updateTable('chains').set({ head_point_id: upload.id }).where('id', '=', chainId).execute();
+        chain = { ...active!, head_point_id: upload.id };
+      }
+      const point: PointTable = {
+        id: upload.id,
+        chain_id: chainId,
+        account_id: caller.accountId,
+        resource_id: upload.resource_id,
+        parent_id: place.type === 'full' ? null : place.parentId,
+        type: place.type,
+        name: upload.name,
+        description: upload.description,
+        status: 'available',
+        snapshot_at: upload.snapshot_at,
+        logical_size: logical,
+        stored_bytes: stored,
+        job_id: upload.job_id,
+        created_at: upload.created_at,
+        committed_at: now,
+        deleted_at: null,
+        purge_after: null,
+      };
+      await tx.insertInto('points').values(point).execute();
+      await tx.insertInto('point_disks').values(disks.map((d) => ({ point_id: point.id, position: d.position, disk_name: d.name, size: d.size, manifest_digest: d.manifest_digest }))).execute();
+      await tx.deleteFrom('upload_chunks').where('upload_id', '=', upload.id).execute();
+      return { point, chain };
+    });
+    await this.jobs.succeed(upload.job_id, { point_id: result.point.id, chain_id: result.chain.id, type: result.point.type, stored_bytes: result.point.stored_bytes });
+    return result;
+  }
+
+  async abort(caller: Caller, id: string, reason = 'The backup was cancelled by its client.'): Promise<void> {
+    const upload = await this.openUpload(caller, id, false);
+    await this.close(upload, reason);
+  }
+
+  /** Closes uploads nobody touched for `idleMs` (client killed, network cut): their chunks are no longer held for them. */
+  async expireIdle(): Promise<number> {
+    const stale = await this.db.selectFrom('uploads').selectAll().where('status', '=', 'open').where('expires_at', '<', nowIso()).execute();
+    for (const u of stale) await this.close(u, 'The client stopped sending this backup (killed or disconnected); no point was made. Start the backup again.');
+    return stale.length;
+  }
+
+  private async close(upload: UploadTable, reason: string): Promise<void> {
+    const closed = await this.db.updateTable('uploads').set({ status: 'aborted' }).where('id', '=', upload.id).where('status', '=', 'open').returning('id').execute();
+    if (closed.length === 0) return;
+    await this.db.deleteFrom('upload_chunks').where('upload_id', '=', upload.id).execute();
+    await this.jobs.fail(upload.job_id, reason);
+  }
+
+  /** The caller's open upload, with its idle timer renewed. */
+  private async openUpload(caller: Caller, id: string, mustBeOpen = true): Promise<UploadTable> {
+    const upload = await this.db.selectFrom('uploads').selectAll().where('id', '=', id).executeTakeFirst();
+    if (!upload || upload.account_id !== caller.accountId) throw notFound('Upload', id);
+    if (!mustBeOpen) return upload;
+    const now = nowIso();
+    if (upload.status !== 'open' || upload.expires_at < now)
+      throw conflict(`Upload ${id} is ${upload.status === 'committed' ? 'already committed' : 'cancelled or expired'}; start a new backup.`, 'upload_closed');
+    const expires = isoPlus(now, this.settings.idleMs);
+    // Renewing at most every few seconds keeps chunk uploads from each being a metadata write.
+    if (Date.parse(upload.expires_at) - Date.parse(now) < this.settings.idleMs - 5000) {
+      await this.db.updateTable('uploads').set({ expires_at: expires }).where('id', '=', id).where('status', '=', 'open').execute();
+      await this.jobs.progress(upload.job_id, { leaseMs: this.settings.idleMs });
+    }
+    return upload;
+  }
+}

@@ -1,0 +1,22 @@
+/**
+ * Where chunk blobs live. Kept to what an object store offers (S3 and its
+ * kin), so a bucket can replace the local folder without changing callers.
+ * Keys are lowercase hex SHA-256 digests.
+ */
+export interface ChunkStore {
+  /** Stores the blob unless the key exists; true when this call wrote it. */
+  putIfAbsent(key: string, blob: Buffer): Promise<boolean>;
+  /** The blob, or null when the key is absent. */
+  get(key: string): Promise<Buffer | null>;
+  head(key: string): Promise<{ size: number; modifiedAt: Date } | null>;
+  delete(key: string): Promise<void>;
+  list(): AsyncIterable<{ key: string; size: number; modifiedAt: Date }>;
+}
+
+/** The store has no room left: the upload fails, nothing stored before is lost. */
+export class StoreFullError extends Error {
+  constructor(cause: unknown) {
+    super('The chunk store is full (no space left on its disk); free space or grow it, then start the backup again.', { cause });
+    this.name = 'StoreFullError';
+  }
+}

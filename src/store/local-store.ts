@@ -1,0 +1,105 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { StoreFullError, type ChunkStore } from './chunk-store.js';
+
+const KEY_RE = /^[0-9a-f]{64}$/;
+
+function isErrno(err: unknown, code: string): boolean {
+  return typeof err === 'object' && err !== null && (err as NodeJS.ErrnoException).code === code;
+}
+
+/**
+ * Chunks as files under two levels of fan-out (`ab/cd/abcd…`), so no folder
+ * grows past a few thousand entries. A blob is written to a temporary file,
+ * fsynced, then renamed into place: a crash leaves either the whole blob or
+ * none, never a torn one under its real name.
+ */
+export class LocalChunkStore implements ChunkStore {
+  constructor(private readonly root: string) {}
+
+  private pathOf(key: string): { dir: string; file: string } {
+    if (!KEY_RE.test(key)) throw new Error(`Invalid chunk key "${key}".`);
+    const dir = join(this.root, key.slice(0, 2), key.slice(2, 4));
+    return { dir, file: join(dir, key) };
+  }
+
+  async putIfAbsent(key: string, blob: Buffer): Promise<boolean> {
+    const { dir, file } = this.pathOf(key);
+    if (await this.head(key)) return false;
+    await mkdir(dir, { recursive: true });
+    const tmp = join(dir, `.tmp-${randomBytes(6).toString('hex')}`);
+    try {
+      const fh = await open(tmp, 'wx', 0o640);
+      try {
+        await fh.writeFile(blob);
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      await rename(tmp, file);
+      await this.syncDir(dir);
+      return true;
+    } catch (err) {
+      await unlink(tmp).catch(() => undefined);
+      if (isErrno(err, 'ENOSPC') || isErrno(err, 'EDQUOT')) throw new StoreFullError(err);
+      throw err;
+    }
+  }
+
+  async get(key: string): Promise<Buffer | null> {
+    try {
+      return await readFile(this.pathOf(key).file);
+    } catch (err) {
+      if (isErrno(err, 'ENOENT')) return null;
+      throw err;
+    }
+  }
+
+  async head(key: string): Promise<{ size: number; modifiedAt: Date } | null> {
+    try {
+      const st = await stat(this.pathOf(key).file);
+      return { size: st.size, modifiedAt: st.mtime };
+    } catch (err) {
+      if (isErrno(err, 'ENOENT')) return null;
+      throw err;
+    }
+  }
+
+  async delete(key: string): Promise<void> {
+    await unlink(this.pathOf(key).file).catch((err) => {
+      if (!isErrno(err, 'ENOENT')) throw err;
+    });
+  }
+
+  async *list(): AsyncIterable<{ key: string; size: number; modifiedAt: Date }> {
+    for (const a of await this.entries(this.root)) {
+      for (const b of await this.entries(join(this.root, a))) {
+        for (const name of await this.entries(join(this.root, a, b))) {
+          if (!KEY_RE.test(name)) continue;
+          const st = await stat(join(this.root, a, b, name)).catch(() => null);
+          if (st) yield { key: name, size: st.size, modifiedAt: st.mtime };
+        }
+      }
+    }
+  }
+
+  private async entries(dir: string): Promise<string[]> {
+    try {
+      return (await readdir(dir)).sort();
+    } catch (err) {
+      if (isErrno(err, 'ENOENT') || isErrno(err, 'ENOTDIR')) return [];
+      throw err;
+    }
+  }
+
+  /** The rename is durable only once the folder that holds it is synced. */
+  private async syncDir(dir: string): Promise<void> {
+    const fh = await open(dir, 'r');
+    try {
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+  }
+}

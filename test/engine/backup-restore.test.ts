@@ -1,0 +1,427 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { copyFile, mkdir, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { promisify } from 'node:util';
+import { backupDisk, type BackupProgress, type BackupResult, type ChunkSink } from '../../src/engine/backup-pipeline.js';
+import { CHUNK_SIZE, ChunkIntegrityError, decodeChunk } from '../../src/engine/chunk-codec.js';
+import { DiskOpenError, DiskSizeChangedError } from '../../src/engine/disk-source.js';
+import {
+  decodeManifest,
+  encodeManifest,
+  manifestChunkDigests,
+  manifestLogicalSize,
+  type Manifest,
+} from '../../src/engine/manifest.js';
+import { restoreDisk, RestoreTargetError, type ChunkSource, type RestoreMode } from '../../src/engine/restore-pipeline.js';
+import { WorkerPool } from '../../src/engine/worker-pool.js';
+import {
+  allocatedBytes,
+  filesEqual,
+  fsck,
+  fsckReport,
+  makeExt4Image,
+  makeTempDir,
+  removeTempDir,
+  scribble,
+  seededRandom,
+} from '../helpers/disk-images.js';
+
+const execFileAsync = promisify(execFile);
+const MiB = 1024 * 1024;
+
+/** A chunk store in a Map, checking uploads the way a server would. */
+class MemoryStore implements ChunkSink, ChunkSource {
+  readonly blobs = new Map<string, Buffer>();
+  readonly missingCalls: string[][] = [];
+  readonly uploads: string[] = [];
+  readonly fetches: string[] = [];
+
+  async missing(digests: string[]): Promise<Set<string>> {
+    this.missingCalls.push([...digests]);
+    return new Set(digests.filter((d) => !this.blobs.has(d)));
+  }
+
+  async upload(digest: string, blob: Buffer): Promise<void> {
+    decodeChunk(blob, digest);
+    assert.ok(!this.blobs.has(digest), `chunk ${digest} uploaded twice`);
+    this.blobs.set(digest, Buffer.from(blob));
+    this.uploads.push(digest);
+  }
+
+  async fetch(digest: string): Promise<Buffer> {
+    const blob = this.blobs.get(digest);
+    if (!blob) throw new Error(`no chunk ${digest}`);
+    this.fetches.push(digest);
+    // A copy, as from the network: the pool takes over what it is given.
+    return Buffer.from(blob);
+  }
+}
+
+function manifestOf(result: BackupResult): Manifest {
+  // Through the binary form, as a real point would be stored and read back.
+  return decodeManifest(encodeManifest({ size: result.size, chunkSize: result.chunkSize, chunks: result.chunks }));
+}
+
+function chunkIndexes(offsets: number[]): Set<number> {
+  return new Set(offsets.map((o) => Math.floor(o / CHUNK_SIZE)));
+}
+
+/** A raw disk made of whole chunks; each spec is a fill byte (0 = hole). */
+async function syntheticDisk(path: string, fills: number[]): Promise<void> {
+  const parts = fills.map((fill) => {
+    const chunk = Buffer.alloc(CHUNK_SIZE, fill);
+    // Distinct fills give distinct chunks; equal fills give equal chunks.
+    if (fill !== 0) chunk.write(`chunk with fill ${fill}`, 0, 'ascii');
+    return chunk;
+  });
+  await writeFile(path, Buffer.concat(parts));
+}
+
+describe('backup and restore pipelines', () => {
+  let dir: string;
+  let pool: WorkerPool;
+  let image: string;
+  let pristine: string;
+  let store: MemoryStore;
+  let pointA: Manifest;
+  let backupA: BackupResult;
+  const progressA: BackupProgress[] = [];
+
+  before(async () => {
+    dir = await makeTempDir();
+    pool = new WorkerPool({ size: 2 });
+    image = await makeExt4Image(dir, { sizeMiB: 64, seed: 11, dataMiB: 12 });
+    pristine = join(dir, 'pristine.img');
+    await copyFile(image, pristine);
+    store = new MemoryStore();
+    backupA = await backupDisk({ path: image, pool, sink: store, onProgress: (p) => progressA.push(p) });
+    pointA = manifestOf(backupA);
+  });
+
+  after(async () => {
+    await pool.close();
+    await removeTempDir(dir);
+  });
+
+  it('backs up an ext4 image: every non-zero chunk stored once, holes left out', async () => {
+    const size = (await stat(image)).size;
+    assert.equal(backupA.size, size);
+    assert.equal(backupA.chunks.length, size / CHUNK_SIZE);
+    assert.equal(backupA.bytesRead, size);
+    const distinct = manifestChunkDigests(pointA);
+    assert.ok(backupA.chunks.includes(null), 'a mostly empty filesystem has hole chunks');
+    assert.equal(backupA.chunksUploaded, distinct.length);
+    assert.deepEqual(new Set(store.uploads), new Set(distinct));
+    assert.equal(backupA.bytesUploaded, [...store.blobs.values()].reduce((n, b) => n + b.length, 0));
+    const last = progressA.at(-1)!;
+    assert.deepEqual(last, { bytesRead: size, bytesUploaded: backupA.bytesUploaded, bytesTotal: size });
+    for (let i = 1; i < progressA.length; i++) {
+      assert.ok(progressA[i]!.bytesRead >= progressA[i - 1]!.bytesRead, 'progress never goes back');
+    }
+  });
+
+  it('restores to a new sparse file identical to the source, passing fsck', async () => {
+    const target = join(dir, 'restored.img');
+    const result = await restoreDisk({ manifest: pointA, target, source: store, pool, mode: 'file' });
+    assert.ok(await filesEqual(target, pristine), 'restored image differs from the original');
+    assert.ok(await fsck(target), (await fsckReport(target)).output);
+    const holes = pointA.chunks.filter((c) => c === null).length;
+    assert.equal(result.chunksSkipped, holes);
+    assert.equal(result.chunksWritten, pointA.chunks.length - holes);
+    assert.equal(result.bytesWritten, manifestLogicalSize(pointA));
+
+    const allocated = await allocatedBytes(target);
+    assert.ok(allocated <= manifestLogicalSize(pointA) + MiB, `holes were written: ${allocated} bytes allocated`);
+  });
+
+  it('restores a mostly empty disk as a file that allocates a small part of its size', async () => {
+    const sparseDir = join(dir, 'sparse');
+    await mkdir(sparseDir);
+    const img = await makeExt4Image(sparseDir, { sizeMiB: 64, files: { 'hello.txt': 'hello\n' } });
+    const own = new MemoryStore();
+    const manifest = manifestOf(await backupDisk({ path: img, pool, sink: own }));
+    const target = join(sparseDir, 'restored.img');
+    await restoreDisk({ manifest, target, source: own, pool, mode: 'file' });
+    const { size, blocks } = await stat(target);
+    assert.equal(size, 64 * MiB);
+    assert.ok(blocks * 512 < size / 2, `${blocks * 512} of ${size} bytes allocated`);
+    assert.ok(await filesEqual(target, img));
+  });
+
+  it('replaces an existing file in file mode, still sparse', async () => {
+    const target = join(dir, 'overwritten.img');
+    await writeFile(target, seededRandom(99).bytes(80 * MiB));
+    await restoreDisk({ manifest: pointA, target, source: store, pool, mode: 'file' });
+    assert.equal((await stat(target)).size, pointA.size);
+    assert.ok(await filesEqual(target, pristine));
+    assert.ok((await allocatedBytes(target)) <= manifestLogicalSize(pointA) + MiB);
+  });
+
+  it('uploads only changed chunks on the next backup', async () => {
+    const changed = join(dir, 'changed.img');
+    await copyFile(pristine, changed);
+    const offsets = await scribble(changed, { regions: 5, seed: 1 });
+    const touched = chunkIndexes(offsets);
+    const uploadsBefore = store.uploads.length;
+
+    const backupB = await backupDisk({ path: changed, expectedSize: pointA.size, pool, sink: store });
+
+    assert.equal(backupB.chunksUploaded, touched.size);
+    assert.equal(store.uploads.length - uploadsBefore, touched.size);
+    backupB.chunks.forEach((digest, i) => {
+      if (touched.has(i)) assert.notEqual(digest, pointA.chunks[i], `chunk ${i} was scribbled on`);
+      else assert.equal(digest, pointA.chunks[i], `chunk ${i} was not touched`);
+    });
+    assert.ok(backupB.bytesUploaded < backupA.bytesUploaded / 2);
+  });
+
+  it('rolls back by writing only the chunks that differ', async () => {
+    const target = join(dir, 'rollback.img');
+    await copyFile(pristine, target);
+    const offsets = await scribble(target, { regions: 6, seed: 2 });
+    const touched = chunkIndexes(offsets);
+    assert.equal(await filesEqual(target, pristine), false);
+    store.fetches.length = 0;
+
+    const result = await restoreDisk({ manifest: pointA, target, source: store, pool, mode: 'rollback' });
+
+    assert.equal(result.chunksWritten, touched.size);
+    assert.equal(result.chunksSkipped, pointA.chunks.length - touched.size);
+    assert.equal(result.bytesWritten, touched.size * CHUNK_SIZE);
+    assert.ok(store.fetches.length <= touched.size, 'unchanged chunks are not fetched');
+    assert.ok(await filesEqual(target, pristine));
+    assert.ok(await fsck(target));
+
+    const again = await restoreDisk({ manifest: pointA, target, source: store, pool, mode: 'rollback' });
+    assert.equal(again.chunksWritten, 0, 'a second rollback has nothing to do');
+  });
+
+  it('overwrites in place in device mode, zeroing holes only where needed', async () => {
+    const target = join(dir, 'device.img');
+    await writeFile(target, seededRandom(5).bytes(pointA.size));
+    const holes = pointA.chunks.filter((c) => c === null).length;
+
+    const first = await restoreDisk({ manifest: pointA, target, source: store, pool, mode: 'device' });
+    assert.equal(first.chunksWritten, pointA.chunks.length, 'garbage in holes has to be zeroed');
+    assert.ok(await filesEqual(target, pristine));
+
+    const second = await restoreDisk({ manifest: pointA, target, source: store, pool, mode: 'device' });
+    assert.equal(second.chunksSkipped, holes, 'holes that already read as zero are not rewritten');
+    assert.ok(await filesEqual(target, pristine));
+  });
+
+  it('rolls back a block device', async (t) => {
+    const backing = join(dir, 'loop.img');
+    await copyFile(pristine, backing);
+    const touched = chunkIndexes(await scribble(backing, { regions: 3, seed: 3 }));
+    let loop: string;
+    try {
+      loop = (await execFileAsync('/usr/sbin/losetup', ['-f', '--show', backing])).stdout.trim();
+    } catch {
+      t.skip('no loop devices on this machine');
+      return;
+    }
+    try {
+      const result = await restoreDisk({ manifest: pointA, target: loop, source: store, pool, mode: 'rollback' });
+      assert.equal(result.chunksWritten, touched.size);
+      await assert.rejects(
+        restoreDisk({ manifest: pointA, target: loop, source: store, pool, mode: 'file' }),
+        /block device/,
+      );
+    } finally {
+      await execFileAsync('/usr/sbin/losetup', ['-d', loop]);
+    }
+    assert.ok(await filesEqual(backing, pristine));
+  });
+
+  it('dedups repeated chunks within one disk and skips zero chunks', async () => {
+    const path = join(dir, 'synthetic.img');
+    await syntheticDisk(path, [1, 1, 0, 2, 1, 0]);
+    const own = new MemoryStore();
+    const result = await backupDisk({ path, pool, sink: own });
+    const x = result.chunks[0]!;
+    const y = result.chunks[3]!;
+    assert.deepEqual(result.chunks, [x, x, null, y, x, null]);
+    assert.equal(result.chunksUploaded, 2);
+    assert.deepEqual(own.missingCalls.flat().sort(), [x, y].sort());
+
+    const target = join(dir, 'synthetic-restored.img');
+    await restoreDisk({ manifest: manifestOf(result), target, source: own, pool, mode: 'file' });
+    assert.ok(await filesEqual(path, target));
+  });
+
+  it('asks about digests in batches and uploads several at once', async () => {
+    const path = join(dir, 'batches.img');
+    await syntheticDisk(path, [1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    const own = new MemoryStore();
+    let inFlight = 0;
+    let maxInFlight = 0;
+    const slow: ChunkSink = {
+      missing: (d) => own.missing(d),
+      async upload(digest, blob) {
+        inFlight++;
+        maxInFlight = Math.max(maxInFlight, inFlight);
+        await sleep(30);
+        inFlight--;
+        await own.upload(digest, blob);
+      },
+    };
+    const result = await backupDisk({ path, pool, sink: slow, batchSize: 4, uploadConcurrency: 3 });
+    assert.equal(result.chunksUploaded, 9);
+    assert.ok(own.missingCalls.every((c) => c.length <= 4), JSON.stringify(own.missingCalls.map((c) => c.length)));
+    assert.equal(own.missingCalls.flat().length, 9);
+    assert.equal(maxInFlight, 3);
+  });
+
+  it('keeps a bounded number of chunks in memory when uploads stall', async () => {
+    const path = join(dir, 'stall.img');
+    const count = 32;
+    await syntheticDisk(path, Array.from({ length: count }, (_, i) => i + 1));
+    const own = new MemoryStore();
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    let stalledNow!: () => void;
+    const firstUpload = new Promise<void>((r) => (stalledNow = r));
+    let bytesRead = 0;
+    const stalled: ChunkSink = {
+      missing: (d) => own.missing(d),
+      async upload(digest, blob) {
+        stalledNow();
+        await gate;
+        await own.upload(digest, blob);
+      },
+    };
+    const running = backupDisk({ path, pool, sink: stalled, batchSize: 2, onProgress: (p) => (bytesRead = p.bytesRead) });
+    await firstUpload;
+    // Then wait for reading to stop advancing.
+    let last = -1;
+    while (bytesRead !== last) {
+      last = bytesRead;
+      await sleep(300);
+    }
+    const chunksRead = bytesRead / CHUNK_SIZE;
+    // Two batches of 2, the encode window of 2 × 2 workers, and the reader's
+    // one chunk ahead plus the one in hand.
+    assert.ok(chunksRead <= 2 + 2 + 4 + 2, `${chunksRead} chunks read while uploads were stalled`);
+    assert.ok(chunksRead >= 4, `reading should run ahead of the stalled batch, read ${chunksRead}`);
+    release();
+    const result = await running;
+    assert.equal(result.chunksUploaded, count);
+  });
+
+  it('refuses a disk whose size changed since the last backup', async () => {
+    const own = new MemoryStore();
+    await assert.rejects(
+      backupDisk({ path: image, expectedSize: pointA.size + CHUNK_SIZE, pool, sink: own }),
+      (err: unknown) => {
+        assert.ok(err instanceof DiskSizeChangedError);
+        assert.match(err.message, /disk size changed/);
+        assert.match(err.message, new RegExp(`${pointA.size + CHUNK_SIZE}.*${pointA.size}`));
+        return true;
+      },
+    );
+    assert.equal(own.missingCalls.length, 0);
+  });
+
+  it('reports unreadable paths clearly', async () => {
+    const own = new MemoryStore();
+    await assert.rejects(backupDisk({ path: join(dir, 'missing.img'), pool, sink: own }), (err: unknown) => {
+      assert.ok(err instanceof DiskOpenError);
+      assert.match(err.message, /missing\.img: no such file or device/);
+      return true;
+    });
+    await assert.rejects(backupDisk({ path: dir, pool, sink: own }), /not a regular file or block device/);
+  });
+
+  it('fails with the sink error and stops uploading', async () => {
+    const path = join(dir, 'failing.img');
+    await syntheticDisk(path, [1, 2, 3, 4, 5, 6, 7, 8]);
+    let uploads = 0;
+    const failing: ChunkSink = {
+      missing: async (d) => new Set(d),
+      async upload() {
+        uploads++;
+        await sleep(5);
+        if (uploads === 3) throw new Error('HTTP 507 store full');
+      },
+    };
+    await assert.rejects(backupDisk({ path, pool, sink: failing, batchSize: 2, uploadConcurrency: 1 }), /HTTP 507/);
+    const after = uploads;
+    await sleep(100);
+    assert.equal(uploads, after, 'no upload started after the backup failed');
+    assert.equal(uploads, 3);
+  });
+
+  it('can be aborted', async () => {
+    const controller = new AbortController();
+    const own = new MemoryStore();
+    const sink: ChunkSink = {
+      missing: (d) => own.missing(d),
+      async upload(digest, blob) {
+        controller.abort(new Error('cancelled by user'));
+        await own.upload(digest, blob);
+      },
+    };
+    await assert.rejects(backupDisk({ path: image, pool, sink, signal: controller.signal, batchSize: 1 }), /cancelled by user/);
+    await assert.rejects(backupDisk({ path: image, pool, sink, signal: controller.signal }), /cancelled by user/);
+  });
+
+  it('refuses a corrupted chunk, naming its digest', async () => {
+    const digest = pointA.chunks.find((c) => c !== null)!;
+    const corrupt: ChunkSource = {
+      async fetch(d) {
+        const blob = await store.fetch(d);
+        if (d === digest) blob[blob.length - 1]! ^= 0x55;
+        return blob;
+      },
+    };
+    const target = join(dir, 'corrupt.img');
+    await assert.rejects(restoreDisk({ manifest: pointA, target, source: corrupt, pool, mode: 'file' }), (err: unknown) => {
+      assert.ok(err instanceof ChunkIntegrityError);
+      assert.equal(err.digest, digest);
+      assert.match(err.message, new RegExp(digest));
+      return true;
+    });
+  });
+
+  it('refuses a chunk served under another digest', async () => {
+    const [first, second] = manifestChunkDigests(pointA);
+    const swapped: ChunkSource = { fetch: (d) => store.fetch(d === first ? second! : d) };
+    await assert.rejects(
+      restoreDisk({ manifest: pointA, target: join(dir, 'swapped.img'), source: swapped, pool, mode: 'file' }),
+      (err: unknown) => err instanceof ChunkIntegrityError && err.digest === first,
+    );
+  });
+
+  it('checks restore targets', async () => {
+    const absent = join(dir, 'absent.img');
+    for (const mode of ['device', 'rollback'] as RestoreMode[]) {
+      await assert.rejects(
+        restoreDisk({ manifest: pointA, target: absent, source: store, pool, mode }),
+        (err: unknown) => err instanceof RestoreTargetError && /does not exist/.test(err.message),
+      );
+    }
+    await assert.rejects(
+      restoreDisk({ manifest: pointA, target: absent, source: store, pool, mode: 'file', createIfMissing: false }),
+      /does not exist/,
+    );
+    await assert.rejects(
+      restoreDisk({ manifest: pointA, target: dir, source: store, pool, mode: 'file' }),
+      RestoreTargetError,
+    );
+    await assert.rejects(
+      restoreDisk({ manifest: { ...pointA, chunks: pointA.chunks.slice(1) }, target: absent, source: store, pool, mode: 'file' }),
+      /manifest lists/,
+    );
+  });
+
+  it('rolls back into a missing file when asked to create it', async () => {
+    const target = join(dir, 'created-by-rollback.img');
+    const result = await restoreDisk({ manifest: pointA, target, source: store, pool, mode: 'rollback', createIfMissing: true });
+    assert.equal(result.chunksSkipped, pointA.chunks.filter((c) => c === null).length);
+    assert.ok(await filesEqual(target, pristine));
+  });
+});

@@ -1,0 +1,179 @@
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { describe, it } from 'node:test';
+import zstd from 'zstd-napi/binding.js';
+import {
+  BLOB_HEADER_SIZE,
+  CHUNK_SIZE,
+  ChunkIntegrityError,
+  CODEC_RAW,
+  CODEC_ZSTD,
+  MAX_BLOB_SIZE,
+  decodeChunk,
+  encodeChunk,
+  isZeroChunk,
+  sha256Hex,
+} from '../../src/engine/chunk-codec.js';
+import { seededRandom } from '../helpers/disk-images.js';
+
+function compressible(length: number): Buffer {
+  return Buffer.alloc(length, 'cairn backs up disks. ');
+}
+
+function header(codec: number, length: number): Buffer {
+  const h = Buffer.alloc(BLOB_HEADER_SIZE);
+  h.write('CRN', 0, 'ascii');
+  h[3] = codec;
+  h.writeUInt32BE(length, 4);
+  return h;
+}
+
+function assertIntegrityError(fn: () => unknown, digest: string, pattern: RegExp): void {
+  assert.throws(fn, (err: unknown) => {
+    assert.ok(err instanceof ChunkIntegrityError, `expected ChunkIntegrityError, got ${String(err)}`);
+    assert.equal(err.digest, digest);
+    assert.match(err.message, pattern);
+    assert.ok(err.message.includes(digest), 'message names the digest');
+    return true;
+  });
+}
+
+describe('chunk codec', () => {
+  it('names chunks by the lowercase hex SHA-256 of their content', () => {
+    const data = seededRandom(1).bytes(1000);
+    const expected = createHash('sha256').update(data).digest('hex');
+    assert.equal(sha256Hex(data), expected);
+    assert.equal(encodeChunk(data).digest, expected);
+  });
+
+  it('stores incompressible data raw and round-trips it', () => {
+    const data = seededRandom(2).bytes(CHUNK_SIZE);
+    const { digest, blob } = encodeChunk(data);
+    assert.equal(blob.toString('ascii', 0, 3), 'CRN');
+    assert.equal(blob[3], CODEC_RAW);
+    assert.equal(blob.readUInt32BE(4), CHUNK_SIZE);
+    assert.equal(blob.length, BLOB_HEADER_SIZE + CHUNK_SIZE);
+    assert.ok(blob.subarray(BLOB_HEADER_SIZE).equals(data));
+    assert.ok(decodeChunk(blob, digest).equals(data));
+  });
+
+  it('stores compressible data as one zstd frame and round-trips it', () => {
+    const data = compressible(CHUNK_SIZE);
+    const { digest, blob } = encodeChunk(data);
+    assert.equal(blob[3], CODEC_ZSTD);
+    assert.equal(blob.readUInt32BE(4), CHUNK_SIZE);
+    assert.ok(blob.length < 64 * 1024, `blob of ${blob.length} bytes should be tiny`);
+    const payload = blob.subarray(BLOB_HEADER_SIZE);
+    assert.equal(zstd.findFrameCompressedSize(payload), payload.length);
+    assert.ok(decodeChunk(blob, digest).equals(data));
+  });
+
+  it('handles a short last chunk', () => {
+    const data = compressible(12345);
+    const { digest, blob } = encodeChunk(data);
+    assert.equal(blob.readUInt32BE(4), 12345);
+    assert.ok(decodeChunk(blob, digest).equals(data));
+  });
+
+  it('gives blobs their own ArrayBuffer so they can be transferred', () => {
+    for (const data of [compressible(5000), seededRandom(3).bytes(5000)]) {
+      const { blob } = encodeChunk(data);
+      assert.equal(blob.byteOffset, 0);
+      assert.equal(blob.buffer.byteLength, blob.length);
+    }
+  });
+
+  it('rejects empty and oversized chunks', () => {
+    assert.throws(() => encodeChunk(Buffer.alloc(0)), RangeError);
+    assert.throws(() => encodeChunk(Buffer.alloc(CHUNK_SIZE + 1, 1)), RangeError);
+  });
+
+  it('detects zero chunks of any length', () => {
+    assert.equal(isZeroChunk(Buffer.alloc(CHUNK_SIZE)), true);
+    assert.equal(isZeroChunk(Buffer.alloc(17)), true);
+    const last = Buffer.alloc(CHUNK_SIZE);
+    last[CHUNK_SIZE - 1] = 1;
+    assert.equal(isZeroChunk(last), false);
+    const first = Buffer.alloc(100);
+    first[0] = 0x80;
+    assert.equal(isZeroChunk(first), false);
+    assert.equal(isZeroChunk(new Uint8Array(4096)), true);
+  });
+
+  describe('decodeChunk rejects', () => {
+    const data = compressible(100_000);
+    const { digest, blob: zblob } = encodeChunk(data);
+    const raw = seededRandom(4).bytes(50_000);
+    const { digest: rawDigest, blob: rblob } = encodeChunk(raw);
+
+    it('a flipped payload byte (zstd)', () => {
+      const bad = Buffer.from(zblob);
+      bad[bad.length - 5]! ^= 0xff;
+      assertIntegrityError(() => decodeChunk(bad, digest), digest, /integrity/);
+    });
+
+    it('a flipped payload byte (raw)', () => {
+      const bad = Buffer.from(rblob);
+      bad[1000]! ^= 0x01;
+      assertIntegrityError(() => decodeChunk(bad, rawDigest), rawDigest, /hashes to/);
+    });
+
+    it('the right blob under the wrong digest', () => {
+      assertIntegrityError(() => decodeChunk(zblob, rawDigest), rawDigest, /hashes to|header says|declares/);
+    });
+
+    it('a truncated blob', () => {
+      assertIntegrityError(() => decodeChunk(zblob.subarray(0, zblob.length - 1), digest), digest, /zstd/);
+      assertIntegrityError(() => decodeChunk(rblob.subarray(0, rblob.length - 1), rawDigest), rawDigest, /raw payload/);
+      assertIntegrityError(() => decodeChunk(zblob.subarray(0, 5), digest), digest, /shorter than/);
+    });
+
+    it('bad magic and unknown codecs', () => {
+      const badMagic = Buffer.from(zblob);
+      badMagic[0] = 0x58;
+      assertIntegrityError(() => decodeChunk(badMagic, digest), digest, /magic/);
+      const badCodec = Buffer.from(zblob);
+      badCodec[3] = 7;
+      assertIntegrityError(() => decodeChunk(badCodec, digest), digest, /codec 7/);
+    });
+
+    it('lengths outside the limits', () => {
+      assertIntegrityError(() => decodeChunk(header(CODEC_RAW, 0), digest), digest, /uncompressed length 0/);
+      const tooLong = Buffer.concat([header(CODEC_ZSTD, CHUNK_SIZE + 1), zblob.subarray(BLOB_HEADER_SIZE)]);
+      assertIntegrityError(() => decodeChunk(tooLong, digest), digest, /uncompressed length/);
+      const huge = Buffer.concat([header(CODEC_RAW, CHUNK_SIZE), Buffer.alloc(MAX_BLOB_SIZE)]);
+      assertIntegrityError(() => decodeChunk(huge, digest), digest, /limit/);
+    });
+
+    it('a length header that disagrees with the zstd frame', () => {
+      const lying = Buffer.from(zblob);
+      lying.writeUInt32BE(data.length - 1, 4);
+      assertIntegrityError(() => decodeChunk(lying, digest), digest, /zstd/);
+    });
+
+    it('a frame that expands beyond the declared length', () => {
+      // A frame written without its content size cannot be checked up front;
+      // the bounded output buffer must stop it.
+      const cctx = new zstd.CCtx();
+      cctx.setParameter(zstd.CParameter.contentSizeFlag, 0);
+      const src = compressible(CHUNK_SIZE);
+      const dst = Buffer.alloc(zstd.compressBound(src.length));
+      const n = cctx.compress2(dst, src);
+      const bomb = Buffer.concat([header(CODEC_ZSTD, 1000), dst.subarray(0, n)]);
+      assertIntegrityError(() => decodeChunk(bomb, digest), digest, /zstd/);
+    });
+
+    it('bytes after the zstd frame', () => {
+      const trailing = Buffer.concat([zblob, Buffer.from([0, 0, 0, 0])]);
+      assertIntegrityError(() => decodeChunk(trailing, digest), digest, /zstd/);
+    });
+
+    it('and still decodes good blobs after a failure', () => {
+      assert.ok(decodeChunk(zblob, digest).equals(data));
+    });
+
+    it('a malformed expected digest with a TypeError', () => {
+      assert.throws(() => decodeChunk(zblob, 'abc'), TypeError);
+    });
+  });
+});

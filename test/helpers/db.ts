@@ -1,0 +1,141 @@
+import { LocalChunkStore } from '../../src/store/local-store.js';
+import { mkdtempSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { openMetadataStore, type MetadataStore } from '../../src/db/connect.js';
+import type { AccountView } from '../../src/services/accounts.js';
+import { DEFAULT_SETTINGS, createServices, type Services } from '../../src/services/index.js';
+import type { Caller } from '../../src/domain/caller.js';
+
+export type Engine = 'sqlite' | 'postgres';
+
+/** The engine this run tests against; `scripts/test.mjs` runs the whole suite once per engine. */
+export function testEngine(): Engine {
+  const value = (process.env.CAIRN_TEST_DB ?? 'sqlite').trim().toLowerCase();
+  if (value !== 'sqlite' && value !== 'postgres') throw new Error(`CAIRN_TEST_DB must be "sqlite" or "postgres", not "${value}".`);
+  return value;
+}
+
+/** A URL on a server where this user may CREATE and DROP databases. */
+export function adminPgUrl(): string {
+  return process.env.CAIRN_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+}
+
+/**
+ * Every database this run makes starts with this prefix, so that the runner can
+ * drop whatever a killed test process could not (see scripts/test.mjs).
+ */
+export function pgNamePrefix(): string {
+  const run = (process.env.CAIRN_TEST_RUN_ID ?? 'adhoc').toLowerCase().replace(/[^a-z0-9]/g, '').slice(0, 16) || 'adhoc';
+  return `cairn_test_${run}_`;
+}
+
+export interface TestDatabase {
+  engine: Engine;
+  /** What `--database` and `openMetadataStore` take. */
+  url: string;
+  /** Removes the database (PostgreSQL) or its folder (SQLite); safe to call twice. */
+  drop(): Promise<void>;
+}
+
+async function withAdminClient<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: adminPgUrl(), connectionTimeoutMillis: 5_000 });
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.end();
+  }
+}
+
+/** A fresh, empty database of the engine under test; nothing else ever uses it. */
+export async function testDatabaseUrl(engine: Engine = testEngine()): Promise<TestDatabase> {
+  if (engine === 'sqlite') {
+    const dir = await mkdtemp(join(tmpdir(), 'cairn-test-db-'));
+    let dropped = false;
+    return {
+      engine,
+      url: join(dir, 'cairn.db'),
+      async drop() {
+        if (dropped) return;
+        dropped = true;
+        await rm(dir, { recursive: true, force: true });
+      },
+    };
+  }
+  const name = pgNamePrefix() + randomBytes(6).toString('hex');
+  await withAdminClient((c) => c.query(`CREATE DATABASE "${name}"`));
+  const url = new URL(adminPgUrl());
+  url.pathname = `/${name}`;
+  let dropped = false;
+  return {
+    engine,
+    url: url.toString(),
+    async drop() {
+      if (dropped) return;
+      dropped = true;
+      // FORCE: a server killed mid-test can leave connections that would block a plain DROP.
+      await withAdminClient((c) => c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`));
+    },
+  };
+}
+
+export interface TestStore {
+  database: TestDatabase;
+  meta: MetadataStore;
+  services: Services;
+  /** Closes the store, then drops the database if this store made it. */
+  close(): Promise<void>;
+}
+
+/**
+ * A migrated metadata store with the services on top, for service-level tests.
+ * Given a database it only connects (the caller keeps ownership); otherwise it
+ * makes one and drops it on close.
+ */
+export async function openTestStore(opts: { database?: TestDatabase; openRegistration?: boolean } = {}): Promise<TestStore> {
+  const database = opts.database ?? (await testDatabaseUrl());
+  let meta: MetadataStore;
+  try {
+    meta = await openMetadataStore(database.url);
+  } catch (err) {
+    if (!opts.database) await database.drop();
+    throw err;
+  }
+  // Chunks go to a temp folder next to nothing else; removed with the store.
+  const chunkDir = mkdtempSync(join(tmpdir(), 'cairn-chunks-'));
+  const services = createServices(meta, new LocalChunkStore(chunkDir), { ...DEFAULT_SETTINGS, openRegistration: opts.openRegistration ?? true });
+  let closed = false;
+  return {
+    database,
+    meta,
+    services,
+    async close() {
+      if (closed) return;
+      closed = true;
+      try {
+        await meta.close();
+      } finally {
+        if (!opts.database) await database.drop();
+      }
+    },
+  };
+}
+
+/** Runs `fn` with a fresh store and removes everything afterwards, whether `fn` passed or threw. */
+export async function withMetadataStore<T>(fn: (store: TestStore) => Promise<T>, opts: { openRegistration?: boolean } = {}): Promise<T> {
+  const store = await openTestStore(opts);
+  try {
+    return await fn(store);
+  } finally {
+    await store.close();
+  }
+}
+
+/** What the API would resolve for this account, for calling services directly. */
+export function callerFor(account: Pick<AccountView, 'id' | 'email' | 'is_admin' | 'parent_id'>): Caller {
+  return { accountId: account.id, email: account.email, isAdmin: account.is_admin, parentId: account.parent_id, via: 'local' };
+}

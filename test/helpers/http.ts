@@ -1,0 +1,199 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+
+// Tests read response fields by path; a wrong guess fails the assertion that reads it.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type Json = any;
+
+export interface Reply {
+  status: number;
+  /** Parsed JSON, or null when the body is empty or not JSON. */
+  body: Json;
+  text: string;
+  headers: Headers;
+}
+
+export type Query = Record<string, string | number | boolean | undefined>;
+
+export interface RequestOptions {
+  query?: Query;
+  headers?: Record<string, string>;
+  /** Sent as it is instead of JSON-encoding `body`, for malformed and oversized bodies. */
+  raw?: string | Buffer;
+}
+
+interface Auth {
+  token?: string;
+  cookie?: string;
+  csrf?: string;
+}
+
+export interface Session {
+  /** `cairn_session=…`, ready for a Cookie header. */
+  cookie: string;
+  csrf: string;
+}
+
+/** A tiny client for /api/v1: paths not starting with /api/ are taken as relative to it. */
+export class Api {
+  constructor(
+    readonly baseUrl: string,
+    private readonly auth: Auth = {},
+  ) {}
+
+  /** Calls as the holder of this bearer token. */
+  as(token: string): Api {
+    return new Api(this.baseUrl, { token });
+  }
+
+  /** Calls as a browser would: the session cookie, and the CSRF header unless `csrf` is false. */
+  withSession(session: Session, opts: { csrf?: boolean } = {}): Api {
+    return new Api(this.baseUrl, { cookie: session.cookie, csrf: opts.csrf === false ? undefined : session.csrf });
+  }
+
+  anonymous(): Api {
+    return new Api(this.baseUrl);
+  }
+
+  url(path: string, query?: Query): string {
+    const u = new URL(path.startsWith('/api/') ? path : `/api/v1${path.startsWith('/') ? '' : '/'}${path}`, this.baseUrl);
+    for (const [k, v] of Object.entries(query ?? {})) if (v !== undefined) u.searchParams.append(k, String(v));
+    return u.toString();
+  }
+
+  async request(method: string, path: string, body?: unknown, opts: RequestOptions = {}): Promise<Reply> {
+    const headers: Record<string, string> = {};
+    if (this.auth.token) headers.authorization = `Bearer ${this.auth.token}`;
+    if (this.auth.cookie) headers.cookie = this.auth.cookie;
+    if (this.auth.csrf) headers['x-csrf-token'] = this.auth.csrf;
+    let payload: string | Buffer | undefined;
+    if (opts.raw !== undefined) {
+      payload = opts.raw;
+      headers['content-type'] = 'application/json';
+    } else if (body !== undefined) {
+      payload = JSON.stringify(body);
+      headers['content-type'] = 'application/json';
+    }
+    Object.assign(headers, opts.headers);
+    const res = await fetch(this.url(path, opts.query), { method, headers, body: payload });
+    const text = await res.text();
+    let parsed: Json = null;
+    try {
+      parsed = text ? JSON.parse(text) : null;
+    } catch {
+      parsed = null;
+    }
+    return { status: res.status, body: parsed, text, headers: res.headers };
+  }
+
+  get(path: string, query?: Query, opts: RequestOptions = {}): Promise<Reply> {
+    return this.request('GET', path, undefined, { ...opts, query: query ?? opts.query });
+  }
+  post(path: string, body?: unknown, opts?: RequestOptions): Promise<Reply> {
+    return this.request('POST', path, body, opts);
+  }
+  patch(path: string, body?: unknown, opts?: RequestOptions): Promise<Reply> {
+    return this.request('PATCH', path, body, opts);
+  }
+  delete(path: string, opts?: RequestOptions): Promise<Reply> {
+    return this.request('DELETE', path, undefined, opts);
+  }
+}
+
+export const api = (baseUrl: string): Api => new Api(baseUrl);
+
+/** Asserts the status, showing the body when it differs, and returns the body. */
+export function expectStatus(reply: Reply, status: number, what = ''): Json {
+  assert.equal(reply.status, status, `${what ? `${what}: ` : ''}expected HTTP ${status}, got ${reply.status}: ${reply.text.slice(0, 500)}`);
+  return reply.body;
+}
+
+/** Asserts a 4xx/5xx in the API's error shape, and returns the error object. */
+export function expectError(reply: Reply, status: number, code?: string, what = ''): { code: string; message: string; field?: string } {
+  expectStatus(reply, status, what);
+  const error = reply.body?.error;
+  assert.ok(error && typeof error.code === 'string' && typeof error.message === 'string' && error.message.length > 0, `${what}: not an error body: ${reply.text}`);
+  if (code) assert.equal(error.code, code, `${what}: error code: ${reply.text}`);
+  return error;
+}
+
+export const PASSWORD = 'correct horse battery staple';
+
+export function randomEmail(tag = 'user'): string {
+  return `${tag}-${randomBytes(5).toString('hex')}@example.test`;
+}
+
+/** A well-formed ID of the given prefix that nobody holds (odds of a clash: 36^-8). */
+export function unknownId(prefix: string): string {
+  const alphabet = 'abcdefghijklmnopqrstuvwxyz0123456789';
+  let s = '';
+  for (const b of randomBytes(8)) s += alphabet[b % 36];
+  return `${prefix}-${s}`;
+}
+
+export interface TestAccount {
+  id: string;
+  email: string;
+  password: string;
+  parentId: string | null;
+  /** A bearer token of this account, and its ID. */
+  token: string;
+  tokenId: string;
+  /** Calls as this account with its token. */
+  api: Api;
+  session: Session;
+}
+
+export async function login(baseUrl: string, email: string, password: string): Promise<{ session: Session; account: Json }> {
+  const res = await api(baseUrl).post('/sessions', { email, password });
+  const body = expectStatus(res, 200, `sign in as ${email}`);
+  const setCookie = res.headers.get('set-cookie') ?? '';
+  const m = /(?:^|[,\s])(cairn_session=[^;]+)/.exec(setCookie);
+  assert.ok(m, `no cairn_session cookie in: ${setCookie}`);
+  assert.match(setCookie, /HttpOnly/i, 'the session cookie must be HttpOnly');
+  return { session: { cookie: m[1]!, csrf: body.csrf_token }, account: body.account };
+}
+
+/** Signs in and makes a token: what a user does before using the CLI. */
+async function finish(baseUrl: string, email: string, password: string): Promise<TestAccount> {
+  const { session, account } = await login(baseUrl, email, password);
+  const t = expectStatus(await api(baseUrl).withSession(session).post('/tokens', { name: 'test' }), 201, 'create a token');
+  return {
+    id: account.id,
+    email,
+    password,
+    parentId: account.parent_id,
+    token: t.token.token,
+    tokenId: t.token.id,
+    api: api(baseUrl).as(t.token.token),
+    session,
+  };
+}
+
+/** Registers a new account (open registration), signs in and makes a token. */
+export async function newAccount(baseUrl: string, opts: { email?: string; password?: string; tag?: string } = {}): Promise<TestAccount> {
+  const email = opts.email ?? randomEmail(opts.tag);
+  const password = opts.password ?? PASSWORD;
+  expectStatus(await api(baseUrl).post('/accounts', { email, password }), 201, `register ${email}`);
+  return finish(baseUrl, email, password);
+}
+
+/** An existing account (made by an administrator, say), signed in with a token. */
+export function signIn(baseUrl: string, email: string, password: string): Promise<TestAccount> {
+  return finish(baseUrl, email, password);
+}
+
+/** A sub-account made by `parent`, signed in with a token of its own. */
+export async function newSubaccount(parent: TestAccount, opts: { email?: string; password?: string } = {}): Promise<TestAccount> {
+  const email = opts.email ?? randomEmail('sub');
+  const password = opts.password ?? PASSWORD;
+  expectStatus(await parent.api.post('/subaccounts', { email, password }), 201, `create sub-account ${email}`);
+  return finish(parent.api.baseUrl, email, password);
+}
+
+export const volumeBody = (name = 'vol') => ({ kind: 'volume', name, disks: [{ name: 'disk0', size: 1 << 20 }] });
+
+/** Creates a one-disk volume and returns its ID. */
+export async function newVolume(owner: Api, name = 'vol'): Promise<string> {
+  return expectStatus(await owner.post('/resources', volumeBody(name)), 201, 'create a volume').resource.id;
+}
