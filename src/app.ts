@@ -20,6 +20,8 @@ export function settingsOf(config: Config): ServiceSettings {
     recycleBinMs: config.recycleBinMs,
     gcGraceMs: config.gcGraceMs,
     uploadIdleMs: config.uploadIdleMs,
+    maxRecipientsPerChain: config.maxRecipientsPerChain,
+    maxSharesPerAccount: config.maxSharesPerAccount,
   };
 }
 
@@ -43,6 +45,8 @@ export async function startServer(config: Config): Promise<Running> {
       const expired = await services.uploads.expireIdle();
       const r = await services.jobs.recover({ pendingTimeoutMs: config.agentTimeoutMs });
       if (r.retried || r.failed || expired) app.log.info({ ...r, expiredUploads: expired }, 'recovered abandoned jobs');
+      const expiredShares = await services.shares.expireDue();
+      if (expiredShares) app.log.info({ expiredShares }, 'shares expired');
       const purged = await services.chains.purgeExpired();
       if (purged) app.log.info({ purged }, 'purged expired recycle-bin entries');
       if (Date.now() - lastGc > config.gcIntervalMs) {

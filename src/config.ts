@@ -17,6 +17,8 @@ export interface Config {
   agentTimeoutMs: number;
   uploadIdleMs: number;
   gcIntervalMs: number;
+  maxRecipientsPerChain: number;
+  maxSharesPerAccount: number;
   logLevel: string;
   /** Folder of the built web console, served at `/` when present. */
   webDir: string | null;
@@ -36,6 +38,8 @@ export interface ConfigInput {
   agentTimeoutSeconds?: string | number;
   uploadIdleSeconds?: string | number;
   gcIntervalMinutes?: string | number;
+  maxRecipients?: string | number;
+  maxShares?: string | number;
   logLevel?: string;
   webDir?: string;
 }
@@ -68,6 +72,8 @@ export function loadConfig(flags: ConfigInput = {}, env: NodeJS.ProcessEnv = pro
     agentTimeoutMs: num(pick(flags.agentTimeoutSeconds, 'AGENT_TIMEOUT_SECONDS'), 600, 'The agent timeout') * 1000,
     uploadIdleMs: num(pick(flags.uploadIdleSeconds, 'UPLOAD_IDLE_SECONDS'), 120, 'The upload idle time') * 1000,
     gcIntervalMs: num(pick(flags.gcIntervalMinutes, 'GC_INTERVAL_MINUTES'), 60, 'The GC interval') * 60_000,
+    maxRecipientsPerChain: num(pick(flags.maxRecipients, 'MAX_RECIPIENTS'), 100, 'The recipients limit'),
+    maxSharesPerAccount: num(pick(flags.maxShares, 'MAX_SHARES'), 10_000, 'The shares limit'),
     logLevel: String(pick(flags.logLevel, 'LOG_LEVEL') ?? 'info'),
     webDir: (pick(flags.webDir, 'WEB_DIR') as string | undefined) ?? null,
   };

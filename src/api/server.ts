@@ -37,7 +37,10 @@ function validators() {
 
 function errorBody(err: FastifyError | CairnError) {
   if (err instanceof CairnError) {
-    return { status: err.status, body: { error: { code: err.code, message: err.message, ...(err.field ? { field: err.field } : {}) } } };
+    return {
+      status: err.status,
+      body: { error: { code: err.code, message: err.message, ...(err.field ? { field: err.field } : {}), ...(err.details ? { details: err.details } : {}) } },
+    };
   }
   const fe = err as FastifyError;
   if (fe.validation) {

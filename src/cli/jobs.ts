@@ -134,7 +134,14 @@ export function jobCommands(program: Command): void {
       const client = await resolveClient(o);
       // A live progress line only where a person watches; pipes and --json get just the result.
       const live = !o.json && process.stderr.isTTY === true;
-      const onPoll = live ? (j: Job) => void process.stderr.write(`\r\x1b[K${j.id} ${j.status} ${jobProgress(j)}`) : undefined;
+      let shown = '';
+      const onPoll = live
+        ? (j: Job) => {
+            const line = `${j.id} ${j.status} ${jobProgress(j)}`;
+            if (line !== shown) process.stderr.write(`\r\x1b[K${line}`);
+            shown = line;
+          }
+        : undefined;
       let final: Job;
       try {
         final = await waitForJob((jobId) => client.getJob(jobId), id, { timeoutMs: timeout && timeout * 1000, intervalMs: interval * 1000, onPoll });

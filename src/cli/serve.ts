@@ -19,6 +19,8 @@ export function serveCommand(program: Command): void {
     .option('--agent-timeout-seconds <s>', 'how long a job waits for an offline agent (CAIRN_AGENT_TIMEOUT_SECONDS)')
     .option('--upload-idle-seconds <s>', 'an upload with no request for this long is abandoned (CAIRN_UPLOAD_IDLE_SECONDS)')
     .option('--gc-interval-minutes <m>', 'how often garbage collection runs (CAIRN_GC_INTERVAL_MINUTES)')
+    .option('--max-recipients <n>', 'accounts one chain can be shared with (CAIRN_MAX_RECIPIENTS)')
+    .option('--max-shares <n>', 'active shares one account can make (CAIRN_MAX_SHARES)')
     .option('--log-level <level>', 'fatal, error, warn, info, debug (CAIRN_LOG_LEVEL)')
     .action(async (opts: ConfigInput) => {
       const config = loadConfig(opts);

@@ -198,6 +198,64 @@ function migrations(engine: Engine): Record<string, Migration> {
           .execute();
       },
     },
+    '0003_sharing': {
+      async up(db: Kysely<unknown>) {
+        await db.schema
+          .createTable('shares')
+          .addColumn('chain_id', 'text', (c) => c.notNull())
+          .addColumn('recipient_id', 'text', (c) => c.notNull().references('accounts.id').onDelete('cascade'))
+          .addColumn('owner_id', 'text', (c) => c.notNull().references('accounts.id').onDelete('cascade'))
+          .addColumn('note', 'text', (c) => c.notNull())
+          .addColumn('expires_at', 'text')
+          .addColumn('status', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .addColumn('ended_at', 'text')
+          .addPrimaryKeyConstraint('shares_pk', ['chain_id', 'recipient_id'])
+          .execute();
+        await db.schema.createIndex('shares_recipient').on('shares').columns(['recipient_id', 'status']).execute();
+        await db.schema.createIndex('shares_owner').on('shares').columns(['owner_id', 'status']).execute();
+        await db.schema
+          .createTable('images')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('account_id', 'text', (c) => c.notNull().references('accounts.id').onDelete('cascade'))
+          .addColumn('name', 'text', (c) => c.notNull())
+          .addColumn('description', 'text', (c) => c.notNull())
+          .addColumn('size', 'bigint', (c) => c.notNull())
+          .addColumn('status', 'text', (c) => c.notNull())
+          .addColumn('manifest_digest', 'text', (c) => c.notNull())
+          .addColumn('source_point_id', 'text', (c) => c.notNull())
+          .addColumn('source_chain_id', 'text', (c) => c.notNull())
+          .addColumn('source_resource_id', 'text', (c) => c.notNull())
+          .addColumn('source_disk', 'text', (c) => c.notNull())
+          .addColumn('source_owner_id', 'text')
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .addColumn('deleted_at', 'text')
+          .execute();
+        await db.schema.createIndex('images_account').on('images').columns(['account_id', 'created_at']).execute();
+        await db.schema
+          .createTable('events')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('type', 'text', (c) => c.notNull())
+          .addColumn('chain_id', 'text')
+          .addColumn('owner_id', 'text', (c) => c.notNull())
+          .addColumn('recipient_id', 'text')
+          .addColumn('actor_id', 'text')
+          .addColumn('data', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('events_owner').on('events').columns(['owner_id', 'created_at']).execute();
+        await db.schema.createIndex('events_recipient').on('events').columns(['recipient_id', 'created_at']).execute();
+        await db.schema
+          .createTable('notifications')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('account_id', 'text', (c) => c.notNull().references('accounts.id').onDelete('cascade'))
+          .addColumn('event_id', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .addColumn('read_at', 'text')
+          .execute();
+        await db.schema.createIndex('notifications_account').on('notifications').columns(['account_id', 'created_at']).execute();
+      },
+    },
   };
 }
 

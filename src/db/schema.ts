@@ -174,6 +174,54 @@ export interface GcRunTable {
   status: 'running' | 'done' | 'failed';
 }
 
+export interface ShareTable {
+  chain_id: string;
+  recipient_id: string;
+  owner_id: string;
+  note: string;
+  expires_at: string | null;
+  status: 'active' | 'cancelled' | 'expired' | 'removed';
+  created_at: string;
+  ended_at: string | null;
+}
+
+export interface ImageTable {
+  id: string;
+  account_id: string;
+  name: string;
+  description: string;
+  size: number;
+  status: 'pending' | 'available' | 'deleted';
+  manifest_digest: string;
+  source_point_id: string;
+  source_chain_id: string;
+  source_resource_id: string;
+  source_disk: string;
+  /** The chain's owner when the image was made from a share; null for one's own backups. */
+  source_owner_id: string | null;
+  created_at: string;
+  deleted_at: string | null;
+}
+
+export interface EventTable {
+  id: string;
+  type: string;
+  chain_id: string | null;
+  owner_id: string;
+  recipient_id: string | null;
+  actor_id: string | null;
+  data: string;
+  created_at: string;
+}
+
+export interface NotificationTable {
+  id: string;
+  account_id: string;
+  event_id: string;
+  created_at: string;
+  read_at: string | null;
+}
+
 export interface Database {
   accounts: AccountTable;
   sessions: SessionTable;
@@ -191,4 +239,8 @@ export interface Database {
   uploads: UploadTable;
   upload_chunks: UploadChunkTable;
   gc_runs: GcRunTable;
+  shares: ShareTable;
+  images: ImageTable;
+  events: EventTable;
+  notifications: NotificationTable;
 }

@@ -8,6 +8,8 @@ export class CairnError extends Error {
     readonly code: string,
     message: string,
     readonly field?: string,
+    /** Per-item problems of a request about several things (e.g. each recipient of a share). */
+    readonly details?: { item: string; code: string; message: string }[],
   ) {
     super(message);
     this.name = 'CairnError';

@@ -11,6 +11,7 @@ export const ID_PREFIX = {
   token: 'tok',
   agent: 'agt',
   event: 'ev',
+  notification: 'ntf',
 } as const;
 
 export type IdKind = keyof typeof ID_PREFIX;

@@ -8,6 +8,7 @@ import type { Page, PageRequest } from '../domain/page.js';
 import { checkName } from '../domain/rules.js';
 import { isoPlus, nowIso } from '../domain/time.js';
 import type { Access, Relation } from './access.js';
+import type { EventsService } from './events.js';
 
 export interface ChainView {
   id: string;
@@ -25,6 +26,8 @@ export interface ChainView {
   purge_after: string | null;
   owner_id: string;
   relation: Relation;
+  /** Accounts the chain is shared with now (the owner's view; 0 for recipients). */
+  share_count: number;
 }
 
 export interface PointView {
@@ -45,7 +48,7 @@ export interface PointView {
   disks: { name: string; size: number; role: 'system' | 'data' }[];
 }
 
-type ChainRow = ChainTable & { resource_name: string | null; point_count: number | string | null; total_size: number | string | null };
+type ChainRow = ChainTable & { resource_name: string | null; point_count: number | string | null; total_size: number | string | null; share_count: number | string | null };
 
 export interface ChainFilter {
   resource_id?: string;
@@ -58,6 +61,7 @@ export class ChainsService {
   constructor(
     private readonly db: Db,
     private readonly access: Access,
+    private readonly events: EventsService,
     private readonly settings: { recycleBinMs: number },
   ) {}
 
@@ -81,6 +85,13 @@ export class ChainsService {
           .whereRef('points.chain_id', '=', 'chains.id')
           .where('points.status', '=', 'available')
           .as('total_size'),
+        eb
+          .selectFrom('shares')
+          .select(eb.fn.countAll<number>().as('n'))
+          .whereRef('shares.chain_id', '=', 'chains.id')
+          .where('shares.status', '=', 'active')
+          .where((e) => e.or([e('shares.expires_at', 'is', null), e('shares.expires_at', '>', nowIso())]))
+          .as('share_count'),
       ]);
   }
 
@@ -91,7 +102,7 @@ export class ChainsService {
       description: row.description,
       status: row.status,
       resource_id: row.resource_id,
-      resource_name: relation === 'owner' ? row.resource_name : null,
+      resource_name: row.resource_name,
       resource_kind: row.resource_id.startsWith('i-') ? 'instance' : 'volume',
       total_size: Number(row.total_size ?? 0),
       point_count: Number(row.point_count ?? 0),
@@ -101,6 +112,7 @@ export class ChainsService {
       purge_after: row.purge_after,
       owner_id: row.account_id,
       relation,
+      share_count: relation === 'owner' ? Number(row.share_count ?? 0) : 0,
     };
   }
 
@@ -210,6 +222,7 @@ export class ChainsService {
       await tx.updateTable('chains').set({ status: 'deleted', deleted_at: now, purge_after: purge }).where('id', '=', id).execute();
       // Points deleted with the chain carry its deletion time, so restoring the chain brings back exactly them.
       await tx.updateTable('points').set({ status: 'deleted', deleted_at: now, purge_after: purge }).where('chain_id', '=', id).where('status', '=', 'available').execute();
+      await this.events.chainEvent('chain.deleted', chain, caller.accountId, tx);
     });
     return { id, purge_after: purge };
   }
@@ -242,6 +255,7 @@ export class ChainsService {
       await this.db.transaction().execute(async (tx) => {
         await tx.updateTable('chains').set({ status: 'available', deleted_at: null, purge_after: null }).where('id', '=', chain.id).execute();
         await tx.updateTable('points').set({ status: 'available', deleted_at: null, purge_after: null }).where('chain_id', '=', chain.id).where('deleted_at', '=', chain.deleted_at).execute();
+        await this.events.chainEvent('chain.restored', chain, caller.accountId, tx);
       });
       return { kind: 'chain', id: chain.id };
     }
@@ -286,6 +300,10 @@ export class ChainsService {
   }
 
   private async purgeChain(tx: Db, chainId: string): Promise<void> {
+    const chain = await tx.selectFrom('chains').selectAll().where('id', '=', chainId).executeTakeFirst();
+    if (chain) await this.events.chainEvent('chain.purged', chain, chain.account_id, tx);
+    // The chain is gone for its recipients too; images already made keep their own reference to the data.
+    await tx.updateTable('shares').set({ status: 'cancelled', ended_at: nowIso() }).where('chain_id', '=', chainId).where('status', '=', 'active').execute();
     await tx.deleteFrom('points').where('chain_id', '=', chainId).execute();
     await tx.deleteFrom('chains').where('id', '=', chainId).execute();
   }

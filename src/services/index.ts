@@ -7,7 +7,10 @@ import { BackupDataService } from './backup-data.js';
 import { ChainsService } from './chains.js';
 import { GarbageCollector } from './gc.js';
 import { JobsService } from './jobs.js';
+import { EventsService } from './events.js';
+import { ImagesService } from './images.js';
 import { ResourcesService } from './resources.js';
+import { SharesService } from './shares.js';
 import { UploadsService } from './uploads.js';
 
 export interface ServiceSettings {
@@ -16,6 +19,8 @@ export interface ServiceSettings {
   recycleBinMs: number;
   gcGraceMs: number;
   uploadIdleMs: number;
+  maxRecipientsPerChain: number;
+  maxSharesPerAccount: number;
 }
 
 export const DEFAULT_SETTINGS: ServiceSettings = {
@@ -24,6 +29,8 @@ export const DEFAULT_SETTINGS: ServiceSettings = {
   recycleBinMs: 2 * 3600_000,
   gcGraceMs: 300_000,
   uploadIdleMs: 120_000,
+  maxRecipientsPerChain: 100,
+  maxSharesPerAccount: 10_000,
 };
 
 /** The use cases, wired to one metadata store and one chunk store. The API and the local CLI commands both use this. */
@@ -31,7 +38,14 @@ export function createServices(meta: MetadataStore, store: ChunkStore, settings:
   const db = meta.db;
   const access = new Access(db);
   const jobs = new JobsService(db, access);
-  const chains = new ChainsService(db, access, settings);
+  const events = new EventsService(db);
+  const chains = new ChainsService(db, access, events, settings);
+  const shares = new SharesService(db, access, chains, events, settings);
+  access.useRecipientRelation(shares);
+  const data = new BackupDataService(db, store, access);
+  const images = new ImagesService(db, access, data, events);
+  const gc = new GarbageCollector(db, store, settings);
+  gc.addManifestReferences(() => images.liveManifests());
   return {
     meta,
     store,
@@ -42,9 +56,12 @@ export function createServices(meta: MetadataStore, store: ChunkStore, settings:
     accounts: new AccountsService(db, access, { openRegistration: settings.openRegistration }),
     resources: new ResourcesService(db, access),
     uploads: new UploadsService(db, store, access, jobs, { chainMaxLength: settings.chainMaxLength, idleMs: settings.uploadIdleMs }),
-    data: new BackupDataService(db, store, access),
+    data,
     agents: new AgentsService(db, access, jobs, chains),
-    gc: new GarbageCollector(db, store, settings),
+    gc,
+    events,
+    shares,
+    images,
   };
 }
 

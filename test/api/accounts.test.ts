@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import { sql } from 'kysely';
 import { openTestStore, type TestStore } from '../helpers/db.js';
-import { api, expectError, expectStatus, login, newAccount, newSubaccount, PASSWORD, randomEmail, signIn, type TestAccount } from '../helpers/http.js';
+import { api, expectError, expectStatus, login, newAccount, newSubaccount, PASSWORD, randomEmail, signIn } from '../helpers/http.js';
 import { runCli, startServer, type TestServer } from '../helpers/server.js';
 
 let server: TestServer;

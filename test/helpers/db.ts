@@ -1,5 +1,3 @@
-import { LocalChunkStore } from '../../src/store/local-store.js';
-import { mkdtempSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -9,6 +7,7 @@ import { openMetadataStore, type MetadataStore } from '../../src/db/connect.js';
 import type { AccountView } from '../../src/services/accounts.js';
 import { DEFAULT_SETTINGS, createServices, type Services } from '../../src/services/index.js';
 import type { Caller } from '../../src/domain/caller.js';
+import { LocalChunkStore } from '../../src/store/local-store.js';
 
 export type Engine = 'sqlite' | 'postgres';
 
@@ -93,10 +92,11 @@ export interface TestStore {
 
 /**
  * A migrated metadata store with the services on top, for service-level tests.
- * Given a database it only connects (the caller keeps ownership); otherwise it
- * makes one and drops it on close.
+ * Given a database (or chunk folder) it only uses it, and the caller keeps
+ * ownership; otherwise it makes one and removes it on close. Pass a server's
+ * `<dataDir>/chunks` to see the chunks that server stores.
  */
-export async function openTestStore(opts: { database?: TestDatabase; openRegistration?: boolean } = {}): Promise<TestStore> {
+export async function openTestStore(opts: { database?: TestDatabase; chunkDir?: string; openRegistration?: boolean } = {}): Promise<TestStore> {
   const database = opts.database ?? (await testDatabaseUrl());
   let meta: MetadataStore;
   try {
@@ -105,8 +105,7 @@ export async function openTestStore(opts: { database?: TestDatabase; openRegistr
     if (!opts.database) await database.drop();
     throw err;
   }
-  // Chunks go to a temp folder next to nothing else; removed with the store.
-  const chunkDir = mkdtempSync(join(tmpdir(), 'cairn-chunks-'));
+  const chunkDir = opts.chunkDir ?? (await mkdtemp(join(tmpdir(), 'cairn-test-chunks-')));
   const services = createServices(meta, new LocalChunkStore(chunkDir), { ...DEFAULT_SETTINGS, openRegistration: opts.openRegistration ?? true });
   let closed = false;
   return {
@@ -119,6 +118,7 @@ export async function openTestStore(opts: { database?: TestDatabase; openRegistr
       try {
         await meta.close();
       } finally {
+        if (!opts.chunkDir) await rm(chunkDir, { recursive: true, force: true });
         if (!opts.database) await database.drop();
       }
     },

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { CHUNK_SIZE, encodeChunk, isZeroChunk } from '../../src/engine/chunk-codec.js';
+import { encodeManifest } from '../../src/engine/manifest.js';
 
 // Tests read response fields by path; a wrong guess fails the assertion that reads it.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -10,6 +12,8 @@ export interface Reply {
   /** Parsed JSON, or null when the body is empty or not JSON. */
   body: Json;
   text: string;
+  /** The body as received, for binary replies (manifests, chunks). */
+  bytes: Buffer;
   headers: Headers;
 }
 
@@ -18,8 +22,10 @@ export type Query = Record<string, string | number | boolean | undefined>;
 export interface RequestOptions {
   query?: Query;
   headers?: Record<string, string>;
-  /** Sent as it is instead of JSON-encoding `body`, for malformed and oversized bodies. */
+  /** Sent as it is instead of JSON-encoding `body`, for malformed and oversized bodies and binary uploads. */
   raw?: string | Buffer;
+  /** The content type of `raw`; JSON unless told. */
+  contentType?: string;
 }
 
 interface Auth {
@@ -69,21 +75,22 @@ export class Api {
     let payload: string | Buffer | undefined;
     if (opts.raw !== undefined) {
       payload = opts.raw;
-      headers['content-type'] = 'application/json';
+      headers['content-type'] = opts.contentType ?? 'application/json';
     } else if (body !== undefined) {
       payload = JSON.stringify(body);
       headers['content-type'] = 'application/json';
     }
     Object.assign(headers, opts.headers);
     const res = await fetch(this.url(path, opts.query), { method, headers, body: payload });
-    const text = await res.text();
+    const bytes = Buffer.from(await res.arrayBuffer());
+    const text = bytes.toString('utf8');
     let parsed: Json = null;
     try {
       parsed = text ? JSON.parse(text) : null;
     } catch {
       parsed = null;
     }
-    return { status: res.status, body: parsed, text, headers: res.headers };
+    return { status: res.status, body: parsed, text, bytes, headers: res.headers };
   }
 
   get(path: string, query?: Query, opts: RequestOptions = {}): Promise<Reply> {
@@ -196,4 +203,58 @@ export const volumeBody = (name = 'vol') => ({ kind: 'volume', name, disks: [{ n
 /** Creates a one-disk volume and returns its ID. */
 export async function newVolume(owner: Api, name = 'vol'): Promise<string> {
   return expectStatus(await owner.post('/resources', volumeBody(name)), 201, 'create a volume').resource.id;
+}
+
+/** One disk's backup as a client would send it: blobs by digest and the manifest. */
+export interface DiskData {
+  name: string;
+  size: number;
+  chunks: Map<string, Buffer>;
+  manifest: Buffer;
+}
+
+export function diskData(name: string, data: Buffer): DiskData {
+  const chunks = new Map<string, Buffer>();
+  const digests: (string | null)[] = [];
+  for (let offset = 0; offset < data.length; offset += CHUNK_SIZE) {
+    const piece = data.subarray(offset, offset + CHUNK_SIZE);
+    if (isZeroChunk(piece)) {
+      digests.push(null);
+      continue;
+    }
+    const { digest, blob } = encodeChunk(piece);
+    chunks.set(digest, blob);
+    digests.push(digest);
+  }
+  return { name, size: data.length, chunks, manifest: encodeManifest({ size: data.length, chunkSize: CHUNK_SIZE, chunks: digests }) };
+}
+
+/** A disk of random content: every backup of it stores new chunks. */
+export const randomDisk = (name = 'd0', size = 4096): DiskData => diskData(name, randomBytes(size));
+
+const octets = { contentType: 'application/octet-stream' };
+
+/** Opens an upload of all of a resource's disks and returns its ID (the future point's). */
+export async function openUpload(client: Api, resourceId: string, disks: Pick<DiskData, 'name' | 'size'>[], type: 'full' | 'incremental' = 'incremental'): Promise<string> {
+  const body = { resource_id: resourceId, type, disks: disks.map((d) => ({ name: d.name, size: d.size })) };
+  return expectStatus(await client.post('/uploads', body), 201, 'open an upload').upload.id;
+}
+
+/** Sends what the server is missing of each disk, then each manifest. */
+export async function sendDisks(client: Api, uploadId: string, disks: DiskData[]): Promise<void> {
+  for (const disk of disks) {
+    const missing: string[] = expectStatus(await client.post(`/uploads/${uploadId}/missing`, { digests: [...disk.chunks.keys()] }), 200, 'ask for missing chunks').missing;
+    for (const digest of missing) {
+      const res = await client.request('PUT', `/uploads/${uploadId}/chunks/${digest}`, undefined, { raw: disk.chunks.get(digest)!, ...octets });
+      assert.ok(res.status === 201 || res.status === 200, `put chunk: ${res.status} ${res.text}`);
+    }
+    expectStatus(await client.request('PUT', `/uploads/${uploadId}/disks/${disk.name}/manifest`, undefined, { raw: disk.manifest, ...octets }), 200, 'put a manifest');
+  }
+}
+
+/** A whole backup through the upload protocol; returns the new point. */
+export async function backup(client: Api, resourceId: string, disks: DiskData[], type: 'full' | 'incremental' = 'incremental'): Promise<{ id: string; chain_id: string; type: string; parent_id: string | null }> {
+  const id = await openUpload(client, resourceId, disks, type);
+  await sendDisks(client, id, disks);
+  return expectStatus(await client.post(`/uploads/${id}/commit`), 200, 'commit').point;
 }

@@ -4,10 +4,12 @@ import { accountRoutes } from './accounts.js';
 import { backupRoutes } from './backups.js';
 import { jobRoutes } from './jobs.js';
 import { resourceRoutes } from './resources.js';
+import { sharingRoutes } from './sharing.js';
 
 export async function registerRoutes(app: Api, s: Services): Promise<void> {
   accountRoutes(app, s);
   resourceRoutes(app, s);
   jobRoutes(app, s);
   backupRoutes(app, s);
+  sharingRoutes(app, s);
 }

@@ -1,0 +1,243 @@
+import type { Db } from '../db/connect.js';
+import { countRows } from '../db/count.js';
+import type { ShareTable } from '../db/schema.js';
+import type { Caller } from '../domain/caller.js';
+import { badRequest, CairnError, conflict, notFound } from '../domain/errors.js';
+import { isId } from '../domain/ids.js';
+import type { Page, PageRequest } from '../domain/page.js';
+import { nowIso } from '../domain/time.js';
+import type { Access, RecipientRelation } from './access.js';
+import type { ChainsService, ChainView, PointView } from './chains.js';
+import type { EventsService } from './events.js';
+
+export interface ShareSettings {
+  maxRecipientsPerChain: number;
+  maxSharesPerAccount: number;
+}
+
+export interface ShareView {
+  chain_id: string;
+  recipient: { id: string; email: string };
+  note: string;
+  shared_at: string;
+  expires_at: string | null;
+}
+
+export interface SharedChainView extends ChainView {
+  owner: { id: string; email: string };
+  shared_at: string;
+  expires_at: string | null;
+  note: string;
+}
+
+/**
+ * Sharing chains with other accounts (共享备份). A share is read-only: it adds
+ * the recipient relation to Access (see `isRecipient`), which grants reading the
+ * chain and making images from it, and nothing else. Ending a share (cancel,
+ * expiry, the recipient's delete) removes only that relation.
+ */
+export class SharesService implements RecipientRelation {
+  constructor(
+    private readonly db: Db,
+    private readonly access: Access,
+    private readonly chains: ChainsService,
+    private readonly events: EventsService,
+    private readonly settings: ShareSettings,
+  ) {}
+
+  async isRecipient(accountId: string, chainId: string): Promise<boolean> {
+    const share = await this.db
+      .selectFrom('shares')
+      .select('expires_at')
+      .where('chain_id', '=', chainId)
+      .where('recipient_id', '=', accountId)
+      .where('status', '=', 'active')
+      .executeTakeFirst();
+    // Expiry is checked here, not only by the housekeeping sweep, so a share stops at its time exactly.
+    return !!share && (share.expires_at === null || share.expires_at > nowIso());
+  }
+
+  /** Shares a chain with several accounts in one request: all or none. */
+  async share(caller: Caller, chainId: string, input: { recipients: string[]; expires_at?: string; note?: string }): Promise<ShareView[]> {
+    const { chain } = await this.access.chain(caller, chainId, 'write');
+    if (chain.status !== 'available') throw conflict(`Backup chain ${chainId} is deleted; restore it from the recycle bin before sharing it.`);
+    if (input.recipients.length === 0) throw badRequest('Name at least one recipient by registered email or account ID.', 'recipients');
+    if (input.expires_at !== undefined && !(Date.parse(input.expires_at) > Date.now()))
+      throw badRequest(`The expiry time ${input.expires_at} is not in the future.`, 'expires_at');
+    const note = (input.note ?? '').trim();
+    if (note.length > 1000) throw badRequest('A note has at most 1000 characters.', 'note');
+
+    const problems: { item: string; code: string; message: string }[] = [];
+    const resolved: { id: string; email: string; asked: string }[] = [];
+    for (const asked of input.recipients) {
+      const q = asked.trim().toLowerCase();
+      const acct = q
+        ? await this.db.selectFrom('accounts').select(['id', 'email', 'status']).where(isId('account', q) ? 'id' : 'email', '=', q).executeTakeFirst()
+        : undefined;
+      if (!acct || acct.status !== 'active') problems.push({ item: asked, code: 'unknown_recipient', message: `No active account is registered with the email or ID "${asked}".` });
+      else if (acct.id === caller.accountId) problems.push({ item: asked, code: 'self', message: 'You cannot share a chain with yourself.' });
+      else if (resolved.some((r) => r.id === acct.id)) problems.push({ item: asked, code: 'duplicate', message: `${asked} is named twice in this request.` });
+      else resolved.push({ id: acct.id, email: acct.email, asked });
+    }
+    const live = await this.liveShares(chainId);
+    for (const r of resolved)
+      if (live.some((s) => s.recipient_id === r.id)) problems.push({ item: r.asked, code: 'already_shared', message: `Chain ${chainId} is already shared with ${r.email}.` });
+    if (problems.length) {
+      const status = problems.every((p) => p.code === 'already_shared') ? 409 : 400;
+      throw new CairnError(status, problems.length === 1 ? problems[0]!.code : 'invalid_recipients', problems.map((p) => `${p.item}: ${p.message}`).join(' '), 'recipients', problems);
+    }
+    if (live.length + resolved.length > this.settings.maxRecipientsPerChain)
+      throw conflict(`A chain can be shared with at most ${this.settings.maxRecipientsPerChain} accounts; it has ${live.length}. Cancel some shares first.`, 'too_many_recipients');
+    const owned = await countRows(this.db.selectFrom('shares').select('chain_id').where('owner_id', '=', caller.accountId).where('status', '=', 'active'));
+    if (owned + resolved.length > this.settings.maxSharesPerAccount)
+      throw conflict(`An account can hold at most ${this.settings.maxSharesPerAccount} active shares; you have ${owned}.`, 'too_many_shares');
+
+    const now = nowIso();
+    await this.db.transaction().execute(async (tx) => {
+      for (const r of resolved) {
+        const row: ShareTable = { chain_id: chainId, recipient_id: r.id, owner_id: caller.accountId, note, expires_at: input.expires_at ? new Date(input.expires_at).toISOString() : null, status: 'active', created_at: now, ended_at: null };
+        // A share that ended earlier is started afresh.
+        await tx.deleteFrom('shares').where('chain_id', '=', chainId).where('recipient_id', '=', r.id).execute();
+        await tx.insertInto('shares').values(row).execute();
+        await this.events.record({ type: 'share.created', chainId, ownerId: caller.accountId, recipientId: r.id, actorId: caller.accountId, data: { chain_name: chain.name, note, expires_at: row.expires_at }, notify: true }, tx);
+      }
+    });
+    return resolved.map((r) => ({ chain_id: chainId, recipient: { id: r.id, email: r.email }, note, shared_at: now, expires_at: input.expires_at ? new Date(input.expires_at).toISOString() : null }));
+  }
+
+  async list(caller: Caller, chainId: string): Promise<ShareView[]> {
+    await this.access.chain(caller, chainId, 'write');
+    const rows = await this.db
+      .selectFrom('shares')
+      .innerJoin('accounts', 'accounts.id', 'shares.recipient_id')
+      .selectAll('shares')
+      .select('accounts.email')
+      .where('shares.chain_id', '=', chainId)
+      .where('shares.status', '=', 'active')
+      .where((e) => e.or([e('shares.expires_at', 'is', null), e('shares.expires_at', '>', nowIso())]))
+      .orderBy('shares.created_at')
+      .execute();
+    return rows.map((r) => ({ chain_id: r.chain_id, recipient: { id: r.recipient_id, email: r.email }, note: r.note, shared_at: r.created_at, expires_at: r.expires_at }));
+  }
+
+  /** 取消共享: ends the named shares (or all). Nothing else changes. */
+  async cancel(caller: Caller, chainId: string, input: { recipients?: string[]; all?: boolean }): Promise<ShareView[]> {
+    const { chain } = await this.access.chain(caller, chainId, 'write');
+    const live = await this.list(caller, chainId);
+    let ending: ShareView[];
+    if (input.all) ending = live;
+    else {
+      if (!input.recipients?.length) throw badRequest('Name the recipients whose share to cancel, or ask for all.', 'recipients');
+      const problems: { item: string; code: string; message: string }[] = [];
+      ending = [];
+      for (const asked of input.recipients) {
+        const q = asked.trim().toLowerCase();
+        const s = live.find((x) => x.recipient.id === q || x.recipient.email === q);
+        if (!s) problems.push({ item: asked, code: 'not_shared', message: `Chain ${chainId} is not shared with "${asked}".` });
+        else if (!ending.includes(s)) ending.push(s);
+      }
+      if (problems.length) throw new CairnError(400, 'not_shared', problems.map((p) => p.message).join(' '), 'recipients', problems);
+    }
+    const now = nowIso();
+    await this.db.transaction().execute(async (tx) => {
+      for (const s of ending) {
+        await tx.updateTable('shares').set({ status: 'cancelled', ended_at: now }).where('chain_id', '=', chainId).where('recipient_id', '=', s.recipient.id).where('status', '=', 'active').execute();
+        await this.events.record({ type: 'share.cancelled', chainId, ownerId: chain.account_id, recipientId: s.recipient.id, actorId: caller.accountId, data: { chain_name: chain.name }, notify: true }, tx);
+      }
+    });
+    return ending;
+  }
+
+  /** 共享备份: chains shared with the caller, deleted ones shown as such while they are in the recycle bin. */
+  async received(caller: Caller, page: PageRequest, filter: { search?: string } = {}): Promise<Page<SharedChainView>> {
+    const now = nowIso();
+    let q = this.chains
+      .chainsQuery()
+      .innerJoin('shares', 'shares.chain_id', 'chains.id')
+      .innerJoin('accounts as owner', 'owner.id', 'chains.account_id')
+      .select(['shares.created_at as shared_at', 'shares.expires_at', 'shares.note', 'owner.email as owner_email'])
+      .where('shares.recipient_id', '=', caller.accountId)
+      .where('shares.status', '=', 'active')
+      .where((e) => e.or([e('shares.expires_at', 'is', null), e('shares.expires_at', '>', now)]));
+    if (filter.search) {
+      const s = `%${filter.search.toLowerCase()}%`;
+      q = q.where((e) => e.or([e(e.fn('lower', ['chains.name']), 'like', s), e('chains.id', 'like', s), e('chains.resource_id', 'like', s), e('owner.email', 'like', s)]));
+    }
+    const rows = await q.orderBy('shares.created_at', 'desc').orderBy('chains.id').offset(page.offset).limit(page.limit).execute();
+    return {
+      total_count: await countRows(q),
+      items: rows.map((r) => ({
+        ...this.chains.chainView(r, 'recipient'),
+        owner: { id: r.account_id, email: r.owner_email },
+        shared_at: r.shared_at,
+        expires_at: r.expires_at,
+        note: r.note,
+      })),
+    };
+  }
+
+  async receivedOne(caller: Caller, chainId: string): Promise<SharedChainView & { points: PointView[] }> {
+    const { relation } = await this.access.chain(caller, chainId, 'read');
+    if (relation !== 'recipient') throw notFound('Shared backup chain', chainId);
+    const page = await this.received(caller, { offset: 0, limit: 1 }, { search: chainId });
+    const item = page.items.find((c) => c.id === chainId);
+    if (!item) throw notFound('Shared backup chain', chainId);
+    const chain = await this.db.selectFrom('chains').selectAll().where('id', '=', chainId).executeTakeFirstOrThrow();
+    return { ...item, points: await this.chains.points(chain, 'recipient') };
+  }
+
+  /** 删除 on the recipient's side: the chain leaves its list; nothing else changes. */
+  async removeReceived(caller: Caller, chainId: string): Promise<void> {
+    const { chain, relation } = await this.access.chain(caller, chainId, 'read');
+    if (relation !== 'recipient') throw notFound('Shared backup chain', chainId);
+    await this.db.transaction().execute(async (tx) => {
+      await tx.updateTable('shares').set({ status: 'removed', ended_at: nowIso() }).where('chain_id', '=', chainId).where('recipient_id', '=', caller.accountId).where('status', '=', 'active').execute();
+      await this.events.record({ type: 'share.removed', chainId, ownerId: chain.account_id, recipientId: caller.accountId, actorId: caller.accountId, data: { chain_name: chain.name } }, tx);
+    });
+  }
+
+  /** Number of live recipients per chain, for the owner's chain list. */
+  async counts(chainIds: string[]): Promise<Map<string, number>> {
+    if (chainIds.length === 0) return new Map();
+    const now = nowIso();
+    const rows = await this.db
+      .selectFrom('shares')
+      .select(['chain_id', (e) => e.fn.countAll<number>().as('n')])
+      .where('chain_id', 'in', chainIds)
+      .where('status', '=', 'active')
+      .where((e) => e.or([e('expires_at', 'is', null), e('expires_at', '>', now)]))
+      .groupBy('chain_id')
+      .execute();
+    return new Map(rows.map((r) => [r.chain_id, Number(r.n)]));
+  }
+
+  /** Marks shares past their expiry and tells both sides. */
+  async expireDue(): Promise<number> {
+    const now = nowIso();
+    const due = await this.db
+      .selectFrom('shares')
+      .innerJoin('chains', 'chains.id', 'shares.chain_id')
+      .select(['shares.chain_id', 'shares.recipient_id', 'shares.owner_id', 'chains.name'])
+      .where('shares.status', '=', 'active')
+      .where('shares.expires_at', '<=', now)
+      .execute();
+    for (const s of due) {
+      await this.db.transaction().execute(async (tx) => {
+        const r = await tx.updateTable('shares').set({ status: 'expired', ended_at: now }).where('chain_id', '=', s.chain_id).where('recipient_id', '=', s.recipient_id).where('status', '=', 'active').executeTakeFirst();
+        if (Number(r.numUpdatedRows) === 1)
+          await this.events.record({ type: 'share.expired', chainId: s.chain_id, ownerId: s.owner_id, recipientId: s.recipient_id, data: { chain_name: s.name }, notify: true }, tx);
+      });
+    }
+    return due.length;
+  }
+
+  private liveShares(chainId: string) {
+    return this.db
+      .selectFrom('shares')
+      .select(['recipient_id'])
+      .where('chain_id', '=', chainId)
+      .where('status', '=', 'active')
+      .where((e) => e.or([e('expires_at', 'is', null), e('expires_at', '>', nowIso())]))
+      .execute();
+  }
+}
