@@ -1,0 +1,270 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { cp, mkdir, symlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ProcessMeter, run, storedBytes, timed, type Usage } from './measure.js';
+
+export type ToolName = 'cairn' | 'restic' | 'borg';
+export const TOOL_NAMES: ToolName[] = ['cairn', 'restic', 'borg'];
+
+export type StepName = 'full' | 'incremental' | 'restore';
+export const STEPS: StepName[] = ['full', 'incremental', 'restore'];
+
+/** Server-side cost of a step; only Cairn has a server. */
+export interface ServerUsage {
+  user: number;
+  sys: number;
+  peakRss: number;
+  /** False when the kernel would not reset the peak: it is then the peak since the server started. */
+  peakPerStep: boolean;
+}
+
+export interface StepCost {
+  client: Usage;
+  server?: ServerUsage;
+}
+
+export interface Tool {
+  readonly name: ToolName;
+  version(): Promise<string>;
+  /** Untimed: a fresh, empty repository (or server) in `dir`. */
+  setup(dir: string): Promise<void>;
+  backup(kind: 'full' | 'incremental', image: string): Promise<StepCost>;
+  /** Restores the latest backup under `outDir`; returns where the disk image landed. */
+  restore(outDir: string): Promise<StepCost & { restored: string }>;
+  /** Bytes the repository takes on disk. */
+  stored(): Promise<number>;
+  close(): Promise<void>;
+}
+
+/** The environment without CAIRN_*, so an operator's settings cannot leak into the measured setup. */
+function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('CAIRN_') && !k.startsWith('RESTIC_') && !k.startsWith('BORG_')) env[k] = v;
+  return { ...env, ...extra };
+}
+
+export class Restic implements Tool {
+  readonly name = 'restic';
+  private env: NodeJS.ProcessEnv = {};
+  private repo = '';
+
+  async version(): Promise<string> {
+    return (await run('restic', ['version'])).stdout.trim();
+  }
+
+  async setup(dir: string): Promise<void> {
+    this.repo = join(dir, 'repo');
+    // The cache is restic's default behaviour, but kept out of the measured repository and out of $HOME.
+    this.env = cleanEnv({ RESTIC_REPOSITORY: this.repo, RESTIC_PASSWORD: 'cairn-bench', RESTIC_CACHE_DIR: join(dir, 'cache') });
+    await run('restic', ['init'], { env: this.env });
+  }
+
+  async backup(_kind: 'full' | 'incremental', image: string): Promise<StepCost> {
+    return { client: (await timed('restic', ['backup', '--quiet', image], { env: this.env })).usage };
+  }
+
+  async restore(outDir: string): Promise<StepCost & { restored: string }> {
+    const r = await timed('restic', ['restore', 'latest', '--target', outDir], { env: this.env });
+    return { client: r.usage, restored: '' };
+  }
+
+  stored(): Promise<number> {
+    return storedBytes(this.repo);
+  }
+
+  async close(): Promise<void> {}
+}
+
+export class Borg implements Tool {
+  readonly name = 'borg';
+  private env: NodeJS.ProcessEnv = {};
+  private repo = '';
+  private last = '';
+
+  async version(): Promise<string> {
+    return (await run('borg', ['--version'])).stdout.trim();
+  }
+
+  async setup(dir: string): Promise<void> {
+    this.repo = join(dir, 'repo');
+    this.env = cleanEnv({
+      BORG_BASE_DIR: join(dir, 'base'),
+      BORG_UNKNOWN_UNENCRYPTED_REPO_ACCESS_IS_OK: 'yes',
+      BORG_RELOCATED_REPO_ACCESS_IS_OK: 'yes',
+    });
+    await run('borg', ['init', '--encryption', 'none', this.repo], { env: this.env });
+  }
+
+  async backup(kind: 'full' | 'incremental', image: string): Promise<StepCost> {
+    this.last = kind === 'full' ? 'a' : 'b';
+    return { client: (await timed('borg', ['create', '--compression', 'zstd,3', `${this.repo}::${this.last}`, image], { env: this.env })).usage };
+  }
+
+  async restore(outDir: string): Promise<StepCost & { restored: string }> {
+    await mkdir(outDir, { recursive: true });
+    const r = await timed('borg', ['extract', `${this.repo}::${this.last}`], { env: this.env, cwd: outDir });
+    return { client: r.usage, restored: '' };
+  }
+
+  stored(): Promise<number> {
+    return storedBytes(this.repo);
+  }
+
+  async close(): Promise<void> {}
+}
+
+/**
+ * A private copy of the built CLI and server (dist/src, bin, package.json) for
+ * the run: the tree may be rebuilt by someone else while a run takes minutes,
+ * and a half-written dist/ would fail or skew the steps that start after it.
+ */
+export async function snapshotBuild(root: string, into: string): Promise<string> {
+  await mkdir(into, { recursive: true });
+  await cp(join(root, 'dist', 'src'), join(into, 'dist', 'src'), { recursive: true });
+  await cp(join(root, 'bin'), join(into, 'bin'), { recursive: true });
+  await cp(join(root, 'package.json'), join(into, 'package.json'));
+  await symlink(join(root, 'node_modules'), join(into, 'node_modules'));
+  return into;
+}
+
+export interface CairnOptions {
+  /** Root of a built tree holding bin/cairn.js. */
+  root: string;
+  /** When set, client and server run under `node --cpu-prof` and write profiles under here. */
+  profileDir?: (who: 'client' | 'server') => string | undefined;
+}
+
+export class Cairn implements Tool {
+  readonly name = 'cairn';
+  private server: ChildProcess | undefined;
+  private meter: ProcessMeter | undefined;
+  private url = '';
+  private dataDir = '';
+  private env: NodeJS.ProcessEnv = {};
+  private volume = '';
+  private lastPoint = '';
+  private serverLog: string[] = [];
+
+  constructor(private readonly opts: CairnOptions) {}
+
+  private get bin(): string {
+    return join(this.opts.root, 'bin', 'cairn.js');
+  }
+
+  private nodeArgs(who: 'client' | 'server'): string[] {
+    const dir = this.opts.profileDir?.(who);
+    return dir ? ['--cpu-prof', '--cpu-prof-dir', dir] : [];
+  }
+
+  async version(): Promise<string> {
+    return `cairn ${(await run(process.execPath, [this.bin, '--version'])).stdout.trim()} on node ${process.version}`;
+  }
+
+  async setup(dir: string): Promise<void> {
+    this.dataDir = join(dir, 'data');
+    await this.startServer();
+    this.env = cleanEnv({ CAIRN_CONFIG: join(dir, 'cli-config.json'), CAIRN_SERVER: this.url });
+    const cli = (...args: string[]) => run(process.execPath, [this.bin, ...args], { env: this.env });
+    const email = 'bench@example.com';
+    const password = 'cairn-bench-password';
+    await cli('register', '--email', email, '--password', password);
+    await cli('login', '--email', email, '--password', password);
+    const image = await cli('--json', 'resource', 'create', '--kind', 'volume', '--name', 'bench', '--disk', `root:${this.diskSize}`);
+    this.volume = (JSON.parse(image.stdout) as { resource: { id: string } }).resource.id;
+  }
+
+  /** Set before setup(): the volume is registered with exactly the image's size. */
+  diskSize = 0;
+
+  /** Starts (or restarts, on the same data) the server; with profiling, each start writes its own profile. */
+  async startServer(): Promise<void> {
+    if (this.server) await this.stopServer();
+    const child = spawn(process.execPath, [...this.nodeArgs('server'), this.bin, 'serve', '--port', '0', '--host', '127.0.0.1', '--data-dir', this.dataDir], {
+      env: cleanEnv(),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    this.server = child;
+    this.serverLog = [];
+    const keep = (d: string) => {
+      // Only the tail is kept, for error reports; the request log is drained, never buffered whole.
+      this.serverLog.push(d);
+      if (this.serverLog.length > 50) this.serverLog.shift();
+    };
+    child.stderr!.setEncoding('utf8').on('data', keep);
+    this.url = await new Promise<string>((resolve, reject) => {
+      let pending = '';
+      const timer = setTimeout(() => reject(new Error(`cairn serve printed no address within 30 s: ${this.serverLog.join('').slice(-2000)}`)), 30_000);
+      const onData = (d: string) => {
+        keep(d);
+        pending += d;
+        const m = /cairn listening on (\S+)/.exec(pending);
+        if (m) {
+          clearTimeout(timer);
+          pending = '';
+          resolve(m[1]!);
+        } else if (pending.length > 1e6) pending = pending.slice(-1000);
+      };
+      child.stdout!.setEncoding('utf8').on('data', onData);
+      child.once('exit', (code) => {
+        clearTimeout(timer);
+        reject(new Error(`cairn serve exited with ${code} before listening: ${this.serverLog.join('').slice(-2000)}`));
+      });
+    });
+    this.meter = new ProcessMeter(child.pid!);
+    if (this.env.CAIRN_SERVER) this.env.CAIRN_SERVER = this.url;
+  }
+
+  /** SIGINT, as Ctrl-C would: the server shuts down cleanly, and --cpu-prof writes its profile on the way out. */
+  async stopServer(): Promise<void> {
+    const child = this.server;
+    if (!child) return;
+    this.server = undefined;
+    this.meter = undefined;
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.kill('SIGINT');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    await exited;
+    clearTimeout(timer);
+  }
+
+  private async measured(args: string[]): Promise<StepCost & { stdout: string }> {
+    const meter = this.meter;
+    if (!meter) throw new Error('cairn server is not running');
+    meter.resetPeak();
+    const before = meter.cpu();
+    let r;
+    try {
+      r = await timed(process.execPath, [...this.nodeArgs('client'), this.bin, ...args], { env: this.env });
+    } catch (err) {
+      throw new Error(`${(err as Error).message}\nserver log tail:\n${this.serverLog.join('').slice(-3000)}`);
+    }
+    const after = meter.cpu();
+    return {
+      stdout: r.stdout,
+      client: r.usage,
+      server: { user: after.user - before.user, sys: after.sys - before.sys, peakRss: meter.peakRss(), peakPerStep: meter.resettable },
+    };
+  }
+
+  async backup(kind: 'full' | 'incremental', image: string): Promise<StepCost> {
+    const r = await this.measured(['--json', 'backup', this.volume, '--disk', image, ...(kind === 'full' ? ['--full'] : []), '--quiet']);
+    this.lastPoint = (JSON.parse(r.stdout) as { point: { id: string } }).point.id;
+    return { client: r.client, ...(r.server ? { server: r.server } : {}) };
+  }
+
+  async restore(outDir: string): Promise<StepCost & { restored: string }> {
+    await mkdir(outDir, { recursive: true });
+    const restored = join(outDir, 'disk.img');
+    const r = await this.measured(['restore', this.lastPoint, '--to', restored, '--quiet']);
+    return { client: r.client, ...(r.server ? { server: r.server } : {}), restored };
+  }
+
+  stored(): Promise<number> {
+    return storedBytes(this.dataDir);
+  }
+
+  async close(): Promise<void> {
+    await this.stopServer();
+  }
+}
