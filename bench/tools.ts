@@ -29,8 +29,8 @@ export interface Tool {
   /** Untimed: a fresh, empty repository (or server) in `dir`. */
   setup(dir: string): Promise<void>;
   backup(kind: 'full' | 'incremental', image: string): Promise<StepCost>;
-  /** Restores the latest backup under `outDir`; returns where the disk image landed. */
-  restore(outDir: string): Promise<StepCost & { restored: string }>;
+  /** Restores the latest backup of `image` under `outDir`; returns where the restored image landed. */
+  restore(outDir: string, image: string): Promise<StepCost & { restored: string }>;
   /** Bytes the repository takes on disk. */
   stored(): Promise<number>;
   close(): Promise<void>;
@@ -63,9 +63,10 @@ export class Restic implements Tool {
     return { client: (await timed('restic', ['backup', '--quiet', image], { env: this.env })).usage };
   }
 
-  async restore(outDir: string): Promise<StepCost & { restored: string }> {
+  async restore(outDir: string, image: string): Promise<StepCost & { restored: string }> {
     const r = await timed('restic', ['restore', 'latest', '--target', outDir], { env: this.env });
-    return { client: r.usage, restored: '' };
+    // restic recreates the absolute path of what it backed up under the target.
+    return { client: r.usage, restored: join(outDir, image) };
   }
 
   stored(): Promise<number> {
@@ -100,10 +101,11 @@ export class Borg implements Tool {
     return { client: (await timed('borg', ['create', '--compression', 'zstd,3', `${this.repo}::${this.last}`, image], { env: this.env })).usage };
   }
 
-  async restore(outDir: string): Promise<StepCost & { restored: string }> {
+  async restore(outDir: string, image: string): Promise<StepCost & { restored: string }> {
     await mkdir(outDir, { recursive: true });
     const r = await timed('borg', ['extract', `${this.repo}::${this.last}`], { env: this.env, cwd: outDir });
-    return { client: r.usage, restored: '' };
+    // borg stores paths without their leading "/" and extracts into the working directory.
+    return { client: r.usage, restored: join(outDir, image.replace(/^\/+/, '')) };
   }
 
   stored(): Promise<number> {
@@ -179,7 +181,9 @@ export class Cairn implements Tool {
   /** Starts (or restarts, on the same data) the server; with profiling, each start writes its own profile. */
   async startServer(): Promise<void> {
     if (this.server) await this.stopServer();
-    const child = spawn(process.execPath, [...this.nodeArgs('server'), this.bin, 'serve', '--port', '0', '--host', '127.0.0.1', '--data-dir', this.dataDir], {
+    // A restart keeps the port: the CLI's stored login is valid only for the URL it was made against.
+    const port = this.url ? new URL(this.url).port : '0';
+    const child = spawn(process.execPath, [...this.nodeArgs('server'), this.bin, 'serve', '--port', port, '--host', '127.0.0.1', '--data-dir', this.dataDir], {
       env: cleanEnv(),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -211,7 +215,6 @@ export class Cairn implements Tool {
       });
     });
     this.meter = new ProcessMeter(child.pid!);
-    if (this.env.CAIRN_SERVER) this.env.CAIRN_SERVER = this.url;
   }
 
   /** SIGINT, as Ctrl-C would: the server shuts down cleanly, and --cpu-prof writes its profile on the way out. */

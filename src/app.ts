@@ -4,6 +4,7 @@ import { openMetadataStore } from './db/connect.js';
 import { buildServer, type App } from './api/server.js';
 import { createServices, type ServiceSettings, type Services } from './services/index.js';
 import { LocalChunkStore } from './store/local-store.js';
+import { createWorkerPool, type ChunkPool } from './engine/worker-pool.js';
 import { VERSION } from './version.js';
 
 export interface Running {
@@ -26,15 +27,16 @@ export function settingsOf(config: Config): ServiceSettings {
 }
 
 /** Opens the stores named by the configuration and wires the services to them. */
-export async function openServices(config: Config): Promise<Services> {
+export async function openServices(config: Config, pool?: ChunkPool): Promise<Services> {
   mkdirSync(config.dataDir, { recursive: true });
   const meta = await openMetadataStore(config.databaseUrl);
-  return createServices(meta, new LocalChunkStore(config.chunkDir), settingsOf(config));
+  return createServices(meta, new LocalChunkStore(config.chunkDir), settingsOf(config), pool);
 }
 
 /** The composition root: one metadata store, one chunk store, the services, the HTTP server and the background loops. */
 export async function startServer(config: Config): Promise<Running> {
-  const services = await openServices(config);
+  const pool = createWorkerPool();
+  const services = await openServices(config, pool);
   const meta = services.meta;
   if (config.adminEmail) await services.accounts.ensureAdmin(config.adminEmail, process.env.CAIRN_ADMIN_PASSWORD);
   const app = await buildServer(services, { logLevel: config.logLevel, version: VERSION, engine: meta.engine, webDir: config.webDir });
@@ -78,6 +80,7 @@ export async function startServer(config: Config): Promise<Running> {
       clearInterval(timer);
       await app.close();
       await meta.close();
+      await pool.close();
     },
   };
 }

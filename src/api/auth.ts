@@ -9,6 +9,8 @@ export const CSRF_HEADER = 'x-csrf-token';
 declare module 'fastify' {
   interface FastifyRequest {
     caller: Caller | null;
+    /** The session's CSRF token, when the caller came with a session cookie (the console reads it after a reload). */
+    csrfToken: string | null;
   }
   interface FastifyContextConfig {
     /** Routes open to anyone (register, login, health) say so; all others need a caller. */
@@ -26,6 +28,7 @@ const SAFE = new Set(['GET', 'HEAD', 'OPTIONS']);
 export function authenticate(accounts: AccountsService) {
   return async (req: FastifyRequest, _reply: FastifyReply): Promise<void> => {
     req.caller = null;
+    req.csrfToken = null;
     const header = req.headers.authorization;
     if (header) {
       const m = /^Bearer\s+(\S+)$/i.exec(header);
@@ -41,6 +44,7 @@ export function authenticate(accounts: AccountsService) {
         if (!SAFE.has(req.method) && req.headers[CSRF_HEADER] !== found.csrf)
           throw forbidden(`A write from the browser must carry the session's CSRF token in the ${CSRF_HEADER} header.`);
         req.caller = found.caller;
+        req.csrfToken = found.csrf;
       }
     }
     if (!req.caller && !req.routeOptions.config.public) throw unauthorized();

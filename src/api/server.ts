@@ -91,6 +91,7 @@ export async function buildServer(services: Services, opts: ServerOptions): Prom
     },
   });
   app.decorateRequest('caller', null);
+  app.decorateRequest('csrfToken', null);
   app.addHook('onRequest', async (req, reply) => {
     if (!req.url.startsWith('/api/')) return;
     await authenticate(services.accounts)(req, reply);

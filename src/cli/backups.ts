@@ -6,6 +6,7 @@ import type { CairnClient, Job, Page, Resource } from './http-client.js';
 import { addPageOptions, collect, globalsOf, pageQuery, requireYes, type PageFlags } from './options.js';
 import { formatBytes, formatTime, printJson, printList, printMessage, printObject, renderTable, type Column } from './output.js';
 import { progressReporter } from './progress.js';
+import { waitForJob } from './jobs.js';
 import { backupResource, pointDiskPaths, restoreFromServer, type PointDisk } from './transfer.js';
 
 export interface ChainView {
@@ -90,15 +91,11 @@ export function renderPointTree(points: PointView[]): string {
   return renderTable(['Point (* head)', 'Type', 'Status', 'Name', 'Size', 'Stored', 'Taken'], rows);
 }
 
-export async function waitForJob(client: CairnClient, id: string, timeoutMs = 3600_000): Promise<Job> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const { job } = await client.get<{ job: Job }>(`/api/v1/jobs/${id}`);
-    if (job.status === 'successful') return job;
-    if (job.status === 'failed') throw new CairnError(500, 'job_failed', `Job ${id} failed: ${job.error ?? 'no reason given'}`);
-    if (Date.now() > until) throw new CairnError(504, 'timeout', `Job ${id} is still ${job.status} after ${Math.round(timeoutMs / 1000)} s.`);
-    await new Promise((r) => setTimeout(r, 500));
-  }
+/** Waits for a job and fails with its reason if it failed. */
+async function settle(client: CairnClient, id: string): Promise<Job> {
+  const job = await waitForJob((j) => client.get<{ job: Job }>(`/api/v1/jobs/${j}`), id, { intervalMs: 500 });
+  if (job.status === 'failed') throw new CairnError(500, 'job_failed', `Job ${id} failed: ${job.error ?? 'no reason given'}`);
+  return job;
 }
 
 export function backupCommands(program: Command): void {
@@ -159,7 +156,7 @@ export function backupCommands(program: Command): void {
       const o = globalsOf<{ wait: boolean }>(cmd);
       const client = await resolveClient(o, { requireToken: true });
       const { job } = await client.post<{ job: Job }>(`/api/v1/points/${pointId}/rollback`);
-      const done = o.wait ? await waitForJob(client, job.id) : job;
+      const done = o.wait ? await settle(client, job.id) : job;
       if (o.json) return printJson({ job: done });
       printMessage(o.wait ? `Rolled back to ${pointId} (job ${job.id}); the chain's head is now ${pointId}.` : `Rollback queued as job ${job.id}.`);
     });

@@ -1,5 +1,6 @@
 import type { MetadataStore } from '../db/connect.js';
 import type { ChunkStore } from '../store/chunk-store.js';
+import type { ChunkPool } from '../engine/worker-pool.js';
 import { Access } from './access.js';
 import { AccountsService } from './accounts.js';
 import { AgentsService } from './agents.js';
@@ -34,7 +35,7 @@ export const DEFAULT_SETTINGS: ServiceSettings = {
 };
 
 /** The use cases, wired to one metadata store and one chunk store. The API and the local CLI commands both use this. */
-export function createServices(meta: MetadataStore, store: ChunkStore, settings: ServiceSettings = DEFAULT_SETTINGS) {
+export function createServices(meta: MetadataStore, store: ChunkStore, settings: ServiceSettings = DEFAULT_SETTINGS, pool?: ChunkPool) {
   const db = meta.db;
   const access = new Access(db);
   const jobs = new JobsService(db, access);
@@ -55,7 +56,7 @@ export function createServices(meta: MetadataStore, store: ChunkStore, settings:
     chains,
     accounts: new AccountsService(db, access, { openRegistration: settings.openRegistration }),
     resources: new ResourcesService(db, access),
-    uploads: new UploadsService(db, store, access, jobs, { chainMaxLength: settings.chainMaxLength, idleMs: settings.uploadIdleMs }),
+    uploads: new UploadsService(db, store, access, jobs, { chainMaxLength: settings.chainMaxLength, idleMs: settings.uploadIdleMs }, pool),
     data,
     agents: new AgentsService(db, access, jobs, chains),
     gc,

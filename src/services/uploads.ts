@@ -9,6 +9,7 @@ import { placePoint } from '../domain/chain-rules.js';
 import { ChunkIntegrityError, decodeChunk, isDigest, MAX_BLOB_SIZE } from '../engine/chunk-codec.js';
 import { decodeManifest, manifestChunkDigests, manifestDigest, ManifestFormatError } from '../engine/manifest.js';
 import { StoreFullError, type ChunkStore } from '../store/chunk-store.js';
+import type { ChunkPool } from '../engine/worker-pool.js';
 import type { Access } from './access.js';
 import type { JobsService } from './jobs.js';
 import { inBatches, mapLimit } from './batches.js';
@@ -63,6 +64,8 @@ export class UploadsService {
     private readonly access: Access,
     private readonly jobs: JobsService,
     private readonly settings: UploadSettings,
+    /** Verifying a blob (decompress + SHA-256) is CPU work kept off the event loop. */
+    private readonly pool?: ChunkPool,
   ) {}
 
   async open(
@@ -158,9 +161,10 @@ export class UploadsService {
     if (blob.length > MAX_BLOB_SIZE) throw tooLarge(`A chunk blob is at most ${MAX_BLOB_SIZE} bytes.`);
     let size: number;
     try {
-      size = decodeChunk(blob, digest).length;
+      // The pool takes over what it is given, so it gets a copy and the blob stays ours to store.
+      size = this.pool ? (await this.pool.decode(Buffer.from(blob), digest)).length : decodeChunk(blob, digest).length;
     } catch (err) {
-      if (err instanceof ChunkIntegrityError) throw new CairnError(400, 'chunk_corrupt', `Chunk ${digest} was rejected: ${err.message} Nothing was stored; send it again.`);
+      if (err instanceof ChunkIntegrityError) throw new CairnError(400, 'chunk_corrupt', `Chunk ${digest} was rejected: ${err.message}. Nothing was stored; send it again.`);
       throw err;
     }
     const now = nowIso();

@@ -33,7 +33,10 @@ export function accountRoutes(app: Api, s: Services): void {
     return reply.status(204).send();
   });
 
-  app.get('/api/v1/account', { schema: { tags: ['accounts'] } }, async (req) => ({ account: await s.accounts.me(callerOf(req)) }));
+  app.get('/api/v1/account', { schema: { tags: ['accounts'] } }, async (req) => ({
+    account: await s.accounts.me(callerOf(req)),
+    ...(req.csrfToken ? { csrf_token: req.csrfToken } : {}),
+  }));
 
   app.get('/api/v1/accounts/lookup', { schema: { tags: ['accounts'], querystring: Strict({ q: Type.String({ minLength: 1, maxLength: 254 }) }) } }, async (req) => ({
     account: await s.accounts.lookup(callerOf(req), req.query.q),
