@@ -201,6 +201,22 @@ export async function sha256File(path: string): Promise<string> {
   return hash.digest('hex');
 }
 
+/**
+ * mke2fs copies each file's ctime, which no one can set on the source tree;
+ * debugfs overwrites it afterwards so that two builds are byte-identical.
+ */
+async function pinChangeTimes(src: string, img: string): Promise<void> {
+  const entries = (await readdir(src, { recursive: true })).map((p) => `/${p}`);
+  const commands = ['/', ...entries].map((p) => `sif "${p}" ctime @${FIXED_TIME}`).join('\n');
+  const file = `${img}.debugfs`;
+  await writeFile(file, `${commands}\n`);
+  try {
+    await run('debugfs', ['-w', '-f', file, img], { env: { ...process.env, E2FSPROGS_FAKE_TIME: String(FIXED_TIME) } });
+  } finally {
+    await rm(file, { force: true });
+  }
+}
+
 function cacheKey(preset: DiskPreset, seed: string): string {
   const slug = /^[A-Za-z0-9._-]{1,40}$/.test(seed) ? seed : createHash('sha256').update(seed).digest('hex').slice(0, 16);
   return `disk-${preset.name}-${preset.size / MiB}M-seed-${slug}-g${GENERATOR_VERSION}`;
@@ -236,6 +252,7 @@ export async function ensureImage(preset: DiskPreset, seed: string, cacheDir: st
     // Makes mke2fs stamp the superblock with a fixed time instead of now.
     env: { ...process.env, E2FSPROGS_FAKE_TIME: String(FIXED_TIME) },
   });
+  await pinChangeTimes(src, tmpImg);
   await rm(src, { recursive: true, force: true });
   const size = (await stat(tmpImg)).size;
   if (size !== preset.size) throw new Error(`mke2fs made a ${size}-byte image, expected ${preset.size}`);

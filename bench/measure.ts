@@ -119,6 +119,15 @@ export class ProcessMeter {
   }
 }
 
+/** CPU seconds spent by the whole machine so far (all cores, every process, kernel included). */
+export function machineBusy(): number {
+  const line = readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '';
+  // cpu user nice system idle iowait irq softirq steal …: everything but idle and iowait is work.
+  const f = line.trim().split(/\s+/).slice(1).map(Number);
+  const total = f.slice(0, 8).reduce((a, b) => a + (b || 0), 0);
+  return (total - (f[3] ?? 0) - (f[4] ?? 0)) / CLOCK_TICKS;
+}
+
 /**
  * Empties the page cache so that every tool reads the disk image cold. Needs
  * root (and a /proc/sys that is not read-only); returns false when refused,
@@ -132,6 +141,17 @@ export async function dropCaches(): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+/**
+ * Seconds that `sync` takes right after a step: the dirty data the tool left
+ * for the kernel to write. Tools that fsync pay for it inside their step, tools
+ * that do not would otherwise look faster by leaving it behind.
+ */
+export async function timeSync(): Promise<number> {
+  const started = performance.now();
+  await run('sync', []);
+  return (performance.now() - started) / 1000;
 }
 
 /** Bytes used on disk by a folder (apparent sizes), as `du -sb` counts them. */

@@ -11,6 +11,14 @@ export interface Sample {
   stored?: number;
   /** Restores only: the restored image is byte-identical to the one backed up. */
   verified?: boolean;
+  /** Seconds of `sync` right after the step (see timeSync). */
+  flush?: number;
+  /**
+   * CPU seconds that processes other than the measured ones used during the
+   * step: on a shared machine, a large value means the step's wall time is not
+   * to be trusted.
+   */
+  otherCpu?: number;
 }
 
 export interface Summary {
@@ -26,12 +34,17 @@ export interface Summary {
   server?: { user: number; sys: number; peakRss: number };
   stored?: number;
   verified?: boolean;
+  flush?: number;
+  otherCpu?: number;
 }
 
 export interface Ratio {
   step: StepName | 'stored';
   vsRestic: number | null;
   vsBorg: number | null;
+  /** The same for CPU seconds (user + system; Cairn's client and server together), which contention disturbs less than wall time. */
+  cpuVsRestic?: number | null;
+  cpuVsBorg?: number | null;
 }
 
 export interface TargetCheck {
@@ -60,6 +73,8 @@ export function summarize(samples: Sample[], tools: ToolName[]): Summary[] {
       const servers = ss.map((s) => s.server).filter((s): s is ServerUsage => s !== undefined);
       const stored = ss.map((s) => s.stored).filter((s): s is number => s !== undefined);
       const verified = ss.map((s) => s.verified).filter((v): v is boolean => v !== undefined);
+      const flush = ss.map((s) => s.flush).filter((v): v is number => v !== undefined);
+      const other = ss.map((s) => s.otherCpu).filter((v): v is number => v !== undefined);
       out.push({
         tool,
         step,
@@ -73,6 +88,8 @@ export function summarize(samples: Sample[], tools: ToolName[]): Summary[] {
         ...(servers.length ? { server: { user: median(servers.map((s) => s.user)), sys: median(servers.map((s) => s.sys)), peakRss: median(servers.map((s) => s.peakRss)) } } : {}),
         ...(stored.length ? { stored: median(stored) } : {}),
         ...(verified.length ? { verified: verified.every(Boolean) } : {}),
+        ...(flush.length ? { flush: median(flush) } : {}),
+        ...(other.length ? { otherCpu: median(other) } : {}),
       });
     }
   }
@@ -86,9 +103,18 @@ function find(rows: Summary[], tool: ToolName, step: StepName): Summary | undefi
 const div = (a: number | undefined, b: number | undefined): number | null => (a !== undefined && b !== undefined && b > 0 ? a / b : null);
 
 export function ratios(rows: Summary[]): Ratio[] {
+  const cpu = (r: Summary | undefined) => (r ? r.user + r.sys + (r.server ? r.server.user + r.server.sys : 0) : undefined);
   const out: Ratio[] = STEPS.map((step) => {
-    const c = find(rows, 'cairn', step)?.wall;
-    return { step, vsRestic: div(c, find(rows, 'restic', step)?.wall), vsBorg: div(c, find(rows, 'borg', step)?.wall) };
+    const c = find(rows, 'cairn', step);
+    const restic = find(rows, 'restic', step);
+    const borg = find(rows, 'borg', step);
+    return {
+      step,
+      vsRestic: div(c?.wall, restic?.wall),
+      vsBorg: div(c?.wall, borg?.wall),
+      cpuVsRestic: div(cpu(c), cpu(restic)),
+      cpuVsBorg: div(cpu(c), cpu(borg)),
+    };
   });
   const stored = (tool: ToolName) => find(rows, tool, 'incremental')?.stored;
   out.push({ step: 'stored', vsRestic: div(stored('cairn'), stored('restic')), vsBorg: div(stored('cairn'), stored('borg')) });
@@ -158,7 +184,7 @@ const s2 = (n: number) => n.toFixed(2);
 const mb = (n: number | undefined) => (n === undefined ? '' : (n / MB).toFixed(0));
 
 export function formatSummary(rows: Summary[]): string {
-  const header = ['tool', 'step', 'wall s', '(min–max)', 'user s', 'sys s', 'peak MB', 'srv user s', 'srv sys s', 'srv peak MB', 'stored MB', 'ok'];
+  const header = ['tool', 'step', 'wall s', '(min–max)', 'user s', 'sys s', 'peak MB', 'srv user s', 'srv sys s', 'srv peak MB', 'stored MB', 'sync s', 'other cpu s', 'ok'];
   const body = rows.map((r) => [
     r.tool,
     r.step,
@@ -171,17 +197,20 @@ export function formatSummary(rows: Summary[]): string {
     r.server ? s2(r.server.sys) : '',
     r.server ? mb(r.server.peakRss) : '',
     mb(r.stored),
+    r.flush === undefined ? '' : s2(r.flush),
+    r.otherCpu === undefined ? '' : s2(r.otherCpu),
     r.verified === undefined ? '' : r.verified ? 'same' : 'DIFFERS',
   ]);
-  return renderTable(header, body, [2, 3, 4, 5, 6, 7, 8, 9, 10]);
+  return renderTable(header, body, [2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
 }
 
 export function formatRatios(list: Ratio[]): string {
-  return renderTable(
-    ['Cairn ÷', 'restic', 'borg'],
-    list.map((r) => [r.step === 'stored' ? 'stored bytes' : `${r.step} wall`, fmtRatio(r.vsRestic), fmtRatio(r.vsBorg)]),
-    [1, 2],
-  );
+  const rows: string[][] = [];
+  for (const r of list) {
+    rows.push([r.step === 'stored' ? 'stored bytes' : `${r.step} wall`, fmtRatio(r.vsRestic), fmtRatio(r.vsBorg)]);
+    if (r.step !== 'stored') rows.push([`${r.step} cpu`, fmtRatio(r.cpuVsRestic ?? null), fmtRatio(r.cpuVsBorg ?? null)]);
+  }
+  return renderTable(['Cairn ÷', 'restic', 'borg'], rows, [1, 2]);
 }
 
 export function formatTargets(checks: TargetCheck[]): string {

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { cp, mkdir, symlink } from 'node:fs/promises';
+import { cp, mkdir, stat, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { ProcessMeter, run, storedBytes, timed, type Usage } from './measure.js';
 
 export type ToolName = 'cairn' | 'restic' | 'borg';
@@ -125,13 +126,17 @@ export async function snapshotBuild(root: string, into: string): Promise<string>
   await cp(join(root, 'dist', 'src'), join(into, 'dist', 'src'), { recursive: true });
   await cp(join(root, 'bin'), join(into, 'bin'), { recursive: true });
   await cp(join(root, 'package.json'), join(into, 'package.json'));
-  await symlink(join(root, 'node_modules'), join(into, 'node_modules'));
+  // A build copied without its own node_modules resolves its packages from the checkout's.
+  const modules = await stat(join(root, 'node_modules')).then(() => join(root, 'node_modules'), () => join(fileURLToPath(new URL('../..', import.meta.url)), 'node_modules'));
+  await symlink(modules, join(into, 'node_modules'));
   return into;
 }
 
 export interface CairnOptions {
   /** Root of a built tree holding bin/cairn.js. */
   root: string;
+  /** The volume is registered with exactly the image's size, as the server insists. */
+  diskSize: number;
   /** When set, client and server run under `node --cpu-prof` and write profiles under here. */
   profileDir?: (who: 'client' | 'server') => string | undefined;
 }
@@ -171,12 +176,9 @@ export class Cairn implements Tool {
     const password = 'cairn-bench-password';
     await cli('register', '--email', email, '--password', password);
     await cli('login', '--email', email, '--password', password);
-    const image = await cli('--json', 'resource', 'create', '--kind', 'volume', '--name', 'bench', '--disk', `root:${this.diskSize}`);
-    this.volume = (JSON.parse(image.stdout) as { resource: { id: string } }).resource.id;
+    const created = await cli('--json', 'resource', 'create', '--kind', 'volume', '--name', 'bench', '--disk', `root:${this.opts.diskSize}`);
+    this.volume = (JSON.parse(created.stdout) as { resource: { id: string } }).resource.id;
   }
-
-  /** Set before setup(): the volume is registered with exactly the image's size. */
-  diskSize = 0;
 
   /** Starts (or restarts, on the same data) the server; with profiling, each start writes its own profile. */
   async startServer(): Promise<void> {

@@ -8,7 +8,7 @@ export const Strict = <T extends Record<string, TSchema>>(props: T) => Type.Obje
 export const Id = (kind: IdKind) => Type.String({ pattern: idPattern(kind) });
 
 export const PageQuery = {
-  offset: Type.Optional(Type.Integer({ minimum: 0 })),
+  offset: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })),
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_LIMIT })),
 };
 

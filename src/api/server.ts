@@ -8,6 +8,7 @@ import { CairnError } from '../domain/errors.js';
 import type { Services } from '../services/index.js';
 import { authenticate } from './auth.js';
 import { registerRoutes } from './routes/index.js';
+import { registerConsole } from './static.js';
 
 export interface ServerOptions {
   logLevel: string;
@@ -46,8 +47,9 @@ function errorBody(err: FastifyError | CairnError) {
   if (fe.validation) {
     const first = fe.validation[0];
     const path = (first?.instancePath ?? '').replace(/^\//, '').replaceAll('/', '.');
-    const extra = first?.params as { additionalProperty?: string } | undefined;
-    const field = extra?.additionalProperty ? [path, extra.additionalProperty].filter(Boolean).join('.') : path;
+    const extra = first?.params as { additionalProperty?: string; missingProperty?: string } | undefined;
+    const named = extra?.additionalProperty ?? extra?.missingProperty;
+    const field = named ? [path, named].filter(Boolean).join('.') : path;
     const message = extra?.additionalProperty
       ? `Unknown field "${field}" in the ${fe.validationContext}.`
       : `Invalid ${fe.validationContext}${field ? ` field "${field}"` : ''}: ${first?.message ?? 'bad value'}.`;
@@ -99,5 +101,6 @@ export async function buildServer(services: Services, opts: ServerOptions): Prom
   app.get('/api/v1/openapi.json', { config: { public: true }, schema: { hide: true } }, async () => app.swagger());
   app.get('/api/v1/health', { config: { public: true } }, async () => ({ status: 'ok', version: opts.version, engine: opts.engine }));
   await registerRoutes(app, services);
+  await registerConsole(app, opts.webDir);
   return app;
 }

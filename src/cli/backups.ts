@@ -7,37 +7,11 @@ import { addPageOptions, collect, globalsOf, pageQuery, requireYes, type PageFla
 import { formatBytes, formatTime, printJson, printList, printMessage, printObject, renderTable, type Column } from './output.js';
 import { progressReporter } from './progress.js';
 import { waitForJob } from './jobs.js';
-import { backupResource, pointDiskPaths, restoreFromServer, type PointDisk } from './transfer.js';
+import { backupResource, pointDiskPaths, restoreFromServer } from './transfer.js';
+import type { ChainView as ServerChainView, PointView } from '../services/chains.js';
 
-export interface ChainView {
-  id: string;
-  name: string;
-  description: string;
-  status: string;
-  resource_id: string;
-  resource_name: string | null;
-  total_size: number;
-  point_count: number;
-  head_point_id: string | null;
-  created_at: string;
-  share_count?: number;
-  points?: PointView[];
-}
-
-export interface PointView {
-  id: string;
-  chain_id: string;
-  parent_id: string | null;
-  type: 'full' | 'incremental';
-  name: string;
-  description: string;
-  status: string;
-  snapshot_at: string;
-  logical_size: number;
-  stored_bytes: number;
-  is_head: boolean;
-  disks: PointDisk[];
-}
+export type { PointView };
+export type ChainView = ServerChainView & { points?: PointView[] };
 
 /** `name=PATH` pairs; for a one-disk resource a bare PATH is enough. */
 export function diskPaths(specs: string[] | undefined, resource: Resource): Record<string, string> {

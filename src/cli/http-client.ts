@@ -328,10 +328,16 @@ const enc = encodeURIComponent;
 export async function errorFrom(res: Response, method: string, path: string): Promise<CairnError> {
   const text = await res.text().catch(() => '');
   try {
-    const parsed = JSON.parse(text) as { error?: { code?: unknown; message?: unknown; field?: unknown } };
+    const parsed = JSON.parse(text) as { error?: { code?: unknown; message?: unknown; field?: unknown; details?: unknown } };
     const e = parsed.error;
     if (e && typeof e.message === 'string')
-      return new CairnError(res.status, typeof e.code === 'string' ? e.code : 'error', e.message, typeof e.field === 'string' ? e.field : undefined);
+      return new CairnError(
+        res.status,
+        typeof e.code === 'string' ? e.code : 'error',
+        e.message,
+        typeof e.field === 'string' ? e.field : undefined,
+        Array.isArray(e.details) ? (e.details as { item: string; code: string; message: string }[]) : undefined,
+      );
   } catch {
     // Not a Cairn error body (a proxy's HTML page, say): describe the status instead.
   }

@@ -5,10 +5,12 @@ import { accountCommands } from './accounts.js';
 import { adminCommand } from './admin.js';
 import { agentCommand } from './agent.js';
 import { backupCommands } from './backups.js';
+import { imageCommands } from './images.js';
 import { jobCommands } from './jobs.js';
 import { resourceCommands } from './resources.js';
 import { serveCommand } from './serve.js';
 import { sessionCommands } from './session.js';
+import { sharingCommands } from './sharing.js';
 
 const program = new Command('cairn')
   .description('Cairn: backups of disks, shared between accounts')
@@ -26,6 +28,8 @@ accountCommands(program);
 resourceCommands(program);
 jobCommands(program);
 backupCommands(program);
+sharingCommands(program);
+imageCommands(program);
 agentCommand(program);
 
 try {

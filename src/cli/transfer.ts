@@ -1,3 +1,4 @@
+import { unlink } from 'node:fs/promises';
 import { encodeManifest, decodeManifest, type Manifest } from '../engine/manifest.js';
 import { backupDisk, type ChunkSink } from '../engine/backup-pipeline.js';
 import { restoreDisk, type ChunkSource, type RestoreMode, type RestoreResult } from '../engine/restore-pipeline.js';
@@ -176,6 +177,8 @@ export async function restoreFromServer(
     });
     return { ...r, size: manifest.size };
   } catch (err) {
+    // A half-written image file must not be mistaken for the disk: a script that misses the exit code would use it.
+    if (opts.mode === 'file') await unlink(opts.target).catch(() => undefined);
     if (err instanceof ChunkIntegrityError)
       throw new CairnError(502, 'chunk_damaged', `${opts.what}: chunk ${err.digest} is damaged (${err.message}); nothing after it was trusted. Run \`cairn verify\` and restore from another point.`);
     throw err;

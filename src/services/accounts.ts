@@ -11,6 +11,9 @@ import type { Access } from './access.js';
 import { LoginThrottle } from './login-throttle.js';
 import { hashPassword, hashSecret, newSecret, verifyPassword } from './passwords.js';
 
+/** A valid scrypt hash of a random password: what an unknown email is checked against. */
+const DUMMY_HASH = 'scrypt$32768$8$1$AAAAAAAAAAAAAAAAAAAAAA==$mW2Zrx2iHgVu1B3zVfOq5JQNuJ1lRpwbo9XGbGd3b0w=';
+
 export const SESSION_TTL_MS = 7 * 24 * 3600 * 1000;
 
 export interface AccountView {
@@ -103,12 +106,12 @@ export class AccountsService {
     const email = input.email.trim().toLowerCase();
     const keys = [`email:${email}`, `addr:${address}`];
     this.throttle.check(keys);
+    // Counted as a failure before any await, so parallel guesses cannot all slip past the check.
+    this.throttle.fail(keys);
     const row = await this.db.selectFrom('accounts').selectAll().where('email', '=', email).executeTakeFirst();
-    const ok = row ? await verifyPassword(input.password, row.password_hash) : false;
-    if (!row || !ok) {
-      this.throttle.fail(keys);
-      throw unauthorized('The email or the password is wrong.');
-    }
+    // An unknown email costs the same hash as a known one, so timing does not tell which emails exist.
+    const ok = await verifyPassword(input.password, row?.password_hash ?? DUMMY_HASH);
+    if (!row || !ok) throw unauthorized('The email or the password is wrong.');
     if (row.status !== 'active') throw forbidden('This account is disabled; ask its parent account or an administrator.');
     this.throttle.succeed(keys);
     const { secret, hash } = newSecret('cs');

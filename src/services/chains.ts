@@ -1,6 +1,7 @@
 
 import type { Db } from '../db/connect.js';
 import { countRows } from '../db/count.js';
+import { anyContains } from '../db/search.js';
 import type { ChainTable, PointTable } from '../db/schema.js';
 import type { Caller } from '../domain/caller.js';
 import { badRequest, conflict } from '../domain/errors.js';
@@ -9,6 +10,7 @@ import { checkName } from '../domain/rules.js';
 import { isoPlus, nowIso } from '../domain/time.js';
 import type { Access, Relation } from './access.js';
 import type { EventsService } from './events.js';
+import { AGENT_ONLINE_MS } from './agents.js';
 
 export interface ChainView {
   id: string;
@@ -28,6 +30,8 @@ export interface ChainView {
   relation: Relation;
   /** Accounts the chain is shared with now (the owner's view; 0 for recipients). */
   share_count: number;
+  /** The agent hosting the chain's resource (the owner's view), for "backup now". */
+  agent: { id: string; name: string; online: boolean } | null;
 }
 
 export interface PointView {
@@ -48,7 +52,7 @@ export interface PointView {
   disks: { name: string; size: number; role: 'system' | 'data' }[];
 }
 
-type ChainRow = ChainTable & { resource_name: string | null; point_count: number | string | null; total_size: number | string | null; share_count: number | string | null };
+type ChainRow = ChainTable & { agent_id: string | null; agent_name: string | null; agent_seen: string | null; resource_name: string | null; point_count: number | string | null; total_size: number | string | null; share_count: number | string | null };
 
 export interface ChainFilter {
   resource_id?: string;
@@ -70,8 +74,9 @@ export class ChainsService {
     return this.db
       .selectFrom('chains')
       .leftJoin('resources', 'resources.id', 'chains.resource_id')
+      .leftJoin('agents', 'agents.id', 'resources.agent_id')
       .selectAll('chains')
-      .select('resources.name as resource_name')
+      .select(['resources.name as resource_name', 'agents.id as agent_id', 'agents.name as agent_name', 'agents.last_seen_at as agent_seen'])
       .select((eb) => [
         eb
           .selectFrom('points')
@@ -113,6 +118,10 @@ export class ChainsService {
       owner_id: row.account_id,
       relation,
       share_count: relation === 'owner' ? Number(row.share_count ?? 0) : 0,
+      agent:
+        relation === 'owner' && row.agent_id
+          ? { id: row.agent_id, name: row.agent_name ?? '', online: !!row.agent_seen && row.agent_seen > isoPlus(nowIso(), -AGENT_ONLINE_MS) }
+          : null,
     };
   }
 
@@ -120,8 +129,7 @@ export class ChainsService {
     let q = this.chainsQuery().where('chains.account_id', '=', caller.accountId).where('chains.status', '=', filter.status ?? 'available');
     if (filter.resource_id) q = q.where('chains.resource_id', '=', filter.resource_id);
     if (filter.search) {
-      const s = `%${filter.search.toLowerCase()}%`;
-      q = q.where((e) => e.or([e(e.fn('lower', ['chains.name']), 'like', s), e('chains.id', 'like', s), e('chains.resource_id', 'like', s), e(e.fn('lower', ['resources.name']), 'like', s)]));
+      q = q.where(anyContains(['chains.name', 'chains.id', 'chains.resource_id', 'resources.name'], filter.search));
     }
     const rows = await q.orderBy('chains.created_at', 'desc').orderBy('chains.id').offset(page.offset).limit(page.limit).execute();
     return { total_count: await countRows(q), items: rows.map((r) => this.chainView(r, 'owner')) };

@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream';
 import type { Db } from '../db/connect.js';
 import { countRows } from '../db/count.js';
+import { anyContains } from '../db/search.js';
 import type { ImageTable } from '../db/schema.js';
 import type { Caller } from '../domain/caller.js';
 import { badRequest, conflict, notFound } from '../domain/errors.js';
@@ -91,8 +92,7 @@ export class ImagesService {
     if (filter.source === 'own') q = q.where('source_owner_id', 'is', null);
     if (filter.source === 'shared') q = q.where('source_owner_id', 'is not', null);
     if (filter.search) {
-      const s = `%${filter.search.toLowerCase()}%`;
-      q = q.where((e) => e.or([e(e.fn('lower', ['name']), 'like', s), e('id', 'like', s)]));
+      q = q.where(anyContains(['name', 'id'], filter.search));
     }
     const rows = await q.orderBy('created_at', 'desc').orderBy('id').offset(page.offset).limit(page.limit).execute();
     return { total_count: await countRows(q), items: await this.views(rows) };

@@ -1,5 +1,6 @@
 import type { Db } from '../db/connect.js';
 import { countRows } from '../db/count.js';
+import { anyContains } from '../db/search.js';
 import type { DiskTable, ResourceTable } from '../db/schema.js';
 import type { Caller } from '../domain/caller.js';
 import { badRequest, conflict } from '../domain/errors.js';
@@ -63,8 +64,7 @@ export class ResourcesService {
     let q = this.db.selectFrom('resources').selectAll().where('account_id', '=', caller.accountId);
     if (filter.kind) q = q.where('kind', '=', filter.kind);
     if (filter.search) {
-      const s = `%${filter.search.toLowerCase()}%`;
-      q = q.where((e) => e.or([e(e.fn('lower', ['name']), 'like', s), e('id', 'like', s)]));
+      q = q.where(anyContains(['name', 'id'], filter.search));
     }
     const rows = await q.orderBy('created_at', 'desc').orderBy('id').offset(page.offset).limit(page.limit).execute();
     return { total_count: await countRows(q), items: await this.withDisks(rows) };

@@ -1,5 +1,6 @@
 import type { Db } from '../db/connect.js';
 import { countRows } from '../db/count.js';
+import { anyContains } from '../db/search.js';
 import type { ShareTable } from '../db/schema.js';
 import type { Caller } from '../domain/caller.js';
 import { badRequest, CairnError, conflict, notFound } from '../domain/errors.js';
@@ -160,8 +161,7 @@ export class SharesService implements RecipientRelation {
       .where('shares.status', '=', 'active')
       .where((e) => e.or([e('shares.expires_at', 'is', null), e('shares.expires_at', '>', now)]));
     if (filter.search) {
-      const s = `%${filter.search.toLowerCase()}%`;
-      q = q.where((e) => e.or([e(e.fn('lower', ['chains.name']), 'like', s), e('chains.id', 'like', s), e('chains.resource_id', 'like', s), e('owner.email', 'like', s)]));
+      q = q.where(anyContains(['chains.name', 'chains.id', 'chains.resource_id', 'owner.email'], filter.search));
     }
     const rows = await q.orderBy('shares.created_at', 'desc').orderBy('chains.id').offset(page.offset).limit(page.limit).execute();
     return {

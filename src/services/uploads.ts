@@ -168,24 +168,30 @@ export class UploadsService {
       throw err;
     }
     const now = nowIso();
-    await this.db.transaction().execute(async (tx) => {
+    // What the answer and the point's stored bytes say is whether THIS account held the chunk before:
+    // whether the store already had it from another tenant must not show.
+    const fresh = await this.db.transaction().execute(async (tx) => {
+      const held = await tx.selectFrom('account_chunks').select('digest').where('account_id', '=', caller.accountId).where('digest', '=', digest).executeTakeFirst();
       await tx
         .insertInto('chunks')
         .values({ digest, size, stored_size: blob.length, touched_at: now, created_at: now })
         .onConflict((oc) => oc.column('digest').doUpdateSet({ touched_at: now }))
         .execute();
-      await tx.insertInto('upload_chunks').values({ upload_id: upload.id, digest, stored_bytes: 0 }).onConflict((oc) => oc.columns(['upload_id', 'digest']).doNothing()).execute();
+      await tx
+        .insertInto('upload_chunks')
+        .values({ upload_id: upload.id, digest, stored_bytes: held ? 0 : blob.length })
+        .onConflict((oc) => oc.columns(['upload_id', 'digest']).doNothing())
+        .execute();
       await tx.insertInto('account_chunks').values({ account_id: caller.accountId, digest }).onConflict((oc) => oc.columns(['account_id', 'digest']).doNothing()).execute();
+      return !held;
     });
-    let stored: boolean;
     try {
-      stored = await this.store.putIfAbsent(digest, blob);
+      await this.store.putIfAbsent(digest, blob);
     } catch (err) {
       if (err instanceof StoreFullError) throw new CairnError(507, 'storage_full', err.message);
       throw err;
     }
-    if (stored) await this.db.updateTable('upload_chunks').set({ stored_bytes: blob.length }).where('upload_id', '=', upload.id).where('digest', '=', digest).execute();
-    return { stored };
+    return { stored: fresh };
   }
 
   /** Stores one disk's manifest (binary, docs/formats.md) for the upload. */
@@ -347,7 +353,8 @@ export class UploadsService {
       throw conflict(`Upload ${id} is ${upload.status === 'committed' ? 'already committed' : 'cancelled or expired'}; start a new backup.`, 'upload_closed');
     const expires = isoPlus(now, this.settings.idleMs);
     // Renewing at most every few seconds keeps chunk uploads from each being a metadata write.
-    if (Date.parse(upload.expires_at) - Date.parse(now) < this.settings.idleMs - 5000) {
+    const slack = Math.min(5000, this.settings.idleMs / 2);
+    if (Date.parse(upload.expires_at) - Date.parse(now) < this.settings.idleMs - slack) {
       await this.db.updateTable('uploads').set({ expires_at: expires }).where('id', '=', id).where('status', '=', 'open').execute();
       await this.jobs.progress(upload.job_id, { leaseMs: this.settings.idleMs });
     }

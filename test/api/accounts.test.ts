@@ -177,13 +177,15 @@ test('closed registration: sign-up is refused; an administrator made by `cairn a
     const made = await runCli(['admin', 'create', '--email', adminEmail, '--password', PASSWORD, '--database', closed.database.url]);
     assert.equal(made.code, 0, `cairn admin create failed: ${made.stderr}`);
     assert.match(made.stdout, new RegExp(`^usr-[a-z0-9]{8} ${adminEmail.replace(/[.]/g, '\\.')} is an administrator$`, 'm'));
-    const again = await runCli(['admin', 'create', '--email', adminEmail, '--database', closed.database.url]);
+    const piped = randomEmail('piped');
+    const [again, nopass, viaStdin] = await Promise.all([
+      runCli(['admin', 'create', '--email', adminEmail, '--database', closed.database.url]),
+      runCli(['admin', 'create', '--email', randomEmail('nopass'), '--database', closed.database.url]),
+      runCli(['admin', 'create', '--email', piped, '--database', closed.database.url], { input: `${PASSWORD}\n` }),
+    ]);
     assert.equal(again.code, 0, `running it again (no password needed) failed: ${again.stderr}`);
-    const nopass = await runCli(['admin', 'create', '--email', randomEmail('nopass'), '--database', closed.database.url]);
     assert.notEqual(nopass.code, 0, 'a new administrator without a password is refused');
     assert.match(nopass.stderr, /password/);
-    const piped = randomEmail('piped');
-    const viaStdin = await runCli(['admin', 'create', '--email', piped, '--database', closed.database.url], { input: `${PASSWORD}\n` });
     assert.equal(viaStdin.code, 0, `password on standard input: ${viaStdin.stderr}`);
     await signIn(closed.url, piped, PASSWORD);
 
@@ -214,17 +216,25 @@ test('closed registration: sign-up is refused; an administrator made by `cairn a
   }
 });
 
-test('sign-in is rate limited: after 10 wrong passwords even the right one gets 429', async () => {
-  // A server of its own: the limit also counts per address, and every test calls from 127.0.0.1.
-  const limited = await startServer();
-  try {
-    const a = await newAccount(limited.url, { tag: 'throttle' });
-    for (let i = 0; i < 10; i++) expectError(await api(limited.url).post('/sessions', { email: a.email, password: `wrong ${i}` }), 401);
-    expectError(await api(limited.url).post('/sessions', { email: a.email, password: 'wrong again' }), 429, 'too_many_requests');
-    const blocked = expectError(await api(limited.url).post('/sessions', { email: a.email, password: a.password }), 429);
-    assert.match(blocked.message, /wait/i);
-    expectStatus(await a.api.get('/account'), 200, 'existing tokens are not affected');
-  } finally {
-    await limited.stop();
-  }
+test('sign-in is limited per account and per address: after 10 wrong passwords even the right one gets 429', async () => {
+  // Each test that guesses calls from an address of its own, so the limit it trips stays its own.
+  const from = api(server.url).from('127.0.0.2');
+  const [a, b] = await Promise.all([newAccount(server.url, { tag: 'throttle' }), newAccount(server.url, { tag: 'throttle-b' })]);
+  for (let i = 0; i < 10; i++) expectError(await from.post('/sessions', { email: a.email, password: `wrong ${i}` }), 401);
+  expectError(await from.post('/sessions', { email: a.email, password: 'wrong again' }), 429, 'too_many_requests');
+  const blocked = expectError(await from.post('/sessions', { email: a.email, password: a.password }), 429);
+  assert.match(blocked.message, /wait/i);
+  expectError(await api(server.url).post('/sessions', { email: a.email, password: a.password }), 429, undefined, 'the account, from another address');
+  expectError(await from.post('/sessions', { email: b.email, password: b.password }), 429, undefined, 'another account, from that address');
+  await login(server.url, b.email, b.password);
+  expectStatus(await a.api.get('/account'), 200, 'existing tokens are not affected');
+});
+
+test('a burst of parallel wrong passwords is limited too', async () => {
+  const from = api(server.url).from('127.0.0.3');
+  const a = await newAccount(server.url, { tag: 'burst' });
+  const replies = await Promise.all(Array.from({ length: 15 }, (_, i) => from.post('/sessions', { email: a.email, password: `guess ${i}` })));
+  const tried = replies.filter((r) => r.status === 401).length;
+  assert.ok(replies.every((r) => r.status === 401 || r.status === 429), replies.map((r) => r.status).join(' '));
+  assert.ok(tried <= 10, `${tried} of 15 parallel guesses were checked; the limit is 10`);
 });

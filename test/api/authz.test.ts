@@ -19,7 +19,7 @@
 // last so that a row may destroy what its `id` made for it.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { CHUNK_SIZE } from '../../src/engine/chunk-codec.js';
+import { CHUNK_SIZE, decodeChunk } from '../../src/engine/chunk-codec.js';
 import { encodeManifest } from '../../src/engine/manifest.js';
 import { openTestStore, type TestStore } from '../helpers/db.js';
 import {
@@ -70,10 +70,11 @@ interface World {
   incremental: string;
   /** A deleted chain, in the recycle bin. */
   binnedChain: string;
-  /** A digest stored in `point`. */
+  /** The disk backed up in `point`, and a digest stored there. */
+  pointDisk: DiskData;
   digest: string;
-  /** An open upload of `backedUp`, and a chunk and manifest it has not been sent yet. */
-  upload: string;
+  /** An open upload of `backedUp`, opened at first use (an idle upload expires), and a chunk and manifest it has not been sent yet. */
+  upload(): Promise<string>;
   pending: DiskData;
   /** An image the owner made from `point`. */
   image: string;
@@ -183,11 +184,11 @@ const ROUTES: Row[] = [
 
   // The upload protocol
   { route: 'POST /api/v1/uploads', body: (w) => ({ resource_id: w.backedUp, type: 'incremental', disks: [DISK] }), expect: OWNER_ONLY_201 },
-  { route: 'GET /api/v1/uploads/{id}', id: (w) => w.upload, expect: OWNER_ONLY },
-  { route: 'POST /api/v1/uploads/{id}/missing', id: (w) => w.upload, body: (w) => ({ digests: [...w.pending.chunks.keys()] }), expect: OWNER_ONLY },
-  { route: 'PUT /api/v1/uploads/{id}/chunks/{digest}', id: (w) => w.upload, params: (w) => ({ digest: [...w.pending.chunks.keys()][0]! }), raw: (w) => [...w.pending.chunks.values()][0]!, expect: OWNER_ONLY_201 },
-  { route: 'PUT /api/v1/uploads/{id}/disks/{disk}/manifest', id: (w) => w.upload, params: () => ({ disk: DISK.name }), raw: (w) => w.pending.manifest, expect: OWNER_ONLY },
-  { route: 'POST /api/v1/uploads/{id}/progress', id: (w) => w.upload, body: () => ({ bytes_done: 100 }), expect: OWNER_ONLY_204 },
+  { route: 'GET /api/v1/uploads/{id}', id: (w) => w.upload(), expect: OWNER_ONLY },
+  { route: 'POST /api/v1/uploads/{id}/missing', id: (w) => w.upload(), body: (w) => ({ digests: [...w.pending.chunks.keys()] }), expect: OWNER_ONLY },
+  { route: 'PUT /api/v1/uploads/{id}/chunks/{digest}', id: (w) => w.upload(), params: (w) => ({ digest: [...w.pending.chunks.keys()][0]! }), raw: (w) => [...w.pending.chunks.values()][0]!, expect: OWNER_ONLY_201 },
+  { route: 'PUT /api/v1/uploads/{id}/disks/{disk}/manifest', id: (w) => w.upload(), params: () => ({ disk: DISK.name }), raw: (w) => w.pending.manifest, expect: OWNER_ONLY },
+  { route: 'POST /api/v1/uploads/{id}/progress', id: (w) => w.upload(), body: () => ({ bytes_done: 100 }), expect: OWNER_ONLY_204 },
   { route: 'POST /api/v1/uploads/{id}/commit', id: (w) => w.freshReadyUpload(), expect: OWNER_ONLY },
   { route: 'DELETE /api/v1/uploads/{id}', id: (w) => w.freshOpenUpload(), expect: OWNER_ONLY_204 },
 
@@ -285,14 +286,16 @@ before(async () => {
   const binnedChain = keep((await backup(o, binned, [randomDisk()], 'full')).id);
   expectStatus(await o.delete(`/chains/${binnedChain}`), 200);
 
+  let theUpload: Promise<string> | undefined;
   const spare = keepShared(await newBackedVolume('spare'));
   await shareWithRecipient(keepShared((await backup(o, spare, [randomDisk()], 'full')).chain_id));
 
   world = {
     owner, other, sub, admin, recipient, bystander, volume, instance, job, backedUp, agent, incremental, digest, binnedChain, image, notification,
+    pointDisk: firstDisk,
     chain: first.chain_id,
     point: first.id,
-    upload: keep(await openUpload(o, backedUp, [DISK])),
+    upload: () => (theUpload ??= openUpload(o, backedUp, [DISK]).then(keep)),
     pending: randomDisk(),
     freshVolume: () => newVolume(o, 'doomed').then(keep),
     freshToken: async () => keep(expectStatus(await o.post('/tokens', { name: 'doomed' }), 201).token.id),
@@ -389,8 +392,8 @@ test('every route, called by anon, owner, another account, a sub-account and an 
             assert.ok(!res.text.includes(secret), `${who}: the reply to ${row.route} reveals the owner's ${secret}: ${res.text.slice(0, 300)}`);
           }
         }
-        if (want === 404 && id) {
-          // Someone else's ID must look exactly like one that does not exist.
+        if (want === 404 && id && who !== 'owner') {
+          // Someone else's ID must look exactly like one that does not exist (the owner knows its own exist).
           const unknown = unknownId(id.slice(0, id.indexOf('-')));
           const ghost = await send(who, method, fill(template, { ...params, id: unknown }), row);
           assert.equal(ghost.res.status, 404, `${who}: unknown ID: ${ghost.res.text}`);
@@ -471,6 +474,19 @@ test('a share that ends takes the recipient back to 404, and leaves what it made
 
   const exported = await recipient.api.get(`/images/${image.id}/export`);
   expectStatus(exported, 200, 'the image made during the share is still the recipient\'s');
-  assert.deepEqual(exported.bytes, disk.chunks.size ? (await import('../../src/engine/chunk-codec.js')).decodeChunk([...disk.chunks.values()][0]!, [...disk.chunks.keys()][0]!) : Buffer.alloc(DISK.size));
+  const [digest, blob] = [...disk.chunks][0]!;
+  assert.deepEqual(exported.bytes, decodeChunk(blob, digest), 'the export is the disk as backed up');
   expectStatus(await owner.api.get(`/chains/${point.chain_id}`), 200, 'the owner\'s chain is untouched');
 });
+
+test(
+  'uploading a chunk that only another account holds answers as for a new chunk',
+  async () => {
+    const { other, pointDisk } = world;
+    const theirs = expectStatus(await other.api.post('/resources', { kind: 'volume', name: 'dedup probe', disks: [DISK] }), 201).resource.id;
+    const upload = await openUpload(other.api, theirs, [DISK]);
+    const [digest, blob] = [...pointDisk.chunks][0]!;
+    const res = await other.api.request('PUT', `/uploads/${upload}/chunks/${digest}`, undefined, { raw: blob, contentType: 'application/octet-stream' });
+    assert.deepEqual([res.status, res.body], [201, { stored: true }]);
+  },
+);

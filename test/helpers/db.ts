@@ -76,8 +76,17 @@ export async function testDatabaseUrl(engine: Engine = testEngine()): Promise<Te
     async drop() {
       if (dropped) return;
       dropped = true;
-      // FORCE: a server killed mid-test can leave connections that would block a plain DROP.
-      await withAdminClient((c) => c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`));
+      await withAdminClient(async (c) => {
+        // A pool resolves end() before its sockets are closed; terminating those half-closed
+        // connections makes pg raise an 'error' that nobody listens to any more, in the
+        // test process. So wait for them to go, and FORCE only what a killed server left.
+        for (let i = 0; i < 50; i++) {
+          const { rows } = await c.query<{ n: number }>('SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1', [name]);
+          if (rows[0]!.n === 0) break;
+          await new Promise((r) => setTimeout(r, 20));
+        }
+        await c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+      });
     },
   };
 }

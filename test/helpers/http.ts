@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { Agent, fetch as undiciFetch } from 'undici';
 import { CHUNK_SIZE, encodeChunk, isZeroChunk } from '../../src/engine/chunk-codec.js';
 import { encodeManifest } from '../../src/engine/manifest.js';
 
@@ -32,6 +33,15 @@ interface Auth {
   token?: string;
   cookie?: string;
   csrf?: string;
+  /** Connects from this loopback address (127.0.0.2…), as a different client machine would. */
+  from?: string;
+}
+
+const agents = new Map<string, Agent>();
+function agentFrom(address: string): Agent {
+  let agent = agents.get(address);
+  if (!agent) agents.set(address, (agent = new Agent({ localAddress: address })));
+  return agent;
 }
 
 export interface Session {
@@ -49,16 +59,24 @@ export class Api {
 
   /** Calls as the holder of this bearer token. */
   as(token: string): Api {
-    return new Api(this.baseUrl, { token });
+    return new Api(this.baseUrl, { token, from: this.auth.from });
   }
 
   /** Calls as a browser would: the session cookie, and the CSRF header unless `csrf` is false. */
   withSession(session: Session, opts: { csrf?: boolean } = {}): Api {
-    return new Api(this.baseUrl, { cookie: session.cookie, csrf: opts.csrf === false ? undefined : session.csrf });
+    return new Api(this.baseUrl, { cookie: session.cookie, csrf: opts.csrf === false ? undefined : session.csrf, from: this.auth.from });
   }
 
   anonymous(): Api {
-    return new Api(this.baseUrl);
+    return new Api(this.baseUrl, { from: this.auth.from });
+  }
+
+  /**
+   * Calls from another loopback address: what the server counts per client address
+   * (sign-in limits) then starts from nothing, without starting another server.
+   */
+  from(address: string): Api {
+    return new Api(this.baseUrl, { ...this.auth, from: address });
   }
 
   url(path: string, query?: Query): string {
@@ -81,7 +99,10 @@ export class Api {
       headers['content-type'] = 'application/json';
     }
     Object.assign(headers, opts.headers);
-    const res = await fetch(this.url(path, opts.query), { method, headers, body: payload });
+    const url = this.url(path, opts.query);
+    const res = this.auth.from
+      ? await undiciFetch(url, { method, headers, body: payload, dispatcher: agentFrom(this.auth.from) })
+      : await fetch(url, { method, headers, body: payload });
     const bytes = Buffer.from(await res.arrayBuffer());
     const text = bytes.toString('utf8');
     let parsed: Json = null;

@@ -12,8 +12,9 @@ import { testDatabaseUrl, type TestDatabase } from './db.js';
 export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 export const CAIRN_BIN = join(ROOT, 'bin', 'cairn.js');
 
-const START_TIMEOUT_MS = 20_000;
-const STOP_TIMEOUT_MS = 10_000;
+// Generous: on a loaded two-core machine a start takes seconds; these only catch a hang.
+const START_TIMEOUT_MS = 60_000;
+const STOP_TIMEOUT_MS = 30_000;
 
 // A test process that dies (assertion in a hook, timeout, uncaught error) must not
 // leave servers behind holding ports, files and database connections.
@@ -65,7 +66,7 @@ export interface TestServer {
   /** Sends a signal and waits for the exit; leaves the data dir and database for a restart. */
   kill(signal?: NodeJS.Signals): Promise<Exit>;
   /**
-   * SIGTERM, wait (SIGKILL after 10 s), then remove what this server owns. Safe
+   * SIGTERM, wait (SIGKILL after 30 s), then remove what this server owns. Safe
    * to call twice and after kill(). Rejects if a SIGTERM stop was not clean.
    */
   stop(): Promise<void>;
@@ -80,7 +81,7 @@ export function runCli(args: string[], opts: { env?: NodeJS.ProcessEnv; input?: 
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 30_000);
+    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 120_000);
     child.on('error', reject);
     child.on('exit', (code, signal) => {
       clearTimeout(timer);

@@ -2,8 +2,9 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { sql } from 'kysely';
 import { openMetadataStore } from '../../src/db/connect.js';
-import { openTestStore, testDatabaseUrl, testEngine, type TestDatabase } from '../helpers/db.js';
-import { api, expectStatus } from '../helpers/http.js';
+import pg from 'pg';
+import { adminPgUrl, openTestStore, testDatabaseUrl, testEngine, type TestDatabase } from '../helpers/db.js';
+import { api, expectStatus, newAccount } from '../helpers/http.js';
 import { startServer } from '../helpers/server.js';
 
 const engine = testEngine();
@@ -94,3 +95,30 @@ test('two servers starting at once on one fresh database both migrate and serve'
     await fresh.drop();
   }
 });
+
+test(
+  'the server outlives its PostgreSQL connections being cut (restart, failover, pg_terminate_backend)',
+  {
+    skip: engine !== 'postgres' && 'PostgreSQL only',
+  },
+  async () => {
+    const server = await startServer();
+    try {
+      const account = await newAccount(server.url);
+      const admin = new pg.Client({ connectionString: adminPgUrl() });
+      await admin.connect();
+      try {
+        const name = new URL(server.database.url).pathname.slice(1);
+        const { rowCount } = await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1', [name]);
+        assert.ok(rowCount && rowCount > 0, 'the server had connections to cut');
+      } finally {
+        await admin.end();
+      }
+      const died = await Promise.race([server.exited.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 500))]);
+      assert.equal(died, false, `the server exited:\n${server.output()}`);
+      expectStatus(await account.api.get('/account'), 200, 'the pool reconnects');
+    } finally {
+      await server.stop().catch(() => {});
+    }
+  },
+);

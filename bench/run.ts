@@ -1,0 +1,337 @@
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { availableParallelism, cpus, tmpdir, totalmem } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { formatProfile, summarizeDir } from './cpu-profile.js';
+import { applyChanges, ensureImage, planChanges, PRESETS, type DiskImage, type DiskPreset } from './disk-image.js';
+import { cleanupTimeDir, dropCaches, machineBusy, run, timeSync } from './measure.js';
+import { cairnPeaks, checkTargets, formatRatios, formatSummary, formatTargets, ratios, summarize, type Sample, type Summary } from './report.js';
+import { Borg, Cairn, Restic, snapshotBuild, STEPS, TOOL_NAMES, type StepCost, type Tool, type ToolName } from './tools.js';
+
+const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
+const BENCH = join(ROOT, 'bench');
+const CACHE = join(BENCH, '.cache');
+const RESULTS = join(BENCH, 'results');
+
+const USAGE = `usage: npm run bench -- [flags]
+
+  --quick           256 MiB disk, 1 round: checks the harness in a minute or two
+  --large           8 GiB disk (4.8 GiB of files), for the memory targets
+  --rounds N        rounds of (full, incremental, restore) per tool (default 3; 1 with --quick)
+  --seed S          seed of the disk and of the changes (default "1")
+  --tools LIST      comma-separated subset of cairn,restic,borg (default all)
+  --no-drop-caches  keep the page cache between steps (default: drop it, when root)
+  --profile         profile Cairn instead: client and server under node --cpu-prof, one
+                    round, each step summarised; profiles under bench/results/profile-*/
+  --cairn DIR       measure the Cairn build in DIR (bin/ and dist/src/, e.g. another worktree)
+                    instead of this checkout's
+  --work DIR        where repositories and copies of the disk go (default: the temp dir)
+  --keep            keep the work folder afterwards, for a look at the repositories
+`;
+
+interface Flags {
+  preset: DiskPreset;
+  rounds: number;
+  seed: string;
+  tools: ToolName[];
+  dropCaches: boolean;
+  profile: boolean;
+  work: string;
+  keep: boolean;
+  cairnRoot: string;
+}
+
+function parseFlags(argv: string[]): Flags {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      quick: { type: 'boolean' },
+      large: { type: 'boolean' },
+      rounds: { type: 'string' },
+      seed: { type: 'string' },
+      tools: { type: 'string' },
+      'no-drop-caches': { type: 'boolean' },
+      profile: { type: 'boolean' },
+      work: { type: 'string' },
+      keep: { type: 'boolean' },
+      cairn: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    process.stdout.write(USAGE);
+    process.exit(0);
+  }
+  if (values.quick && values.large) throw new Error('--quick and --large exclude each other');
+  const preset = values.quick ? PRESETS.quick : values.large ? PRESETS.large : PRESETS.standard;
+  const rounds = values.rounds !== undefined ? Number(values.rounds) : values.quick || values.profile ? 1 : 3;
+  if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`--rounds wants a positive integer, got "${values.rounds}"`);
+  const tools = values.profile ? (['cairn'] as ToolName[]) : ((values.tools ?? TOOL_NAMES.join(',')).split(',').map((t) => t.trim()) as ToolName[]);
+  for (const t of tools) if (!TOOL_NAMES.includes(t)) throw new Error(`unknown tool "${t}" in --tools; choose from ${TOOL_NAMES.join(', ')}`);
+  return {
+    preset,
+    rounds,
+    seed: values.seed ?? '1',
+    tools: TOOL_NAMES.filter((t) => tools.includes(t)),
+    dropCaches: !values['no-drop-caches'],
+    profile: Boolean(values.profile),
+    work: values.work ?? tmpdir(),
+    keep: Boolean(values.keep),
+    cairnRoot: resolve(values.cairn ?? ROOT),
+  };
+}
+
+const log = (line: string) => process.stderr.write(`${line}\n`);
+
+async function commandExists(cmd: string): Promise<boolean> {
+  try {
+    await run('sh', ['-c', `command -v "$0"`, cmd]);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function checkPrerequisites(flags: Flags): Promise<void> {
+  const needed: [string, string][] = [
+    ['mke2fs', 'e2fsprogs'],
+    ['/usr/bin/time', 'time'],
+    ['cmp', 'diffutils'],
+  ];
+  if (flags.tools.includes('restic')) needed.push(['restic', 'restic']);
+  if (flags.tools.includes('borg')) needed.push(['borg', 'borgbackup']);
+  const missing: string[] = [];
+  for (const [cmd, pkg] of needed) if (!(await commandExists(cmd))) missing.push(pkg);
+  if (missing.length) throw new Error(`missing ${missing.join(', ')}: install with \`apt-get install ${missing.join(' ')}\` (or leave a tool out with --tools)`);
+  try {
+    await readFile(join(flags.cairnRoot, 'dist', 'src', 'cli', 'main.js'));
+  } catch {
+    throw new Error(`${join(flags.cairnRoot, 'dist/src/cli/main.js')} is missing: build first with \`npm run build\` (npm ci does it)`);
+  }
+}
+
+function makeTool(name: ToolName, build: string, diskSize: number): Tool {
+  if (name === 'restic') return new Restic();
+  if (name === 'borg') return new Borg();
+  return new Cairn({ root: build, diskSize });
+}
+
+const MB = 1e6;
+
+function describe(tool: ToolName, step: string, cost: StepCost, stored?: number): string {
+  const c = cost.client;
+  let line = `${tool.padEnd(6)} ${step.padEnd(11)} ${c.wall.toFixed(2).padStart(7)} s wall, ${c.user.toFixed(2)} s user, ${c.sys.toFixed(2)} s sys, ${(c.peakRss / MB).toFixed(0)} MB peak`;
+  if (cost.server) line += `; server ${cost.server.user.toFixed(2)} s user, ${cost.server.sys.toFixed(2)} s sys, ${(cost.server.peakRss / MB).toFixed(0)} MB peak`;
+  if (stored !== undefined) line += `; stored ${(stored / MB).toFixed(0)} MB`;
+  return line;
+}
+
+/** CPU the rest of the machine used while a step ran: what the step's own processes do not account for. */
+function othersUsed(busyBefore: number, cost: StepCost): number {
+  const all = machineBusy() - busyBefore;
+  const own = cost.client.user + cost.client.sys + (cost.server ? cost.server.user + cost.server.sys : 0);
+  return Math.max(0, all - own);
+}
+
+async function identical(a: string, b: string): Promise<boolean> {
+  try {
+    await run('cmp', ['--silent', a, b]);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Copies the pristine disk for a round: the change step writes into the copy, never the cached image. */
+async function copyImage(image: DiskImage, to: string): Promise<void> {
+  await run('cp', ['--sparse=always', image.path, to]);
+}
+
+const live = new Set<Tool>();
+
+async function benchmark(flags: Flags, image: DiskImage, work: string, build: string): Promise<{ samples: Sample[]; cachesDropped: boolean; versions: Record<string, string> }> {
+  const samples: Sample[] = [];
+  let cachesDropped = flags.dropCaches;
+  const drop = async () => {
+    if (cachesDropped && !(await dropCaches())) {
+      cachesDropped = false;
+      log('note: cannot drop the page cache (not root?); caches are warm for all tools alike');
+    }
+  };
+  const versions: Record<string, string> = {};
+  for (const name of flags.tools) versions[name] = await makeTool(name, build, image.preset.size).version();
+
+  for (let round = 1; round <= flags.rounds; round++) {
+    const roundDir = join(work, `round-${round}`);
+    const disk = join(roundDir, 'disk.img');
+    await mkdir(roundDir, { recursive: true });
+    await copyImage(image, disk);
+    const tools = flags.tools.map((n) => makeTool(n, build, image.preset.size));
+    try {
+      for (const t of tools) {
+        live.add(t);
+        await mkdir(join(roundDir, t.name), { recursive: true });
+        await t.setup(join(roundDir, t.name));
+      }
+      const prefix = `[round ${round}/${flags.rounds}]`;
+      // Step by step across tools: one copy of the disk serves all, at the same path
+      // for every backup (restic picks its parent snapshot by path).
+      for (const step of ['full', 'incremental'] as const) {
+        if (step === 'incremental') await applyChanges(disk, planChanges(image.preset.size, flags.seed, round), flags.seed, round);
+        for (const t of tools) {
+          await drop();
+          const busy = machineBusy();
+          const cost = await t.backup(step, disk);
+          const otherCpu = othersUsed(busy, cost);
+          const flush = await timeSync();
+          const stored = await t.stored();
+          samples.push({ round, tool: t.name, step, ...cost, stored, flush, otherCpu });
+          log(`${prefix} ${describe(t.name, step, cost, stored)}; sync ${flush.toFixed(2)} s; others ${otherCpu.toFixed(1)} cpu s`);
+        }
+      }
+      for (const t of tools) {
+        await drop();
+        const out = join(roundDir, t.name, 'restore');
+        const busy = machineBusy();
+        const cost = await t.restore(out, disk);
+        const otherCpu = othersUsed(busy, cost);
+        const flush = await timeSync();
+        const verified = await identical(cost.restored, disk);
+        samples.push({ round, tool: t.name, step: 'restore', client: cost.client, ...(cost.server ? { server: cost.server } : {}), verified, flush, otherCpu });
+        log(`${prefix} ${describe(t.name, 'restore', cost)}; sync ${flush.toFixed(2)} s; others ${otherCpu.toFixed(1)} cpu s${verified ? '' : '; RESTORED IMAGE DIFFERS'}`);
+        await rm(out, { recursive: true, force: true });
+      }
+    } finally {
+      for (const t of tools) {
+        await t.close();
+        live.delete(t);
+      }
+      if (!flags.keep) await rm(roundDir, { recursive: true, force: true });
+    }
+  }
+  return { samples, cachesDropped, versions };
+}
+
+async function profile(flags: Flags, image: DiskImage, work: string, build: string, stamp: string): Promise<void> {
+  const dir = join(RESULTS, `profile-${stamp}`);
+  let step: string | undefined;
+  const cairn = new Cairn({ root: build, diskSize: image.preset.size, profileDir: (who) => (step ? join(dir, step, who) : undefined) });
+  live.add(cairn);
+  const disk = join(work, 'disk.img');
+  await copyImage(image, disk);
+  try {
+    // Set up on an unprofiled server, so that registration is not in the profiles.
+    await cairn.setup(join(work, 'cairn'));
+    for (const s of STEPS) {
+      if (s === 'incremental') await applyChanges(disk, planChanges(image.preset.size, flags.seed, 1), flags.seed, 1);
+      step = s;
+      // A server per step, stopped with SIGINT after it: each profile covers one step.
+      await cairn.startServer();
+      if (flags.dropCaches) await dropCaches();
+      const cost = s === 'restore' ? await cairn.restore(join(work, 'restore')) : await cairn.backup(s, disk);
+      await cairn.stopServer();
+      step = undefined;
+      log(describe('cairn', s, cost));
+      if (s === 'restore') await rm(join(work, 'restore'), { recursive: true, force: true });
+      for (const who of ['client', 'server'] as const) {
+        for (const summary of await summarizeDir(join(dir, s, who), `${s} ${who}`)) process.stdout.write(`\n${formatProfile(summary)}`);
+      }
+    }
+  } finally {
+    await cairn.close();
+    live.delete(cairn);
+  }
+  log(`profiles in ${dir} (open them in Chrome DevTools, or: node dist/bench/cpu-profile.js DIR)`);
+}
+
+/** Cairn's peaks in the newest run on the 2 GiB disk of the same build, for the "+10%" half of the memory target. */
+async function standardBaseline(cairnRoot: string): Promise<{ client: number; server: number } | undefined> {
+  let names: string[];
+  try {
+    names = (await readdir(RESULTS)).filter((n) => n.endsWith('-standard.json')).sort();
+  } catch {
+    return undefined;
+  }
+  for (const name of names.reverse()) {
+    const result = JSON.parse(await readFile(join(RESULTS, name), 'utf8')) as { summary: Summary[]; flags: { cairnRoot?: string } };
+    if ((result.flags.cairnRoot ?? ROOT) !== cairnRoot) continue;
+    const peaks = cairnPeaks(result.summary);
+    if (peaks) return peaks;
+  }
+  return undefined;
+}
+
+/** Which source was measured: the commit, and whether src/ had uncommitted changes. */
+async function sourceState(root: string): Promise<{ commit: string; srcDirty: boolean } | undefined> {
+  try {
+    const commit = (await run('git', ['-C', root, 'rev-parse', 'HEAD'])).stdout.trim();
+    const dirty = (await run('git', ['-C', root, 'status', '--porcelain', '--', 'src'])).stdout.trim() !== '';
+    return { commit, srcDirty: dirty };
+  } catch {
+    return undefined;
+  }
+}
+
+async function main(): Promise<void> {
+  const flags = parseFlags(process.argv.slice(2));
+  await checkPrerequisites(flags);
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  const image = await ensureImage(flags.preset, flags.seed, CACHE, log);
+  const work = await mkdtemp(join(flags.work, 'cairn-bench-'));
+  const build = await snapshotBuild(flags.cairnRoot, join(work, 'build'));
+  const source = await sourceState(flags.cairnRoot);
+  const stop = (signal: NodeJS.Signals) => {
+    log(`${signal}: stopping`);
+    void Promise.all([...live].map((t) => t.close()))
+      .then(() => (flags.keep ? undefined : rm(work, { recursive: true, force: true })))
+      .finally(() => process.exit(130));
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  try {
+    if (flags.profile) return await profile(flags, image, work, build, stamp);
+    log(`disk: ${image.path} (${flags.preset.size / 2 ** 20} MiB, ${image.files} files); ${flags.rounds} round(s) of ${flags.tools.join(', ')}; work in ${work}`);
+    const { samples, cachesDropped, versions } = await benchmark(flags, image, work, build);
+    const summary = summarize(samples, flags.tools);
+    const ratioList = ratios(summary);
+    const baseline = flags.preset.name === 'large' ? await standardBaseline(flags.cairnRoot) : undefined;
+    const targets = checkTargets(summary, flags.preset.name === 'large', baseline);
+    const text = [
+      `Medians of ${flags.rounds} round(s), ${flags.preset.name} disk (${flags.preset.size / 2 ** 30} GiB); page cache ${cachesDropped ? 'dropped before each step' : 'warm'}. MB = 10^6 bytes; "srv" = the Cairn server; "sync s" = a sync right after the step, i.e. writes the tool left to the kernel; "other cpu s" = CPU used by other processes during the step (above ~1 s, the machine was shared and wall times suffer).`,
+      formatSummary(summary),
+      '',
+      formatRatios(ratioList),
+      '',
+      formatTargets(targets),
+    ].join('\n');
+    process.stdout.write(`\n${text}\n`);
+    await mkdir(RESULTS, { recursive: true });
+    const file = join(RESULTS, `${stamp}-${flags.preset.name}.json`);
+    const result = {
+      date: new Date().toISOString(),
+      flags: { ...flags, preset: flags.preset.name },
+      machine: { cpu: cpus()[0]?.model ?? 'unknown', cores: availableParallelism(), memory: totalmem(), node: process.version },
+      versions,
+      source,
+      disk: { ...image, path: undefined },
+      cachesDropped,
+      samples,
+      summary,
+      ratios: ratioList,
+      targets,
+    };
+    await writeFile(file, `${JSON.stringify(result, null, 2)}\n`);
+    log(`results in ${file}`);
+  } finally {
+    if (!flags.keep) await rm(work, { recursive: true, force: true });
+    else log(`work folder kept: ${work}`);
+    cleanupTimeDir();
+  }
+}
+
+main().catch((err: unknown) => {
+  log(`bench: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+});

@@ -1,0 +1,127 @@
+import type { ColumnDef } from '@tanstack/react-table';
+import { useEffect, useId, useMemo, useState } from 'react';
+import { api, type ApiToken, type Page } from '../api';
+import { formatDate } from '../format';
+import { useI18n } from '../i18n';
+import { DataTable } from '../ui/DataTable';
+import { Confirm, Modal } from '../ui/Modal';
+import { Pager } from '../ui/Pager';
+import { Empty, LoadError, Status } from '../ui/States';
+import { useListParams } from '../ui/Toolbar';
+import { useFetch } from '../ui/useFetch';
+import { NameAndId, PageHead, usePageTitle } from './common';
+
+/** API 密钥: the secret is shown once, right after creation. */
+export function TokensPage() {
+  const { t, lang } = useI18n();
+  usePageTitle(t('tokens.title'));
+  const list = useListParams();
+  const tokens = useFetch(() => api.get<Page<ApiToken>>('/tokens', { offset: list.offset, limit: list.limit }), `${list.offset}|${list.limit}`);
+  const [creating, setCreating] = useState(false);
+  const [revoking, setRevoking] = useState<ApiToken | null>(null);
+
+  const columns = useMemo<ColumnDef<ApiToken>[]>(
+    () => [
+      { id: 'name', header: t('common.name'), cell: ({ row }) => <NameAndId name={row.original.name} id={row.original.id} /> },
+      { id: 'status', header: t('common.status'), cell: ({ row }) => <Status status={row.original.revoked_at ? 'revoked' : 'active'} /> },
+      { id: 'created', header: t('common.createdAt'), cell: ({ row }) => formatDate(row.original.created_at, lang) },
+      { id: 'used', header: t('tokens.lastUsed'), cell: ({ row }) => (row.original.last_used_at ? formatDate(row.original.last_used_at, lang) : t('common.never')) },
+      {
+        id: 'actions',
+        header: t('common.actions'),
+        cell: ({ row: { original: k } }) =>
+          k.revoked_at ? null : (
+            <button type="button" className="link-btn link-danger" onClick={() => setRevoking(k)} aria-label={`${t('tokens.revoke')} ${k.name}`}>
+              {t('tokens.revoke')}
+            </button>
+          ),
+      },
+    ],
+    [t, lang],
+  );
+
+  const page = tokens.data;
+  return (
+    <section>
+      <PageHead title={t('tokens.title')} intro={t('tokens.intro')}>
+        <button type="button" className="btn btn-primary" onClick={() => setCreating(true)}>
+          {t('tokens.create')}
+        </button>
+      </PageHead>
+      {tokens.error ? <LoadError error={tokens.error} retry={tokens.reload} /> : null}
+      <DataTable
+        caption={t('tokens.title')}
+        columns={columns}
+        data={page?.items ?? []}
+        rowId={(k) => k.id}
+        loading={tokens.loading && !page}
+        empty={
+          <Empty title={t('tokens.emptyTitle')}>
+            <p>{t('tokens.emptyBody')}</p>
+          </Empty>
+        }
+      />
+      {page && page.total_count > 0 ? <Pager total={page.total_count} offset={list.offset} limit={list.limit} onChange={list.setPage} /> : null}
+      <CreateToken open={creating} onClose={() => setCreating(false)} onDone={tokens.reload} />
+      {revoking ? (
+        <Confirm
+          open
+          danger
+          onClose={() => setRevoking(null)}
+          title={t('tokens.revokeTitle')}
+          confirmLabel={t('tokens.revoke')}
+          body={t('tokens.revokeBody', { name: revoking.name, id: revoking.id })}
+          onConfirm={async () => {
+            await api.del(`/tokens/${revoking.id}`);
+            tokens.reload();
+          }}
+        />
+      ) : null}
+    </section>
+  );
+}
+
+function CreateToken({ open, onClose, onDone }: { open: boolean; onClose(): void; onDone(): void }) {
+  const { t } = useI18n();
+  const ids = { name: useId(), secret: useId() };
+  const [name, setName] = useState('');
+  const [secret, setSecret] = useState<string | null>(null);
+  useEffect(() => {
+    if (open) {
+      setName('');
+      setSecret(null);
+    }
+  }, [open]);
+  if (secret)
+    return (
+      <Modal open={open} onClose={onClose} title={t('tokens.create')} description={t('tokens.secret')}>
+        <div className="field">
+          <label htmlFor={ids.secret}>{t('tokens.secretLabel')}</label>
+          <input id={ids.secret} type="text" readOnly value={secret} onFocus={(e) => e.target.select()} />
+        </div>
+      </Modal>
+    );
+  return (
+    <Modal
+      open={open}
+      onClose={onClose}
+      title={t('tokens.create')}
+      submitDisabled={!name.trim()}
+      onSubmit={async () => {
+        const r = await api.post<{ token: ApiToken }>('/tokens', { name: name.trim() });
+        setSecret(r.token.token ?? '');
+        onDone();
+        // Stays open to show the secret: the throw-free path of Modal would close it.
+        throw new KeepOpen();
+      }}
+      onError={(e) => e instanceof KeepOpen}
+    >
+      <div className="field">
+        <label htmlFor={ids.name}>{t('common.name')}</label>
+        <input id={ids.name} type="text" value={name} maxLength={128} onChange={(e) => setName(e.target.value)} />
+      </div>
+    </Modal>
+  );
+}
+
+class KeepOpen extends Error {}

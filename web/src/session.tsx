@@ -1,0 +1,80 @@
+import { createContext, useCallback, useContext, useEffect, useMemo, useState, type ReactNode } from 'react';
+import { api, csrf, setUnauthorizedHandler, type Account } from './api';
+import type { Key } from './i18n';
+
+type State =
+  | { kind: 'loading' }
+  | { kind: 'signedOut'; reason: Key | null; email?: string }
+  | { kind: 'signedIn'; account: Account };
+
+export interface Session {
+  state: State;
+  signIn(email: string, password: string): Promise<void>;
+  signOut(): Promise<void>;
+  register(email: string, password: string): Promise<Account>;
+}
+
+const Ctx = createContext<Session | null>(null);
+
+export function SessionProvider({ children }: { children: ReactNode }) {
+  const [state, setState] = useState<State>({ kind: 'loading' });
+
+  useEffect(() => {
+    setUnauthorizedHandler(() => {
+      csrf.set(null);
+      setState({ kind: 'signedOut', reason: 'auth.expired' });
+    });
+    let cancelled = false;
+    (async () => {
+      try {
+        const res = await api.get<{ account: Account; csrf_token?: string }>('/account');
+        // The server hands the session's token to the session's own GET /account, so a new tab need not sign in.
+        if (res.csrf_token) csrf.set(res.csrf_token);
+        if (cancelled) return;
+        if (csrf.get()) setState({ kind: 'signedIn', account: res.account });
+        else setState({ kind: 'signedOut', reason: 'auth.again', email: res.account.email });
+      } catch {
+        if (cancelled) return;
+        csrf.set(null);
+        setState({ kind: 'signedOut', reason: null });
+      }
+    })();
+    return () => {
+      cancelled = true;
+      setUnauthorizedHandler(null);
+    };
+  }, []);
+
+  const signIn = useCallback(async (email: string, password: string) => {
+    const res = await api.post<{ account: Account; csrf_token: string }>('/sessions', { email, password });
+    csrf.set(res.csrf_token);
+    setState({ kind: 'signedIn', account: res.account });
+  }, []);
+
+  const signOut = useCallback(async () => {
+    try {
+      await api.del('/sessions/current');
+    } finally {
+      csrf.set(null);
+      setState({ kind: 'signedOut', reason: 'auth.signedOut' });
+    }
+  }, []);
+
+  const register = useCallback(async (email: string, password: string) => (await api.post<{ account: Account }>('/accounts', { email, password })).account, []);
+
+  const value = useMemo(() => ({ state, signIn, signOut, register }), [state, signIn, signOut, register]);
+  return <Ctx.Provider value={value}>{children}</Ctx.Provider>;
+}
+
+export function useSession(): Session {
+  const v = useContext(Ctx);
+  if (!v) throw new Error('useSession outside SessionProvider');
+  return v;
+}
+
+/** The signed-in account; only used inside the signed-in layout. */
+export function useAccount(): Account {
+  const { state } = useSession();
+  if (state.kind !== 'signedIn') throw new Error('useAccount while signed out');
+  return state.account;
+}

@@ -1,0 +1,76 @@
+import { getCoreRowModel, getExpandedRowModel, useReactTable, type ColumnDef } from '@tanstack/react-table';
+import type { ReactNode } from 'react';
+import { useI18n } from '../i18n';
+
+export interface DataTableProps<T> {
+  /** Names the table for screen readers (visually hidden caption). */
+  caption: string;
+  columns: ColumnDef<T>[];
+  data: T[];
+  rowId(row: T): string;
+  /** For trees (a chain's points): the children of a row; all rows start expanded. */
+  subRows?(row: T): T[] | undefined;
+  /** Marks rows, e.g. the head point. */
+  rowClass?(row: T): string | undefined;
+  loading?: boolean;
+  /** Shown instead of the body when there are no rows and nothing is loading. */
+  empty?: ReactNode;
+}
+
+/**
+ * Cell renderers are called, not mounted as components (as flexRender does): the
+ * column definitions are rebuilt when their inputs change, and a new component
+ * type would replace every cell's DOM, losing the focused button under the user.
+ */
+function render<C>(r: unknown, ctx: C): ReactNode {
+  return typeof r === 'function' ? (r as (c: C) => ReactNode)(ctx) : (r as ReactNode);
+}
+
+export function DataTable<T>({ caption, columns, data, rowId, subRows, rowClass, loading, empty }: DataTableProps<T>) {
+  const { t } = useI18n();
+  const table = useReactTable<T>({
+    data,
+    columns,
+    getRowId: (r) => rowId(r),
+    getCoreRowModel: getCoreRowModel(),
+    ...(subRows ? { getSubRows: subRows, getExpandedRowModel: getExpandedRowModel(), state: { expanded: true as const } } : {}),
+  });
+  const rows = table.getRowModel().rows;
+  return (
+    <div className="table-wrap" aria-busy={loading}>
+      <table className="table">
+        <caption className="sr-only">{caption}</caption>
+        <thead>
+          {table.getHeaderGroups().map((hg) => (
+            <tr key={hg.id}>
+              {hg.headers.map((h) => (
+                <th key={h.id} scope="col" className={`col-${h.column.id}`}>
+                  {h.isPlaceholder ? null : render(h.column.columnDef.header, h.getContext())}
+                </th>
+              ))}
+            </tr>
+          ))}
+        </thead>
+        <tbody>
+          {rows.length === 0 ? (
+            <tr>
+              <td colSpan={columns.length} className="table-empty">
+                {loading ? <span role="status">{t('common.loading')}</span> : empty}
+              </td>
+            </tr>
+          ) : (
+            rows.map((row) => (
+              <tr key={row.id} data-row-id={row.id} data-depth={row.depth} className={rowClass?.(row.original)}>
+                {row.getVisibleCells().map((cell) => (
+                  <td key={cell.id} className={`col-${cell.column.id}`}>
+                    {render(cell.column.columnDef.cell, cell.getContext())}
+                  </td>
+                ))}
+              </tr>
+            ))
+          )}
+        </tbody>
+      </table>
+    </div>
+  );
+}
