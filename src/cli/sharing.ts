@@ -36,8 +36,11 @@ export function parseExpiry(text: string, now: number = Date.now()): string {
  * wrong with each in `details`, which reads best one recipient per line.
  */
 function withRecipientProblems(err: unknown, intro: string): unknown {
-  if (!(err instanceof CairnError) || (err.status !== 400 && err.status !== 409) || !err.details?.length) return err;
-  const lines = err.details.map((d) => `  ${d.item}: ${d.message.startsWith(`${d.item}:`) ? d.message.slice(d.item.length + 1).trim() : d.message}`);
+  if (!(err instanceof CairnError) || (err.status !== 400 && err.status !== 409)) return err;
+  // The details come off the wire: only well-formed ones are trusted to print.
+  const details = (err.details ?? []).filter((d) => typeof d?.item === 'string' && typeof d.message === 'string');
+  if (!details.length) return err;
+  const lines = details.map((d) => `  ${d.item}: ${d.message.startsWith(`${d.item}:`) ? d.message.slice(d.item.length + 1).trim() : d.message}`);
   return new CairnError(err.status, err.code, `${intro}\n${lines.join('\n')}`, err.field, err.details);
 }
 

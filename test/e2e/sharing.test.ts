@@ -152,7 +152,7 @@ test('refused shares change nothing: unknown email, oneself, a chain not the cal
   await nothingShared('after the refused shares');
 });
 
-test('a refused share lists each recipient\'s problem on its own line', { todo: 'src/cli/http-client.ts errorFrom drops error.details (see the report)' }, async () => {
+test('a refused share lists each recipient\'s problem on its own line', async () => {
   const nobody = randomEmail('nobody');
   const r = await owner.cli.fails(['share', 'add', A.chain, '--to', nobody, '--to', owner.email], 2);
   assert.match(r.stderr, new RegExp(`^  ${esc(nobody)}: No active account`, 'm'));
