@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../config.js';
-import { openServices } from '../app.js';
 import { readSecret } from './secrets.js';
 
 /** Local commands: they open the metadata store directly, so they run on the server's machine. */
@@ -15,6 +14,7 @@ export function adminCommand(program: Command): void {
     .option('--database <url>', 'postgres://… or an SQLite file (CAIRN_DATABASE)')
     .action(async (opts: { email: string; password?: string; dataDir?: string; database?: string }) => {
       const config = loadConfig({ dataDir: opts.dataDir, database: opts.database });
+      const { openServices } = await import('../app.js');
       const services = await openServices(config);
       try {
         const exists = await services.meta.db.selectFrom('accounts').select('id').where('email', '=', opts.email.trim().toLowerCase()).executeTakeFirst();

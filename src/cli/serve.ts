@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { loadConfig, type ConfigInput } from '../config.js';
-import { startServer } from '../app.js';
 
 export function serveCommand(program: Command): void {
   program
@@ -25,6 +24,8 @@ export function serveCommand(program: Command): void {
     .option('--log-level <level>', 'fatal, error, warn, info, debug (CAIRN_LOG_LEVEL)')
     .action(async (opts: ConfigInput) => {
       const config = loadConfig(opts);
+      // Loaded here, not at the top: every other command starts faster without the server's modules.
+      const { startServer } = await import('../app.js');
       const running = await startServer(config);
       // Printed on its own line so scripts and tests can find the address when --port 0 is used.
       process.stdout.write(`cairn listening on ${running.url}\n`);

@@ -4,7 +4,7 @@ import { countRows } from '../db/count.js';
 import { anyContains } from '../db/search.js';
 import type { ChainTable, PointTable } from '../db/schema.js';
 import type { Caller } from '../domain/caller.js';
-import { badRequest, conflict } from '../domain/errors.js';
+import { badRequest, conflict, notFound } from '../domain/errors.js';
 import type { Page, PageRequest } from '../domain/page.js';
 import { checkName } from '../domain/rules.js';
 import { isoPlus, nowIso } from '../domain/time.js';
@@ -174,7 +174,8 @@ export class ChainsService {
 
   async getPoint(caller: Caller, id: string): Promise<PointView & { disks: { name: string; size: number; role: 'system' | 'data'; manifest_digest: string | null }[] }> {
     const { point, chain } = await this.access.point(caller, id, 'read');
-    if (point.status !== 'available' && point.account_id !== caller.accountId) throw conflict(`Backup point ${id} is ${point.status}.`);
+    // A recipient sees available points only; anything else does not exist for it.
+    if (point.status !== 'available' && point.account_id !== caller.accountId) throw notFound('Backup point', id);
     const disks = await this.db.selectFrom('point_disks').selectAll().where('point_id', '=', id).orderBy('position').execute();
     const v = this.pointView(point, chain, disks);
     return { ...v, disks: v.disks.map((d, i) => ({ ...d, manifest_digest: disks[i]!.manifest_digest })) };

@@ -147,9 +147,14 @@ export class ImagesService {
         return decodeChunk(await data.chunkOfManifest(img.manifest_digest, digest, `image ${id}`), digest);
       };
       let next = fetchAt(first);
+      // A read ahead that fails after the client left must not be an unhandled rejection; `await next` still throws.
+      next.catch(() => undefined);
       for (let i = first; i <= last; i++) {
         const buf = await next;
-        if (i < last) next = fetchAt(i + 1);
+        if (i < last) {
+          next = fetchAt(i + 1);
+          next.catch(() => undefined);
+        }
         const off = chunkOffset(manifest, i);
         const from = Math.max(start - off, 0);
         const to = Math.min(end - off + 1, buf.length);

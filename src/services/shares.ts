@@ -89,7 +89,14 @@ export class SharesService implements RecipientRelation {
     }
     if (live.length + resolved.length > this.settings.maxRecipientsPerChain)
       throw conflict(`A chain can be shared with at most ${this.settings.maxRecipientsPerChain} accounts; it has ${live.length}. Cancel some shares first.`, 'too_many_recipients');
-    const owned = await countRows(this.db.selectFrom('shares').select('chain_id').where('owner_id', '=', caller.accountId).where('status', '=', 'active'));
+    const owned = await countRows(
+      this.db
+        .selectFrom('shares')
+        .select('chain_id')
+        .where('owner_id', '=', caller.accountId)
+        .where('status', '=', 'active')
+        .where((e) => e.or([e('expires_at', 'is', null), e('expires_at', '>', nowIso())])),
+    );
     if (owned + resolved.length > this.settings.maxSharesPerAccount)
       throw conflict(`An account can hold at most ${this.settings.maxSharesPerAccount} active shares; you have ${owned}.`, 'too_many_shares');
 
@@ -150,7 +157,7 @@ export class SharesService implements RecipientRelation {
   }
 
   /** 共享备份: chains shared with the caller, deleted ones shown as such while they are in the recycle bin. */
-  async received(caller: Caller, page: PageRequest, filter: { search?: string } = {}): Promise<Page<SharedChainView>> {
+  async received(caller: Caller, page: PageRequest, filter: { search?: string; chain_id?: string } = {}): Promise<Page<SharedChainView>> {
     const now = nowIso();
     let q = this.chains
       .chainsQuery()
@@ -160,6 +167,7 @@ export class SharesService implements RecipientRelation {
       .where('shares.recipient_id', '=', caller.accountId)
       .where('shares.status', '=', 'active')
       .where((e) => e.or([e('shares.expires_at', 'is', null), e('shares.expires_at', '>', now)]));
+    if (filter.chain_id) q = q.where('chains.id', '=', filter.chain_id);
     if (filter.search) {
       q = q.where(anyContains(['chains.name', 'chains.id', 'chains.resource_id', 'owner.email'], filter.search));
     }
@@ -179,7 +187,7 @@ export class SharesService implements RecipientRelation {
   async receivedOne(caller: Caller, chainId: string): Promise<SharedChainView & { points: PointView[] }> {
     const { relation } = await this.access.chain(caller, chainId, 'read');
     if (relation !== 'recipient') throw notFound('Shared backup chain', chainId);
-    const page = await this.received(caller, { offset: 0, limit: 1 }, { search: chainId });
+    const page = await this.received(caller, { offset: 0, limit: 1 }, { chain_id: chainId });
     const item = page.items.find((c) => c.id === chainId);
     if (!item) throw notFound('Shared backup chain', chainId);
     const chain = await this.db.selectFrom('chains').selectAll().where('id', '=', chainId).executeTakeFirstOrThrow();

@@ -353,7 +353,7 @@ export class UploadsService {
       throw conflict(`Upload ${id} is ${upload.status === 'committed' ? 'already committed' : 'cancelled or expired'}; start a new backup.`, 'upload_closed');
     const expires = isoPlus(now, this.settings.idleMs);
     // Renewing at most every few seconds keeps chunk uploads from each being a metadata write.
-    const slack = Math.min(5000, this.settings.idleMs / 2);
+    const slack = Math.min(5000, this.settings.idleMs / 4);
     if (Date.parse(upload.expires_at) - Date.parse(now) < this.settings.idleMs - slack) {
       await this.db.updateTable('uploads').set({ expires_at: expires }).where('id', '=', id).where('status', '=', 'open').execute();
       await this.jobs.progress(upload.job_id, { leaseMs: this.settings.idleMs });

@@ -142,9 +142,6 @@ test('dedup across accounts stores a chunk once, but "missing" answers only for 
 
 test(
   'storing a chunk another account already stored looks, to the uploader, like storing a new one',
-  {
-    todo: 'src/services/uploads.ts putChunk answers 200 {stored:false} (and counts 0 stored bytes) when any account already stored the chunk: a cross-account oracle for "does anyone hold this content", which /missing is careful not to be',
-  },
   async () => {
     const x0 = xChain.points[0]!;
     const manifest = await fetchManifest(a, x0, 'root');
@@ -359,7 +356,6 @@ test('a damaged chunk: verify names it and its point (exit 6), and a restore of 
 
 test(
   'a restore into a new file that fails leaves no file behind to be mistaken for the disk',
-  { todo: 'src/engine/restore-pipeline.ts restoreDisk keeps the full-size target file it created when a chunk fails verification; a script that misses the exit code gets a disk image with a 4 MiB range of zeros' },
   async () => {
     assert.ok(damagedPoint, 'runs after the damaged-chunk test');
     const target = join(dir, 'damaged-restore-2.img');

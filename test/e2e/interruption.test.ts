@@ -218,7 +218,6 @@ test('after the restart a new backup succeeds and restores identically', async (
 
 test(
   'an upload that keeps sending requests stays open past a short --upload-idle-seconds',
-  { todo: 'src/services/uploads.ts openUpload renews an upload only when less than idleMs - 5 s is left, so with --upload-idle-seconds under 5 an active upload is never renewed and expires mid-backup ("Upload … is cancelled or expired")' },
   async () => {
     const server = await startServer({ args: ['--upload-idle-seconds', '2'] });
     try {
