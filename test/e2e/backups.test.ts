@@ -22,6 +22,7 @@ before(async () => {
 
 after(async () => {
   try {
+    await short.server?.stop();
     await server?.stop();
   } finally {
     if (dir) await removeTempDir(dir);
@@ -173,51 +174,59 @@ test('a mostly empty disk restores as a sparse file', async () => {
   assert.ok((await fsckReport(target)).ok);
 });
 
-test('--full starts a new chain, and --chain-max-length 3 starts a new chain on the 4th backup', async () => {
-  const small = await startServer({ args: ['--chain-max-length', '3'] });
-  try {
-    const carol = await cliUser(small.url, dir, 'carol');
-    const disk = await makeExt4Image(dir, { sizeMiB: 16, seed: 3, dataMiB: 4 });
-    const vol = (await carol.cli.ok(['resource', 'create', '--kind', 'volume', '--name', 'short', '--disk', 'root:16M'])).resource.id;
-    const points: Json[] = [];
-    const snaps: string[] = [];
-    for (let i = 0; i < 5; i++) {
-      if (i > 0) await scribble(disk, { regions: 2, seed: 300 + i });
-      snaps.push(await snapshot(disk, `short-${i}.img`));
-      points.push(await backup(carol, vol, disk));
-    }
-    const [p0, p1, p2, p3, p4] = points;
-    assert.deepEqual(
-      points.map((p) => p.type),
-      ['full', 'incremental', 'incremental', 'full', 'incremental'],
-      'an incremental request on a full chain (3 points) starts a new one',
-    );
-    assert.deepEqual([p1.chain_id, p2.chain_id], [p0.id, p0.id]);
-    assert.equal(p3.chain_id, p3.id);
-    assert.equal(p4.chain_id, p3.id);
-    assert.equal(p4.parent_id, p3.id);
-    const first = await chainOf(carol, p0.id);
-    assert.equal(first.point_count, 3);
-    assert.equal(first.head_point_id, p2.id);
+/** A second server whose chains hold at most 3 points. */
+let short: { server?: TestServer; carol?: CliUser; vol?: string; disk?: string; chains?: string[] } = {};
 
+test('--chain-max-length 3: the 4th backup of a resource starts a new chain', async () => {
+  const small = await startServer({ args: ['--chain-max-length', '3'] });
+  short.server = small;
+  const carol = await cliUser(small.url, dir, 'carol');
+  const disk = await makeExt4Image(dir, { sizeMiB: 16, seed: 3, dataMiB: 4 });
+  const vol = (await carol.cli.ok(['resource', 'create', '--kind', 'volume', '--name', 'short', '--disk', 'root:16M'])).resource.id;
+  const points: Json[] = [];
+  const snaps: string[] = [];
+  for (let i = 0; i < 5; i++) {
+    if (i > 0) await scribble(disk, { regions: 2, seed: 300 + i });
+    snaps.push(await snapshot(disk, `short-${i}.img`));
+    points.push(await backup(carol, vol, disk));
+  }
+  const [p0, p1, p2, p3, p4] = points;
+  assert.deepEqual(
+    points.map((p) => p.type),
+    ['full', 'incremental', 'incremental', 'full', 'incremental'],
+    'an incremental request on a full chain (3 points) starts a new one',
+  );
+  assert.deepEqual([p1.chain_id, p2.chain_id], [p0.id, p0.id]);
+  assert.equal(p3.chain_id, p3.id);
+  assert.equal(p4.chain_id, p3.id);
+  assert.equal(p4.parent_id, p3.id);
+  const first = await chainOf(carol, p0.id);
+  assert.equal(first.point_count, 3);
+  assert.equal(first.head_point_id, p2.id);
+  // The last point of a full chain and the first of the next one.
+  for (const i of [2, 3]) await restoresTo(carol, points[i].id, snaps[i]!, `point ${i}`);
+  short = { ...short, carol, vol, disk, chains: [p0.id, p3.id] };
+});
+
+test('--full starts a new chain; a later incremental backup extends the newest chain', async () => {
+  const { server, carol, vol, disk, chains } = short;
+  assert.ok(server && carol && vol && disk && chains, 'needs the previous test');
+  try {
     await scribble(disk, { regions: 2, seed: 399 });
     const forced = await backup(carol, vol, disk, '--full');
     assert.equal(forced.type, 'full');
     assert.equal(forced.chain_id, forced.id);
-    // An incremental request now goes to the newest chain.
     const next = await backup(carol, vol, disk);
     assert.equal(next.type, 'incremental');
     assert.equal(next.parent_id, forced.id);
     assert.equal(next.stored_bytes, 0, 'nothing changed since the forced full point');
 
-    const chains = await carol.cli.ok(['chain', 'list', '--resource', vol]);
-    assert.equal(chains.total_count, 3);
-    assert.deepEqual(new Set(chains.items.map((c: Json) => c.id)), new Set([p0.id, p3.id, forced.id]));
-
-    // The last point of a full chain and the first of the next one.
-    for (const i of [2, 3]) await restoresTo(carol, points[i].id, snaps[i]!, `point ${i}`);
+    const list = await carol.cli.ok(['chain', 'list', '--resource', vol]);
+    assert.equal(list.total_count, 3);
+    assert.deepEqual(new Set(list.items.map((c: Json) => c.id)), new Set([...chains, forced.id]));
+    await restoresTo(carol, next.id, disk, 'the increment of the forced chain');
   } finally {
-    await small.stop();
+    await server.stop();
   }
 });
 
