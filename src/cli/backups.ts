@@ -4,7 +4,7 @@ import { createWorkerPool, type ChunkPool } from '../engine/worker-pool.js';
 import { resolveClient } from './config-file.js';
 import type { CairnClient, Job, Page, Resource } from './http-client.js';
 import { addPageOptions, collect, globalsOf, pageQuery, requireYes, type PageFlags } from './options.js';
-import { formatBytes, formatTime, printJson, printList, printMessage, printObject, renderTable, type Column } from './output.js';
+import { formatBytes, formatTime, printJson, printList, printMessage, printObject, renderTable, type Cell, type Column } from './output.js';
 import { progressReporter } from './progress.js';
 import { waitForJob } from './jobs.js';
 import { backupResource, pointDiskPaths, restoreFromServer } from './transfer.js';
@@ -45,6 +45,21 @@ const chainColumns: Column<ChainView>[] = [
   { header: 'Shared', value: (c) => (c.share_count ? `with ${c.share_count}` : '') },
   { header: 'Created', value: (c) => formatTime(c.created_at) },
 ];
+
+/** A chain's attributes as label/value rows, for `chain show` and `shared show`. */
+export function chainRows(c: ServerChainView): [string, Cell][] {
+  return [
+    ['ID', c.id],
+    ['Name', c.name],
+    ['Description', c.description],
+    ['Status', c.status],
+    ['Resource', c.resource_name ? `${c.resource_id} (${c.resource_name})` : c.resource_id],
+    ['Total size', formatBytes(c.total_size)],
+    ['Points', c.point_count],
+    ['Head', c.head_point_id],
+    ['Created', formatTime(c.created_at)],
+  ];
+}
 
 /** The points of a chain as an indented tree, the head marked with "*". */
 export function renderPointTree(points: PointView[]): string {
@@ -186,17 +201,7 @@ export function backupCommands(program: Command): void {
       const o = globalsOf(cmd);
       const { chain: c } = await (await resolveClient(o, { requireToken: true })).get<{ chain: ChainView }>(`/api/v1/chains/${id}`);
       if (o.json) return printJson({ chain: c });
-      printObject({ chain: c }, [
-        ['ID', c.id],
-        ['Name', c.name],
-        ['Description', c.description],
-        ['Status', c.status],
-        ['Resource', c.resource_name ? `${c.resource_id} (${c.resource_name})` : c.resource_id],
-        ['Total size', formatBytes(c.total_size)],
-        ['Points', c.point_count],
-        ['Head', c.head_point_id],
-        ['Created', formatTime(c.created_at)],
-      ]);
+      printObject({ chain: c }, chainRows(c));
       process.stdout.write(`\n${renderPointTree(c.points ?? [])}\n`);
     });
   editCommand(chain, 'chains');

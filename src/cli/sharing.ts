@@ -3,7 +3,7 @@ import { badRequest, CairnError } from '../domain/errors.js';
 import type { Page } from '../domain/page.js';
 import type { EventView, NotificationView } from '../services/events.js';
 import type { SharedChainView, ShareView } from '../services/shares.js';
-import { renderPointTree, type PointView } from './backups.js';
+import { chainRows, renderPointTree, type PointView } from './backups.js';
 import { resolveClient } from './config-file.js';
 import { addPageOptions, collect, globalsOf, pageQuery, requireYes, type PageFlags } from './options.js';
 import { formatBytes, formatTime, printJson, printList, printMessage, printObject, type Column } from './output.js';
@@ -170,15 +170,7 @@ export function sharingCommands(program: Command): void {
       if (o.json) return printJson(r);
       const c = r.chain;
       printObject(r, [
-        ['ID', c.id],
-        ['Name', c.name],
-        ['Description', c.description],
-        ['Status', c.status],
-        ['Resource', c.resource_name ? `${c.resource_id} (${c.resource_name})` : c.resource_id],
-        ['Total size', formatBytes(c.total_size)],
-        ['Points', c.point_count],
-        ['Head', c.head_point_id],
-        ['Created', formatTime(c.created_at)],
+        ...chainRows(c),
         ['Owner', `${c.owner.email} (${c.owner.id})`],
         ['Shared at', formatTime(c.shared_at)],
         ['Expires', c.expires_at ? formatTime(c.expires_at, { relative: true }) : 'never'],

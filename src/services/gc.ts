@@ -5,6 +5,9 @@ import { decodeManifest, manifestChunkDigests } from '../engine/manifest.js';
 import type { ChunkStore } from '../store/chunk-store.js';
 import { inBatches } from './batches.js';
 
+/** The manifests a holder names: all of them, or only those among `among` (the re-check before deleting). */
+export type ManifestReferences = (among?: string[]) => Promise<string[]>;
+
 export interface GcReport {
   id: string;
   started_at: string;
@@ -148,19 +151,18 @@ export class GarbageCollector {
 
   private async namedManifests(batch: string[]): Promise<string[]> {
     const rows = await this.db.selectFrom('point_disks').select('manifest_digest').where('manifest_digest', 'in', batch).execute();
-    const extra = new Set(await this.extraManifestRefs());
-    return [...rows.map((r) => r.manifest_digest!), ...batch.filter((d) => extra.has(d))];
+    return [...rows.map((r) => r.manifest_digest!), ...(await this.extraManifestRefs(batch))];
   }
 
-  private readonly refSources: (() => Promise<string[]>)[] = [];
+  private readonly refSources: ManifestReferences[] = [];
 
   /** Other holders of manifests (images) register here, so GC keeps what they name. */
-  addManifestReferences(source: () => Promise<string[]>): void {
+  addManifestReferences(source: ManifestReferences): void {
     this.refSources.push(source);
   }
 
-  private async extraManifestRefs(): Promise<string[]> {
-    return (await Promise.all(this.refSources.map((s) => s()))).flat();
+  private async extraManifestRefs(among?: string[]): Promise<string[]> {
+    return (await Promise.all(this.refSources.map((s) => s(among)))).flat();
   }
 }
 

@@ -165,8 +165,11 @@ export class ImagesService {
   }
 
   /** Manifests that images hold, for garbage collection. */
-  async liveManifests(): Promise<string[]> {
-    return (await this.db.selectFrom('images').select('manifest_digest').distinct().where('status', '!=', 'deleted').execute()).map((r) => r.manifest_digest);
+  async liveManifests(among?: string[]): Promise<string[]> {
+    if (among?.length === 0) return [];
+    let q = this.db.selectFrom('images').select('manifest_digest').distinct().where('status', '!=', 'deleted');
+    if (among) q = q.where('manifest_digest', 'in', among);
+    return (await q.execute()).map((r) => r.manifest_digest);
   }
 
   private async own(caller: Caller, id: string): Promise<ImageTable> {

@@ -46,7 +46,7 @@ export function createServices(meta: MetadataStore, store: ChunkStore, settings:
   const data = new BackupDataService(db, store, access);
   const images = new ImagesService(db, access, data, events);
   const gc = new GarbageCollector(db, store, settings);
-  gc.addManifestReferences(() => images.liveManifests());
+  gc.addManifestReferences((among) => images.liveManifests(among));
   return {
     meta,
     store,
