@@ -1,7 +1,7 @@
 import type { Db } from '../db/connect.js';
 import type { AccountTable, ChainTable, JobTable, PointTable, ResourceTable } from '../db/schema.js';
 import type { Caller } from '../domain/caller.js';
-import { forbidden, notFound } from '../domain/errors.js';
+import { CairnError, forbidden, notFound } from '../domain/errors.js';
 
 /**
  * The one place that decides what a caller may do with an ID. Services ask here
@@ -75,7 +75,7 @@ export class Access {
       const { chain, relation } = await this.chain(caller, point.chain_id, need);
       return { point, chain, relation };
     } catch (err) {
-      if (err instanceof Error && 'status' in err && (err as { status: number }).status === 404) throw notFound('Backup point', id);
+      if (err instanceof CairnError && err.status === 404) throw notFound('Backup point', id);
       throw err;
     }
   }

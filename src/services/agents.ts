@@ -97,8 +97,8 @@ export class AgentsService {
   }
 
   private async finish(job: JobTable): Promise<void> {
-    if (job.action === 'rollback' && job.target_id) await this.chains.moveHead(job.target_id);
     if (job.action === 'backup') throw badRequest('A backup job finishes when its upload is committed, not by a report.', 'status');
+    if (job.action === 'rollback' && job.target_id) await this.chains.moveHead(job.target_id);
     await this.jobs.succeed(job.id);
   }
 

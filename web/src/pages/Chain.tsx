@@ -1,7 +1,7 @@
 import type { ColumnDef } from '@tanstack/react-table';
 import { useMemo, useState, type ReactNode } from 'react';
 import { Link, Navigate, useParams } from 'react-router';
-import { api, ApiError, type CairnEvent, type ChainDetail, type Job, type Page, type Point, type Resource, type Share } from '../api';
+import { api, ApiError, type CairnEvent, type Chain, type ChainDetail, type Job, type Page, type Point, type Resource, type Share } from '../api';
 import { CreateVolumeDialog } from '../dialogs/CreateVolumeDialog';
 import { EditDialog } from '../dialogs/EditDialog';
 import { MakeImageDialog } from '../dialogs/MakeImageDialog';
@@ -161,35 +161,18 @@ export function ChainPage() {
             {t('common.edit')}
           </button>
         </div>
-        <dl className="attrs">
-          <dt>{t('common.id')}</dt>
-          <dd>
-            <code>{c.id}</code>
-          </dd>
-          <dt>{t('common.name')}</dt>
-          <dd>{c.name || '—'}</dd>
-          <dt>{t('common.description')}</dt>
-          <dd>{c.description || '—'}</dd>
-          <dt>{t('common.status')}</dt>
-          <dd>
-            <Status status={c.status} />
-          </dd>
-          <dt>{t('chain.resourceId')}</dt>
-          <dd className="stack">
-            <NameAndId name={c.resource_name} id={c.resource_id} />
-            <AgentBadge resource={resource.data} />
-          </dd>
-          <dt>{t('backups.colSize')}</dt>
-          <dd>{formatSize(c.total_size, lang)}</dd>
-          <dt>{t('backups.colPoints')}</dt>
-          <dd>{c.point_count}</dd>
-          <dt>{t('backups.colShare')}</dt>
-          <dd>
-            <ShareState count={c.share_count} />
-          </dd>
-          <dt>{t('common.createdAt')}</dt>
-          <dd>{formatDate(c.created_at, lang)}</dd>
-        </dl>
+        <ChainAttributes
+          chain={c}
+          resourceExtra={<AgentBadge resource={resource.data} />}
+          beforeCreated={
+            <>
+              <dt>{t('backups.colShare')}</dt>
+              <dd>
+                <ShareState count={c.share_count} />
+              </dd>
+            </>
+          }
+        />
       </div>
 
       <div className="card">
@@ -298,4 +281,38 @@ function SharesTable({ shares, loading }: { shares: Share[]; loading: boolean })
     [t, lang],
   );
   return <DataTable caption={t('chain.shares')} columns={columns} data={shares} rowId={(s) => s.recipient.id} loading={loading} empty={<p className="muted">{t('chain.sharesEmpty')}</p>} />;
+}
+
+/** A chain's attributes, for the owner's chain page and the recipient's shared-chain page; each adds its own rows. */
+export function ChainAttributes({ chain: c, resourceExtra, beforeCreated, children }: { chain: Chain; resourceExtra?: ReactNode; beforeCreated?: ReactNode; children?: ReactNode }) {
+  const { t, lang } = useI18n();
+  return (
+    <dl className="attrs">
+      <dt>{t('common.id')}</dt>
+      <dd>
+        <code>{c.id}</code>
+      </dd>
+      <dt>{t('common.name')}</dt>
+      <dd>{c.name || '—'}</dd>
+      <dt>{t('common.description')}</dt>
+      <dd>{c.description || '—'}</dd>
+      <dt>{t('common.status')}</dt>
+      <dd>
+        <Status status={c.status} />
+      </dd>
+      <dt>{t('chain.resourceId')}</dt>
+      <dd className={resourceExtra ? 'stack' : undefined}>
+        <NameAndId name={c.resource_name} id={c.resource_id} />
+        {resourceExtra}
+      </dd>
+      <dt>{t('backups.colSize')}</dt>
+      <dd>{formatSize(c.total_size, lang)}</dd>
+      <dt>{t('backups.colPoints')}</dt>
+      <dd>{c.point_count}</dd>
+      {beforeCreated}
+      <dt>{t('common.createdAt')}</dt>
+      <dd>{formatDate(c.created_at, lang)}</dd>
+      {children}
+    </dl>
+  );
 }

@@ -13,7 +13,7 @@ import { Empty, LoadError, Loading, Status } from '../ui/States';
 import { useToast } from '../ui/Toast';
 import { Toolbar, useListParams } from '../ui/Toolbar';
 import { useFetch } from '../ui/useFetch';
-import { ChainEvents, PointsTable } from './Chain';
+import { ChainAttributes, ChainEvents, PointsTable } from './Chain';
 import { NameAndId, PageHead, usePageTitle } from './common';
 
 type Dialog = { kind: 'image'; chain: SharedChain; pointId?: string } | { kind: 'delete'; chain: SharedChain } | null;
@@ -169,29 +169,7 @@ export function SharedChainPage() {
         <div className="card-head">
           <h2>{t('chain.attributes')}</h2>
         </div>
-        <dl className="attrs">
-          <dt>{t('common.id')}</dt>
-          <dd>
-            <code>{c.id}</code>
-          </dd>
-          <dt>{t('common.name')}</dt>
-          <dd>{c.name || '—'}</dd>
-          <dt>{t('common.description')}</dt>
-          <dd>{c.description || '—'}</dd>
-          <dt>{t('common.status')}</dt>
-          <dd>
-            <Status status={c.status} />
-          </dd>
-          <dt>{t('chain.resourceId')}</dt>
-          <dd>
-            <NameAndId name={c.resource_name} id={c.resource_id} />
-          </dd>
-          <dt>{t('backups.colSize')}</dt>
-          <dd>{formatSize(c.total_size, lang)}</dd>
-          <dt>{t('backups.colPoints')}</dt>
-          <dd>{c.point_count}</dd>
-          <dt>{t('common.createdAt')}</dt>
-          <dd>{formatDate(c.created_at, lang)}</dd>
+        <ChainAttributes chain={c}>
           <dt>{t('chain.owner')}</dt>
           <dd>
             <NameAndId name={c.owner.email} id={c.owner.id} />
@@ -202,7 +180,7 @@ export function SharedChainPage() {
           <dd>{c.expires_at ? formatDate(c.expires_at, lang) : t('chain.noExpiry')}</dd>
           <dt>{t('chain.note')}</dt>
           <dd>{c.note || '—'}</dd>
-        </dl>
+        </ChainAttributes>
       </div>
       <div className="card">
         <div className="card-head">
