@@ -20,3 +20,9 @@ export const Name = Type.String({ minLength: 1, maxLength: 128 });
 export const Description = Type.String({ maxLength: 1024 });
 export const Email = Type.String({ minLength: 3, maxLength: 254 });
 export const Password = Type.String({ minLength: 1, maxLength: 1024 });
+
+/**
+ * A disk moves as thousands of chunk requests: logging each would cost more than
+ * serving it and bury the rest of the log. Failures are still logged.
+ */
+export const CHUNK_LOG_LEVEL = 'warn';

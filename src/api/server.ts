@@ -1,4 +1,5 @@
-import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import type { IncomingMessage } from 'node:http';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
 import cookie from '@fastify/cookie';
 import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -7,6 +8,7 @@ import addFormats from 'ajv-formats';
 import { CairnError } from '../domain/errors.js';
 import type { Services } from '../services/index.js';
 import { authenticate } from './auth.js';
+import { readBinaryBody } from './binary-body.js';
 import { registerRoutes } from './routes/index.js';
 import { registerConsole } from './static.js';
 
@@ -69,7 +71,7 @@ export async function buildServer(services: Services, opts: ServerOptions): Prom
     return503OnClosing: true,
   }).withTypeProvider<TypeBoxTypeProvider>();
   app.setValidatorCompiler(validators());
-  app.addContentTypeParser('application/octet-stream', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+  app.addContentTypeParser('application/octet-stream', (req: FastifyRequest, payload: IncomingMessage) => readBinaryBody(req, payload));
   app.setErrorHandler((err: FastifyError, req, reply) => {
     const { status, body } = errorBody(err);
     if (status >= 500) req.log.error({ err }, 'request failed');

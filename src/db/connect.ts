@@ -37,7 +37,7 @@ export async function openMetadataStore(url: string): Promise<MetadataStore> {
     sqlite.pragma('synchronous = NORMAL');
     sqlite.pragma('foreign_keys = ON');
     sqlite.pragma('busy_timeout = 10000');
-    db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+    db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
   }
   try {
     await migrateToLatest(db as Kysely<unknown>, engine);
@@ -46,4 +46,29 @@ export async function openMetadataStore(url: string): Promise<MetadataStore> {
     throw err;
   }
   return { db, engine, close: () => db.destroy() };
+}
+
+/**
+ * Kysely prepares every query anew, which costs more than running the small
+ * queries a chunk upload makes. The services issue a bounded set of distinct
+ * statements (IN lists of varying length aside), so the most recent ones are
+ * kept. Safe because one connection runs one statement at a time, and no
+ * query here is streamed (a streamed statement stays busy while iterated).
+ */
+function withStatementCache(sqlite: SqliteDatabase.Database, max = 256) {
+  const statements = new Map<string, SqliteDatabase.Statement>();
+  return {
+    close: () => sqlite.close(),
+    prepare(sql: string): SqliteDatabase.Statement {
+      let statement = statements.get(sql);
+      if (statement) {
+        statements.delete(sql); // re-inserted below: the map's order is least recently used first
+      } else {
+        statement = sqlite.prepare(sql);
+        if (statements.size >= max) statements.delete(statements.keys().next().value!);
+      }
+      statements.set(sql, statement);
+      return statement;
+    },
+  };
 }

@@ -1,6 +1,6 @@
-import { isZeroChunk, type EncodedChunk } from './chunk-codec.js';
+import { BufferRecycler } from './buffer-recycler.js';
 import { checkPositiveInteger, linkedAbortController, runConcurrently } from './concurrency.js';
-import { openDiskSource } from './disk-source.js';
+import { openDiskSource, type DiskChunk } from './disk-source.js';
 import type { ChunkPool } from './worker-pool.js';
 
 /** Where a backup puts its chunks: normally the server's chunk API. */
@@ -30,6 +30,12 @@ export interface BackupOptions {
   /** Most digests asked about in one `missing` call. */
   batchSize?: number;
   uploadConcurrency?: number;
+  /**
+   * Digests the store most likely holds already, normally those of the disk's
+   * previous point: such chunks are hashed but not compressed. The store's
+   * answer still decides; a wrong guess costs reading that chunk again.
+   */
+  known?: ReadonlySet<string>;
 }
 
 export interface BackupResult {
@@ -45,14 +51,31 @@ export interface BackupResult {
 /**
  * Blobs held per batch are capped by bytes as well as by count, so that an
  * incompressible disk does not keep batchSize × 4 MiB in memory while the
- * store answers; together with one batch uploading and the encode window this
- * bounds the pipeline to roughly 2 × 32 MiB + 4 chunks per worker.
+ * store answers; together with one batch uploading, the encode window and the
+ * read-ahead this bounds the pipeline to roughly 2 × 16 MiB + 8 chunk buffers.
+ * 16 MiB is still four uploads' worth, enough to keep the connections busy.
  */
-const MAX_BATCH_BYTES = 32 * 1024 * 1024;
+const MAX_BATCH_BYTES = 16 * 1024 * 1024;
 
 interface PendingUpload {
   digest: string;
+  index: number;
+  /** Absent for chunks expected to be stored already (`known`). */
   blob: Buffer | undefined;
+}
+
+/** A chunk after the pool has seen it: digest null for all zeros. */
+interface Prepared {
+  index: number;
+  digest: string | null;
+  blob?: Buffer;
+}
+
+export class DiskChangedError extends Error {
+  constructor(path: string, index: number) {
+    super(`${path} changed while it was being backed up (chunk ${index} no longer matches what was read before); back up an unmounted disk or a snapshot of it`);
+    this.name = 'DiskChangedError';
+  }
 }
 
 /**
@@ -82,13 +105,44 @@ export async function backupDisk(options: BackupOptions): Promise<BackupResult> 
   // Digests that are in the store or that an earlier batch has taken charge of
   // uploading: a repeat later on the disk costs nothing but its manifest entry.
   const claimed = new Set<string>();
+  const known = options.known ?? new Set<string>();
   let batch = new Map<string, PendingUpload>();
   let batchBytes = 0;
   let uploading: Promise<void> | undefined;
-  const encodes: Promise<EncodedChunk & { index: number }>[] = [];
+  const prepares: Promise<Prepared>[] = [];
   // Two requests per worker, as the pool itself schedules: enough to keep every
   // core busy while the main thread reads and uploads, and no more in memory.
   const encodeWindow = Math.max(2, pool.size * 2);
+  const readAhead = 2;
+  // Every chunk buffer in flight (read ahead, or with a worker) comes back here.
+  const buffers = new BufferRecycler(source.chunkSize, encodeWindow + readAhead + 2);
+
+  // Hashing comes first and is cheap; compressing, the costly part, is done
+  // only for chunks that may have to be sent. Holes are found in the worker too.
+  const prepare = async (chunk: DiskChunk): Promise<Prepared> => {
+    const hashed = await pool.hash(chunk.data);
+    const { digest } = hashed;
+    if (digest === null || known.has(digest) || claimed.has(digest)) {
+      buffers.give(hashed.data);
+      return { index: chunk.index, digest };
+    }
+    const { blob, data } = await pool.compress(hashed.data);
+    buffers.give(data);
+    return { index: chunk.index, digest, blob };
+  };
+
+  /** For a `known` chunk the store lacks after all: read, check and compress it again. */
+  const compressAgain = async (item: PendingUpload): Promise<Buffer> => {
+    const chunk = await source.readChunk(item.index, buffers);
+    const hashed = await pool.hash(chunk.data);
+    if (hashed.digest !== item.digest) {
+      buffers.give(hashed.data);
+      throw new DiskChangedError(source.path, item.index);
+    }
+    const { blob, data } = await pool.compress(hashed.data);
+    buffers.give(data);
+    return blob;
+  };
 
   const processBatch = async (pending: PendingUpload[]): Promise<void> => {
     const missing = await sink.missing(pending.map((p) => p.digest), signal);
@@ -97,9 +151,9 @@ export async function backupDisk(options: BackupOptions): Promise<BackupResult> 
     for (const p of pending) if (!missing.has(p.digest)) p.blob = undefined;
     await runConcurrently(toUpload.length, uploadConcurrency, async (i) => {
       const item = toUpload[i]!;
-      const blob = item.blob!;
-      await sink.upload(item.digest, blob, signal);
+      const blob = item.blob ?? (await compressAgain(item));
       item.blob = undefined;
+      await sink.upload(item.digest, blob, signal);
       stats.bytesUploaded += blob.length;
       stats.chunksUploaded += 1;
       report();
@@ -118,35 +172,34 @@ export async function backupDisk(options: BackupOptions): Promise<BackupResult> 
     uploading.catch((err: unknown) => controller.abort(err));
   };
 
-  const accept = async (encoded: EncodedChunk & { index: number }): Promise<void> => {
-    chunks[encoded.index] = encoded.digest;
-    if (claimed.has(encoded.digest)) return;
-    claimed.add(encoded.digest);
-    batch.set(encoded.digest, { digest: encoded.digest, blob: encoded.blob });
-    batchBytes += encoded.blob.length;
+  const accept = async (prepared: Prepared): Promise<void> => {
+    const { index, digest, blob } = prepared;
+    if (digest === null) return;
+    chunks[index] = digest;
+    if (claimed.has(digest)) return;
+    claimed.add(digest);
+    batch.set(digest, { digest, index, blob });
+    batchBytes += blob?.length ?? 0;
     if (batch.size >= batchSize || batchBytes >= MAX_BATCH_BYTES) await flush();
   };
 
   try {
-    for await (const chunk of source.chunks({ signal })) {
+    for await (const chunk of source.chunks({ signal, buffers, readAhead })) {
       stats.bytesRead += chunk.data.length;
-      if (!isZeroChunk(chunk.data)) {
-        const index = chunk.index;
-        const encoding = pool.encode(chunk.data).then((e) => ({ ...e, index }));
-        encoding.catch(() => {}); // observed below, in order; never unhandled
-        encodes.push(encoding);
-      }
+      const preparing = prepare(chunk);
+      preparing.catch(() => {}); // observed below, in order; never unhandled
+      prepares.push(preparing);
       report();
-      while (encodes.length >= encodeWindow) await accept(await encodes.shift()!);
+      while (prepares.length >= encodeWindow) await accept(await prepares.shift()!);
       signal.throwIfAborted();
     }
-    while (encodes.length > 0) await accept(await encodes.shift()!);
+    while (prepares.length > 0) await accept(await prepares.shift()!);
     await flush();
     await uploading;
   } catch (err) {
     controller.abort(err);
     // Nothing may keep uploading on the caller's behalf once this rejects.
-    await Promise.allSettled([...encodes, uploading]);
+    await Promise.allSettled([...prepares, uploading]);
     // A failed upload aborts the reader too; report the cause, not the abort.
     throw signal.reason ?? err;
   } finally {

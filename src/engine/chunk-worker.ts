@@ -1,35 +1,40 @@
 import { parentPort } from 'node:worker_threads';
-import { ChunkIntegrityError, decodeChunk, encodeChunk, sha256Hex } from './chunk-codec.js';
-import type { WorkerReply, WorkerRequest } from './worker-pool.js';
+import { ChunkIntegrityError, compressChunk, decodeChunk, isZeroChunk, sha256Hex, verifyChunk } from './chunk-codec.js';
+import type { Payload, WorkerReply, WorkerRequest } from './worker-pool.js';
 
 if (!parentPort) {
   throw new Error('chunk-worker must be started as a worker thread');
 }
 const port = parentPort;
 
-function view(msg: { buffer: ArrayBuffer; byteOffset: number; byteLength: number }): Buffer {
-  return Buffer.from(msg.buffer, msg.byteOffset, msg.byteLength);
-}
+const view = (p: Payload): Buffer => Buffer.from(p.buffer, p.byteOffset, p.byteLength);
+const payloadOf = (b: Buffer): Payload => ({ buffer: b.buffer as ArrayBuffer, byteOffset: b.byteOffset, byteLength: b.byteLength });
 
 port.on('message', (req: WorkerRequest) => {
   let reply: WorkerReply;
-  const transfer: ArrayBuffer[] = [];
+  // Whatever came in goes back, so the caller can reuse its memory.
+  const transfer: ArrayBuffer[] = [req.data.buffer];
   try {
+    const data = view(req.data);
     switch (req.op) {
-      case 'encode': {
-        const { digest, blob } = encodeChunk(view(req));
-        reply = { id: req.id, ok: true, digest, buffer: blob.buffer as ArrayBuffer, byteOffset: blob.byteOffset, byteLength: blob.byteLength };
+      case 'hash': {
+        reply = { id: req.id, ok: true, data: req.data, digest: isZeroChunk(data) ? null : sha256Hex(data) };
+        break;
+      }
+      case 'compress': {
+        const blob = compressChunk(data);
+        reply = { id: req.id, ok: true, data: req.data, out: payloadOf(blob) };
         transfer.push(blob.buffer as ArrayBuffer);
         break;
       }
       case 'decode': {
-        const data = decodeChunk(view(req), req.digest);
-        reply = { id: req.id, ok: true, digest: req.digest, buffer: data.buffer as ArrayBuffer, byteOffset: data.byteOffset, byteLength: data.byteLength };
-        transfer.push(data.buffer as ArrayBuffer);
+        const out = decodeChunk(data, req.digest, req.into ? view(req.into) : undefined);
+        reply = { id: req.id, ok: true, data: req.data, out: payloadOf(out) };
+        if (out.buffer !== req.data.buffer) transfer.push(out.buffer as ArrayBuffer);
         break;
       }
-      case 'hash': {
-        reply = { id: req.id, ok: true, digest: sha256Hex(view(req)) };
+      case 'verify': {
+        reply = { id: req.id, ok: true, data: req.data, length: verifyChunk(data, req.digest) };
         break;
       }
     }
@@ -42,6 +47,8 @@ port.on('message', (req: WorkerRequest) => {
       message: e.message,
       ...(e instanceof ChunkIntegrityError ? { digest: e.digest } : {}),
     };
+    // The caller's buffers are not given back on failure; a lost `into` is simply not recycled.
+    transfer.length = 0;
   }
   port.postMessage(reply, transfer);
 });

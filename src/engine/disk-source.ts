@@ -1,5 +1,6 @@
 import { constants as fsConstants } from 'node:fs';
 import { open, readFile, type FileHandle } from 'node:fs/promises';
+import type { BufferRecycler } from './buffer-recycler.js';
 import { CHUNK_SIZE } from './chunk-codec.js';
 
 export type DiskKind = 'file' | 'block';
@@ -7,13 +8,18 @@ export type DiskKind = 'file' | 'block';
 export interface DiskChunk {
   index: number;
   offset: number;
-  /** Freshly allocated and owned by the consumer (safe to transfer to a worker). */
+  /**
+   * Owned by the consumer, and safe to transfer to a worker: a view of a
+   * buffer from the `buffers` recycler when one is given, else freshly allocated.
+   */
   data: Buffer;
 }
 
 export interface ChunkReadOptions {
   /** Chunks read ahead of the consumer; bounds memory to (readAhead + 1) chunks. */
   readAhead?: number;
+  /** Where chunk buffers come from; the consumer gives them back when done. */
+  buffers?: BufferRecycler;
   signal?: AbortSignal;
 }
 
@@ -47,6 +53,8 @@ export interface DiskSource {
   readonly size: number;
   readonly chunkSize: number;
   chunks(options?: ChunkReadOptions): AsyncGenerator<DiskChunk, void, undefined>;
+  /** Reads chunk `index` again, into `buffers` if given. */
+  readChunk(index: number, buffers?: BufferRecycler): Promise<DiskChunk>;
   close(): Promise<void>;
 }
 
@@ -143,7 +151,7 @@ class FileDiskSource implements DiskSource {
     try {
       while (next < count || inFlight.length > 0) {
         while (next < count && inFlight.length <= readAhead) {
-          const read = this.readChunk(next++);
+          const read = this.readChunk(next++, options.buffers);
           // Reads ahead may fail while the consumer is still busy; the error
           // is delivered when that chunk's turn comes, not as an unhandled rejection.
           read.catch(() => {});
@@ -159,12 +167,13 @@ class FileDiskSource implements DiskSource {
     }
   }
 
-  private async readChunk(index: number): Promise<DiskChunk> {
+  async readChunk(index: number, buffers?: BufferRecycler): Promise<DiskChunk> {
     const offset = index * this.chunkSize;
+    if (!Number.isInteger(index) || index < 0 || offset >= this.size) throw new RangeError(`${this.path} has no chunk ${index}`);
     const length = Math.min(this.chunkSize, this.size - offset);
     // allocUnsafeSlow: a chunk must own its ArrayBuffer so it can be
     // transferred to a worker without detaching unrelated pooled buffers.
-    const data = Buffer.allocUnsafeSlow(length);
+    const data = buffers && buffers.size >= length ? buffers.take().subarray(0, length) : Buffer.allocUnsafeSlow(length);
     let filled = 0;
     while (filled < length) {
       const { bytesRead } = await this.handle.read(data, filled, length - filled, offset + filled);

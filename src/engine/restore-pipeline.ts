@@ -1,7 +1,8 @@
 import { constants as fsConstants } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { CHUNK_SIZE, ChunkIntegrityError, isZeroChunk } from './chunk-codec.js';
+import { BufferRecycler } from './buffer-recycler.js';
+import { CHUNK_SIZE, ChunkIntegrityError, isZeroChunk, MAX_BLOB_SIZE } from './chunk-codec.js';
 import { checkPositiveInteger, linkedAbortController, runConcurrently } from './concurrency.js';
 import { blockDeviceSize } from './disk-source.js';
 import { chunkLength, chunkOffset, expectedChunkCount, type Manifest } from './manifest.js';
@@ -9,8 +10,11 @@ import type { ChunkPool } from './worker-pool.js';
 
 /** Where a restore gets its chunks: normally the server's chunk API. */
 export interface ChunkSource {
-  /** The stored blob for `digest`; it is verified here, so it need not be trusted. */
-  fetch(digest: string, signal?: AbortSignal): Promise<Buffer>;
+  /**
+   * The stored blob for `digest`; it is verified here, so it need not be trusted.
+   * `into` (MAX_BLOB_SIZE bytes) may hold it, to spare an allocation per chunk.
+   */
+  fetch(digest: string, signal?: AbortSignal, into?: Buffer): Promise<Buffer>;
 }
 
 /**
@@ -21,6 +25,9 @@ export interface ChunkSource {
  *   whose current content differs are fetched and written.
  */
 export type RestoreMode = 'file' | 'device' | 'rollback';
+
+/** Written bytes between background flushes of the target. */
+const FLUSH_EVERY = 128 * 1024 * 1024;
 
 export interface RestoreProgress {
   /** Disk bytes dealt with so far, whether written, skipped or left as holes. */
@@ -116,9 +123,8 @@ async function openTarget(target: string, mode: RestoreMode, size: number, creat
   }
 }
 
-async function readFully(handle: FileHandle, length: number, position: number): Promise<Buffer> {
-  // Owns its ArrayBuffer so hashing can transfer it to a worker.
-  const buf = Buffer.allocUnsafeSlow(length);
+async function readFully(handle: FileHandle, buf: Buffer, position: number): Promise<Buffer> {
+  const length = buf.length;
   let filled = 0;
   while (filled < length) {
     const { bytesRead } = await handle.read(buf, filled, length - filled, position + filled);
@@ -166,17 +172,32 @@ export async function restoreDisk(options: RestoreOptions): Promise<RestoreResul
   const stats = { chunksWritten: 0, bytesWritten: 0, chunksSkipped: 0, bytesFetched: 0 };
   let bytesDone = 0;
   let zeros: Buffer | undefined;
+  // Buffers travel to the pool and back; each chunk in flight holds one of each.
+  const blobs = new BufferRecycler(MAX_BLOB_SIZE, concurrency);
+  const chunkBuffers = new BufferRecycler(CHUNK_SIZE, concurrency);
 
+  // The disk's bytes are flushed as the restore goes, one flush at a time, so
+  // that the device writes while chunks are still being fetched and decoded,
+  // rather than all of it in the final fsync.
+  let unflushed = 0;
+  let flushing: Promise<void> | undefined;
   const write = async (data: Uint8Array, offset: number): Promise<void> => {
     await writeFully(handle, data, offset);
     stats.chunksWritten += 1;
     stats.bytesWritten += data.length;
+    unflushed += data.length;
+    if (unflushed >= FLUSH_EVERY && !flushing) {
+      unflushed = 0;
+      flushing = handle.datasync().finally(() => (flushing = undefined));
+      flushing.catch(() => {}); // a failing flush fails the final sync below
+    }
   };
 
   const writeWanted = async (digest: string, index: number, offset: number, length: number): Promise<void> => {
-    const blob = await source.fetch(digest, signal);
-    stats.bytesFetched += blob.length;
-    const data = await pool.decode(blob, digest);
+    const fetched = await source.fetch(digest, signal, blobs.take());
+    stats.bytesFetched += fetched.length;
+    const { data, blob } = await pool.decode(fetched, digest, chunkBuffers.take());
+    blobs.give(blob);
     // A verified chunk of the wrong length means the manifest itself is
     // inconsistent; writing it would spill into the next chunk or past the end.
     if (data.length !== length) {
@@ -184,6 +205,7 @@ export async function restoreDisk(options: RestoreOptions): Promise<RestoreResul
     }
     signal.throwIfAborted();
     await write(data, offset);
+    chunkBuffers.give(data);
   };
 
   const restoreChunk = async (index: number): Promise<void> => {
@@ -195,16 +217,19 @@ export async function restoreDisk(options: RestoreOptions): Promise<RestoreResul
       if (digest === null) stats.chunksSkipped += 1;
       else await writeWanted(digest, index, offset, length);
     } else if (digest === null) {
-      const current = await readFully(handle, length, offset);
-      if (isZeroChunk(current)) {
+      const current = await readFully(handle, chunkBuffers.take().subarray(0, length), offset);
+      const isZero = isZeroChunk(current);
+      chunkBuffers.give(current);
+      if (isZero) {
         stats.chunksSkipped += 1;
       } else {
         zeros ??= Buffer.alloc(CHUNK_SIZE);
         await write(zeros.subarray(0, length), offset);
       }
     } else if (mode === 'rollback') {
-      const current = await readFully(handle, length, offset);
-      if ((await pool.hash(current)) === digest) stats.chunksSkipped += 1;
+      const hashed = await pool.hash(await readFully(handle, chunkBuffers.take().subarray(0, length), offset));
+      chunkBuffers.give(hashed.data);
+      if (hashed.digest === digest) stats.chunksSkipped += 1;
       else await writeWanted(digest, index, offset, length);
     } else {
       await writeWanted(digest, index, offset, length);
@@ -216,8 +241,10 @@ export async function restoreDisk(options: RestoreOptions): Promise<RestoreResul
 
   try {
     await runConcurrently(manifest.chunks.length, concurrency, restoreChunk, controller);
+    await flushing;
     await handle.sync();
   } finally {
+    await flushing?.catch(() => {});
     dispose();
     await handle.close();
   }

@@ -1,35 +1,47 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { ChunkIntegrityError, type EncodedChunk } from './chunk-codec.js';
+import { ChunkIntegrityError } from './chunk-codec.js';
 
 /**
- * CPU-bound chunk work that pipelines hand off the main thread. Buffers passed
- * in are taken over: when one spans its whole ArrayBuffer it is transferred
- * (detached in the caller) instead of copied, so callers must not reuse it.
+ * CPU-bound chunk work that pipelines hand off the main thread. Buffers travel
+ * to the worker and back without copies: the ArrayBuffer behind a buffer passed
+ * in is transferred (detached in the caller), and what the worker gives back is
+ * a view of that same memory, so callers can recycle their buffers. Only a view
+ * into Node's small shared pool is copied instead. Callers must not use a
+ * buffer, or any other view of its memory, once they have passed it in.
  */
 export interface ChunkPool {
   readonly size: number;
-  encode(data: Uint8Array): Promise<EncodedChunk>;
-  /** Decodes and verifies a blob; rejects with ChunkIntegrityError on mismatch. */
-  decode(blob: Uint8Array, digest: string): Promise<Buffer>;
-  hash(data: Uint8Array): Promise<string>;
+  /** SHA-256 of `data`, or null when it is all zeros (holes are not hashed); gives `data` back. */
+  hash(data: Buffer): Promise<{ digest: string | null; data: Buffer }>;
+  /** Compresses a chunk into a blob of its own (see compressChunk); gives `data` back. */
+  compress(data: Buffer): Promise<{ blob: Buffer; data: Buffer }>;
+  /**
+   * Decodes and verifies a blob into the start of `into` (or a new buffer); gives
+   * the blob back. Rejects with ChunkIntegrityError on any mismatch.
+   */
+  decode(blob: Buffer, digest: string, into?: Buffer): Promise<{ data: Buffer; blob: Buffer }>;
+  /** Proves a blob holds the chunk `digest` without keeping the chunk; gives the blob back. */
+  verify(blob: Buffer, digest: string): Promise<{ length: number; blob: Buffer }>;
   close(): Promise<void>;
 }
 
-interface Payload {
+export interface Payload {
   buffer: ArrayBuffer;
   byteOffset: number;
   byteLength: number;
 }
 
 export type WorkerRequest =
-  | ({ id: number; op: 'encode' } & Payload)
-  | ({ id: number; op: 'decode'; digest: string } & Payload)
-  | ({ id: number; op: 'hash' } & Payload);
+  | { id: number; op: 'hash' | 'compress'; data: Payload }
+  | { id: number; op: 'decode'; digest: string; data: Payload; into?: Payload }
+  | { id: number; op: 'verify'; digest: string; data: Payload };
 
 export type WorkerReply =
-  | ({ id: number; ok: true; digest: string } & Partial<Payload>)
+  | { id: number; ok: true; data: Payload; out?: Payload; digest?: string | null; length?: number }
   | { id: number; ok: false; name: string; message: string; digest?: string };
+
+type Answer = WorkerReply & { ok: true };
 
 export class PoolClosedError extends Error {
   constructor() {
@@ -42,7 +54,7 @@ interface Task {
   id: number;
   request: WorkerRequest;
   transfer: ArrayBuffer[];
-  resolve: (reply: WorkerReply & { ok: true }) => void;
+  resolve: (reply: Answer) => void;
   reject: (err: Error) => void;
 }
 
@@ -82,19 +94,24 @@ export class WorkerPool implements ChunkPool {
     for (let i = 0; i < size; i++) this.slots.push(this.spawn());
   }
 
-  encode(data: Uint8Array): Promise<EncodedChunk> {
-    return this.submit({ op: 'encode' }, data).then((reply) => ({
-      digest: reply.digest,
-      blob: bufferOf(reply),
-    }));
+  async hash(data: Buffer): Promise<{ digest: string | null; data: Buffer }> {
+    const reply = await this.submit({ op: 'hash' }, data);
+    return { digest: reply.digest ?? null, data: viewOf(reply.data) };
   }
 
-  decode(blob: Uint8Array, digest: string): Promise<Buffer> {
-    return this.submit({ op: 'decode', digest }, blob).then(bufferOf);
+  async compress(data: Buffer): Promise<{ blob: Buffer; data: Buffer }> {
+    const reply = await this.submit({ op: 'compress' }, data);
+    return { blob: viewOf(reply.out), data: viewOf(reply.data) };
   }
 
-  hash(data: Uint8Array): Promise<string> {
-    return this.submit({ op: 'hash' }, data).then((reply) => reply.digest);
+  async decode(blob: Buffer, digest: string, into?: Buffer): Promise<{ data: Buffer; blob: Buffer }> {
+    const reply = await this.submit({ op: 'decode', digest }, blob, into);
+    return { data: viewOf(reply.out), blob: viewOf(reply.data) };
+  }
+
+  async verify(blob: Buffer, digest: string): Promise<{ length: number; blob: Buffer }> {
+    const reply = await this.submit({ op: 'verify', digest }, blob);
+    return { length: reply.length ?? 0, blob: viewOf(reply.data) };
   }
 
   close(): Promise<void> {
@@ -114,16 +131,21 @@ export class WorkerPool implements ChunkPool {
   }
 
   private submit(
-    op: { op: 'encode' } | { op: 'decode'; digest: string } | { op: 'hash' },
+    op: { op: 'hash' | 'compress' } | { op: 'decode' | 'verify'; digest: string },
     data: Uint8Array,
-  ): Promise<WorkerReply & { ok: true }> {
+    into?: Uint8Array,
+  ): Promise<Answer> {
     if (this.broken) return Promise.reject(this.broken);
     if (this.closed) return Promise.reject(new PoolClosedError());
     const payload = transferable(data);
-    const id = this.nextId++;
+    const transfer = [payload.buffer];
+    const request = { id: this.nextId++, ...op, data: payload } as WorkerRequest;
+    if (into && request.op === 'decode') {
+      request.into = transferable(into);
+      if (request.into.buffer !== payload.buffer) transfer.push(request.into.buffer);
+    }
     return new Promise((resolve, reject) => {
-      const request = { id, ...op, ...payload } as WorkerRequest;
-      this.queue.push({ id, request, transfer: [payload.buffer], resolve, reject });
+      this.queue.push({ id: request.id, request, transfer, resolve, reject });
       this.dispatch();
     });
   }
@@ -199,21 +221,18 @@ export function createWorkerPool(options?: WorkerPoolOptions): WorkerPool {
 }
 
 function transferable(data: Uint8Array): Payload {
-  const whole =
-    data.buffer instanceof ArrayBuffer && data.byteOffset === 0 && data.byteLength === data.buffer.byteLength;
-  if (whole) {
-    return { buffer: data.buffer, byteOffset: 0, byteLength: data.byteLength };
+  if (data.buffer instanceof ArrayBuffer && data.buffer.byteLength > Buffer.poolSize) {
+    return { buffer: data.buffer, byteOffset: data.byteOffset, byteLength: data.byteLength };
   }
-  // Slices of Node's shared allocation pool (or of a larger buffer the caller
-  // still uses) must not be detached, so those are copied instead.
+  // Node's shared allocation pool holds other callers' small buffers: never detach it.
   const copy = new Uint8Array(data.byteLength);
   copy.set(data);
   return { buffer: copy.buffer, byteOffset: 0, byteLength: copy.byteLength };
 }
 
-function bufferOf(reply: Partial<Payload>): Buffer {
-  if (!reply.buffer) throw new Error('chunk worker reply carried no data');
-  return Buffer.from(reply.buffer, reply.byteOffset ?? 0, reply.byteLength ?? reply.buffer.byteLength);
+function viewOf(payload: Payload | undefined): Buffer {
+  if (!payload) throw new Error('chunk worker reply carried no data');
+  return Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
 }
 
 function reviveError(reply: WorkerReply & { ok: false }): Error {

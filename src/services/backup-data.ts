@@ -1,7 +1,7 @@
 import type { Db } from '../db/connect.js';
 import type { Caller } from '../domain/caller.js';
 import { CairnError, conflict, forbidden, notFound } from '../domain/errors.js';
-import { decodeChunk } from '../engine/chunk-codec.js';
+import { verifyChunk } from '../engine/chunk-codec.js';
 import { decodeManifest, manifestChunkDigests } from '../engine/manifest.js';
 import type { ChunkStore } from '../store/chunk-store.js';
 import type { Access } from './access.js';
@@ -89,7 +89,7 @@ export class BackupDataService {
       const blob = await this.store.get(digest);
       if (!blob) return { digest, problem: 'missing from the chunk store' };
       try {
-        decodeChunk(blob, digest);
+        verifyChunk(blob, digest);
         return null;
       } catch (err) {
         return { digest, problem: err instanceof Error ? err.message : String(err) };

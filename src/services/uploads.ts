@@ -6,7 +6,7 @@ import { newId } from '../domain/ids.js';
 import { checkName } from '../domain/rules.js';
 import { isoPlus, nowIso } from '../domain/time.js';
 import { placePoint } from '../domain/chain-rules.js';
-import { ChunkIntegrityError, decodeChunk, isDigest, MAX_BLOB_SIZE } from '../engine/chunk-codec.js';
+import { ChunkIntegrityError, isDigest, MAX_BLOB_SIZE, verifyChunk } from '../engine/chunk-codec.js';
 import { decodeManifest, manifestChunkDigests, manifestDigest, ManifestFormatError } from '../engine/manifest.js';
 import { StoreFullError, type ChunkStore } from '../store/chunk-store.js';
 import type { ChunkPool } from '../engine/worker-pool.js';
@@ -161,8 +161,12 @@ export class UploadsService {
     if (blob.length > MAX_BLOB_SIZE) throw tooLarge(`A chunk blob is at most ${MAX_BLOB_SIZE} bytes.`);
     let size: number;
     try {
-      // The pool takes over what it is given, so it gets a copy and the blob stays ours to store.
-      size = this.pool ? (await this.pool.decode(Buffer.from(blob), digest)).length : decodeChunk(blob, digest).length;
+      if (this.pool) {
+        // The blob travels to a worker and back without a copy; only the view that comes back is ours.
+        ({ length: size, blob } = await this.pool.verify(blob, digest));
+      } else {
+        size = verifyChunk(blob, digest);
+      }
     } catch (err) {
       if (err instanceof ChunkIntegrityError) throw new CairnError(400, 'chunk_corrupt', `Chunk ${digest} was rejected: ${err.message}. Nothing was stored; send it again.`);
       throw err;

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
-import { backupDisk, type BackupProgress, type BackupResult, type ChunkSink } from '../../src/engine/backup-pipeline.js';
+import { backupDisk, DiskChangedError, type BackupProgress, type BackupResult, type ChunkSink } from '../../src/engine/backup-pipeline.js';
 import { CHUNK_SIZE, ChunkIntegrityError, decodeChunk } from '../../src/engine/chunk-codec.js';
 import { DiskOpenError, DiskSizeChangedError } from '../../src/engine/disk-source.js';
 import {
@@ -16,7 +16,7 @@ import {
   type Manifest,
 } from '../../src/engine/manifest.js';
 import { restoreDisk, RestoreTargetError, type ChunkSource, type RestoreMode } from '../../src/engine/restore-pipeline.js';
-import { WorkerPool } from '../../src/engine/worker-pool.js';
+import { WorkerPool, type ChunkPool } from '../../src/engine/worker-pool.js';
 import {
   allocatedBytes,
   filesEqual,
@@ -58,6 +58,23 @@ class MemoryStore implements ChunkSink, ChunkSource {
     // A copy, as from the network: the pool takes over what it is given.
     return Buffer.from(blob);
   }
+}
+
+/** The same pool, counting how many chunks it compresses. */
+function poolCalls(pool: ChunkPool): { pool: ChunkPool; compresses: () => number } {
+  let compresses = 0;
+  const counting: ChunkPool = {
+    size: pool.size,
+    hash: (data) => pool.hash(data),
+    compress: (data) => {
+      compresses += 1;
+      return pool.compress(data);
+    },
+    decode: (blob, digest, into) => pool.decode(blob, digest, into),
+    verify: (blob, digest) => pool.verify(blob, digest),
+    close: () => pool.close(),
+  };
+  return { pool: counting, compresses: () => compresses };
 }
 
 function manifestOf(result: BackupResult): Manifest {
@@ -251,6 +268,46 @@ describe('backup and restore pipelines', () => {
     const target = join(dir, 'synthetic-restored.img');
     await restoreDisk({ manifest: manifestOf(result), target, source: own, pool, mode: 'file' });
     assert.ok(await filesEqual(path, target));
+  });
+
+  it('hashes chunks the store is known to hold without compressing them', async () => {
+    const path = join(dir, 'known.img');
+    await syntheticDisk(path, [1, 2, 0, 3]);
+    const own = new MemoryStore();
+    const first = await backupDisk({ path, pool, sink: own });
+    const [a, b, , c] = first.chunks;
+    const counting = poolCalls(pool);
+    const second = await backupDisk({ path, pool: counting.pool, sink: own, known: new Set([a!, b!]) });
+    assert.deepEqual(second.chunks, first.chunks);
+    assert.equal(counting.compresses(), 1, 'only the chunk not in `known` was compressed');
+    assert.equal(second.chunksUploaded, 0);
+    assert.ok(c);
+  });
+
+  it('reads and compresses a known chunk again when the store lacks it after all', async () => {
+    const path = join(dir, 'known-wrong.img');
+    await syntheticDisk(path, [4, 5]);
+    const digests = (await backupDisk({ path, pool, sink: new MemoryStore() })).chunks as string[];
+    const empty = new MemoryStore();
+    const result = await backupDisk({ path, pool, sink: empty, known: new Set(digests) });
+    assert.equal(result.chunksUploaded, 2);
+    const target = join(dir, 'known-wrong-restored.img');
+    await restoreDisk({ manifest: manifestOf(result), target, source: empty, pool, mode: 'file' });
+    assert.ok(await filesEqual(path, target));
+  });
+
+  it('fails rather than upload a known chunk that changed on disk before it was read again', async () => {
+    const path = join(dir, 'known-changed.img');
+    await syntheticDisk(path, [6, 7]);
+    const digests = (await backupDisk({ path, pool, sink: new MemoryStore() })).chunks as string[];
+    const sink = new MemoryStore();
+    // The disk is written to while the store is being asked, as on a mounted disk.
+    sink.missing = async (asked) => {
+      await writeFile(path, Buffer.alloc(CHUNK_SIZE, 9), { flag: 'r+' });
+      return new Set(asked);
+    };
+    await assert.rejects(backupDisk({ path, pool, sink, known: new Set(digests) }), (err: unknown) => err instanceof DiskChangedError && /changed while it was being backed up/.test(err.message));
+    assert.ok(!sink.uploads.includes(digests[0]!), 'the changed chunk was not sent under its old digest');
   });
 
   it('asks about digests in batches and uploads several at once', async () => {

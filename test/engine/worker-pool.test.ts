@@ -21,23 +21,46 @@ describe('worker pool', () => {
     await pool.close();
   });
 
-  it('encodes like encodeChunk does', async () => {
+  it('hashes and compresses like encodeChunk does, giving the chunk back each time', async () => {
     const data = chunkOf(1);
     const expected = encodeChunk(data);
-    const got = await pool.encode(Buffer.from(data));
-    assert.equal(got.digest, expected.digest);
-    assert.ok(got.blob.equals(expected.blob));
+    const hashed = await pool.hash(Buffer.from(data));
+    assert.equal(hashed.digest, expected.digest);
+    assert.ok(hashed.data.equals(data));
+    const compressed = await pool.compress(hashed.data);
+    assert.ok(compressed.blob.equals(expected.blob));
+    assert.ok(compressed.data.equals(data), 'the same memory comes back, unchanged');
   });
 
-  it('decodes and verifies', async () => {
+  it('answers null for an all-zero chunk instead of hashing it', async () => {
+    const { digest, data } = await pool.hash(Buffer.alloc(CHUNK_SIZE));
+    assert.equal(digest, null);
+    assert.equal(data.length, CHUNK_SIZE);
+  });
+
+  it('decodes and verifies, into a given buffer or a new one', async () => {
     const data = chunkOf(2, 777_777);
     const { digest, blob } = encodeChunk(data);
-    assert.ok((await pool.decode(Buffer.from(blob), digest)).equals(data));
+    const fresh = await pool.decode(Buffer.from(blob), digest);
+    assert.ok(fresh.data.equals(data));
+    assert.ok(fresh.blob.equals(blob), 'the blob comes back too');
+
+    const into = Buffer.allocUnsafeSlow(CHUNK_SIZE);
+    const recycled = await pool.decode(Buffer.from(blob), digest, into);
+    assert.equal(into.length, 0, 'the buffer given travelled to the worker');
+    assert.equal(recycled.data.buffer.byteLength, CHUNK_SIZE, 'and came back holding the chunk');
+    assert.equal(recycled.data.byteOffset, 0);
+    assert.ok(recycled.data.equals(data));
   });
 
-  it('hashes', async () => {
-    const data = chunkOf(3);
-    assert.equal(await pool.hash(Buffer.from(data)), sha256Hex(data));
+  it('verifies a blob without keeping the chunk', async () => {
+    const data = chunkOf(3, 1_000_001);
+    const { digest, blob } = encodeChunk(data);
+    const verified = await pool.verify(Buffer.from(blob), digest);
+    assert.equal(verified.length, 1_000_001);
+    assert.ok(verified.blob.equals(blob));
+    const wrong = sha256Hex(Buffer.from('other'));
+    await assert.rejects(pool.verify(Buffer.from(blob), wrong), ChunkIntegrityError);
   });
 
   it('reports integrity failures as ChunkIntegrityError with the digest', async () => {
@@ -51,36 +74,40 @@ describe('worker pool', () => {
     });
   });
 
-  it('transfers whole buffers and copies slices of shared ones', async () => {
+  it('transfers the memory behind a buffer, and copies views of Node\'s shared pool', async () => {
     const whole = chunkOf(5, 100_000);
-    await pool.hash(whole);
+    const expected = sha256Hex(whole);
+    const back = await pool.hash(whole);
     assert.equal(whole.length, 0, 'a buffer owning its ArrayBuffer is transferred (detached)');
+    assert.equal(back.digest, expected);
 
     const backing = chunkOf(6, 200_000);
-    const slice = backing.subarray(1000, 101_000);
-    const digest = await pool.hash(slice);
-    assert.equal(backing.length, 200_000, 'a slice is copied, leaving its backing buffer intact');
-    assert.equal(digest, sha256Hex(backing.subarray(1000, 101_000)));
+    const sliceDigest = sha256Hex(backing.subarray(1000, 101_000));
+    const slice = await pool.hash(backing.subarray(1000, 101_000));
+    assert.equal(backing.length, 0, 'a view takes its whole ArrayBuffer along');
+    assert.equal(slice.digest, sliceDigest);
+    assert.deepEqual([slice.data.byteOffset, slice.data.length, slice.data.buffer.byteLength], [1000, 100_000, 200_000], 'and gets the same view back');
 
     const small = Buffer.from('pooled'); // lives in Node's shared 8 KiB pool
-    assert.equal(await pool.hash(small), sha256Hex(Buffer.from('pooled')));
+    assert.equal((await pool.hash(small)).digest, sha256Hex(Buffer.from('pooled')));
     assert.equal(small.toString(), 'pooled');
   });
 
   it('runs many tasks concurrently and returns each result to its caller', async () => {
     const inputs = Array.from({ length: 24 }, (_, i) => chunkOf(100 + i, 256 * 1024));
     const digests = inputs.map((b) => sha256Hex(b));
-    const encoded = await Promise.all(inputs.map((b) => pool.encode(Buffer.from(b))));
-    assert.deepEqual(encoded.map((e) => e.digest), digests);
-    const decoded = await Promise.all(encoded.map((e) => pool.decode(e.blob, e.digest)));
-    decoded.forEach((d, i) => assert.ok(d.equals(inputs[i]!)));
+    const hashed = await Promise.all(inputs.map((b) => pool.hash(Buffer.from(b))));
+    assert.deepEqual(hashed.map((h) => h.digest), digests);
+    const blobs = await Promise.all(inputs.map((b) => pool.compress(Buffer.from(b))));
+    const decoded = await Promise.all(blobs.map((c, i) => pool.decode(c.blob, digests[i]!)));
+    decoded.forEach((d, i) => assert.ok(d.data.equals(inputs[i]!)));
   });
 
   it('rejects work after close, and close is idempotent', async () => {
     const p = new WorkerPool({ size: 1 });
-    const pending = p.encode(chunkOf(7));
-    const queued = p.encode(chunkOf(8));
-    const queued2 = p.encode(chunkOf(9));
+    const pending = p.compress(chunkOf(7));
+    const queued = p.compress(chunkOf(8));
+    const queued2 = p.hash(chunkOf(9));
     const settled = Promise.allSettled([pending, queued, queued2]);
     await p.close();
     await p.close();
@@ -103,7 +130,7 @@ describe('worker pool', () => {
       assert.equal(p.size, availableParallelism());
       const data = chunkOf(10, 1000);
       const expected = sha256Hex(data);
-      assert.equal(decodeChunk((await p.encode(data)).blob, expected).length, 1000);
+      assert.equal(decodeChunk((await p.compress(data)).blob, expected).length, 1000);
     } finally {
       await p.close();
     }

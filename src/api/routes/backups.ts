@@ -3,7 +3,7 @@ import type { Services } from '../../services/index.js';
 import { pageOf } from '../../domain/page.js';
 import { MAX_BLOB_SIZE } from '../../engine/chunk-codec.js';
 import { callerOf } from '../auth.js';
-import { Description, Id, Name, PageQuery, Strict } from '../schemas.js';
+import { CHUNK_LOG_LEVEL, Description, Id, Name, PageQuery, Strict } from '../schemas.js';
 import type { Api } from '../types.js';
 
 const ResourceId = Type.String({ pattern: '^(vol|i)-[a-z0-9]{8}$' });
@@ -41,7 +41,7 @@ export function backupRoutes(app: Api, s: Services): void {
   );
   app.put(
     '/api/v1/uploads/:id/chunks/:digest',
-    { bodyLimit: MAX_BLOB_SIZE, schema: { tags: ['backups'], params: Strict({ id: Id('point'), digest: Digest }), consumes: ['application/octet-stream'] } },
+    { bodyLimit: MAX_BLOB_SIZE, logLevel: CHUNK_LOG_LEVEL, schema: { tags: ['backups'], params: Strict({ id: Id('point'), digest: Digest }), consumes: ['application/octet-stream'] } },
     async (req, reply) => {
       const r = await s.uploads.putChunk(callerOf(req), req.params.id, req.params.digest, req.body as Buffer);
       return reply.status(r.stored ? 201 : 200).send(r);
@@ -98,7 +98,7 @@ export function backupRoutes(app: Api, s: Services): void {
   app.get('/api/v1/points/:id/disks/:disk/manifest', { schema: { tags: ['points'], params: Strict({ id: Id('point'), disk: Name }) } }, async (req, reply) =>
     reply.type('application/octet-stream').send(await s.data.pointManifest(callerOf(req), req.params.id, req.params.disk)),
   );
-  app.get('/api/v1/points/:id/chunks/:digest', { schema: { tags: ['points'], params: Strict({ id: Id('point'), digest: Digest }) } }, async (req, reply) =>
+  app.get('/api/v1/points/:id/chunks/:digest', { logLevel: CHUNK_LOG_LEVEL, schema: { tags: ['points'], params: Strict({ id: Id('point'), digest: Digest }) } }, async (req, reply) =>
     reply.type('application/octet-stream').send(await s.data.pointChunk(callerOf(req), req.params.id, req.params.digest)),
   );
   app.post('/api/v1/points/:id/verify', { schema: { tags: ['points'], params: PointParams } }, async (req) => ({ report: await s.data.verifyPoint(callerOf(req), req.params.id) }));

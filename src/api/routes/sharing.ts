@@ -3,7 +3,7 @@ import type { Services } from '../../services/index.js';
 import { pageOf } from '../../domain/page.js';
 import { badRequest, CairnError } from '../../domain/errors.js';
 import { callerOf } from '../auth.js';
-import { Description, Id, Name, PageQuery, Strict } from '../schemas.js';
+import { CHUNK_LOG_LEVEL, Description, Id, Name, PageQuery, Strict } from '../schemas.js';
 import type { Api } from '../types.js';
 
 const ChainParams = Strict({ id: Id('point') });
@@ -96,7 +96,7 @@ export function sharingRoutes(app: Api, s: Services): void {
   app.get('/api/v1/images/:id/manifest', { schema: { tags: ['images'], params: ImageParams } }, async (req, reply) =>
     reply.type('application/octet-stream').send(await s.images.manifest(callerOf(req), req.params.id)),
   );
-  app.get('/api/v1/images/:id/chunks/:digest', { schema: { tags: ['images'], params: Strict({ id: Id('image'), digest: Type.String({ pattern: '^[0-9a-f]{64}$' }) }) } }, async (req, reply) =>
+  app.get('/api/v1/images/:id/chunks/:digest', { logLevel: CHUNK_LOG_LEVEL, schema: { tags: ['images'], params: Strict({ id: Id('image'), digest: Type.String({ pattern: '^[0-9a-f]{64}$' }) }) } }, async (req, reply) =>
     reply.type('application/octet-stream').send(await s.images.chunk(callerOf(req), req.params.id, req.params.digest)),
   );
   app.get('/api/v1/images/:id/export', { schema: { tags: ['images'], params: ImageParams } }, async (req, reply) => {

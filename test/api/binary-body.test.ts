@@ -1,0 +1,54 @@
+import assert from 'node:assert/strict';
+import type { IncomingMessage } from 'node:http';
+import { Readable } from 'node:stream';
+import { after, before, describe, it } from 'node:test';
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import { readBinaryBody } from '../../src/api/binary-body.js';
+import { CairnError } from '../../src/domain/errors.js';
+
+describe('binary request bodies', () => {
+  let app: FastifyInstance;
+  before(async () => {
+    app = Fastify();
+    app.addContentTypeParser('application/octet-stream', (req: FastifyRequest, payload: IncomingMessage) => readBinaryBody(req, payload));
+    app.setErrorHandler((err, _req, reply) => {
+      const status = err instanceof CairnError ? err.status : 500;
+      return reply.status(status).send({ code: err instanceof CairnError ? err.code : 'internal' });
+    });
+    app.put('/blob', { bodyLimit: 16 }, async (req) => {
+      const body = req.body as Buffer;
+      // The buffer owns its memory, so it can be transferred to a worker thread.
+      return { length: body.length, owns: body.byteOffset === 0 && body.buffer.byteLength === body.length, text: body.toString() };
+    });
+    await app.ready();
+  });
+  after(() => app.close());
+
+  const put = (payload: Buffer | Readable, headers: Record<string, string> = {}) =>
+    app.inject({ method: 'PUT', url: '/blob', headers: { 'content-type': 'application/octet-stream', ...headers }, payload });
+
+  it('reads a body of announced length into one buffer of its own', async () => {
+    const res = await put(Buffer.from('sixteen bytes!!!'));
+    assert.equal(res.statusCode, 200);
+    assert.deepEqual(res.json(), { length: 16, owns: true, text: 'sixteen bytes!!!' });
+  });
+
+  it('refuses a body announced larger than the route allows, with 413', async () => {
+    const res = await put(Buffer.alloc(17));
+    assert.equal(res.statusCode, 413);
+    assert.equal(res.json().code, 'too_large');
+  });
+
+  it('reads a chunked body within the limit, and refuses one past it', async () => {
+    const ok = await put(Readable.from([Buffer.from('abc'), Buffer.from('def')]));
+    assert.equal(ok.statusCode, 200);
+    assert.deepEqual(ok.json(), { length: 6, owns: true, text: 'abcdef' });
+    const big = await put(Readable.from([Buffer.alloc(10), Buffer.alloc(10)]));
+    assert.equal(big.statusCode, 413);
+  });
+
+  it('refuses a Content-Length that is not a number', async () => {
+    const res = await put(Buffer.from('abc'), { 'content-length': 'three' });
+    assert.equal(res.statusCode, 400);
+  });
+});
