@@ -343,8 +343,9 @@ const enc = encodeURIComponent;
 
 // Kept-alive connections, shared by every client of the process: a disk moves as
 // thousands of chunk requests. Node's own HTTP client parses responses natively
-// and hands bodies over as Buffers; measured on a restore, it needs half the CPU
-// of undici (whose parser is WebAssembly) and a third of fetch's.
+// and hands bodies over as Buffers: fetching the 670 MB of a 2 GiB disk's chunks
+// took 1.2 CPU-s with it against 1.6 with undici.request (a WebAssembly parser),
+// and fetch, on web streams, cost more than either.
 const agents = { 'http:': new http.Agent({ keepAlive: true }), 'https:': new https.Agent({ keepAlive: true }) };
 
 function exchange(url: string, method: string, headers: Record<string, string>, body: string | Buffer | Uint8Array | undefined, signal: AbortSignal | undefined): Promise<IncomingMessage> {
