@@ -1,4 +1,5 @@
 import { BufferRecycler } from './buffer-recycler.js';
+import { BLOB_CAPACITY } from './chunk-codec.js';
 import { checkPositiveInteger, linkedAbortController, runConcurrently } from './concurrency.js';
 import { openDiskSource, type DiskChunk } from './disk-source.js';
 import type { ChunkPool } from './worker-pool.js';
@@ -7,6 +8,7 @@ import type { ChunkPool } from './worker-pool.js';
 export interface ChunkSink {
   /** Of `digests`, those the store does not hold yet. */
   missing(digests: string[], signal?: AbortSignal): Promise<Set<string>>;
+  /** The blob's memory is reused once this resolves: a sink that keeps the blob must copy it. */
   upload(digest: string, blob: Buffer, signal?: AbortSignal): Promise<void>;
 }
 
@@ -49,11 +51,12 @@ export interface BackupResult {
 }
 
 /**
- * Blobs held per batch are capped by bytes as well as by count, so that an
- * incompressible disk does not keep batchSize × 4 MiB in memory while the
- * store answers; together with one batch uploading, the encode window and the
- * read-ahead this bounds the pipeline to roughly 2 × 16 MiB + 8 chunk buffers.
- * 16 MiB is still four uploads' worth, enough to keep the connections busy.
+ * Blobs held per batch are capped by the memory they pin as well as by count,
+ * so that the pipeline's memory stays flat: every blob lives in a recycled
+ * buffer of BLOB_CAPACITY (a fresh buffer per blob left tens of megabytes of
+ * garbage between collections), so this allows 4 blobs a batch. With one batch
+ * uploading, the encode window and the read-ahead, the pipeline holds at most
+ * about 2 × 16 MiB of blobs + 4 blob and 8 chunk buffers.
  */
 const MAX_BATCH_BYTES = 16 * 1024 * 1024;
 
@@ -116,6 +119,7 @@ export async function backupDisk(options: BackupOptions): Promise<BackupResult> 
   const readAhead = 2;
   // Every chunk buffer in flight (read ahead, or with a worker) comes back here.
   const buffers = new BufferRecycler(source.chunkSize, encodeWindow + readAhead + 2);
+  const blobBuffers = new BufferRecycler(BLOB_CAPACITY, 2 * Math.ceil(MAX_BATCH_BYTES / BLOB_CAPACITY) + encodeWindow + 1);
 
   // Hashing comes first and is cheap; compressing, the costly part, is done
   // only for chunks that may have to be sent. Holes are found in the worker too.
@@ -126,7 +130,7 @@ export async function backupDisk(options: BackupOptions): Promise<BackupResult> 
       buffers.give(hashed.data);
       return { index: chunk.index, digest };
     }
-    const { blob, data } = await pool.compress(hashed.data);
+    const { blob, data } = await pool.compress(hashed.data, blobBuffers.take());
     buffers.give(data);
     return { index: chunk.index, digest, blob };
   };
@@ -139,7 +143,7 @@ export async function backupDisk(options: BackupOptions): Promise<BackupResult> 
       buffers.give(hashed.data);
       throw new DiskChangedError(source.path, item.index);
     }
-    const { blob, data } = await pool.compress(hashed.data);
+    const { blob, data } = await pool.compress(hashed.data, blobBuffers.take());
     buffers.give(data);
     return blob;
   };
@@ -148,12 +152,17 @@ export async function backupDisk(options: BackupOptions): Promise<BackupResult> 
     const missing = await sink.missing(pending.map((p) => p.digest), signal);
     signal.throwIfAborted();
     const toUpload = pending.filter((p) => missing.has(p.digest));
-    for (const p of pending) if (!missing.has(p.digest)) p.blob = undefined;
+    for (const p of pending) {
+      if (missing.has(p.digest)) continue;
+      blobBuffers.give(p.blob);
+      p.blob = undefined;
+    }
     await runConcurrently(toUpload.length, uploadConcurrency, async (i) => {
       const item = toUpload[i]!;
       const blob = item.blob ?? (await compressAgain(item));
       item.blob = undefined;
       await sink.upload(item.digest, blob, signal);
+      blobBuffers.give(blob);
       stats.bytesUploaded += blob.length;
       stats.chunksUploaded += 1;
       report();
@@ -176,10 +185,13 @@ export async function backupDisk(options: BackupOptions): Promise<BackupResult> 
     const { index, digest, blob } = prepared;
     if (digest === null) return;
     chunks[index] = digest;
-    if (claimed.has(digest)) return;
+    if (claimed.has(digest)) {
+      blobBuffers.give(blob);
+      return;
+    }
     claimed.add(digest);
     batch.set(digest, { digest, index, blob });
-    batchBytes += blob?.length ?? 0;
+    if (blob) batchBytes += BLOB_CAPACITY;
     if (batch.size >= batchSize || batchBytes >= MAX_BATCH_BYTES) await flush();
   };
 

@@ -70,29 +70,33 @@ export function encodeChunk(data: Uint8Array): EncodedChunk {
   return { digest: sha256Hex(checkChunkLength(data)), blob: compressChunk(data) };
 }
 
+/** Room that compressing any chunk may need: a buffer this size always holds the blob. */
+export const BLOB_CAPACITY = BLOB_HEADER_SIZE + zstd.compressBound(CHUNK_SIZE);
+
 /**
  * Compresses one chunk into a blob (stored raw when zstd does not shrink it).
- * The blob owns its own ArrayBuffer, exactly its size (never a slice of Node's
- * shared pool), so it can be transferred between threads and pins no slack.
+ * With `into` (at least BLOB_CAPACITY bytes) the blob is written to its start
+ * and the result is a view of it, which lets callers recycle blob buffers.
+ * Without, the blob owns an ArrayBuffer of exactly its size (never a slice of
+ * Node's shared pool), so it can be transferred between threads and pins no slack.
  */
-export function compressChunk(data: Uint8Array): Buffer {
+export function compressChunk(data: Uint8Array, into?: Buffer): Buffer {
   checkChunkLength(data);
+  if (into && into.length < BLOB_CAPACITY) throw new RangeError(`a blob buffer needs ${BLOB_CAPACITY} bytes, got ${into.length}`);
   cctx ??= new zstd.CCtx();
-  // Sized for the worst case so zstd never fails for lack of room; the blob is
-  // then copied out at its exact size to avoid pinning 4 MiB per small blob.
-  scratch ??= Buffer.allocUnsafeSlow(BLOB_HEADER_SIZE + zstd.compressBound(CHUNK_SIZE));
-  const compressedLength = cctx.compress(scratch.subarray(BLOB_HEADER_SIZE), data, ZSTD_LEVEL);
-
-  let blob: Buffer;
-  if (compressedLength < data.length) {
-    blob = Buffer.allocUnsafeSlow(BLOB_HEADER_SIZE + compressedLength);
-    scratch.copy(blob, BLOB_HEADER_SIZE, BLOB_HEADER_SIZE, BLOB_HEADER_SIZE + compressedLength);
-    writeHeader(blob, CODEC_ZSTD, data.length);
+  // Sized for the worst case so zstd never fails for lack of room.
+  const target = into ?? (scratch ??= Buffer.allocUnsafeSlow(BLOB_CAPACITY));
+  const compressedLength = cctx.compress(target.subarray(BLOB_HEADER_SIZE), data, ZSTD_LEVEL);
+  const zstdWins = compressedLength < data.length;
+  const length = BLOB_HEADER_SIZE + (zstdWins ? compressedLength : data.length);
+  // Without `into`, the blob is copied out of the scratch at its exact size.
+  const blob = into ? into.subarray(0, length) : Buffer.allocUnsafeSlow(length);
+  if (zstdWins) {
+    if (!into) target.copy(blob, BLOB_HEADER_SIZE, BLOB_HEADER_SIZE, length);
   } else {
-    blob = Buffer.allocUnsafeSlow(BLOB_HEADER_SIZE + data.length);
     blob.set(data, BLOB_HEADER_SIZE);
-    writeHeader(blob, CODEC_RAW, data.length);
   }
+  writeHeader(blob, zstdWins ? CODEC_ZSTD : CODEC_RAW, data.length);
   return blob;
 }
 

@@ -22,9 +22,9 @@ port.on('message', (req: WorkerRequest) => {
         break;
       }
       case 'compress': {
-        const blob = compressChunk(data);
+        const blob = compressChunk(data, req.into ? view(req.into) : undefined);
         reply = { id: req.id, ok: true, data: req.data, out: payloadOf(blob) };
-        transfer.push(blob.buffer as ArrayBuffer);
+        if (blob.buffer !== req.data.buffer) transfer.push(blob.buffer as ArrayBuffer);
         break;
       }
       case 'decode': {

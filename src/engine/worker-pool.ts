@@ -14,8 +14,11 @@ export interface ChunkPool {
   readonly size: number;
   /** SHA-256 of `data`, or null when it is all zeros (holes are not hashed); gives `data` back. */
   hash(data: Buffer): Promise<{ digest: string | null; data: Buffer }>;
-  /** Compresses a chunk into a blob of its own (see compressChunk); gives `data` back. */
-  compress(data: Buffer): Promise<{ blob: Buffer; data: Buffer }>;
+  /**
+   * Compresses a chunk into the start of `into` (BLOB_CAPACITY bytes) or a blob
+   * of its own (see compressChunk); gives `data` back.
+   */
+  compress(data: Buffer, into?: Buffer): Promise<{ blob: Buffer; data: Buffer }>;
   /**
    * Decodes and verifies a blob into the start of `into` (or a new buffer); gives
    * the blob back. Rejects with ChunkIntegrityError on any mismatch.
@@ -33,7 +36,8 @@ export interface Payload {
 }
 
 export type WorkerRequest =
-  | { id: number; op: 'hash' | 'compress'; data: Payload }
+  | { id: number; op: 'hash'; data: Payload }
+  | { id: number; op: 'compress'; data: Payload; into?: Payload }
   | { id: number; op: 'decode'; digest: string; data: Payload; into?: Payload }
   | { id: number; op: 'verify'; digest: string; data: Payload };
 
@@ -99,8 +103,8 @@ export class WorkerPool implements ChunkPool {
     return { digest: reply.digest ?? null, data: viewOf(reply.data) };
   }
 
-  async compress(data: Buffer): Promise<{ blob: Buffer; data: Buffer }> {
-    const reply = await this.submit({ op: 'compress' }, data);
+  async compress(data: Buffer, into?: Buffer): Promise<{ blob: Buffer; data: Buffer }> {
+    const reply = await this.submit({ op: 'compress' }, data, into);
     return { blob: viewOf(reply.out), data: viewOf(reply.data) };
   }
 
@@ -140,7 +144,7 @@ export class WorkerPool implements ChunkPool {
     const payload = transferable(data);
     const transfer = [payload.buffer];
     const request = { id: this.nextId++, ...op, data: payload } as WorkerRequest;
-    if (into && request.op === 'decode') {
+    if (into && (request.op === 'decode' || request.op === 'compress')) {
       request.into = transferable(into);
       if (request.into.buffer !== payload.buffer) transfer.push(request.into.buffer);
     }

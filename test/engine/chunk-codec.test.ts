@@ -3,12 +3,14 @@ import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
 import zstd from 'zstd-napi/binding.js';
 import {
+  BLOB_CAPACITY,
   BLOB_HEADER_SIZE,
   CHUNK_SIZE,
   ChunkIntegrityError,
   CODEC_RAW,
   CODEC_ZSTD,
   MAX_BLOB_SIZE,
+  compressChunk,
   decodeChunk,
   encodeChunk,
   isZeroChunk,
@@ -81,6 +83,17 @@ describe('chunk codec', () => {
       assert.equal(blob.byteOffset, 0);
       assert.equal(blob.buffer.byteLength, blob.length);
     }
+  });
+
+  it('writes blobs into a given buffer, compressed or raw, as encodeChunk would', () => {
+    const into = Buffer.allocUnsafeSlow(BLOB_CAPACITY);
+    for (const data of [compressible(CHUNK_SIZE), seededRandom(5).bytes(CHUNK_SIZE)]) {
+      const blob = compressChunk(data, into);
+      assert.equal(blob.buffer, into.buffer);
+      assert.equal(blob.byteOffset, 0);
+      assert.ok(blob.equals(encodeChunk(data).blob));
+    }
+    assert.throws(() => compressChunk(compressible(100), Buffer.alloc(MAX_BLOB_SIZE)), RangeError, 'a buffer too small for the worst case is refused');
   });
 
   it('rejects empty and oversized chunks', () => {

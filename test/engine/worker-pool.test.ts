@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { CHUNK_SIZE, ChunkIntegrityError, decodeChunk, encodeChunk, sha256Hex } from '../../src/engine/chunk-codec.js';
+import { BLOB_CAPACITY, CHUNK_SIZE, ChunkIntegrityError, decodeChunk, encodeChunk, sha256Hex } from '../../src/engine/chunk-codec.js';
 import { PoolClosedError, WorkerPool } from '../../src/engine/worker-pool.js';
 import { seededRandom } from '../helpers/disk-images.js';
 
@@ -30,6 +30,16 @@ describe('worker pool', () => {
     const compressed = await pool.compress(hashed.data);
     assert.ok(compressed.blob.equals(expected.blob));
     assert.ok(compressed.data.equals(data), 'the same memory comes back, unchanged');
+  });
+
+  it('compresses into a given blob buffer and gives both buffers back', async () => {
+    const data = chunkOf(11);
+    const into = Buffer.allocUnsafeSlow(BLOB_CAPACITY);
+    const { blob, data: back } = await pool.compress(Buffer.from(data), into);
+    assert.equal(into.length, 0, 'the blob buffer travelled to the worker');
+    assert.equal(blob.buffer.byteLength, BLOB_CAPACITY, 'and came back holding the blob');
+    assert.ok(blob.equals(encodeChunk(data).blob));
+    assert.ok(back.equals(data));
   });
 
   it('answers null for an all-zero chunk instead of hashing it', async () => {
