@@ -1,6 +1,41 @@
 import type { IncomingMessage } from 'node:http';
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { CairnError } from '../domain/errors.js';
+import { BufferRecycler } from '../engine/buffer-recycler.js';
+import { MAX_BLOB_SIZE } from '../engine/chunk-codec.js';
+
+/**
+ * Buffers for chunk blobs coming in and going out, reused across requests (like
+ * Node's own small-buffer pool, one per process): a fresh buffer per chunk left
+ * tens of megabytes of garbage between collections. Incoming blobs are verified
+ * by a pool worker, so they live in shared memory the worker reads in place.
+ */
+export const chunkBodyBuffers = new BufferRecycler(MAX_BLOB_SIZE, 16, true);
+const chunkReplyBuffers = new BufferRecycler(MAX_BLOB_SIZE, 16);
+
+/** Answers with a blob that `read` puts into a recycled buffer, which comes back once the answer has left. */
+export async function sendChunk(reply: FastifyReply, read: (into: Buffer) => Promise<Buffer>): Promise<FastifyReply> {
+  const into = chunkReplyBuffers.take();
+  let blob: Buffer;
+  try {
+    blob = await read(into);
+  } catch (err) {
+    chunkReplyBuffers.give(into);
+    throw err;
+  }
+  // 'finish': every byte is with the kernel. A connection cut short never
+  // finishes, and that buffer is left to the collector instead.
+  reply.raw.once('finish', () => chunkReplyBuffers.give(blob));
+  return reply.type('application/octet-stream').send(blob);
+}
+
+/**
+ * A route whose config names `bodyBuffers` gets its body in a buffer from that
+ * recycler (when it fits), and gives it back when it is done with it.
+ */
+export interface BinaryBodyConfig {
+  bodyBuffers?: BufferRecycler;
+}
 
 /**
  * Reads an application/octet-stream body (a chunk blob, a manifest) into one
@@ -20,7 +55,8 @@ export async function readBinaryBody(req: FastifyRequest, payload: IncomingMessa
   }
 
   if (declared !== undefined) {
-    const body = Buffer.allocUnsafeSlow(declared);
+    const buffers = (req.routeOptions.config as BinaryBodyConfig | undefined)?.bodyBuffers;
+    const body = buffers && declared <= buffers.size ? buffers.take().subarray(0, declared) : Buffer.allocUnsafeSlow(declared);
     let filled = 0;
     for await (const piece of payload as AsyncIterable<Buffer>) {
       if (filled + piece.length > declared) throw new CairnError(400, 'bad_request', `The request body ran past its Content-Length of ${declared} bytes.`);

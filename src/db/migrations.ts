@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Kysely, Migrator, sql, type Migration, type MigrationProvider } from 'kysely';
 import type { Engine } from './connect.js';
 
@@ -268,9 +269,18 @@ class StaticProvider implements MigrationProvider {
 
 export async function migrateToLatest(db: Kysely<unknown>, engine: Engine): Promise<void> {
   const migrator = new Migrator({ db, provider: new StaticProvider(engine) });
-  const { error, results } = await migrator.migrateToLatest();
-  const failed = results?.find((r) => r.status === 'Error');
-  if (error || failed) {
+  // Kysely takes no lock on SQLite (it counts on one connection), so two servers
+  // opening one fresh file can race, and the loser fails ("table … already
+  // exists", or busy). Its run rolls back whole (SQLite's DDL is transactional),
+  // and running again finds the winner's work done.
+  for (let attempt = 1; ; attempt++) {
+    const { error, results } = await migrator.migrateToLatest();
+    const failed = results?.find((r) => r.status === 'Error');
+    if (!error && !failed) return;
+    if (engine === 'sqlite' && attempt < 5) {
+      await sleep(100 * attempt);
+      continue;
+    }
     const reason = error instanceof Error ? error.message : String(error ?? 'unknown error');
     throw new Error(`Database migration ${failed?.migrationName ?? ''} failed: ${reason}`);
   }

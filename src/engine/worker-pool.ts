@@ -8,7 +8,9 @@ import { ChunkIntegrityError } from './chunk-codec.js';
  * in is transferred (detached in the caller), and what the worker gives back is
  * a view of that same memory, so callers can recycle their buffers. Only a view
  * into Node's small shared pool is copied instead. Callers must not use a
- * buffer, or any other view of its memory, once they have passed it in.
+ * buffer, or any other view of its memory, once they have passed it in; except
+ * for memory in a SharedArrayBuffer, which the worker uses in place and the
+ * caller must only leave untouched until the answer comes.
  */
 export interface ChunkPool {
   readonly size: number;
@@ -30,7 +32,7 @@ export interface ChunkPool {
 }
 
 export interface Payload {
-  buffer: ArrayBuffer;
+  buffer: ArrayBuffer | SharedArrayBuffer;
   byteOffset: number;
   byteLength: number;
 }
@@ -142,11 +144,11 @@ export class WorkerPool implements ChunkPool {
     if (this.broken) return Promise.reject(this.broken);
     if (this.closed) return Promise.reject(new PoolClosedError());
     const payload = transferable(data);
-    const transfer = [payload.buffer];
+    const transfer = movable(payload);
     const request = { id: this.nextId++, ...op, data: payload } as WorkerRequest;
     if (into && (request.op === 'decode' || request.op === 'compress')) {
       request.into = transferable(into);
-      if (request.into.buffer !== payload.buffer) transfer.push(request.into.buffer);
+      if (request.into.buffer !== payload.buffer) transfer.push(...movable(request.into));
     }
     return new Promise((resolve, reject) => {
       this.queue.push({ id: request.id, request, transfer, resolve, reject });
@@ -224,8 +226,13 @@ export function createWorkerPool(options?: WorkerPoolOptions): WorkerPool {
   return new WorkerPool(options);
 }
 
+/** What a message must transfer for a payload: shared memory is shared, not moved. */
+export function movable(payload: Payload): ArrayBuffer[] {
+  return payload.buffer instanceof ArrayBuffer ? [payload.buffer] : [];
+}
+
 function transferable(data: Uint8Array): Payload {
-  if (data.buffer instanceof ArrayBuffer && data.buffer.byteLength > Buffer.poolSize) {
+  if (data.buffer instanceof SharedArrayBuffer || (data.buffer instanceof ArrayBuffer && data.buffer.byteLength > Buffer.poolSize)) {
     return { buffer: data.buffer, byteOffset: data.byteOffset, byteLength: data.byteLength };
   }
   // Node's shared allocation pool holds other callers' small buffers: never detach it.

@@ -44,17 +44,18 @@ export class BackupDataService {
     return this.manifestBody(disk.manifest_digest!);
   }
 
-  async pointChunk(caller: Caller, pointId: string, digest: string): Promise<Buffer> {
+  /** A chunk of a point, read into `into` when it fits (see ChunkStore.get). */
+  async pointChunk(caller: Caller, pointId: string, digest: string, into?: Buffer): Promise<Buffer> {
     await this.readablePoint(caller, pointId);
     const disks = await this.db.selectFrom('point_disks').select('manifest_digest').where('point_id', '=', pointId).execute();
-    for (const d of disks) if (d.manifest_digest && (await this.names(d.manifest_digest, digest))) return this.blob(digest, `point ${pointId}`);
+    for (const d of disks) if (d.manifest_digest && (await this.names(d.manifest_digest, digest))) return this.blob(digest, `point ${pointId}`, into);
     throw notFound('Chunk', digest);
   }
 
   /** Serves a blob named by a manifest the caller may read (used by images too). */
-  async chunkOfManifest(manifestDigest: string, digest: string, owner: string): Promise<Buffer> {
+  async chunkOfManifest(manifestDigest: string, digest: string, owner: string, into?: Buffer): Promise<Buffer> {
     if (!(await this.names(manifestDigest, digest))) throw notFound('Chunk', digest);
-    return this.blob(digest, owner);
+    return this.blob(digest, owner, into);
   }
 
   async verifyPoint(caller: Caller, pointId: string): Promise<VerifyReport> {
@@ -98,8 +99,8 @@ export class BackupDataService {
     return results.filter((r): r is { digest: string; problem: string } => r !== null);
   }
 
-  private async blob(digest: string, owner: string): Promise<Buffer> {
-    const blob = await this.store.get(digest);
+  private async blob(digest: string, owner: string, into?: Buffer): Promise<Buffer> {
+    const blob = await this.store.get(digest, into);
     if (!blob) throw new CairnError(500, 'chunk_missing', `Chunk ${digest} of ${owner} is missing from the chunk store; run \`cairn verify\` and restore from another point.`);
     return blob;
   }

@@ -120,9 +120,10 @@ export class ImagesService {
     return this.data.manifestBody((await this.own(caller, id)).manifest_digest);
   }
 
-  async chunk(caller: Caller, id: string, digest: string): Promise<Buffer> {
+  /** A chunk of the image, read into `into` when it fits (see ChunkStore.get). */
+  async chunk(caller: Caller, id: string, digest: string, into?: Buffer): Promise<Buffer> {
     const img = await this.own(caller, id);
-    return this.data.chunkOfManifest(img.manifest_digest, digest, `image ${id}`);
+    return this.data.chunkOfManifest(img.manifest_digest, digest, `image ${id}`, into);
   }
 
   /**

@@ -6,8 +6,11 @@
 export interface ChunkStore {
   /** Stores the blob unless the key exists; true when this call wrote it. */
   putIfAbsent(key: string, blob: Buffer): Promise<boolean>;
-  /** The blob, or null when the key is absent. */
-  get(key: string): Promise<Buffer | null>;
+  /**
+   * The blob, or null when the key is absent. Read into the start of `into`
+   * when given and large enough (the result is then a view of it).
+   */
+  get(key: string, into?: Buffer): Promise<Buffer | null>;
   head(key: string): Promise<{ size: number; modifiedAt: Date } | null>;
   delete(key: string): Promise<void>;
   list(): AsyncIterable<{ key: string; size: number; modifiedAt: Date }>;

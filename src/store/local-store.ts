@@ -47,9 +47,23 @@ export class LocalChunkStore implements ChunkStore {
     }
   }
 
-  async get(key: string): Promise<Buffer | null> {
+  async get(key: string, into?: Buffer): Promise<Buffer | null> {
     try {
-      return await readFile(this.pathOf(key).file);
+      if (!into) return await readFile(this.pathOf(key).file);
+      const fh = await open(this.pathOf(key).file, 'r');
+      try {
+        const { size } = await fh.stat();
+        if (size > into.length) return await fh.readFile();
+        let filled = 0;
+        while (filled < size) {
+          const { bytesRead } = await fh.read(into, filled, size - filled, filled);
+          if (bytesRead === 0) break; // truncated meanwhile: the reader's digest check catches it
+          filled += bytesRead;
+        }
+        return into.subarray(0, filled);
+      } finally {
+        await fh.close();
+      }
     } catch (err) {
       if (isErrno(err, 'ENOENT')) return null;
       throw err;

@@ -230,7 +230,17 @@ test('bad requests get a 4xx with a clear error, and change nothing', async (t) 
       const client = c.anonymous ? api(server.url) : owner.api;
       const path = typeof c.path === 'function' ? c.path() : c.path;
       const body = typeof c.body === 'function' ? (c.body as () => unknown)() : c.body;
-      const res = await client.request(c.method, path, body, { raw: c.raw, contentType: c.contentType, query: c.query });
+      let res;
+      try {
+        res = await client.request(c.method, path, body, { raw: c.raw, contentType: c.contentType, query: c.query });
+      } catch (err) {
+        // Refusing a body that is too large, the server answers 413 and closes the
+        // connection at once (Fastify does, so as not to read the rest). A client
+        // still sending can see only the broken pipe: the request was refused all the same.
+        const code = (err as { cause?: { code?: string } }).cause?.code;
+        if (c.status === 413 && (code === 'EPIPE' || code === 'ECONNRESET')) return;
+        throw err;
+      }
       const error = expectError(res, c.status, c.code, c.name);
       if (c.field) assert.equal(error.field, c.field, `field: ${res.text}`);
       if (c.mentions) assert.match(error.message, c.mentions);

@@ -3,6 +3,7 @@ import type { Services } from '../../services/index.js';
 import { pageOf } from '../../domain/page.js';
 import { MAX_BLOB_SIZE } from '../../engine/chunk-codec.js';
 import { callerOf } from '../auth.js';
+import { chunkBodyBuffers, sendChunk, type BinaryBodyConfig } from '../binary-body.js';
 import { CHUNK_LOG_LEVEL, Description, Id, Name, PageQuery, Strict } from '../schemas.js';
 import type { Api } from '../types.js';
 
@@ -41,10 +42,19 @@ export function backupRoutes(app: Api, s: Services): void {
   );
   app.put(
     '/api/v1/uploads/:id/chunks/:digest',
-    { bodyLimit: MAX_BLOB_SIZE, logLevel: CHUNK_LOG_LEVEL, schema: { tags: ['backups'], params: Strict({ id: Id('point'), digest: Digest }), consumes: ['application/octet-stream'] } },
+    {
+      bodyLimit: MAX_BLOB_SIZE,
+      logLevel: CHUNK_LOG_LEVEL,
+      config: { bodyBuffers: chunkBodyBuffers } satisfies BinaryBodyConfig,
+      schema: { tags: ['backups'], params: Strict({ id: Id('point'), digest: Digest }), consumes: ['application/octet-stream'] },
+    },
     async (req, reply) => {
-      const r = await s.uploads.putChunk(callerOf(req), req.params.id, req.params.digest, req.body as Buffer);
-      return reply.status(r.stored ? 201 : 200).send(r);
+      try {
+        const r = await s.uploads.putChunk(callerOf(req), req.params.id, req.params.digest, req.body as Buffer);
+        return reply.status(r.stored ? 201 : 200).send(r);
+      } finally {
+        chunkBodyBuffers.give(req.body as Buffer); // stored (or refused) by now
+      }
     },
   );
   app.put(
@@ -99,7 +109,7 @@ export function backupRoutes(app: Api, s: Services): void {
     reply.type('application/octet-stream').send(await s.data.pointManifest(callerOf(req), req.params.id, req.params.disk)),
   );
   app.get('/api/v1/points/:id/chunks/:digest', { logLevel: CHUNK_LOG_LEVEL, schema: { tags: ['points'], params: Strict({ id: Id('point'), digest: Digest }) } }, async (req, reply) =>
-    reply.type('application/octet-stream').send(await s.data.pointChunk(callerOf(req), req.params.id, req.params.digest)),
+    sendChunk(reply, (into) => s.data.pointChunk(callerOf(req), req.params.id, req.params.digest, into)),
   );
   app.post('/api/v1/points/:id/verify', { schema: { tags: ['points'], params: PointParams } }, async (req) => ({ report: await s.data.verifyPoint(callerOf(req), req.params.id) }));
   app.post('/api/v1/points/:id/rollback', { schema: { tags: ['points'], params: PointParams } }, async (req, reply) =>

@@ -3,6 +3,7 @@ import type { Services } from '../../services/index.js';
 import { pageOf } from '../../domain/page.js';
 import { badRequest, CairnError } from '../../domain/errors.js';
 import { callerOf } from '../auth.js';
+import { sendChunk } from '../binary-body.js';
 import { CHUNK_LOG_LEVEL, Description, Id, Name, PageQuery, Strict } from '../schemas.js';
 import type { Api } from '../types.js';
 
@@ -97,7 +98,7 @@ export function sharingRoutes(app: Api, s: Services): void {
     reply.type('application/octet-stream').send(await s.images.manifest(callerOf(req), req.params.id)),
   );
   app.get('/api/v1/images/:id/chunks/:digest', { logLevel: CHUNK_LOG_LEVEL, schema: { tags: ['images'], params: Strict({ id: Id('image'), digest: Type.String({ pattern: '^[0-9a-f]{64}$' }) }) } }, async (req, reply) =>
-    reply.type('application/octet-stream').send(await s.images.chunk(callerOf(req), req.params.id, req.params.digest)),
+    sendChunk(reply, (into) => s.images.chunk(callerOf(req), req.params.id, req.params.digest, into)),
   );
   app.get('/api/v1/images/:id/export', { schema: { tags: ['images'], params: ImageParams } }, async (req, reply) => {
     const caller = callerOf(req);
