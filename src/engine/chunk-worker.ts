@@ -1,34 +1,32 @@
 import { parentPort } from 'node:worker_threads';
 import { ChunkIntegrityError, compressChunk, decodeChunk, isZeroChunk, sha256Hex, verifyChunk } from './chunk-codec.js';
-import { movable, type Payload, type WorkerReply, type WorkerRequest } from './worker-pool.js';
+import { movable, payloadOf, viewOf, type WorkerReply, type WorkerRequest } from './worker-pool.js';
 
 if (!parentPort) {
   throw new Error('chunk-worker must be started as a worker thread');
 }
 const port = parentPort;
 
-const view = (p: Payload): Buffer => Buffer.from(p.buffer, p.byteOffset, p.byteLength);
-const payloadOf = (b: Buffer): Payload => ({ buffer: b.buffer, byteOffset: b.byteOffset, byteLength: b.byteLength });
 
 port.on('message', (req: WorkerRequest) => {
   let reply: WorkerReply;
   // Whatever came in goes back, so the caller can reuse its memory.
   const transfer: ArrayBuffer[] = movable(req.data);
   try {
-    const data = view(req.data);
+    const data = viewOf(req.data);
     switch (req.op) {
       case 'hash': {
         reply = { id: req.id, ok: true, data: req.data, digest: isZeroChunk(data) ? null : sha256Hex(data) };
         break;
       }
       case 'compress': {
-        const blob = compressChunk(data, req.into ? view(req.into) : undefined);
+        const blob = compressChunk(data, req.into ? viewOf(req.into) : undefined);
         reply = { id: req.id, ok: true, data: req.data, out: payloadOf(blob) };
         if (blob.buffer !== req.data.buffer) transfer.push(...movable(payloadOf(blob)));
         break;
       }
       case 'decode': {
-        const out = decodeChunk(data, req.digest, req.into ? view(req.into) : undefined);
+        const out = decodeChunk(data, req.digest, req.into ? viewOf(req.into) : undefined);
         reply = { id: req.id, ok: true, data: req.data, out: payloadOf(out) };
         if (out.buffer !== req.data.buffer) transfer.push(...movable(payloadOf(out)));
         break;

@@ -85,6 +85,17 @@ export async function blockDeviceSize(rdev: bigint): Promise<number> {
   return sectors * 512;
 }
 
+/** Reads into all of `buf` from `position`, as far as the file goes; returns the bytes read. */
+export async function readFull(handle: FileHandle, buf: Uint8Array, position: number): Promise<number> {
+  let filled = 0;
+  while (filled < buf.length) {
+    const { bytesRead } = await handle.read(buf, filled, buf.length - filled, position + filled);
+    if (bytesRead === 0) break;
+    filled += bytesRead;
+  }
+  return filled;
+}
+
 export interface OpenDiskOptions {
   /** If given, the disk must be exactly this size (e.g. the size recorded at the last backup). */
   expectedSize?: number;
@@ -174,14 +185,8 @@ class FileDiskSource implements DiskSource {
     // allocUnsafeSlow: a chunk must own its ArrayBuffer so it can be
     // transferred to a worker without detaching unrelated pooled buffers.
     const data = buffers && buffers.size >= length ? buffers.take().subarray(0, length) : Buffer.allocUnsafeSlow(length);
-    let filled = 0;
-    while (filled < length) {
-      const { bytesRead } = await this.handle.read(data, filled, length - filled, offset + filled);
-      if (bytesRead === 0) {
-        throw new DiskSizeChangedError(this.path, this.size, offset + filled, 'while it was being read');
-      }
-      filled += bytesRead;
-    }
+    const filled = await readFull(this.handle, data, offset);
+    if (filled < length) throw new DiskSizeChangedError(this.path, this.size, offset + filled, 'while it was being read');
     return { index, offset, data };
   }
 

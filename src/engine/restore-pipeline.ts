@@ -4,7 +4,7 @@ import { dirname } from 'node:path';
 import { BufferRecycler } from './buffer-recycler.js';
 import { CHUNK_SIZE, ChunkIntegrityError, isZeroChunk, MAX_BLOB_SIZE } from './chunk-codec.js';
 import { checkPositiveInteger, linkedAbortController, runConcurrently } from './concurrency.js';
-import { blockDeviceSize } from './disk-source.js';
+import { blockDeviceSize, readFull } from './disk-source.js';
 import { chunkLength, chunkOffset, expectedChunkCount, type Manifest } from './manifest.js';
 import type { ChunkPool } from './worker-pool.js';
 
@@ -124,13 +124,8 @@ async function openTarget(target: string, mode: RestoreMode, size: number, creat
 }
 
 async function readFully(handle: FileHandle, buf: Buffer, position: number): Promise<Buffer> {
-  const length = buf.length;
-  let filled = 0;
-  while (filled < length) {
-    const { bytesRead } = await handle.read(buf, filled, length - filled, position + filled);
-    if (bytesRead === 0) throw new Error(`unexpected end of target at byte ${position + filled}`);
-    filled += bytesRead;
-  }
+  const filled = await readFull(handle, buf, position);
+  if (filled < buf.length) throw new Error(`unexpected end of target at byte ${position + filled}`);
   return buf;
 }
 

@@ -233,7 +233,7 @@ export function movable(payload: Payload): ArrayBuffer[] {
 
 function transferable(data: Uint8Array): Payload {
   if (data.buffer instanceof SharedArrayBuffer || (data.buffer instanceof ArrayBuffer && data.buffer.byteLength > Buffer.poolSize)) {
-    return { buffer: data.buffer, byteOffset: data.byteOffset, byteLength: data.byteLength };
+    return payloadOf(data);
   }
   // Node's shared allocation pool holds other callers' small buffers: never detach it.
   const copy = new Uint8Array(data.byteLength);
@@ -241,9 +241,15 @@ function transferable(data: Uint8Array): Payload {
   return { buffer: copy.buffer, byteOffset: 0, byteLength: copy.byteLength };
 }
 
-function viewOf(payload: Payload | undefined): Buffer {
-  if (!payload) throw new Error('chunk worker reply carried no data');
+/** The Buffer a payload describes (the same memory, no copy). */
+export function viewOf(payload: Payload | undefined): Buffer {
+  if (!payload) throw new Error('chunk worker message carried no data');
   return Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
+}
+
+/** The payload describing a Buffer's memory, for a message. */
+export function payloadOf(buffer: Uint8Array): Payload {
+  return { buffer: buffer.buffer, byteOffset: buffer.byteOffset, byteLength: buffer.byteLength };
 }
 
 function reviveError(reply: WorkerReply & { ok: false }): Error {
