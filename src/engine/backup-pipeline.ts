@@ -1,7 +1,7 @@
 import { BufferRecycler } from './buffer-recycler.js';
 import { BLOB_CAPACITY } from './chunk-codec.js';
 import { checkPositiveInteger, linkedAbortController, runConcurrently } from './concurrency.js';
-import { openDiskSource, type DiskChunk } from './disk-source.js';
+import { openDiskSource, type ReadChunk } from './disk-source.js';
 import type { ChunkPool } from './worker-pool.js';
 
 /** Where a backup puts its chunks: normally the server's chunk API. */
@@ -122,8 +122,9 @@ export async function backupDisk(options: BackupOptions): Promise<BackupResult> 
   const blobBuffers = new BufferRecycler(BLOB_CAPACITY, 2 * Math.ceil(MAX_BATCH_BYTES / BLOB_CAPACITY) + encodeWindow + 1);
 
   // Hashing comes first and is cheap; compressing, the costly part, is done
-  // only for chunks that may have to be sent. Holes are found in the worker too.
-  const prepare = async (chunk: DiskChunk): Promise<Prepared> => {
+  // only for chunks that may have to be sent. Zeros the file system does not
+  // know as holes are found in the worker.
+  const prepare = async (chunk: ReadChunk): Promise<Prepared> => {
     const hashed = await pool.hash(chunk.data);
     const { digest } = hashed;
     if (digest === null || known.has(digest) || claimed.has(digest)) {
@@ -196,7 +197,13 @@ export async function backupDisk(options: BackupOptions): Promise<BackupResult> 
   };
 
   try {
-    for await (const chunk of source.chunks({ signal, buffers, readAhead })) {
+    for await (const chunk of source.chunks({ signal, buffers, readAhead, skipHoles: true })) {
+      if (chunk.data === null) {
+        // A hole's manifest entry is null already; nothing to hash, send or even read.
+        stats.bytesRead += chunk.length;
+        report();
+        continue;
+      }
       stats.bytesRead += chunk.data.length;
       const preparing = prepare(chunk);
       preparing.catch(() => {}); // observed below, in order; never unhandled

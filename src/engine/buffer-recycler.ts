@@ -4,13 +4,12 @@
  * allocation costs page faults and zeroing in the kernel on every chunk, and
  * garbage collection later, which together cost more than the hashing.
  *
- * Buffers handed out own their memory; `give` takes a view of any of them back,
- * whatever its offset or length. Plain buffers are moved to a worker and back
- * (see ChunkPool); `shared` ones live in a SharedArrayBuffer, which a worker
- * reads in place, so the view the caller holds stays valid throughout.
+ * Buffers handed out own their memory, so they can be moved to a worker and
+ * back (see ChunkPool); `give` takes a view of any of them back, whatever its
+ * offset or length.
  */
 export class BufferRecycler {
-  private readonly free: (ArrayBuffer | SharedArrayBuffer)[] = [];
+  private readonly free: ArrayBuffer[] = [];
 
   /**
    * @param size bytes of every buffer
@@ -19,20 +18,18 @@ export class BufferRecycler {
   constructor(
     readonly size: number,
     private readonly keep = 16,
-    private readonly shared = false,
   ) {}
 
   take(): Buffer {
     const buffer = this.free.pop();
     if (buffer) return Buffer.from(buffer);
-    return this.shared ? Buffer.from(new SharedArrayBuffer(this.size)) : Buffer.allocUnsafeSlow(this.size);
+    return Buffer.allocUnsafeSlow(this.size);
   }
 
   /** Returns a buffer (or a view of one) obtained from `take`; others are ignored. */
   give(view: Uint8Array | undefined): void {
     const buffer = view?.buffer;
-    const kind = this.shared ? SharedArrayBuffer : ArrayBuffer;
-    if (buffer instanceof kind && buffer.byteLength === this.size && this.free.length < this.keep && !this.free.includes(buffer)) {
+    if (buffer instanceof ArrayBuffer && buffer.byteLength === this.size && this.free.length < this.keep && !this.free.includes(buffer)) {
       this.free.push(buffer);
     }
   }

@@ -2,10 +2,11 @@ import { constants as fsConstants } from 'node:fs';
 import { open, readFile, type FileHandle } from 'node:fs/promises';
 import type { BufferRecycler } from './buffer-recycler.js';
 import { CHUNK_SIZE } from './chunk-codec.js';
+import { HoleMap } from './sparse-file.js';
 
 export type DiskKind = 'file' | 'block';
 
-export interface DiskChunk {
+export interface ReadChunk {
   index: number;
   offset: number;
   /**
@@ -14,6 +15,16 @@ export interface DiskChunk {
    */
   data: Buffer;
 }
+
+/** A chunk the file system says is all hole (with `skipHoles`): it reads as zeros, and was not read. */
+export interface HoleChunk {
+  index: number;
+  offset: number;
+  length: number;
+  data: null;
+}
+
+export type DiskChunk = ReadChunk | HoleChunk;
 
 export interface ChunkReadOptions {
   /** Chunks read ahead of the consumer; bounds memory to (readAhead + 1) chunks. */
@@ -52,9 +63,11 @@ export interface DiskSource {
   readonly kind: DiskKind;
   readonly size: number;
   readonly chunkSize: number;
-  chunks(options?: ChunkReadOptions): AsyncGenerator<DiskChunk, void, undefined>;
-  /** Reads chunk `index` again, into `buffers` if given. */
-  readChunk(index: number, buffers?: BufferRecycler): Promise<DiskChunk>;
+  /** With `skipHoles`, chunks that are wholly hole come as HoleChunks, not read. */
+  chunks(options: ChunkReadOptions & { skipHoles: true }): AsyncGenerator<DiskChunk, void, undefined>;
+  chunks(options?: ChunkReadOptions): AsyncGenerator<ReadChunk, void, undefined>;
+  /** Reads chunk `index` (again), into `buffers` if given. */
+  readChunk(index: number, buffers?: BufferRecycler): Promise<ReadChunk>;
   close(): Promise<void>;
 }
 
@@ -151,18 +164,25 @@ class FileDiskSource implements DiskSource {
     private readonly handle: FileHandle,
   ) {}
 
-  async *chunks(options: ChunkReadOptions = {}): AsyncGenerator<DiskChunk, void, undefined> {
+  chunks(options: ChunkReadOptions & { skipHoles: true }): AsyncGenerator<DiskChunk, void, undefined>;
+  chunks(options?: ChunkReadOptions): AsyncGenerator<ReadChunk, void, undefined>;
+  async *chunks(options: ChunkReadOptions & { skipHoles?: boolean } = {}): AsyncGenerator<DiskChunk, void, undefined> {
     const readAhead = options.readAhead ?? 1;
     if (!Number.isInteger(readAhead) || readAhead < 0) {
       throw new RangeError(`readAhead must be a non-negative integer, got ${readAhead}`);
     }
     const count = Math.ceil(this.size / this.chunkSize);
+    const holes = options.skipHoles && this.kind === 'file' ? HoleMap.of(this.handle.fd) : null;
+    holes?.adviseSequential();
     const inFlight: Promise<DiskChunk>[] = [];
     let next = 0;
     try {
       while (next < count || inFlight.length > 0) {
         while (next < count && inFlight.length <= readAhead) {
-          const read = this.readChunk(next++, options.buffers);
+          const index = next++;
+          const offset = index * this.chunkSize;
+          const length = Math.min(this.chunkSize, this.size - offset);
+          const read: Promise<DiskChunk> = holes?.isHole(offset, length) ? Promise.resolve({ index, offset, length, data: null }) : this.readChunk(index, options.buffers);
           // Reads ahead may fail while the consumer is still busy; the error
           // is delivered when that chunk's turn comes, not as an unhandled rejection.
           read.catch(() => {});
@@ -178,7 +198,7 @@ class FileDiskSource implements DiskSource {
     }
   }
 
-  async readChunk(index: number, buffers?: BufferRecycler): Promise<DiskChunk> {
+  async readChunk(index: number, buffers?: BufferRecycler): Promise<ReadChunk> {
     const offset = index * this.chunkSize;
     if (!Number.isInteger(index) || index < 0 || offset >= this.size) throw new RangeError(`${this.path} has no chunk ${index}`);
     const length = Math.min(this.chunkSize, this.size - offset);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { copyFile, mkdir, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, open, readFile, stat, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -8,6 +8,7 @@ import { promisify } from 'node:util';
 import { backupDisk, DiskChangedError, type BackupProgress, type BackupResult, type ChunkSink } from '../../src/engine/backup-pipeline.js';
 import { CHUNK_SIZE, ChunkIntegrityError, decodeChunk } from '../../src/engine/chunk-codec.js';
 import { DiskOpenError, DiskSizeChangedError } from '../../src/engine/disk-source.js';
+import { canFindHoles } from '../../src/engine/sparse-file.js';
 import {
   decodeManifest,
   encodeManifest,
@@ -268,6 +269,35 @@ describe('backup and restore pipelines', () => {
     const target = join(dir, 'synthetic-restored.img');
     await restoreDisk({ manifest: manifestOf(result), target, source: own, pool, mode: 'file' });
     assert.ok(await filesEqual(path, target));
+  });
+
+  it('skips the holes of a sparse disk unread, and makes the manifest a full read makes', async (t) => {
+    if (!canFindHoles) return t.skip('the sparse-file helper is not built');
+    const sparse = join(dir, 'holes.img');
+    await writeFile(sparse, '');
+    await truncate(sparse, 6 * CHUNK_SIZE);
+    const handle = await open(sparse, 'r+');
+    for (const [index, fill] of [[1, 7], [4, 9]] as const) await handle.write(Buffer.alloc(CHUNK_SIZE, fill), 0, CHUNK_SIZE, index * CHUNK_SIZE);
+    await handle.close();
+    const dense = join(dir, 'dense.img');
+    await writeFile(dense, await readFile(sparse)); // the same bytes, every block allocated
+    let hashed = 0;
+    const counting: ChunkPool = {
+      size: pool.size,
+      hash: (data) => ((hashed += 1), pool.hash(data)),
+      compress: (data, into) => pool.compress(data, into),
+      decode: (blob, digest, into) => pool.decode(blob, digest, into),
+      verify: (blob, digest) => pool.verify(blob, digest),
+      close: () => Promise.resolve(),
+    };
+    const fromSparse = await backupDisk({ path: sparse, pool: counting, sink: new MemoryStore() });
+    assert.equal(hashed, 2, 'only the two chunks holding data were read and hashed');
+    assert.equal(fromSparse.bytesRead, 6 * CHUNK_SIZE, 'holes count as read for progress');
+    hashed = 0;
+    const fromDense = await backupDisk({ path: dense, pool: counting, sink: new MemoryStore() });
+    assert.equal(hashed, 6, 'written zeros are read and found to be zeros');
+    assert.deepEqual(fromSparse.chunks, fromDense.chunks);
+    assert.deepEqual(fromSparse.chunks.map((c) => c !== null), [false, true, false, false, true, false]);
   });
 
   it('hashes chunks the store is known to hold without compressing them', async () => {
