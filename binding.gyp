@@ -1,8 +1,8 @@
 {
   "targets": [
     {
-      "target_name": "sparse_file",
-      "sources": ["native/sparse_file.c"],
+      "target_name": "disk_io",
+      "sources": ["native/disk_io.c"],
       "cflags": ["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"]
     }
   ]

@@ -2,7 +2,7 @@ import { constants as fsConstants } from 'node:fs';
 import { open, readFile, type FileHandle } from 'node:fs/promises';
 import type { BufferRecycler } from './buffer-recycler.js';
 import { CHUNK_SIZE } from './chunk-codec.js';
-import { HoleMap } from './sparse-file.js';
+import { HoleMap } from './disk-io.js';
 
 export type DiskKind = 'file' | 'block';
 

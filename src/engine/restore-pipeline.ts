@@ -4,6 +4,7 @@ import { dirname } from 'node:path';
 import { BufferRecycler } from './buffer-recycler.js';
 import { CHUNK_SIZE, ChunkIntegrityError, isZeroChunk, MAX_BLOB_SIZE } from './chunk-codec.js';
 import { checkPositiveInteger, linkedAbortController, runConcurrently } from './concurrency.js';
+import { DIRECT_IO_ALIGNMENT, hasNativeHelper, isDirectWritable } from './disk-io.js';
 import { blockDeviceSize, readFull } from './disk-source.js';
 import { chunkLength, chunkOffset, expectedChunkCount, type Manifest } from './manifest.js';
 import type { ChunkPool } from './worker-pool.js';
@@ -57,6 +58,8 @@ export interface RestoreResult {
   chunksSkipped: number;
   /** Blob bytes fetched from the source. */
   bytesFetched: number;
+  /** Of `bytesWritten`, those written around the page cache (O_DIRECT). */
+  bytesWrittenDirect: number;
 }
 
 export class RestoreTargetError extends Error {
@@ -123,6 +126,22 @@ async function openTarget(target: string, mode: RestoreMode, size: number, creat
   }
 }
 
+/**
+ * The target opened a second time for O_DIRECT writes, or null where that is
+ * not possible. Going around the page cache halves the system time of writing
+ * a disk and lets the device write while chunks arrive, instead of a flush
+ * waiting for gigabytes of dirty pages at the end.
+ */
+async function openDirect(handle: FileHandle): Promise<FileHandle | null> {
+  if (!hasNativeHelper || fsConstants.O_DIRECT === undefined) return null;
+  try {
+    // Through /proc, the very file already open, even if its path changed since.
+    return await open(`/proc/self/fd/${handle.fd}`, fsConstants.O_WRONLY | fsConstants.O_DIRECT);
+  } catch {
+    return null;
+  }
+}
+
 async function readFully(handle: FileHandle, buf: Buffer, position: number): Promise<Buffer> {
   const filled = await readFull(handle, buf, position);
   if (filled < buf.length) throw new Error(`unexpected end of target at byte ${position + filled}`);
@@ -153,7 +172,7 @@ function checkManifest(manifest: Manifest): void {
  */
 export async function restoreDisk(options: RestoreOptions): Promise<RestoreResult> {
   const { manifest, target, source, pool, mode, onProgress } = options;
-  const concurrency = options.concurrency ?? 4;
+  const concurrency = options.concurrency ?? 6;
   checkPositiveInteger('concurrency', concurrency);
   if (mode !== 'file' && mode !== 'device' && mode !== 'rollback') {
     throw new TypeError(`unknown restore mode ${JSON.stringify(mode)}`);
@@ -164,12 +183,14 @@ export async function restoreDisk(options: RestoreOptions): Promise<RestoreResul
   const { handle, created } = await openTarget(target, mode, manifest.size, options.createIfMissing ?? mode === 'file');
   const { controller, dispose } = linkedAbortController(options.signal);
   const signal = controller.signal;
-  const stats = { chunksWritten: 0, bytesWritten: 0, chunksSkipped: 0, bytesFetched: 0 };
+  const stats = { chunksWritten: 0, bytesWritten: 0, chunksSkipped: 0, bytesFetched: 0, bytesWrittenDirect: 0 };
   let bytesDone = 0;
   let zeros: Buffer | undefined;
   // Buffers travel to the pool and back; each chunk in flight holds one of each.
   const blobs = new BufferRecycler(MAX_BLOB_SIZE, concurrency);
-  const chunkBuffers = new BufferRecycler(CHUNK_SIZE, concurrency);
+  const chunkBuffers = new BufferRecycler(CHUNK_SIZE, concurrency, DIRECT_IO_ALIGNMENT);
+  const directHandle = await openDirect(handle);
+  let direct = directHandle;
 
   // The disk's bytes are flushed as the restore goes, one flush at a time, so
   // that the device writes while chunks are still being fetched and decoded,
@@ -177,7 +198,19 @@ export async function restoreDisk(options: RestoreOptions): Promise<RestoreResul
   let unflushed = 0;
   let flushing: Promise<void> | undefined;
   const write = async (data: Uint8Array, offset: number): Promise<void> => {
-    await writeFully(handle, data, offset);
+    if (direct && isDirectWritable(data, offset)) {
+      try {
+        await writeFully(direct, data, offset);
+        stats.bytesWrittenDirect += data.length;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EINVAL') throw err;
+        // The file system refuses direct I/O after all: through the page cache, then.
+        direct = null;
+        await writeFully(handle, data, offset);
+      }
+    } else {
+      await writeFully(handle, data, offset);
+    }
     stats.chunksWritten += 1;
     stats.bytesWritten += data.length;
     unflushed += data.length;
@@ -241,6 +274,7 @@ export async function restoreDisk(options: RestoreOptions): Promise<RestoreResul
   } finally {
     await flushing?.catch(() => {});
     dispose();
+    await directHandle?.close();
     await handle.close();
   }
   if (created) await syncDirectory(dirname(target));

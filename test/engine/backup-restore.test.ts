@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { constants as fsConstants } from 'node:fs';
 import { copyFile, mkdir, open, readFile, stat, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -8,7 +9,7 @@ import { promisify } from 'node:util';
 import { backupDisk, DiskChangedError, type BackupProgress, type BackupResult, type ChunkSink } from '../../src/engine/backup-pipeline.js';
 import { CHUNK_SIZE, ChunkIntegrityError, decodeChunk } from '../../src/engine/chunk-codec.js';
 import { DiskOpenError, DiskSizeChangedError } from '../../src/engine/disk-source.js';
-import { canFindHoles } from '../../src/engine/sparse-file.js';
+import { hasNativeHelper } from '../../src/engine/disk-io.js';
 import {
   decodeManifest,
   encodeManifest,
@@ -155,6 +156,25 @@ describe('backup and restore pipelines', () => {
     assert.ok(allocated <= manifestLogicalSize(pointA) + MiB, `holes were written: ${allocated} bytes allocated`);
   });
 
+  it('writes whole chunks around the page cache where the file system takes O_DIRECT', async (t) => {
+    if (!hasNativeHelper) return t.skip('the native disk I/O helper is not built');
+    try {
+      await (await open(join(dir, 'direct-probe'), fsConstants.O_CREAT | fsConstants.O_WRONLY | fsConstants.O_DIRECT)).close();
+    } catch {
+      return t.skip(`the file system of ${dir} refuses O_DIRECT`);
+    }
+    const path = join(dir, 'odd-size.img');
+    const content = seededRandom(5).bytes(3 * CHUNK_SIZE + 1000); // a short last chunk, not block-aligned
+    await writeFile(path, content);
+    const own = new MemoryStore();
+    const manifest = manifestOf(await backupDisk({ path, pool, sink: own }));
+    const target = join(dir, 'odd-size-restored.img');
+    const result = await restoreDisk({ manifest, target, source: own, pool, mode: 'file' });
+    assert.equal(result.bytesWritten, content.length);
+    assert.equal(result.bytesWrittenDirect, 3 * CHUNK_SIZE, 'the whole chunks directly, the short one through the page cache');
+    assert.ok((await readFile(target)).equals(content));
+  });
+
   it('restores a mostly empty disk as a file that allocates a small part of its size', async () => {
     const sparseDir = join(dir, 'sparse');
     await mkdir(sparseDir);
@@ -272,7 +292,7 @@ describe('backup and restore pipelines', () => {
   });
 
   it('skips the holes of a sparse disk unread, and makes the manifest a full read makes', async (t) => {
-    if (!canFindHoles) return t.skip('the sparse-file helper is not built');
+    if (!hasNativeHelper) return t.skip('the native disk I/O helper is not built');
     const sparse = join(dir, 'holes.img');
     await writeFile(sparse, '');
     await truncate(sparse, 6 * CHUNK_SIZE);

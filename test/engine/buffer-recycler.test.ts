@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { BufferRecycler } from '../../src/engine/buffer-recycler.js';
+import { hasNativeHelper, isDirectWritable } from '../../src/engine/disk-io.js';
 
 describe('buffer recycler', () => {
   it('hands back the memory it was given, from any view of it', () => {
@@ -26,5 +27,25 @@ describe('buffer recycler', () => {
     const again = [buffers.take(), buffers.take(), buffers.take()].map((x) => x.buffer);
     assert.ok(again.includes(a.buffer) && again.includes(b.buffer), 'the two kept are reused');
     assert.ok(!again.includes(c.buffer), 'the third was over the limit');
+  });
+
+  it('hands out buffers aligned for direct I/O when asked, and takes them back', (t) => {
+    if (!hasNativeHelper) return t.skip('the native disk I/O helper is not built');
+    const buffers = new BufferRecycler(64 * 1024, 4, 4096);
+    const taken = [buffers.take(), buffers.take(), buffers.take()];
+    for (const b of taken) {
+      assert.equal(b.length, 64 * 1024);
+      assert.ok(isDirectWritable(b, 0), 'starts on a 4096-byte boundary');
+      assert.ok(!isDirectWritable(b.subarray(1), 0), 'one byte in is not aligned');
+    }
+    buffers.give(taken[1]);
+    const again = buffers.take();
+    assert.equal(again.buffer, taken[1]!.buffer);
+    assert.ok(isDirectWritable(again, 0));
+    // Moved to another thread and back, the memory (and so its alignment) stays.
+    const offset = again.byteOffset;
+    const moved = structuredClone(again.buffer, { transfer: [again.buffer as ArrayBuffer] }) as ArrayBuffer;
+    assert.equal(again.length, 0, 'moved away');
+    assert.ok(isDirectWritable(Buffer.from(moved, offset, 64 * 1024), 0));
   });
 });

@@ -1,18 +1,20 @@
 import { createRequire } from 'node:module';
 
-/** The native helper in native/sparse_file.c, built by `npm install` (node-gyp). */
-interface SparseFileAddon {
+/** The native helper in native/disk_io.c, built by `npm install` (node-gyp). */
+interface DiskIoAddon {
   /** The first data offset at or after `position`, or -1 if only hole follows. */
   seekData(fd: number, position: number): number;
   /** The first hole offset at or after `position` (the file's end counts as one). */
   seekHole(fd: number, position: number): number;
   adviseSequential(fd: number, position: number): void;
+  /** The buffer's memory address modulo `alignment`. */
+  addressOffset(buffer: ArrayBuffer, alignment: number): number;
 }
 
-function loadAddon(): SparseFileAddon | null {
+function loadAddon(): DiskIoAddon | null {
   try {
     // From dist/src/engine/ (and src/engine/ under a TS loader) up to the package root.
-    return createRequire(import.meta.url)('../../../build/Release/sparse_file.node') as SparseFileAddon;
+    return createRequire(import.meta.url)('../../../build/Release/disk_io.node') as DiskIoAddon;
   } catch {
     return null;
   }
@@ -20,8 +22,30 @@ function loadAddon(): SparseFileAddon | null {
 
 const addon = loadAddon();
 
-/** Whether this build can find holes without reading them (false only if the native helper did not build). */
-export const canFindHoles = addon !== null;
+/** Whether this build has its native helper (it may fail to build where there is no C compiler). */
+export const hasNativeHelper = addon !== null;
+
+/**
+ * What O_DIRECT I/O aligns memory, offsets and lengths to: the largest logical
+ * block size of common devices, so it suits every device and file system.
+ */
+export const DIRECT_IO_ALIGNMENT = 4096;
+
+/**
+ * How far into `buffer` its first address aligned to `alignment` is; 0 without
+ * the native helper, whose callers then do not use direct I/O anyway.
+ */
+export function alignedStart(buffer: ArrayBuffer, alignment = DIRECT_IO_ALIGNMENT): number {
+  if (!addon) return 0;
+  return (alignment - addon.addressOffset(buffer, alignment)) % alignment;
+}
+
+/** Whether `data` may be written with O_DIRECT at `position`: memory, position and length all aligned. */
+export function isDirectWritable(data: Uint8Array, position: number, alignment = DIRECT_IO_ALIGNMENT): boolean {
+  if (!addon || !(data.buffer instanceof ArrayBuffer)) return false;
+  if (position % alignment !== 0 || data.length % alignment !== 0 || data.length === 0) return false;
+  return (addon.addressOffset(data.buffer, alignment) + data.byteOffset) % alignment === 0;
+}
 
 /**
  * Which parts of a file are holes, asked of the file system (SEEK_DATA/SEEK_HOLE)
@@ -36,7 +60,7 @@ export class HoleMap {
 
   private constructor(
     private readonly fd: number,
-    private readonly addon: SparseFileAddon,
+    private readonly addon: DiskIoAddon,
   ) {}
 
   /** A map of the open regular file `fd`, or null where holes cannot be found (no helper, or a file system without SEEK_DATA). */

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { CHUNK_SIZE } from '../../src/engine/chunk-codec.js';
 import { openDiskSource, type DiskChunk } from '../../src/engine/disk-source.js';
-import { canFindHoles, HoleMap } from '../../src/engine/sparse-file.js';
+import { hasNativeHelper, HoleMap } from '../../src/engine/disk-io.js';
 import { makeTempDir, removeTempDir, seededRandom } from '../helpers/disk-images.js';
 
 const MiB = 1024 * 1024;
@@ -32,12 +32,12 @@ describe('finding holes in sparse files', () => {
 
   it('has its native helper built', (t) => {
     // `npm install` builds it; without it backups still work, reading holes as zeros.
-    if (!canFindHoles && process.env.CI !== 'true') return t.skip('native/sparse_file.c was not built (node-gyp); run `npm install`');
-    assert.ok(canFindHoles, 'the sparse-file helper (build/Release/sparse_file.node) did not build: check the node-gyp output of `npm ci`');
+    if (!hasNativeHelper && process.env.CI !== 'true') return t.skip('native/disk_io.c was not built (node-gyp); run `npm install`');
+    assert.ok(hasNativeHelper, 'the disk I/O helper (build/Release/disk_io.node) did not build: check the node-gyp output of `npm ci`');
   });
 
   it('tells holes from data, one extent at a time, in any order of questions', async (t) => {
-    if (!canFindHoles) return t.skip('no native helper');
+    if (!hasNativeHelper) return t.skip('no native helper');
     const path = join(dir, 'sparse.img');
     const rnd = seededRandom(7);
     await sparseFile(path, 64 * MiB, { [8 * MiB]: rnd.bytes(MiB), [40 * MiB + 4096]: rnd.bytes(4096) });
@@ -60,7 +60,7 @@ describe('finding holes in sparse files', () => {
   });
 
   it('sees no hole in a file written in full, and only hole in one never written', async (t) => {
-    if (!canFindHoles) return t.skip('no native helper');
+    if (!hasNativeHelper) return t.skip('no native helper');
     const full = join(dir, 'full.img');
     await writeFile(full, Buffer.alloc(3 * MiB)); // zeros, but written: data, not hole
     const empty = join(dir, 'empty.img');
@@ -78,7 +78,7 @@ describe('finding holes in sparse files', () => {
   });
 
   it('lets the disk reader skip chunks that are wholly hole, and only those', async (t) => {
-    if (!canFindHoles) return t.skip('no native helper');
+    if (!hasNativeHelper) return t.skip('no native helper');
     const path = join(dir, 'disk.img');
     const rnd = seededRandom(8);
     const size = 6 * CHUNK_SIZE + 1000;
