@@ -13,7 +13,7 @@ interface DiskIoAddon {
 
 function loadAddon(): DiskIoAddon | null {
   try {
-    // From dist/src/engine/ (and src/engine/ under a TS loader) up to the package root.
+    // From dist/src/engine/, where this module runs, up to the package root.
     return createRequire(import.meta.url)('../../../build/Release/disk_io.node') as DiskIoAddon;
   } catch {
     return null;
@@ -21,6 +21,15 @@ function loadAddon(): DiskIoAddon | null {
 }
 
 const addon = loadAddon();
+
+/** Tells the kernel `fd` will be read from start to end, so it reads ahead further; only a hint. */
+export function adviseSequential(fd: number): void {
+  try {
+    addon?.adviseSequential(fd, 0);
+  } catch {
+    // A hint the kernel may decline.
+  }
+}
 
 /** Whether this build has its native helper (it may fail to build where there is no C compiler). */
 export const hasNativeHelper = addon !== null;
@@ -57,6 +66,7 @@ export class HoleMap {
   private probe = 0;
   private data = 0;
   private dataEnd = 0;
+  private failed = false;
 
   private constructor(
     private readonly fd: number,
@@ -77,17 +87,15 @@ export class HoleMap {
 
   /** Whether [offset, offset + length) holds no data at all (reads as zeros). */
   isHole(offset: number, length: number): boolean {
-    if (offset < this.probe || offset >= this.dataEnd) this.locate(offset);
-    return offset + length <= this.data;
-  }
-
-  /** Asks the kernel to read ahead more eagerly; a hint, so failing it changes nothing. */
-  adviseSequential(): void {
+    if (this.failed) return false;
     try {
-      this.addon.adviseSequential(this.fd, 0);
+      if (offset < this.probe || offset >= this.dataEnd) this.locate(offset);
     } catch {
-      // Only a hint.
+      // Asking is an optimisation: if the file system stops answering, read everything.
+      this.failed = true;
+      return false;
     }
+    return offset + length <= this.data;
   }
 
   private locate(offset: number): void {

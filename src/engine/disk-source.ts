@@ -2,7 +2,7 @@ import { constants as fsConstants } from 'node:fs';
 import { open, readFile, type FileHandle } from 'node:fs/promises';
 import type { BufferRecycler } from './buffer-recycler.js';
 import { CHUNK_SIZE } from './chunk-codec.js';
-import { HoleMap } from './disk-io.js';
+import { adviseSequential, HoleMap } from './disk-io.js';
 
 export type DiskKind = 'file' | 'block';
 
@@ -173,7 +173,7 @@ class FileDiskSource implements DiskSource {
     }
     const count = Math.ceil(this.size / this.chunkSize);
     const holes = options.skipHoles && this.kind === 'file' ? HoleMap.of(this.handle.fd) : null;
-    holes?.adviseSequential();
+    adviseSequential(this.handle.fd);
     const inFlight: Promise<DiskChunk>[] = [];
     let next = 0;
     try {
