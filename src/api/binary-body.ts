@@ -7,13 +7,11 @@ import { MAX_BLOB_SIZE } from '../engine/chunk-codec.js';
 /**
  * Buffers for chunk blobs coming in and going out, reused across requests (like
  * Node's own small-buffer pool, one per process): a fresh buffer per chunk left
- * tens of megabytes of garbage between collections. Incoming blobs move to a
- * pool worker for verifying and back. Not shared memory: V8 copies into a
- * SharedArrayBuffer with relaxed atomic moves, which made filling one from the
- * socket cost more than a fifth of the server's main thread.
+ * tens of megabytes of garbage between collections. Incoming blobs are verified
+ * by a pool worker, so they live in shared memory the worker reads in place.
  */
-export const chunkBodyBuffers = new BufferRecycler(MAX_BLOB_SIZE, 16);
-const chunkReplyBuffers = new BufferRecycler(MAX_BLOB_SIZE, 16);
+export const chunkBodyBuffers = new BufferRecycler(MAX_BLOB_SIZE, { shared: true });
+const chunkReplyBuffers = new BufferRecycler(MAX_BLOB_SIZE);
 
 /** Answers with a blob that `read` puts into a recycled buffer, which comes back once the answer has left. */
 export async function sendChunk(reply: FastifyReply, read: (into: Buffer) => Promise<Buffer>): Promise<FastifyReply> {

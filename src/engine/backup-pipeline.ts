@@ -118,8 +118,9 @@ export async function backupDisk(options: BackupOptions): Promise<BackupResult> 
   const encodeWindow = Math.max(2, pool.size * 2);
   const readAhead = 2;
   // Every chunk buffer in flight (read ahead, or with a worker) comes back here.
-  const buffers = new BufferRecycler(source.chunkSize, encodeWindow + readAhead + 2);
-  const blobBuffers = new BufferRecycler(BLOB_CAPACITY, 2 * Math.ceil(MAX_BATCH_BYTES / BLOB_CAPACITY) + encodeWindow + 1);
+  // Shared memory: the workers hash and compress in place, and nothing moves.
+  const buffers = new BufferRecycler(source.chunkSize, { keep: encodeWindow + readAhead + 2, shared: true });
+  const blobBuffers = new BufferRecycler(BLOB_CAPACITY, { keep: 2 * Math.ceil(MAX_BATCH_BYTES / BLOB_CAPACITY) + encodeWindow + 1, shared: true });
 
   // Hashing comes first and is cheap; compressing, the costly part, is done
   // only for chunks that may have to be sent. Zeros the file system does not

@@ -1,5 +1,20 @@
 import { alignedStart } from './disk-io.js';
 
+export interface RecyclerOptions {
+  /** Most buffers kept for reuse; the rest are left to the collector. */
+  keep?: number;
+  /**
+   * Buffers in a SharedArrayBuffer, which a worker uses in place (see
+   * ChunkPool): nothing moves, so no new ArrayBuffer is made per message. A
+   * process receiving gigabytes spares the garbage collector that way: every
+   * buffer moved back from a worker counts as freshly allocated external memory,
+   * and V8 answers that with a full collection every few dozen megabytes.
+   */
+  shared?: boolean;
+  /** Memory alignment of every buffer's start (for O_DIRECT writes); not with `shared`. */
+  align?: number;
+}
+
 /**
  * A free list of equally sized buffers. Pipelines that move a disk through
  * 4 MiB buffers reuse them instead of allocating one per chunk: a fresh
@@ -7,33 +22,36 @@ import { alignedStart } from './disk-io.js';
  * garbage collection later, which together cost more than the hashing.
  *
  * Buffers handed out own their memory, so they can be moved to a worker and
- * back (see ChunkPool); `give` takes a view of any of them back, whatever its
- * offset or length. With `align`, each buffer starts on such a memory boundary
- * (for O_DIRECT writes): it is a view into a slightly larger ArrayBuffer.
+ * back; `give` takes a view of any of them back, whatever its offset or length.
+ * With `align`, each buffer is a view into a slightly larger ArrayBuffer.
  */
 export class BufferRecycler {
-  private readonly free: ArrayBuffer[] = [];
+  private readonly free: (ArrayBuffer | SharedArrayBuffer)[] = [];
+  private readonly keep: number;
+  private readonly shared: boolean;
+  private readonly align: number;
 
-  /**
-   * @param size bytes of every buffer
-   * @param keep most buffers kept for reuse; the rest are left to the collector
-   * @param align memory alignment of every buffer's start, if any
-   */
+  /** @param size bytes of every buffer */
   constructor(
     readonly size: number,
-    private readonly keep = 16,
-    private readonly align = 0,
-  ) {}
+    options: RecyclerOptions = {},
+  ) {
+    this.keep = options.keep ?? 16;
+    this.shared = options.shared ?? false;
+    this.align = options.align ?? 0;
+    if (this.shared && this.align) throw new RangeError('shared buffers cannot be aligned here');
+  }
 
   take(): Buffer {
-    const buffer = this.free.pop() ?? Buffer.allocUnsafeSlow(this.size + this.align).buffer;
-    return this.align ? Buffer.from(buffer, alignedStart(buffer, this.align), this.size) : Buffer.from(buffer);
+    const buffer = this.free.pop() ?? (this.shared ? new SharedArrayBuffer(this.size) : Buffer.allocUnsafeSlow(this.size + this.align).buffer);
+    return this.align ? Buffer.from(buffer, alignedStart(buffer as ArrayBuffer, this.align), this.size) : Buffer.from(buffer);
   }
 
   /** Returns a buffer (or a view of one) obtained from `take`; others are ignored. */
   give(view: Uint8Array | undefined): void {
     const buffer = view?.buffer;
-    if (buffer instanceof ArrayBuffer && buffer.byteLength === this.size + this.align && this.free.length < this.keep && !this.free.includes(buffer)) {
+    const kind = this.shared ? SharedArrayBuffer : ArrayBuffer;
+    if (buffer instanceof kind && buffer.byteLength === this.size + this.align && this.free.length < this.keep && !this.free.includes(buffer)) {
       this.free.push(buffer);
     }
   }

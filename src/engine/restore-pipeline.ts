@@ -186,9 +186,10 @@ export async function restoreDisk(options: RestoreOptions): Promise<RestoreResul
   const stats = { chunksWritten: 0, bytesWritten: 0, chunksSkipped: 0, bytesFetched: 0, bytesWrittenDirect: 0 };
   let bytesDone = 0;
   let zeros: Buffer | undefined;
-  // Buffers travel to the pool and back; each chunk in flight holds one of each.
-  const blobs = new BufferRecycler(MAX_BLOB_SIZE, concurrency);
-  const chunkBuffers = new BufferRecycler(CHUNK_SIZE, concurrency, DIRECT_IO_ALIGNMENT);
+  // Blobs are shared with the workers, which decode them in place; chunk
+  // buffers, aligned for direct I/O, travel to the pool and back.
+  const blobs = new BufferRecycler(MAX_BLOB_SIZE, { keep: concurrency, shared: true });
+  const chunkBuffers = new BufferRecycler(CHUNK_SIZE, { keep: concurrency, align: DIRECT_IO_ALIGNMENT });
   const directHandle = await openDirect(handle);
   let direct = directHandle;
 

@@ -5,7 +5,7 @@ import { hasNativeHelper, isDirectWritable } from '../../src/engine/disk-io.js';
 
 describe('buffer recycler', () => {
   it('hands back the memory it was given, from any view of it', () => {
-    const buffers = new BufferRecycler(1024, 2);
+    const buffers = new BufferRecycler(1024, { keep: 2 });
     const a = buffers.take();
     assert.equal(a.length, 1024);
     buffers.give(a.subarray(10, 20));
@@ -13,7 +13,7 @@ describe('buffer recycler', () => {
   });
 
   it('ignores foreign, detached and surplus buffers, and never keeps one twice', () => {
-    const buffers = new BufferRecycler(1024, 2);
+    const buffers = new BufferRecycler(1024, { keep: 2 });
     buffers.give(Buffer.alloc(512));
     buffers.give(undefined);
     const detached = buffers.take();
@@ -31,7 +31,7 @@ describe('buffer recycler', () => {
 
   it('hands out buffers aligned for direct I/O when asked, and takes them back', (t) => {
     if (!hasNativeHelper) return t.skip('the native disk I/O helper is not built');
-    const buffers = new BufferRecycler(64 * 1024, 4, 4096);
+    const buffers = new BufferRecycler(64 * 1024, { keep: 4, align: 4096 });
     const taken = [buffers.take(), buffers.take(), buffers.take()];
     for (const b of taken) {
       assert.equal(b.length, 64 * 1024);
