@@ -154,11 +154,8 @@ export class UploadsService {
     return wanted.filter((d) => !have.has(d));
   }
 
-  /**
-   * Verifies and stores one chunk blob. `blob` may be moved to a worker for
-   * verifying: the answer's `blob` is where its memory is afterwards.
-   */
-  async putChunk(caller: Caller, id: string, digest: string, blob: Buffer): Promise<{ stored: boolean; blob: Buffer }> {
+  /** Verifies and stores one chunk blob. */
+  async putChunk(caller: Caller, id: string, digest: string, blob: Buffer): Promise<{ stored: boolean }> {
     const upload = await this.openUpload(caller, id);
     if (!isDigest(digest)) throw badRequest(`"${digest}" is not a SHA-256 digest.`, 'digest');
     if (blob.length > MAX_BLOB_SIZE) throw tooLarge(`A chunk blob is at most ${MAX_BLOB_SIZE} bytes.`);
@@ -198,7 +195,7 @@ export class UploadsService {
       if (err instanceof StoreFullError) throw new CairnError(507, 'storage_full', err.message);
       throw err;
     }
-    return { stored: fresh, blob };
+    return { stored: fresh };
   }
 
   /** Stores one disk's manifest (binary, docs/formats.md) for the upload. */

@@ -49,14 +49,11 @@ export function backupRoutes(app: Api, s: Services): void {
       schema: { tags: ['backups'], params: Strict({ id: Id('point'), digest: Digest }), consumes: ['application/octet-stream'] },
     },
     async (req, reply) => {
-      let body = req.body as Buffer;
       try {
-        const r = await s.uploads.putChunk(callerOf(req), req.params.id, req.params.digest, body);
-        body = r.blob;
-        return reply.status(r.stored ? 201 : 200).send({ stored: r.stored });
+        const r = await s.uploads.putChunk(callerOf(req), req.params.id, req.params.digest, req.body as Buffer);
+        return reply.status(r.stored ? 201 : 200).send(r);
       } finally {
-        // Stored (or refused) by now. A body that went to a worker and never came back is left to the collector.
-        chunkBodyBuffers.give(body);
+        chunkBodyBuffers.give(req.body as Buffer); // stored (or refused) by now
       }
     },
   );
