@@ -3,6 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { CairnError } from '../domain/errors.js';
 import { BufferRecycler } from '../engine/buffer-recycler.js';
 import { MAX_BLOB_SIZE } from '../engine/chunk-codec.js';
+import { readInto } from '../engine/read-into.js';
 
 /**
  * Buffers for chunk blobs coming in and going out, reused across requests (like
@@ -56,14 +57,11 @@ export async function readBinaryBody(req: FastifyRequest, payload: IncomingMessa
 
   if (declared !== undefined) {
     const buffers = (req.routeOptions.config as BinaryBodyConfig | undefined)?.bodyBuffers;
-    const body = buffers && declared <= buffers.size ? buffers.take().subarray(0, declared) : Buffer.allocUnsafeSlow(declared);
-    let filled = 0;
-    for await (const piece of payload as AsyncIterable<Buffer>) {
-      if (filled + piece.length > declared) throw new CairnError(400, 'bad_request', `The request body ran past its Content-Length of ${declared} bytes.`);
-      piece.copy(body, filled);
-      filled += piece.length;
-    }
-    if (filled !== declared) throw new CairnError(400, 'bad_request', `The request body ended after ${filled} of the ${declared} bytes its Content-Length announced.`);
+    const target = buffers && declared <= buffers.size ? buffers.take().subarray(0, declared) : Buffer.allocUnsafeSlow(declared);
+    const body = await readInto(payload, target, () => {
+      throw new CairnError(400, 'bad_request', `The request body ran past its Content-Length of ${declared} bytes.`);
+    });
+    if (body.length !== declared) throw new CairnError(400, 'bad_request', `The request body ended after ${body.length} of the ${declared} bytes its Content-Length announced.`);
     return body;
   }
 

@@ -2,6 +2,8 @@ import http, { type IncomingHttpHeaders, type IncomingMessage } from 'node:http'
 import https from 'node:https';
 import type { Readable } from 'node:stream';
 import { CairnError } from '../domain/errors.js';
+import { copyBytes } from '../engine/copy-bytes.js';
+import { readInto } from '../engine/read-into.js';
 import type { Page } from '../domain/page.js';
 import type { AccountView, TokenView } from '../services/accounts.js';
 import type { JobStatus, JobView } from '../services/jobs.js';
@@ -187,19 +189,13 @@ export class CairnClient {
   async getInto(path: string, into: Buffer, opts: RawRequestOptions = {}): Promise<Buffer> {
     const res = await this.send('GET', path, { query: opts.query, headers: opts.headers ?? {}, signal: opts.signal });
     const declared = Number(res.headers.get('content-length') ?? NaN);
-    let target = Number.isSafeInteger(declared) && declared > into.length ? Buffer.allocUnsafeSlow(declared) : into;
-    let filled = 0;
-    for await (const piece of res.body as AsyncIterable<Buffer>) {
-      if (filled + piece.length > target.length) {
-        // No or a wrong Content-Length: grow rather than fail; the caller verifies what arrived.
-        const bigger = Buffer.allocUnsafeSlow(Math.max(target.length * 2, filled + piece.length));
-        target.copy(bigger, 0, 0, filled);
-        target = bigger;
-      }
-      piece.copy(target, filled);
-      filled += piece.length;
-    }
-    return target.subarray(0, filled);
+    const target = Number.isSafeInteger(declared) && declared > into.length ? Buffer.allocUnsafeSlow(declared) : into;
+    return readInto(res.body as AsyncIterable<Buffer>, target, (small, filled, needed) => {
+      // No or a wrong Content-Length: grow rather than fail; the caller verifies what arrived.
+      const bigger = Buffer.allocUnsafeSlow(Math.max(small.length * 2, needed));
+      copyBytes(bigger, 0, small.subarray(0, filled));
+      return bigger;
+    });
   }
 
   // ---- typed endpoints -------------------------------------------------------

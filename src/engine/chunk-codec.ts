@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 // The binding is CommonJS around a .node file, so Node exposes its functions
 // only on the default export, not as ESM named exports.
 import zstd from 'zstd-napi/binding.js';
+import { copyBytes } from './copy-bytes.js';
 
 /** Disks are cut into chunks of this size; only a disk's last chunk may be shorter. */
 export const CHUNK_SIZE = 4 * 1024 * 1024;
@@ -94,7 +95,7 @@ export function compressChunk(data: Uint8Array, into?: Buffer): Buffer {
   if (zstdWins) {
     if (!into) target.copy(blob, BLOB_HEADER_SIZE, BLOB_HEADER_SIZE, length);
   } else {
-    blob.set(data, BLOB_HEADER_SIZE);
+    copyBytes(blob, BLOB_HEADER_SIZE, data);
   }
   writeHeader(blob, zstdWins ? CODEC_ZSTD : CODEC_RAW, data.length);
   return blob;
@@ -161,7 +162,7 @@ export function decodeChunk(blob: Uint8Array, expectedDigest: string, into?: Buf
     if (payload.length !== length) {
       throw new ChunkIntegrityError(digest, `raw payload is ${payload.length} bytes, header says ${length}`);
     }
-    data.set(payload);
+    copyBytes(data, 0, payload);
   } else {
     decompressExactly(payload, data, digest);
   }
