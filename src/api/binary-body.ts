@@ -10,9 +10,12 @@ import { readInto } from '../engine/read-into.js';
  * Node's own small-buffer pool, one per process): a fresh buffer per chunk left
  * tens of megabytes of garbage between collections. Incoming blobs are verified
  * by a pool worker, so they live in shared memory the worker reads in place.
+ * Eight of each are kept, what one client has in flight at once (4 uploads, 6
+ * chunk reads): a burst beyond that allocates, and the collector takes the
+ * surplus back, where keeping it would hold the server's memory at its highest.
  */
-export const chunkBodyBuffers = new BufferRecycler(MAX_BLOB_SIZE, { shared: true });
-const chunkReplyBuffers = new BufferRecycler(MAX_BLOB_SIZE);
+export const chunkBodyBuffers = new BufferRecycler(MAX_BLOB_SIZE, { shared: true, keep: 8 });
+const chunkReplyBuffers = new BufferRecycler(MAX_BLOB_SIZE, { keep: 8 });
 
 /** Answers with a blob that `read` puts into a recycled buffer, which comes back once the answer has left. */
 export async function sendChunk(reply: FastifyReply, read: (into: Buffer) => Promise<Buffer>): Promise<FastifyReply> {
