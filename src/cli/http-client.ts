@@ -2,9 +2,9 @@ import http, { type IncomingHttpHeaders, type IncomingMessage } from 'node:http'
 import https from 'node:https';
 import type { Readable } from 'node:stream';
 import { CairnError } from '../domain/errors.js';
+import type { Page } from '../domain/page.js';
 import { copyBytes } from '../engine/copy-bytes.js';
 import { readInto } from '../engine/read-into.js';
-import type { Page } from '../domain/page.js';
 import type { AccountView, TokenView } from '../services/accounts.js';
 import type { JobStatus, JobView } from '../services/jobs.js';
 import type { ResourceView } from '../services/resources.js';

@@ -199,16 +199,13 @@ export async function backupDisk(options: BackupOptions): Promise<BackupResult> 
 
   try {
     for await (const chunk of source.chunks({ signal, buffers, readAhead, skipHoles: true })) {
-      if (chunk.data === null) {
-        // A hole's manifest entry is null already; nothing to hash, send or even read.
-        stats.bytesRead += chunk.length;
-        report();
-        continue;
+      stats.bytesRead += chunk.data === null ? chunk.length : chunk.data.length;
+      // A hole's manifest entry is null already: nothing to hash, send or even read.
+      if (chunk.data !== null) {
+        const preparing = prepare(chunk);
+        preparing.catch(() => {}); // observed below, in order; never unhandled
+        prepares.push(preparing);
       }
-      stats.bytesRead += chunk.data.length;
-      const preparing = prepare(chunk);
-      preparing.catch(() => {}); // observed below, in order; never unhandled
-      prepares.push(preparing);
       report();
       while (prepares.length >= encodeWindow) await accept(await prepares.shift()!);
       signal.throwIfAborted();

@@ -7,7 +7,6 @@ if (!parentPort) {
 }
 const port = parentPort;
 
-
 port.on('message', (req: WorkerRequest) => {
   let reply: WorkerReply;
   // Whatever came in goes back, so the caller can reuse its memory.
