@@ -1,6 +1,6 @@
 // What disk I/O needs that Node's fs does not offer: where a file's data and
-// holes are (lseek SEEK_DATA / SEEK_HOLE), a sequential-read hint
-// (posix_fadvise), and the address alignment of a buffer, for O_DIRECT writes.
+// holes are (lseek SEEK_DATA / SEEK_HOLE), page cache hints (posix_fadvise),
+// and the address alignment of a buffer, for O_DIRECT I/O.
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -67,24 +67,41 @@ static napi_value advise_sequential(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-// Where an ArrayBuffer's memory starts, modulo `alignment`: JavaScript cannot
-// see addresses, and O_DIRECT I/O needs memory aligned to the device's blocks.
-// A backing store never moves (not even when transferred to a worker), so the
-// answer holds for the buffer's lifetime.
+// (fd, position, length): the range's clean cached pages are dropped.
+static napi_value advise_dont_need(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  int32_t fd;
+  int64_t pos, length;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 3 || napi_get_value_int32(env, argv[0], &fd) != napi_ok ||
+      napi_get_value_int64(env, argv[1], &pos) != napi_ok || napi_get_value_int64(env, argv[2], &length) != napi_ok || pos < 0 || length < 0) {
+    napi_throw_type_error(env, NULL, "expected (fd: number, position: non-negative number, length: non-negative number)");
+    return NULL;
+  }
+  int err = posix_fadvise(fd, (off_t)pos, (off_t)length, POSIX_FADV_DONTNEED);
+  if (err != 0) return throw_errno(env, "posix_fadvise(DONTNEED)", err);
+  return NULL;
+}
+
+// Where a view's first byte lies in memory, modulo `alignment`: JavaScript
+// cannot see addresses, and O_DIRECT I/O needs memory aligned to the device's
+// blocks. Asked of the view rather than its ArrayBuffer because N-API (Node 20)
+// opens typed arrays over SharedArrayBuffers too, and not SharedArrayBuffers
+// themselves. A backing store never moves (not even when transferred to a
+// worker), so the answer holds for the memory's lifetime.
 static napi_value address_offset(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value argv[2];
   int64_t alignment;
-  bool is_arraybuffer = false;
+  bool is_typedarray = false;
   void *data = NULL;
-  size_t length = 0;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 2 || napi_is_arraybuffer(env, argv[0], &is_arraybuffer) != napi_ok ||
-      !is_arraybuffer || napi_get_value_int64(env, argv[1], &alignment) != napi_ok || alignment <= 0) {
-    napi_throw_type_error(env, NULL, "expected (buffer: ArrayBuffer, alignment: positive number)");
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 2 || napi_is_typedarray(env, argv[0], &is_typedarray) != napi_ok ||
+      !is_typedarray || napi_get_value_int64(env, argv[1], &alignment) != napi_ok || alignment <= 0) {
+    napi_throw_type_error(env, NULL, "expected (view: Uint8Array, alignment: positive number)");
     return NULL;
   }
-  if (napi_get_arraybuffer_info(env, argv[0], &data, &length) != napi_ok) {
-    napi_throw_error(env, NULL, "could not read the ArrayBuffer's address");
+  if (napi_get_typedarray_info(env, argv[0], NULL, NULL, &data, NULL, NULL) != napi_ok || data == NULL) {
+    napi_throw_error(env, NULL, "could not read the view's address");
     return NULL;
   }
   napi_value result;
@@ -97,6 +114,7 @@ static napi_value init(napi_env env, napi_value exports) {
     {"seekData", NULL, seek_data, NULL, NULL, NULL, napi_enumerable, NULL},
     {"seekHole", NULL, seek_hole, NULL, NULL, NULL, napi_enumerable, NULL},
     {"adviseSequential", NULL, advise_sequential, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"adviseDontNeed", NULL, advise_dont_need, NULL, NULL, NULL, napi_enumerable, NULL},
     {"addressOffset", NULL, address_offset, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);

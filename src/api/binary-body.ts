@@ -4,6 +4,7 @@ import { CairnError } from '../domain/errors.js';
 import { BufferRecycler } from '../engine/buffer-recycler.js';
 import { MAX_BLOB_SIZE } from '../engine/chunk-codec.js';
 import { readInto } from '../engine/read-into.js';
+import { DIRECT_IO_ALIGNMENT } from '../io/disk-io.js';
 
 /**
  * Buffers for chunk blobs coming in and going out, reused across requests (like
@@ -13,9 +14,12 @@ import { readInto } from '../engine/read-into.js';
  * Eight of each are kept, what one client has in flight at once (4 uploads, 6
  * chunk reads): a burst beyond that allocates, and the collector takes the
  * surplus back, where keeping it would hold the server's memory at its highest.
+ * Both are aligned, so that the chunk store can write and read them around the
+ * page cache (see LocalChunkStore).
  */
-export const chunkBodyBuffers = new BufferRecycler(MAX_BLOB_SIZE, { shared: true, keep: 8 });
-const chunkReplyBuffers = new BufferRecycler(MAX_BLOB_SIZE, { keep: 8 });
+export const chunkBodyBuffers = new BufferRecycler(MAX_BLOB_SIZE, { shared: true, keep: 8, align: DIRECT_IO_ALIGNMENT });
+// A direct read fills whole blocks, so a reply buffer holds the largest blob rounded up to one.
+const chunkReplyBuffers = new BufferRecycler(Math.ceil(MAX_BLOB_SIZE / DIRECT_IO_ALIGNMENT) * DIRECT_IO_ALIGNMENT, { keep: 8, align: DIRECT_IO_ALIGNMENT });
 
 /** Answers with a blob that `read` puts into a recycled buffer, which comes back once the answer has left. */
 export async function sendChunk(reply: FastifyReply, read: (into: Buffer) => Promise<Buffer>): Promise<FastifyReply> {

@@ -1,4 +1,4 @@
-import { alignedStart } from './disk-io.js';
+import { alignedStart } from '../io/disk-io.js';
 
 export interface RecyclerOptions {
   /** Most buffers kept for reuse; the rest are left to the collector. */
@@ -11,7 +11,7 @@ export interface RecyclerOptions {
    * a 2 GiB backup: 25 of them, against 5 with shared memory).
    */
   shared?: boolean;
-  /** Memory alignment of every buffer's start (for O_DIRECT writes); not with `shared`. */
+  /** Memory alignment of every buffer's start, for O_DIRECT reads and writes. */
   align?: number;
 }
 
@@ -39,12 +39,11 @@ export class BufferRecycler {
     this.keep = options.keep ?? 16;
     this.shared = options.shared ?? false;
     this.align = options.align ?? 0;
-    if (this.shared && this.align) throw new RangeError('shared buffers cannot be aligned here');
   }
 
   take(): Buffer {
-    const buffer = this.free.pop() ?? (this.shared ? new SharedArrayBuffer(this.size) : Buffer.allocUnsafeSlow(this.size + this.align).buffer);
-    return this.align ? Buffer.from(buffer, alignedStart(buffer as ArrayBuffer, this.align), this.size) : Buffer.from(buffer);
+    const buffer = this.free.pop() ?? (this.shared ? new SharedArrayBuffer(this.size + this.align) : Buffer.allocUnsafeSlow(this.size + this.align).buffer);
+    return this.align ? Buffer.from(buffer, alignedStart(buffer, this.align), this.size) : Buffer.from(buffer);
   }
 
   /** Returns a buffer (or a view of one) obtained from `take`; others are ignored. */

@@ -1,8 +1,9 @@
 import { constants as fsConstants } from 'node:fs';
 import { open, readFile, type FileHandle } from 'node:fs/promises';
+import { adviseSequential, dropCached, HoleMap } from '../io/disk-io.js';
+import { readFull } from '../io/file-io.js';
 import type { BufferRecycler } from './buffer-recycler.js';
 import { CHUNK_SIZE } from './chunk-codec.js';
-import { adviseSequential, HoleMap } from './disk-io.js';
 
 export type DiskKind = 'file' | 'block';
 
@@ -96,17 +97,6 @@ export async function blockDeviceSize(rdev: bigint): Promise<number> {
     throw new Error(`unparseable sector count ${JSON.stringify(text.trim())} in ${sysPath}`);
   }
   return sectors * 512;
-}
-
-/** Reads into all of `buf` from `position`, as far as the file goes; returns the bytes read. */
-export async function readFull(handle: FileHandle, buf: Uint8Array, position: number): Promise<number> {
-  let filled = 0;
-  while (filled < buf.length) {
-    const { bytesRead } = await handle.read(buf, filled, buf.length - filled, position + filled);
-    if (bytesRead === 0) break;
-    filled += bytesRead;
-  }
-  return filled;
 }
 
 export interface OpenDiskOptions {
@@ -206,6 +196,7 @@ class FileDiskSource implements DiskSource {
     // transferred to a worker without detaching unrelated pooled buffers.
     const data = buffers && buffers.size >= length ? buffers.take().subarray(0, length) : Buffer.allocUnsafeSlow(length);
     const filled = await readFull(this.handle, data, offset);
+    dropCached(this.handle.fd, offset, filled);
     if (filled < length) throw new DiskSizeChangedError(this.path, this.size, offset + filled, 'while it was being read');
     return { index, offset, data };
   }

@@ -8,7 +8,8 @@ export interface ChunkStore {
   putIfAbsent(key: string, blob: Buffer): Promise<boolean>;
   /**
    * The blob, or null when the key is absent. Read into the start of `into`
-   * when given and large enough (the result is then a view of it).
+   * when given and large enough (the result is then a view of it); bytes of
+   * `into` past the blob may be overwritten too.
    */
   get(key: string, into?: Buffer): Promise<Buffer | null>;
   head(key: string): Promise<{ size: number; modifiedAt: Date } | null>;

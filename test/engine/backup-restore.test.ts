@@ -9,7 +9,7 @@ import { promisify } from 'node:util';
 import { backupDisk, DiskChangedError, type BackupProgress, type BackupResult, type ChunkSink } from '../../src/engine/backup-pipeline.js';
 import { CHUNK_SIZE, ChunkIntegrityError, decodeChunk } from '../../src/engine/chunk-codec.js';
 import { DiskOpenError, DiskSizeChangedError } from '../../src/engine/disk-source.js';
-import { hasNativeHelper } from '../../src/engine/disk-io.js';
+import { hasNativeHelper } from '../../src/io/disk-io.js';
 import {
   decodeManifest,
   encodeManifest,

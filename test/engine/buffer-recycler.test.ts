@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { BufferRecycler } from '../../src/engine/buffer-recycler.js';
-import { hasNativeHelper, isDirectWritable } from '../../src/engine/disk-io.js';
+import { hasNativeHelper, isDirectAligned } from '../../src/io/disk-io.js';
 
 describe('buffer recycler', () => {
   it('hands back the memory it was given, from any view of it', () => {
@@ -35,17 +35,33 @@ describe('buffer recycler', () => {
     const taken = [buffers.take(), buffers.take(), buffers.take()];
     for (const b of taken) {
       assert.equal(b.length, 64 * 1024);
-      assert.ok(isDirectWritable(b, 0), 'starts on a 4096-byte boundary');
-      assert.ok(!isDirectWritable(b.subarray(1), 0), 'one byte in is not aligned');
+      assert.ok(isDirectAligned(b, 0), 'starts on a 4096-byte boundary');
+      assert.ok(!isDirectAligned(b.subarray(1), 0), 'one byte in is not aligned');
     }
     buffers.give(taken[1]);
     const again = buffers.take();
     assert.equal(again.buffer, taken[1]!.buffer);
-    assert.ok(isDirectWritable(again, 0));
+    assert.ok(isDirectAligned(again, 0));
     // Moved to another thread and back, the memory (and so its alignment) stays.
     const offset = again.byteOffset;
     const moved = structuredClone(again.buffer, { transfer: [again.buffer as ArrayBuffer] }) as ArrayBuffer;
     assert.equal(again.length, 0, 'moved away');
-    assert.ok(isDirectWritable(Buffer.from(moved, offset, 64 * 1024), 0));
+    assert.ok(isDirectAligned(Buffer.from(moved, offset, 64 * 1024), 0));
+  });
+
+  it('aligns shared memory too, which workers use in place', (t) => {
+    if (!hasNativeHelper) return t.skip('the native disk I/O helper is not built');
+    const buffers = new BufferRecycler(64 * 1024, { keep: 2, shared: true, align: 4096 });
+    const [a, b] = [buffers.take(), buffers.take()];
+    for (const x of [a, b]) {
+      assert.ok(x.buffer instanceof SharedArrayBuffer);
+      assert.equal(x.length, 64 * 1024);
+      assert.ok(isDirectAligned(x, 0), 'starts on a 4096-byte boundary');
+      assert.ok(!isDirectAligned(x.subarray(512), 0), '512 bytes in is not aligned to 4096');
+    }
+    buffers.give(a.subarray(0, 4096));
+    const again = buffers.take();
+    assert.equal(again.buffer, a.buffer);
+    assert.equal(again.byteOffset, a.byteOffset);
   });
 });

@@ -277,3 +277,9 @@ export async function allocatedBytes(path: string): Promise<number> {
   const st = await stat(path);
   return st.blocks * 512;
 }
+
+/** Bytes of the file now in the page cache, as util-linux's fincore (mincore) reports. */
+export async function cachedBytes(path: string): Promise<number> {
+  const { stdout } = await execFileAsync('fincore', ['--bytes', '--noheadings', '--output', 'RES', path]);
+  return Number(stdout.trim());
+}

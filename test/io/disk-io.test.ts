@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { CHUNK_SIZE } from '../../src/engine/chunk-codec.js';
 import { openDiskSource, type DiskChunk } from '../../src/engine/disk-source.js';
-import { hasNativeHelper, HoleMap } from '../../src/engine/disk-io.js';
-import { makeTempDir, removeTempDir, seededRandom } from '../helpers/disk-images.js';
+import { hasNativeHelper, HoleMap } from '../../src/io/disk-io.js';
+import { cachedBytes, makeTempDir, removeTempDir, seededRandom } from '../helpers/disk-images.js';
 
 const MiB = 1024 * 1024;
 
@@ -99,5 +99,36 @@ describe('finding holes in sparse files', () => {
     } finally {
       await source.close();
     }
+  });
+});
+
+describe('reading a disk without keeping it cached', () => {
+  let dir: string;
+  before(async () => {
+    dir = await makeTempDir();
+  });
+  after(async () => {
+    await removeTempDir(dir);
+  });
+
+  it('leaves none of what a backup read in the page cache', async (t) => {
+    if (!hasNativeHelper) return t.skip('no native helper');
+    const path = join(dir, 'cached.img');
+    const data = seededRandom('cached').bytes(3 * CHUNK_SIZE + 4096);
+    const handle = await open(path, 'w');
+    await handle.write(data, 0, data.length, 0);
+    await handle.sync(); // clean pages, which the kernel may drop
+    await handle.close();
+    assert.ok((await cachedBytes(path)) > CHUNK_SIZE, 'the freshly written file starts out cached');
+
+    const source = await openDiskSource(path);
+    const chunks: Buffer[] = [];
+    try {
+      for await (const chunk of source.chunks({ readAhead: 2 })) chunks.push(Buffer.from(chunk.data));
+    } finally {
+      await source.close();
+    }
+    assert.ok(Buffer.concat(chunks).equals(data), 'every byte read as written');
+    assert.equal(await cachedBytes(path), 0);
   });
 });

@@ -1,3 +1,5 @@
+import { constants as fsConstants } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 
 /** The native helper in native/disk_io.c, built by `npm install` (node-gyp). */
@@ -7,8 +9,9 @@ interface DiskIoAddon {
   /** The first hole offset at or after `position` (the file's end counts as one). */
   seekHole(fd: number, position: number): number;
   adviseSequential(fd: number, position: number): void;
-  /** The buffer's memory address modulo `alignment`. */
-  addressOffset(buffer: ArrayBuffer, alignment: number): number;
+  adviseDontNeed(fd: number, position: number, length: number): void;
+  /** The memory address of the view's first byte, modulo `alignment`; views of shared memory too. */
+  addressOffset(view: Uint8Array, alignment: number): number;
 }
 
 function loadAddon(): DiskIoAddon | null {
@@ -31,6 +34,23 @@ export function adviseSequential(fd: number): void {
   }
 }
 
+/**
+ * Drops the cached pages of a range already read. A backup reads each byte of
+ * a disk once, so caching it only evicts the machine's working set; and pages
+ * freed at once are reused by the next read ahead while still warm, where
+ * fresh ones cost the kernel (and, in a VM that returns free memory to its
+ * host, the host) far more. Reading 1.3 GB of a disk image this way took
+ * 0.4–0.6 s (0.2–0.4 s of system time) on our test VM, and plain reads
+ * 0.4–1.7 s (up to 2.3 s of system time). Only a hint.
+ */
+export function dropCached(fd: number, position: number, length: number): void {
+  try {
+    addon?.adviseDontNeed(fd, position, length);
+  } catch {
+    // A hint the kernel may decline.
+  }
+}
+
 /** Whether this build has its native helper (it may fail to build where there is no C compiler). */
 export const hasNativeHelper = addon !== null;
 
@@ -44,16 +64,34 @@ export const DIRECT_IO_ALIGNMENT = 4096;
  * How far into `buffer` its first address aligned to `alignment` is; 0 without
  * the native helper, whose callers then do not use direct I/O anyway.
  */
-export function alignedStart(buffer: ArrayBuffer, alignment = DIRECT_IO_ALIGNMENT): number {
+export function alignedStart(buffer: ArrayBuffer | SharedArrayBuffer, alignment = DIRECT_IO_ALIGNMENT): number {
   if (!addon) return 0;
-  return (alignment - addon.addressOffset(buffer, alignment)) % alignment;
+  return (alignment - addon.addressOffset(new Uint8Array(buffer, 0, 1), alignment)) % alignment;
 }
 
-/** Whether `data` may be written with O_DIRECT at `position`: memory, position and length all aligned. */
-export function isDirectWritable(data: Uint8Array, position: number, alignment = DIRECT_IO_ALIGNMENT): boolean {
-  if (!addon || !(data.buffer instanceof ArrayBuffer)) return false;
-  if (position % alignment !== 0 || data.length % alignment !== 0 || data.length === 0) return false;
-  return (addon.addressOffset(data.buffer, alignment) + data.byteOffset) % alignment === 0;
+/** Whether `data` may be read or written with O_DIRECT at `position`: memory, position and length all aligned. */
+export function isDirectAligned(data: Uint8Array, position: number, alignment = DIRECT_IO_ALIGNMENT): boolean {
+  if (!addon || position % alignment !== 0 || data.length % alignment !== 0 || data.length === 0) return false;
+  return addon.addressOffset(data, alignment) === 0;
+}
+
+/**
+ * The file open as `handle` opened a second time with O_DIRECT, or null where
+ * that is not possible. Bulk reads and writes of a disk go around the page
+ * cache: a backup or restore then neither evicts the machine's working set nor
+ * pays the kernel for gigabytes of cache pages (allocating them is most of the
+ * system time of a buffered read). Callers still check each transfer with
+ * `isDirectAligned`, and fall back to `handle` on EINVAL, which some file
+ * systems answer only at the first transfer.
+ */
+export async function openDirect(handle: FileHandle, access: 'read' | 'write'): Promise<FileHandle | null> {
+  if (!addon || fsConstants.O_DIRECT === undefined) return null;
+  try {
+    // Through /proc, the very file already open, even if its path changed since.
+    return await open(`/proc/self/fd/${handle.fd}`, (access === 'read' ? fsConstants.O_RDONLY : fsConstants.O_WRONLY) | fsConstants.O_DIRECT);
+  } catch {
+    return null;
+  }
 }
 
 /**

@@ -1,0 +1,71 @@
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { BufferRecycler } from '../../src/engine/buffer-recycler.js';
+import { DIRECT_IO_ALIGNMENT, hasNativeHelper } from '../../src/io/disk-io.js';
+import { LocalChunkStore } from '../../src/store/local-store.js';
+import { cachedBytes, makeTempDir, removeTempDir, seededRandom } from '../helpers/disk-images.js';
+
+const MiB = 1024 * 1024;
+// Across the block boundaries a direct write and read split at.
+const LENGTHS = [1, 4095, 4096, 4097, 64 * 1024 + 13, 4 * MiB + 8];
+const keyOf = (data: Uint8Array, salt: string) => createHash('sha256').update(salt).update(data).digest('hex');
+
+describe('local chunk store', () => {
+  let dir: string;
+  let store: LocalChunkStore;
+  // As the server's request and reply buffers are: aligned, and the reply side rounded up to whole blocks.
+  const aligned = new BufferRecycler(4 * MiB + 4096, { align: DIRECT_IO_ALIGNMENT, shared: true });
+  before(async () => {
+    dir = await makeTempDir();
+    store = new LocalChunkStore(join(dir, 'chunks'));
+  });
+  after(async () => {
+    await removeTempDir(dir);
+  });
+
+  it('stores and returns blobs of any length, from and into aligned or unaligned memory', async () => {
+    for (const length of LENGTHS) {
+      const data = seededRandom(`blob-${length}`).bytes(length);
+      const fromAligned = aligned.take().subarray(0, length);
+      data.copy(fromAligned);
+      for (const [blob, salt] of [
+        [fromAligned, 'aligned'],
+        [Buffer.from(data), 'plain'],
+        [Buffer.concat([Buffer.alloc(1), data]).subarray(1), 'odd'],
+      ] as const) {
+        const key = keyOf(data, salt);
+        assert.equal(await store.putIfAbsent(key, blob), true);
+        assert.equal(await store.putIfAbsent(key, blob), false, 'a second put of the same key writes nothing');
+        assert.ok((await store.get(key))!.equals(data), `${salt} ${length}: read without a buffer`);
+        const into = aligned.take();
+        assert.ok((await store.get(key, into))!.equals(data), `${salt} ${length}: read into an aligned buffer`);
+        aligned.give(into);
+        const odd = Buffer.alloc(4 * MiB + 4097).subarray(1);
+        assert.ok((await store.get(key, odd))!.equals(data), `${salt} ${length}: read into an unaligned buffer`);
+        const tight = aligned.take().subarray(0, length);
+        assert.ok((await store.get(key, tight))!.equals(data), `${salt} ${length}: into an aligned buffer too short for whole blocks`);
+        aligned.give(tight);
+      }
+      aligned.give(fromAligned);
+    }
+    assert.equal(await store.get('0'.repeat(64), aligned.take()), null, 'an absent key is null');
+  });
+
+  it('writes and reads aligned blobs around the page cache', async (t) => {
+    if (!hasNativeHelper) return t.skip('no native helper');
+    const length = 3 * MiB + 100;
+    const data = seededRandom('uncached').bytes(length);
+    const blob = aligned.take().subarray(0, length);
+    data.copy(blob);
+    const key = keyOf(data, 'uncached');
+    await store.putIfAbsent(key, blob);
+    const file = join(dir, 'chunks', key.slice(0, 2), key.slice(2, 4), key);
+    // Only the tail that does not fill a block goes through the cache.
+    assert.ok((await cachedBytes(file)) <= 4096, `written blob left ${await cachedBytes(file)} bytes cached`);
+    const into = aligned.take();
+    assert.ok((await store.get(key, into))!.equals(data));
+    assert.ok((await cachedBytes(file)) <= 4096, `read blob left ${await cachedBytes(file)} bytes cached`);
+  });
+});
