@@ -77,10 +77,7 @@ export function isDirectAligned(data: Uint8Array, position: number, alignment = 
 
 /**
  * The file open as `handle` opened a second time with O_DIRECT, or null where
- * that is not possible. Bulk reads and writes of a disk go around the page
- * cache: a backup or restore then neither evicts the machine's working set nor
- * pays the kernel for gigabytes of cache pages (allocating them is most of the
- * system time of a buffered read). Callers still check each transfer with
+ * that is not possible. Callers still check each transfer with
  * `isDirectAligned`, and fall back to `handle` on EINVAL, which some file
  * systems answer only at the first transfer.
  */
