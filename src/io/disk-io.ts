@@ -16,7 +16,7 @@ interface DiskIoAddon {
 
 function loadAddon(): DiskIoAddon | null {
   try {
-    // From dist/src/engine/, where this module runs, up to the package root.
+    // From dist/src/io/, where this module runs, up to the package root.
     return createRequire(import.meta.url)('../../../build/Release/disk_io.node') as DiskIoAddon;
   } catch {
     return null;
@@ -35,13 +35,13 @@ export function adviseSequential(fd: number): void {
 }
 
 /**
- * Drops the cached pages of a range already read. A backup reads each byte of
- * a disk once, so caching it only evicts the machine's working set; and pages
- * freed at once are reused by the next read ahead while still warm, where
- * fresh ones cost the kernel (and, in a VM that returns free memory to its
- * host, the host) far more. Reading 1.3 GB of a disk image this way took
- * 0.4–0.6 s (0.2–0.4 s of system time) on our test VM, and plain reads
- * 0.4–1.7 s (up to 2.3 s of system time). Only a hint.
+ * Drops the clean cached pages of a range (dirty ones stay). A backup reads,
+ * and a restore writes, each byte of a disk once, so caching it only evicts
+ * the machine's working set; and pages freed at once are reused by the next
+ * I/O while still warm, where fresh ones cost the kernel (and, in a VM that
+ * returns free memory to its host, the host) far more. Reading 1.3 GB of a
+ * disk image this way took 0.4–0.6 s (0.2–0.4 s of system time) on our test
+ * VM, and plain reads 0.4–1.7 s (up to 2.3 s of system time). Only a hint.
  */
 export function dropCached(fd: number, position: number, length: number): void {
   try {
@@ -76,16 +76,16 @@ export function isDirectAligned(data: Uint8Array, position: number, alignment = 
 }
 
 /**
- * The file open as `handle` opened a second time with O_DIRECT, or null where
- * that is not possible. Callers still check each transfer with
+ * The file open as `handle` opened a second time for O_DIRECT writes, or null
+ * where that is not possible. Callers still check each transfer with
  * `isDirectAligned`, and fall back to `handle` on EINVAL, which some file
  * systems answer only at the first transfer.
  */
-export async function openDirect(handle: FileHandle, access: 'read' | 'write'): Promise<FileHandle | null> {
+export async function openDirectWriter(handle: FileHandle): Promise<FileHandle | null> {
   if (!addon || fsConstants.O_DIRECT === undefined) return null;
   try {
     // Through /proc, the very file already open, even if its path changed since.
-    return await open(`/proc/self/fd/${handle.fd}`, (access === 'read' ? fsConstants.O_RDONLY : fsConstants.O_WRONLY) | fsConstants.O_DIRECT);
+    return await open(`/proc/self/fd/${handle.fd}`, fsConstants.O_WRONLY | fsConstants.O_DIRECT);
   } catch {
     return null;
   }

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { constants as fsConstants } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DIRECT_IO_ALIGNMENT, hasNativeHelper, isDirectAligned, openDirect } from '../io/disk-io.js';
+import { DIRECT_IO_ALIGNMENT, hasNativeHelper, isDirectAligned, openDirectWriter } from '../io/disk-io.js';
 import { readFull, writeFull } from '../io/file-io.js';
 import { StoreFullError, type ChunkStore } from './chunk-store.js';
 
@@ -84,7 +84,7 @@ export class LocalChunkStore implements ChunkStore {
     const body = blob.subarray(0, blob.length - (blob.length % DIRECT_IO_ALIGNMENT));
     let written = 0;
     if (this.direct && isDirectAligned(body, 0)) {
-      const direct = await openDirect(fh, 'write');
+      const direct = await openDirectWriter(fh);
       if (!direct) this.direct = false;
       try {
         if (direct) {
