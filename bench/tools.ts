@@ -116,6 +116,10 @@ export class Borg implements Tool {
   async close(): Promise<void> {}
 }
 
+/** Where a build's native disk I/O helper is, which dist/ finds relative to itself. */
+const nativeHelper = (root: string): string => join(root, 'build', 'Release', 'disk_io.node');
+const exists = (path: string): Promise<boolean> => stat(path).then(() => true, () => false);
+
 /**
  * A private copy of the built CLI and server (dist/src, bin, package.json, the native helper) for
  * the run: the tree may be rebuilt by someone else while a run takes minutes,
@@ -126,11 +130,9 @@ export async function snapshotBuild(root: string, into: string): Promise<string>
   await cp(join(root, 'dist', 'src'), join(into, 'dist', 'src'), { recursive: true });
   await cp(join(root, 'bin'), join(into, 'bin'), { recursive: true });
   await cp(join(root, 'package.json'), join(into, 'package.json'));
-  // The native disk I/O helper (hole skipping, direct I/O) is found relative to dist/.
-  const helper = join(root, 'build', 'Release', 'disk_io.node');
-  if (await stat(helper).then(() => true, () => false)) await cp(helper, join(into, 'build', 'Release', 'disk_io.node'));
+  if (await exists(nativeHelper(root))) await cp(nativeHelper(root), nativeHelper(into));
   // A build copied without its own node_modules resolves its packages from the checkout's.
-  const modules = await stat(join(root, 'node_modules')).then(() => join(root, 'node_modules'), () => join(fileURLToPath(new URL('../..', import.meta.url)), 'node_modules'));
+  const modules = (await exists(join(root, 'node_modules'))) ? join(root, 'node_modules') : join(fileURLToPath(new URL('../..', import.meta.url)), 'node_modules');
   await symlink(modules, join(into, 'node_modules'));
   return into;
 }
@@ -167,7 +169,7 @@ export class Cairn implements Tool {
   }
 
   async version(): Promise<string> {
-    const helper = await stat(join(this.opts.root, 'build', 'Release', 'disk_io.node')).then(() => 'with', () => 'WITHOUT');
+    const helper = (await exists(nativeHelper(this.opts.root))) ? 'with' : 'WITHOUT';
     return `cairn ${(await run(process.execPath, [this.bin, '--version'])).stdout.trim()} on node ${process.version}, ${helper} its native disk I/O helper`;
   }
 

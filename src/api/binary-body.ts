@@ -3,8 +3,8 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { CairnError } from '../domain/errors.js';
 import { BufferRecycler } from '../engine/buffer-recycler.js';
 import { MAX_BLOB_SIZE } from '../engine/chunk-codec.js';
-import { readInto } from '../engine/read-into.js';
-import { DIRECT_IO_ALIGNMENT } from '../io/disk-io.js';
+import { blockSpan, DIRECT_IO_ALIGNMENT } from '../io/disk-io.js';
+import { readInto } from '../io/read-into.js';
 
 /**
  * Buffers for chunk blobs coming in and going out, reused across requests (like
@@ -19,7 +19,7 @@ import { DIRECT_IO_ALIGNMENT } from '../io/disk-io.js';
  */
 export const chunkBodyBuffers = new BufferRecycler(MAX_BLOB_SIZE, { shared: true, keep: 8, align: DIRECT_IO_ALIGNMENT });
 // A direct read fills whole blocks, so a reply buffer holds the largest blob rounded up to one.
-const chunkReplyBuffers = new BufferRecycler(Math.ceil(MAX_BLOB_SIZE / DIRECT_IO_ALIGNMENT) * DIRECT_IO_ALIGNMENT, { keep: 8, align: DIRECT_IO_ALIGNMENT });
+const chunkReplyBuffers = new BufferRecycler(blockSpan(MAX_BLOB_SIZE), { keep: 8, align: DIRECT_IO_ALIGNMENT });
 
 /** Answers with a blob that `read` puts into a recycled buffer, which comes back once the answer has left. */
 export async function sendChunk(reply: FastifyReply, read: (into: Buffer) => Promise<Buffer>): Promise<FastifyReply> {

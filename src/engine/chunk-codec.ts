@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 // The binding is CommonJS around a .node file, so Node exposes its functions
 // only on the default export, not as ESM named exports.
 import zstd from 'zstd-napi/binding.js';
-import { copyBytes } from './copy-bytes.js';
+import { copyBytes } from '../io/copy-bytes.js';
 
 /** Disks are cut into chunks of this size; only a disk's last chunk may be shorter. */
 export const CHUNK_SIZE = 4 * 1024 * 1024;

@@ -60,6 +60,11 @@ export const hasNativeHelper = addon !== null;
  */
 export const DIRECT_IO_ALIGNMENT = 4096;
 
+/** `length` rounded up to whole blocks of `alignment`: what a direct read of that many bytes transfers. */
+export function blockSpan(length: number, alignment = DIRECT_IO_ALIGNMENT): number {
+  return Math.ceil(length / alignment) * alignment;
+}
+
 /**
  * How far into `buffer` its first address aligned to `alignment` is; 0 without
  * the native helper, whose callers then do not use direct I/O anyway.

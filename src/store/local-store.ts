@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { constants as fsConstants } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DIRECT_IO_ALIGNMENT, hasNativeHelper, isDirectAligned, openDirectWriter } from '../io/disk-io.js';
+import { blockSpan, DIRECT_IO_ALIGNMENT, hasNativeHelper, isDirectAligned, openDirectWriter } from '../io/disk-io.js';
 import { readFull, writeFull } from '../io/file-io.js';
 import { StoreFullError, type ChunkStore } from './chunk-store.js';
 
@@ -62,7 +62,8 @@ export class LocalChunkStore implements ChunkStore {
     const { file } = this.pathOf(key);
     try {
       if (!into) return await readFile(file);
-      const direct = this.direct ? await this.readDirect(file, into) : null;
+      // Unaligned memory is never read into directly: not worth opening the file for.
+      const direct = this.direct && isDirectAligned(into.subarray(0, DIRECT_IO_ALIGNMENT), 0) ? await this.readDirect(file, into) : null;
       if (direct) return direct;
       const fh = await open(file, 'r');
       try {
@@ -82,28 +83,32 @@ export class LocalChunkStore implements ChunkStore {
   /** Whole 4 KiB blocks of the blob go around the page cache when its memory allows; the short tail through it. */
   private async write(fh: FileHandle, blob: Buffer): Promise<void> {
     const body = blob.subarray(0, blob.length - (blob.length % DIRECT_IO_ALIGNMENT));
-    let written = 0;
-    if (this.direct && isDirectAligned(body, 0)) {
-      const direct = await openDirectWriter(fh);
-      if (!direct) this.direct = false;
-      try {
-        if (direct) {
-          await writeFull(direct, body, 0);
-          written = body.length;
-        }
-      } catch (err) {
-        if (!isErrno(err, 'EINVAL')) throw err;
-        this.direct = false;
-      } finally {
-        await direct?.close();
-      }
-    }
+    const written = this.direct && isDirectAligned(body, 0) ? await this.writeDirect(fh, body) : 0;
     await writeFull(fh, blob.subarray(written), written);
   }
 
+  /** Writes `body` at the start of the file with O_DIRECT; 0 bytes where the file system refuses. */
+  private async writeDirect(fh: FileHandle, body: Buffer): Promise<number> {
+    const direct = await openDirectWriter(fh);
+    if (!direct) {
+      this.direct = false;
+      return 0;
+    }
+    try {
+      await writeFull(direct, body, 0);
+      return body.length;
+    } catch (err) {
+      if (!isErrno(err, 'EINVAL')) throw err;
+      this.direct = false;
+      return 0;
+    } finally {
+      await direct.close();
+    }
+  }
+
   /**
-   * The blob read with O_DIRECT into `into`, or null to read it through the
-   * page cache instead: `into` unaligned or too small for the blob rounded up
+   * The blob read with O_DIRECT into `into` (aligned), or null to read it
+   * through the page cache instead: `into` too small for the blob rounded up
    * to whole blocks, or a file system without direct I/O.
    */
   private async readDirect(file: string, into: Buffer): Promise<Buffer | null> {
@@ -117,7 +122,7 @@ export class LocalChunkStore implements ChunkStore {
     }
     try {
       const { size } = await fh.stat();
-      const span = Math.ceil(size / DIRECT_IO_ALIGNMENT) * DIRECT_IO_ALIGNMENT;
+      const span = blockSpan(size);
       if (span > into.length || !isDirectAligned(into.subarray(0, span), 0)) return null;
       // One read: past the end of the file it stops short, which O_DIRECT allows at the end.
       const { bytesRead } = await fh.read(into, 0, span, 0);

@@ -21,15 +21,15 @@ async function sparseFile(path: string, size: number, data: Record<number, Buffe
   }
 }
 
-describe('finding holes in sparse files', () => {
-  let dir: string;
-  before(async () => {
-    dir = await makeTempDir();
-  });
-  after(async () => {
-    await removeTempDir(dir);
-  });
+let dir: string;
+before(async () => {
+  dir = await makeTempDir();
+});
+after(async () => {
+  await removeTempDir(dir);
+});
 
+describe('finding holes in sparse files', () => {
   it('has its native helper built', (t) => {
     // `npm install` builds it; without it backups still work, reading holes as zeros.
     if (!hasNativeHelper && process.env.CI !== 'true') return t.skip('native/disk_io.c was not built (node-gyp); run `npm install`');
@@ -103,14 +103,6 @@ describe('finding holes in sparse files', () => {
 });
 
 describe('reading a disk without keeping it cached', () => {
-  let dir: string;
-  before(async () => {
-    dir = await makeTempDir();
-  });
-  after(async () => {
-    await removeTempDir(dir);
-  });
-
   it('leaves none of what a backup read in the page cache', async (t) => {
     if (!hasNativeHelper) return t.skip('no native helper');
     const path = join(dir, 'cached.img');

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
 import { describe, it } from 'node:test';
-import { copyBytes } from '../../src/engine/copy-bytes.js';
-import { readInto } from '../../src/engine/read-into.js';
+import { copyBytes } from '../../src/io/copy-bytes.js';
+import { readInto } from '../../src/io/read-into.js';
 
 describe('reading a stream into a buffer', () => {
   it('copies into shared memory exactly the bytes given, and nothing around them', () => {
