@@ -116,12 +116,13 @@ export class Borg implements Tool {
   async close(): Promise<void> {}
 }
 
-/** Where a build's native disk I/O helper is, which dist/ finds relative to itself. */
-const nativeHelper = (root: string): string => join(root, 'build', 'Release', 'disk_io.node');
+/** A build's native helpers (disk I/O, BLAKE3), which dist/ finds relative to itself. */
+const NATIVE_HELPERS = ['disk_io', 'blake3'] as const;
+const nativeHelper = (root: string, name: (typeof NATIVE_HELPERS)[number]): string => join(root, 'build', 'Release', `${name}.node`);
 const exists = (path: string): Promise<boolean> => stat(path).then(() => true, () => false);
 
 /**
- * A private copy of the built CLI and server (dist/src, bin, package.json, the native helper) for
+ * A private copy of the built CLI and server (dist/src, bin, package.json, the native helpers) for
  * the run: the tree may be rebuilt by someone else while a run takes minutes,
  * and a half-written dist/ would fail or skew the steps that start after it.
  */
@@ -130,7 +131,7 @@ export async function snapshotBuild(root: string, into: string): Promise<string>
   await cp(join(root, 'dist', 'src'), join(into, 'dist', 'src'), { recursive: true });
   await cp(join(root, 'bin'), join(into, 'bin'), { recursive: true });
   await cp(join(root, 'package.json'), join(into, 'package.json'));
-  if (await exists(nativeHelper(root))) await cp(nativeHelper(root), nativeHelper(into));
+  for (const name of NATIVE_HELPERS) if (await exists(nativeHelper(root, name))) await cp(nativeHelper(root, name), nativeHelper(into, name));
   // A build copied without its own node_modules resolves its packages from the checkout's.
   const modules = (await exists(join(root, 'node_modules'))) ? join(root, 'node_modules') : join(fileURLToPath(new URL('../..', import.meta.url)), 'node_modules');
   await symlink(modules, join(into, 'node_modules'));
@@ -169,8 +170,10 @@ export class Cairn implements Tool {
   }
 
   async version(): Promise<string> {
-    const helper = (await exists(nativeHelper(this.opts.root))) ? 'with' : 'WITHOUT';
-    return `cairn ${(await run(process.execPath, [this.bin, '--version'])).stdout.trim()} on node ${process.version}, ${helper} its native disk I/O helper`;
+    const missing: string[] = [];
+    for (const name of NATIVE_HELPERS) if (!(await exists(nativeHelper(this.opts.root, name)))) missing.push(name);
+    const helpers = missing.length ? `WITHOUT its native ${missing.join(' and ')} helper` : 'with its native helpers';
+    return `cairn ${(await run(process.execPath, [this.bin, '--version'])).stdout.trim()} on node ${process.version}, ${helpers}`;
   }
 
   async setup(dir: string): Promise<void> {

@@ -1,8 +1,8 @@
-import { createHash } from 'node:crypto';
 // The binding is CommonJS around a .node file, so Node exposes its functions
 // only on the default export, not as ESM named exports.
 import zstd from 'zstd-napi/binding.js';
 import { copyBytes } from '../io/copy-bytes.js';
+import { chunkDigest, contentMatches } from './chunk-hash.js';
 
 /** Disks are cut into chunks of this size; only a disk's last chunk may be shorter. */
 export const CHUNK_SIZE = 4 * 1024 * 1024;
@@ -40,7 +40,7 @@ export class ChunkIntegrityError extends Error {
 }
 
 export interface EncodedChunk {
-  /** Lowercase hex SHA-256 of the uncompressed chunk. */
+  /** The uncompressed chunk's digest (chunkDigest). */
   digest: string;
   blob: Buffer;
 }
@@ -50,10 +50,6 @@ export function isZeroChunk(data: Uint8Array): boolean {
     throw new RangeError(`chunk of ${data.length} bytes exceeds CHUNK_SIZE`);
   }
   return ZERO_CHUNK.subarray(0, data.length).equals(data);
-}
-
-export function sha256Hex(data: Uint8Array): string {
-  return createHash('sha256').update(data).digest('hex');
 }
 
 export function isDigest(value: string): boolean {
@@ -68,7 +64,7 @@ let scratch: Buffer | undefined;
 
 /** Hashes and compresses one chunk. */
 export function encodeChunk(data: Uint8Array): EncodedChunk {
-  return { digest: sha256Hex(checkChunkLength(data)), blob: compressChunk(data) };
+  return { digest: chunkDigest(checkChunkLength(data)), blob: compressChunk(data) };
 }
 
 /** Room that compressing any chunk may need: a buffer this size always holds the blob. */
@@ -151,7 +147,7 @@ export function readBlobHeader(blob: Uint8Array, digest: string): BlobHeader {
 export function decodeChunk(blob: Uint8Array, expectedDigest: string, into?: Buffer): Buffer {
   const digest = expectedDigest.toLowerCase();
   if (!isDigest(digest)) {
-    throw new TypeError(`not a SHA-256 hex digest: ${JSON.stringify(expectedDigest)}`);
+    throw new TypeError(`not a hex chunk digest: ${JSON.stringify(expectedDigest)}`);
   }
   const { codec, length } = readBlobHeader(blob, digest);
   if (into && into.length < length) throw new RangeError(`a buffer of ${into.length} bytes cannot hold a chunk of ${length}`);
@@ -167,9 +163,8 @@ export function decodeChunk(blob: Uint8Array, expectedDigest: string, into?: Buf
     decompressExactly(payload, data, digest);
   }
 
-  const actual = sha256Hex(data);
-  if (actual !== digest) {
-    throw new ChunkIntegrityError(digest, `content hashes to ${actual}`);
+  if (!contentMatches(data, digest)) {
+    throw new ChunkIntegrityError(digest, `content hashes to ${chunkDigest(data)}`);
   }
   return data;
 }

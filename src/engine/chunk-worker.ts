@@ -1,5 +1,6 @@
 import { parentPort } from 'node:worker_threads';
-import { ChunkIntegrityError, compressChunk, decodeChunk, isZeroChunk, sha256Hex, verifyChunk } from './chunk-codec.js';
+import { ChunkIntegrityError, compressChunk, decodeChunk, isZeroChunk, verifyChunk } from './chunk-codec.js';
+import { chunkDigest } from './chunk-hash.js';
 import { fingerprint } from './fingerprint.js';
 import { movable, payloadOf, viewOf, type ChangeCheck, type WorkerReply, type WorkerRequest } from './worker-pool.js';
 
@@ -10,11 +11,11 @@ const port = parentPort;
 
 /** An unchanged chunk costs one fingerprint; any other is checked for zeros, then hashed. */
 function hashChunk(data: Buffer, change: ChangeCheck | undefined): { digest: string | null; fingerprint?: bigint; unchanged?: boolean } {
-  if (!change) return { digest: isZeroChunk(data) ? null : sha256Hex(data) };
+  if (!change) return { digest: isZeroChunk(data) ? null : chunkDigest(data) };
   const print = fingerprint(data, change.secret);
   if (change.previous?.fingerprint === print) return { digest: change.previous.digest, fingerprint: print, unchanged: true };
   if (isZeroChunk(data)) return { digest: null };
-  return { digest: sha256Hex(data), fingerprint: print };
+  return { digest: chunkDigest(data), fingerprint: print };
 }
 
 port.on('message', (req: WorkerRequest) => {

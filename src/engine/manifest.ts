@@ -57,7 +57,7 @@ export function encodeManifest(manifest: Manifest): Buffer {
   chunks.forEach((digest, i) => {
     if (digest === null) return; // already zero-filled
     if (!isDigest(digest)) {
-      throw new ManifestFormatError(`chunk ${i} is not a lowercase hex SHA-256: ${JSON.stringify(digest)}`);
+      throw new ManifestFormatError(`chunk ${i} is not a lowercase hex chunk digest: ${JSON.stringify(digest)}`);
     }
     const at = MANIFEST_HEADER_SIZE + i * DIGEST_BYTES;
     buf.write(digest, at, 'hex');

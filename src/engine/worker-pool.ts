@@ -15,9 +15,9 @@ import { ChunkIntegrityError } from './chunk-codec.js';
 export interface ChunkPool {
   readonly size: number;
   /**
-   * SHA-256 of `data`, or null when it is all zeros (holes are not hashed);
-   * gives `data` back. With `change`, also its fingerprint, and when that equals
-   * the previous one given, the previous digest instead of a new SHA-256.
+   * The chunk digest of `data`, or null when it is all zeros (holes are not
+   * hashed); gives `data` back. With `change`, also its fingerprint, and when
+   * that equals the previous one given, the previous digest instead of hashing.
    */
   hash(data: Buffer, change?: ChangeCheck): Promise<HashResult>;
   /**

@@ -64,7 +64,7 @@ export class UploadsService {
     private readonly access: Access,
     private readonly jobs: JobsService,
     private readonly settings: UploadSettings,
-    /** Verifying a blob (decompress + SHA-256) is CPU work kept off the event loop. */
+    /** Verifying a blob (decompress + hash) is CPU work kept off the event loop. */
     private readonly pool?: ChunkPool,
   ) {}
 
@@ -126,7 +126,7 @@ export class UploadsService {
     if (digests.length > MAX_MISSING_BATCH) throw tooLarge(`Ask about at most ${MAX_MISSING_BATCH} digests at a time.`);
     const wanted = [...new Set(digests)];
     wanted.forEach((d, i) => {
-      if (!isDigest(d)) throw badRequest(`"${d}" is not a SHA-256 digest (64 lowercase hex characters).`, `digests.${i}`);
+      if (!isDigest(d)) throw badRequest(`"${d}" is not a chunk digest (64 lowercase hex characters).`, `digests.${i}`);
     });
     if (wanted.length === 0) return [];
     const known = (
@@ -157,7 +157,7 @@ export class UploadsService {
   /** Verifies and stores one chunk blob. */
   async putChunk(caller: Caller, id: string, digest: string, blob: Buffer): Promise<{ stored: boolean }> {
     const upload = await this.openUpload(caller, id);
-    if (!isDigest(digest)) throw badRequest(`"${digest}" is not a SHA-256 digest.`, 'digest');
+    if (!isDigest(digest)) throw badRequest(`"${digest}" is not a chunk digest (64 lowercase hex characters).`, 'digest');
     if (blob.length > MAX_BLOB_SIZE) throw tooLarge(`A chunk blob is at most ${MAX_BLOB_SIZE} bytes.`);
     let size: number;
     try {

@@ -1,7 +1,7 @@
 /**
  * Where chunk blobs live. Kept to what an object store offers (S3 and its
  * kin), so a bucket can replace the local folder without changing callers.
- * Keys are lowercase hex SHA-256 digests.
+ * Keys are lowercase hex chunk digests (docs/formats.md).
  */
 export interface ChunkStore {
   /** Stores the blob unless the key exists; true when this call wrote it. */

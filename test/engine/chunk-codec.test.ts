@@ -14,8 +14,9 @@ import {
   decodeChunk,
   encodeChunk,
   isZeroChunk,
-  sha256Hex,
 } from '../../src/engine/chunk-codec.js';
+import { blake3Hex, blake3Implementation, chunkDigest, contentMatches, sha256Hex } from '../../src/engine/chunk-hash.js';
+import { hasNativeHelper } from '../../src/io/disk-io.js';
 import { seededRandom } from '../helpers/disk-images.js';
 
 function compressible(length: number): Buffer {
@@ -41,11 +42,35 @@ function assertIntegrityError(fn: () => unknown, digest: string, pattern: RegExp
 }
 
 describe('chunk codec', () => {
-  it('names chunks by the lowercase hex SHA-256 of their content', () => {
+  it('names chunks by the lowercase hex BLAKE3 of their content', async () => {
+    // The published test vectors, then the WebAssembly BLAKE3 (an implementation
+    // of its own) on sizes around BLAKE3's 1 KiB chunks and a whole disk chunk.
+    assert.equal(blake3Hex(Buffer.alloc(0)), 'af1349b9f5f9a1a6a0404dea36dcc9499bcb25c9adc112b7cc9a93cae41f3262');
+    assert.equal(blake3Hex(Buffer.from('abc')), '6437b3ac38465133ffb63b75273a8db548c558465d79db03fd359c6cd5bd9d85');
+    const { blake3 } = await import('hash-wasm');
+    for (const length of [1, 1023, 1024, 1025, 64 * 1024 + 7, CHUNK_SIZE]) {
+      const data = seededRandom(length).bytes(length);
+      assert.equal(blake3Hex(data), await blake3(data), `${length} bytes`);
+    }
     const data = seededRandom(1).bytes(1000);
-    const expected = createHash('sha256').update(data).digest('hex');
-    assert.equal(sha256Hex(data), expected);
-    assert.equal(encodeChunk(data).digest, expected);
+    assert.equal(encodeChunk(data).digest, blake3Hex(data));
+    assert.equal(chunkDigest, blake3Hex);
+  });
+
+  it('hashes with BLAKE3\'s own native code where the helper is built', { skip: !hasNativeHelper && !process.env.CI }, () => {
+    // CI installs BLAKE3's C sources (Debian's librust-blake3-dev); the WebAssembly fallback is ten times slower.
+    assert.equal(blake3Implementation, 'native', 'the native helper was built without BLAKE3: is librust-blake3-dev installed?');
+  });
+
+  it('still accepts chunks named by SHA-256, as stored before BLAKE3', () => {
+    const data = seededRandom(5).bytes(CHUNK_SIZE);
+    const legacy = createHash('sha256').update(data).digest('hex');
+    assert.equal(sha256Hex(data), legacy);
+    assert.ok(contentMatches(data, legacy) && contentMatches(data, blake3Hex(data)));
+    assert.ok(!contentMatches(data, sha256Hex(Buffer.from('other'))));
+    const { blob } = encodeChunk(data);
+    assert.ok(decodeChunk(blob, legacy).equals(data), 'a blob stored under its SHA-256 decodes');
+    assertIntegrityError(() => decodeChunk(blob, sha256Hex(Buffer.from('other'))), sha256Hex(Buffer.from('other')), new RegExp(`content hashes to ${blake3Hex(data)}`));
   });
 
   it('stores incompressible data raw and round-trips it', () => {

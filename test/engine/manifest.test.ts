@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { CHUNK_SIZE, sha256Hex } from '../../src/engine/chunk-codec.js';
+import { CHUNK_SIZE } from '../../src/engine/chunk-codec.js';
+import { chunkDigest } from '../../src/engine/chunk-hash.js';
 import {
   ManifestFormatError,
   chunkLength,
@@ -14,8 +15,8 @@ import {
   type Manifest,
 } from '../../src/engine/manifest.js';
 
-const A = sha256Hex(Buffer.from('a'));
-const B = sha256Hex(Buffer.from('b'));
+const A = chunkDigest(Buffer.from('a'));
+const B = chunkDigest(Buffer.from('b'));
 
 function sample(): Manifest {
   const size = 3 * CHUNK_SIZE + 1000;

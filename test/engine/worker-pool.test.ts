@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { BLOB_CAPACITY, CHUNK_SIZE, ChunkIntegrityError, decodeChunk, encodeChunk, sha256Hex } from '../../src/engine/chunk-codec.js';
+import { BLOB_CAPACITY, CHUNK_SIZE, ChunkIntegrityError, decodeChunk, encodeChunk } from '../../src/engine/chunk-codec.js';
+import { chunkDigest } from '../../src/engine/chunk-hash.js';
 import { fingerprint, newFingerprintSecret } from '../../src/engine/fingerprint.js';
 import { PoolClosedError, WorkerPool } from '../../src/engine/worker-pool.js';
 import { seededRandom } from '../helpers/disk-images.js';
@@ -53,7 +54,7 @@ describe('worker pool', () => {
     const data = chunkOf(3);
     const secret = newFingerprintSecret();
     const first = await pool.hash(Buffer.from(data), { secret });
-    assert.equal(first.digest, sha256Hex(data));
+    assert.equal(first.digest, chunkDigest(data));
     assert.equal(first.fingerprint, fingerprint(data, secret));
     assert.equal(first.unchanged, undefined);
 
@@ -62,13 +63,13 @@ describe('worker pool', () => {
     assert.deepEqual([same.digest, same.unchanged, same.fingerprint], [previous.digest, true, previous.fingerprint]);
 
     const other = await pool.hash(chunkOf(4), { secret, previous });
-    assert.deepEqual([other.digest, other.unchanged], [sha256Hex(chunkOf(4)), undefined]);
+    assert.deepEqual([other.digest, other.unchanged], [chunkDigest(chunkOf(4)), undefined]);
     const zeros = await pool.hash(Buffer.alloc(CHUNK_SIZE), { secret, previous });
     assert.deepEqual([zeros.digest, zeros.fingerprint], [null, undefined]);
 
     // XXH3 aborts the process on a short key; the check before it must answer instead.
     await assert.rejects(pool.hash(Buffer.from(data), { secret: secret.subarray(0, 100) }), /fingerprint secret needs 192 bytes/);
-    assert.equal((await pool.hash(Buffer.from(data))).digest, sha256Hex(data), 'and the pool still works');
+    assert.equal((await pool.hash(Buffer.from(data))).digest, chunkDigest(data), 'and the pool still works');
   });
 
   it('decodes and verifies, into a given buffer or a new one', async () => {
@@ -92,13 +93,13 @@ describe('worker pool', () => {
     const verified = await pool.verify(Buffer.from(blob), digest);
     assert.equal(verified.length, 1_000_001);
     assert.ok(verified.blob.equals(blob));
-    const wrong = sha256Hex(Buffer.from('other'));
+    const wrong = chunkDigest(Buffer.from('other'));
     await assert.rejects(pool.verify(Buffer.from(blob), wrong), ChunkIntegrityError);
   });
 
   it('reports integrity failures as ChunkIntegrityError with the digest', async () => {
     const { blob } = encodeChunk(chunkOf(4));
-    const wrong = sha256Hex(Buffer.from('something else'));
+    const wrong = chunkDigest(Buffer.from('something else'));
     await assert.rejects(pool.decode(blob, wrong), (err: unknown) => {
       assert.ok(err instanceof ChunkIntegrityError);
       assert.equal(err.digest, wrong);
@@ -109,26 +110,26 @@ describe('worker pool', () => {
 
   it('transfers the memory behind a buffer, and copies views of Node\'s shared pool', async () => {
     const whole = chunkOf(5, 100_000);
-    const expected = sha256Hex(whole);
+    const expected = chunkDigest(whole);
     const back = await pool.hash(whole);
     assert.equal(whole.length, 0, 'a buffer owning its ArrayBuffer is transferred (detached)');
     assert.equal(back.digest, expected);
 
     const backing = chunkOf(6, 200_000);
-    const sliceDigest = sha256Hex(backing.subarray(1000, 101_000));
+    const sliceDigest = chunkDigest(backing.subarray(1000, 101_000));
     const slice = await pool.hash(backing.subarray(1000, 101_000));
     assert.equal(backing.length, 0, 'a view takes its whole ArrayBuffer along');
     assert.equal(slice.digest, sliceDigest);
     assert.deepEqual([slice.data.byteOffset, slice.data.length, slice.data.buffer.byteLength], [1000, 100_000, 200_000], 'and gets the same view back');
 
     const small = Buffer.from('pooled'); // lives in Node's shared 8 KiB pool
-    assert.equal((await pool.hash(small)).digest, sha256Hex(Buffer.from('pooled')));
+    assert.equal((await pool.hash(small)).digest, chunkDigest(Buffer.from('pooled')));
     assert.equal(small.toString(), 'pooled');
   });
 
   it('runs many tasks concurrently and returns each result to its caller', async () => {
     const inputs = Array.from({ length: 24 }, (_, i) => chunkOf(100 + i, 256 * 1024));
-    const digests = inputs.map((b) => sha256Hex(b));
+    const digests = inputs.map((b) => chunkDigest(b));
     const hashed = await Promise.all(inputs.map((b) => pool.hash(Buffer.from(b))));
     assert.deepEqual(hashed.map((h) => h.digest), digests);
     const blobs = await Promise.all(inputs.map((b) => pool.compress(Buffer.from(b))));
@@ -162,7 +163,7 @@ describe('worker pool', () => {
       const { availableParallelism } = await import('node:os');
       assert.equal(p.size, availableParallelism());
       const data = chunkOf(10, 1000);
-      const expected = sha256Hex(data);
+      const expected = chunkDigest(data);
       assert.equal(decodeChunk((await p.compress(data)).blob, expected).length, 1000);
     } finally {
       await p.close();

@@ -1,0 +1,56 @@
+import { createHash } from 'node:crypto';
+import { createRequire } from 'node:module';
+
+/**
+ * What names a chunk: the BLAKE3 (256 bits, lowercase hex) of its content.
+ * On CPUs without SHA instructions BLAKE3 runs an order of magnitude faster
+ * than SHA-256 (4.7 GB/s against 0.36 GB/s on one core of our test machine),
+ * and every byte of a backup is hashed twice, by the client and again by the
+ * server that verifies it, and once more by a restore.
+ *
+ * Chunks stored before BLAKE3 are named by SHA-256, and stay valid: content
+ * matches a digest when either algorithm gives it. That weakens nothing, as
+ * content whose BLAKE3 equals another content's SHA-256 is as hard to find as
+ * any collision of a 256-bit hash.
+ */
+
+interface Blake3Addon {
+  /** Absent when the addon was built without BLAKE3's C sources (native/blake3-sources.mjs). */
+  hash?: (data: Uint8Array) => Buffer;
+}
+
+function loadNative(): ((data: Uint8Array) => Buffer) | null {
+  try {
+    // From dist/src/engine/, where this module runs, up to the package root.
+    const addon = createRequire(import.meta.url)('../../../build/Release/blake3.node') as Blake3Addon;
+    return addon.hash ?? null;
+  } catch {
+    return null;
+  }
+}
+
+const native = loadNative();
+// Only loaded without the native build: the same digests, at about a tenth of the speed.
+const wasm = native ? null : await (await import('hash-wasm')).createBLAKE3();
+
+/** Which BLAKE3 this process runs: BLAKE3's own C and assembly, or WebAssembly. */
+export const blake3Implementation: 'native' | 'wasm' = native ? 'native' : 'wasm';
+
+export function blake3Hex(data: Uint8Array): string {
+  if (native) return native(data).toString('hex');
+  wasm!.init();
+  wasm!.update(data);
+  return wasm!.digest('hex');
+}
+
+export function sha256Hex(data: Uint8Array): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+/** The digest a chunk is stored under. */
+export const chunkDigest = blake3Hex;
+
+/** Whether `data` is the chunk named `digest` (lowercase hex), by either algorithm. */
+export function contentMatches(data: Uint8Array, digest: string): boolean {
+  return blake3Hex(data) === digest || sha256Hex(data) === digest;
+}
