@@ -150,7 +150,7 @@ async function main(): Promise<void> {
         const { resource } = await client.post<{ resource: Resource }>('/api/v1/resources', { kind: 'volume', name: `bench-${key}`, disks: [{ name: 'root', size }] });
         const started = performance.now();
         let lastSaid = started;
-        const { point } = await backupResource(client, {
+        const point = await backupResource(client, {
           resource,
           paths: { root: path },
           type: 'full',

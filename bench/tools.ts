@@ -179,8 +179,7 @@ export class Cairn implements Tool {
   async setup(dir: string): Promise<void> {
     this.dataDir = join(dir, 'data');
     await this.startServer();
-    // The client's fingerprint records (what makes an incremental backup cheap) live in the work dir, not $HOME.
-    this.env = cleanEnv({ CAIRN_CONFIG: join(dir, 'cli-config.json'), CAIRN_CACHE_DIR: join(dir, 'cli-cache'), CAIRN_SERVER: this.url });
+    this.env = cleanEnv({ CAIRN_CONFIG: join(dir, 'cli-config.json'), CAIRN_SERVER: this.url });
     const cli = (...args: string[]) => run(process.execPath, [this.bin, ...args], { env: this.env });
     const email = 'bench@example.com';
     const password = 'cairn-bench-password';

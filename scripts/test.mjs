@@ -27,7 +27,6 @@ const CONCURRENCY = Number(process.env.CAIRN_TEST_CONCURRENCY) || Math.max(2, Ma
 // Node 20 applies this to each test file as a whole, not only to each test, so it must
 // outlast the slowest file: it is there to stop a hang, not to judge speed.
 const TEST_TIMEOUT_MS = 600_000;
-const XDG_CACHE = 'xdg-cache';
 
 const bold = (s) => (process.stdout.isTTY ? `\x1b[1m${s}\x1b[22m` : s);
 const red = (s) => (process.stdout.isTTY ? `\x1b[31m${s}\x1b[39m` : s);
@@ -178,8 +177,6 @@ function runNodeTest(engine, files, runId, runTmp) {
     CAIRN_TEST_RUN_ID: runId,
     // Temporary files of every test land under one folder that is removed after the run.
     TMPDIR: runTmp,
-    // And so do the CLI's fingerprint records, for tests that do not give each user its own.
-    XDG_CACHE_HOME: join(runTmp, XDG_CACHE),
   };
   return new Promise((resolve) => {
     const started = Date.now();
@@ -254,7 +251,7 @@ async function main() {
         const swept = await dropLeftoverDatabases(runId);
         if (swept) say(red(`warning: ${swept} test database(s) were left behind by a test and dropped now.`));
       }
-      const leftovers = readdirSync(runTmp).filter((f) => !f.endsWith('.tap') && f !== XDG_CACHE);
+      const leftovers = readdirSync(runTmp).filter((f) => !f.endsWith('.tap'));
       if (leftovers.length) say(red(`warning: tests left ${leftovers.length} temporary file(s)/folder(s) behind: ${leftovers.slice(0, 5).join(', ')}`));
       results.push({ engine, ...r });
     } finally {

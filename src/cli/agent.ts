@@ -5,7 +5,6 @@ import type { CairnClient, Resource } from './http-client.js';
 import { collect, globalsOf } from './options.js';
 import { printMessage } from './output.js';
 import { backupResource, restoreFromServer } from './transfer.js';
-import { cacheDir, FingerprintCache } from './fingerprint-cache.js';
 import { withPool, type PointView } from './backups.js';
 import type { ChunkPool } from '../engine/worker-pool.js';
 
@@ -92,8 +91,7 @@ async function runJob(client: CairnClient, agentId: string, job: AgentJob, maps:
     const paths = pathsFor(resource, map);
     if (job.action === 'backup') {
       // The commit of the upload finishes the job on the server.
-      const fingerprints = new FingerprintCache(cacheDir());
-      const { point } = await backupResource(client, { resource, paths, type: job.params.type ?? 'incremental', name: job.params.name, jobId: job.id, pool, fingerprints });
+      const point = await backupResource(client, { resource, paths, type: job.params.type ?? 'incremental', name: job.params.name, jobId: job.id, pool });
       process.stdout.write(`agent: job ${job.id} made point ${point.id}\n`);
       return;
     }

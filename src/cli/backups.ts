@@ -8,7 +8,6 @@ import { formatBytes, formatTime, printJson, printList, printMessage, printObjec
 import { progressReporter } from './progress.js';
 import { waitForJob } from './jobs.js';
 import { backupResource, pointDiskPaths, restoreFromServer } from './transfer.js';
-import { cacheDir, FingerprintCache } from './fingerprint-cache.js';
 import type { ChainView as ServerChainView, PointView } from '../services/chains.js';
 
 export type { PointView };
@@ -96,30 +95,18 @@ export function backupCommands(program: Command): void {
     .option('--full', 'start a new chain with a full point (default: incremental on the active chain)')
     .option('--name <name>', 'name of the point (and of the chain, for a full point)')
     .option('--description <text>', 'description')
-    .option('--rehash', 'hash every chunk, not only those whose fingerprint changed since this machine\'s last backup of the disk')
     .option('--quiet', 'no progress output')
     .action(async (resourceId: string, _o, cmd: Command) => {
-      const o = globalsOf<{ disk?: string[]; full?: boolean; name?: string; description?: string; rehash?: boolean; quiet?: boolean }>(cmd);
+      const o = globalsOf<{ disk?: string[]; full?: boolean; name?: string; description?: string; quiet?: boolean }>(cmd);
       const client = await resolveClient(o, { requireToken: true });
       const { resource } = await client.get<{ resource: Resource }>(`/api/v1/resources/${resourceId}`);
       const paths = diskPaths(o.disk, resource);
       const bar = progressReporter(`backup ${resourceId}`, { quiet: o.quiet || o.json });
-      const { point, chunks, chunksUnchanged } = await withPool((pool) =>
-        backupResource(client, {
-          resource,
-          paths,
-          type: o.full ? 'full' : 'incremental',
-          name: o.name,
-          description: o.description,
-          pool,
-          fingerprints: new FingerprintCache(cacheDir()),
-          rehash: o.rehash,
-          onProgress: (p) => bar.update(p),
-        }),
+      const point = await withPool((pool) =>
+        backupResource(client, { resource, paths, type: o.full ? 'full' : 'incremental', name: o.name, description: o.description, pool, onProgress: (p) => bar.update(p) }),
       ).finally(() => bar.stop());
-      if (o.json) return printJson({ point, chunks: { with_data: chunks, unchanged: chunksUnchanged } });
-      const unchanged = chunksUnchanged > 0 ? ` (${chunksUnchanged} of ${chunks} chunks unchanged since the last backup from this machine)` : '';
-      printMessage(`Backed up ${resourceId} as ${point.type} point ${point.id} of chain ${point.chain_id}: ${formatBytes(point.logical_size)} read${unchanged}, ${formatBytes(point.stored_bytes)} newly stored.`);
+      if (o.json) return printJson({ point });
+      printMessage(`Backed up ${resourceId} as ${point.type} point ${point.id} of chain ${point.chain_id}: ${formatBytes(point.logical_size)} read, ${formatBytes(point.stored_bytes)} newly stored.`);
     });
 
   program

@@ -1,14 +1,12 @@
 import { unlink } from 'node:fs/promises';
-import { encodeManifest, decodeManifest, manifestDigest, type Manifest } from '../engine/manifest.js';
-import { backupDisk, type ChangeHints, type ChunkSink } from '../engine/backup-pipeline.js';
-import { newFingerprintSecret } from '../engine/fingerprint.js';
+import { encodeManifest, decodeManifest, type Manifest } from '../engine/manifest.js';
+import { backupDisk, type ChunkSink } from '../engine/backup-pipeline.js';
 import { restoreDisk, type ChunkSource, type RestoreMode, type RestoreResult } from '../engine/restore-pipeline.js';
 import { openDiskSource } from '../engine/disk-source.js';
 import { ChunkIntegrityError } from '../engine/chunk-codec.js';
 import type { ChunkPool } from '../engine/worker-pool.js';
 import { CairnError, badRequest } from '../domain/errors.js';
 import type { CairnClient, Resource } from './http-client.js';
-import type { DiskKey, FingerprintCache, FingerprintRecord } from './fingerprint-cache.js';
 
 /**
  * The client's side of moving disks to and from the server, shared by the CLI
@@ -71,14 +69,6 @@ export class ServerChunkSource implements ChunkSource {
   }
 }
 
-export interface BackupOutcome {
-  point: CommittedPoint;
-  /** Chunks holding data, over all disks. */
-  chunks: number;
-  /** Of those, the ones whose fingerprint had not changed since the previous point: not hashed again. */
-  chunksUnchanged: number;
-}
-
 /**
  * Backs up all disks of a resource as one point: the disks are opened (and so
  * sized) before the upload opens, all share its snapshot time, and the point
@@ -94,17 +84,10 @@ export async function backupResource(
     description?: string;
     jobId?: string;
     pool: ChunkPool;
-    /**
-     * This machine's record of what each disk held at its last point: an
-     * incremental backup hashes only the chunks whose fingerprint changed.
-     */
-    fingerprints?: FingerprintCache;
-    /** Hash every chunk, trusting no fingerprint (the record is still renewed). */
-    rehash?: boolean;
     onProgress?: (p: TransferProgress) => void;
     signal?: AbortSignal;
   },
-): Promise<BackupOutcome> {
+): Promise<CommittedPoint> {
   const { resource, paths } = opts;
   const sizes: { name: string; size: number; path: string }[] = [];
   for (const disk of resource.disks) {
@@ -127,25 +110,18 @@ export async function backupResource(
   });
   const sink = new UploadSink(client, upload.id);
   const previous = await previousManifests(client, resource);
-  const records: { key: DiskKey; record: Omit<FingerprintRecord, 'pointId'> }[] = [];
   const total = sizes.reduce((n, d) => n + d.size, 0);
   let before = 0;
   let sent = 0;
   let lastReport = 0;
-  let chunksRead = 0;
-  let chunksUnchanged = 0;
   try {
     for (const disk of sizes) {
-      const key: DiskKey = { server: client.server, resourceId: resource.id, disk: disk.name };
-      const previousDisk = previous.get(disk.name);
-      const changes = opts.fingerprints ? await changeHints(opts.fingerprints, key, opts.type === 'incremental' && !opts.rehash ? previousDisk : undefined) : undefined;
       const result = await backupDisk({
         path: disk.path,
         expectedSize: disk.size,
         pool: opts.pool,
         sink,
-        known: previousDisk?.known,
-        ...(changes ? { changes } : {}),
+        known: previous.get(disk.name),
         signal: opts.signal,
         onProgress: (p) => {
           opts.onProgress?.({ bytesDone: before + p.bytesRead, bytesTotal: total, bytesSent: sent + p.bytesUploaded });
@@ -159,62 +135,36 @@ export async function backupResource(
       });
       before += disk.size;
       sent += result.bytesUploaded;
-      chunksRead += result.chunks.filter((c) => c !== null).length;
-      chunksUnchanged += result.chunksUnchanged;
       const manifest = encodeManifest({ size: result.size, chunkSize: result.chunkSize, chunks: result.chunks });
       await client.putBinary(`/api/v1/uploads/${upload.id}/disks/${enc(disk.name)}/manifest`, manifest);
-      if (changes && result.fingerprints) records.push({ key, record: { manifestDigest: manifestDigest(manifest), secret: changes.secret, fingerprints: result.fingerprints } });
     }
     const { point } = await client.post<{ point: CommittedPoint }>(`/api/v1/uploads/${upload.id}/commit`);
-    for (const { key, record } of records) {
-      await opts.fingerprints?.save(key, { pointId: point.id, ...record }).catch((err: unknown) => {
-        // The point is committed; a missing record costs the next backup time, never correctness.
-        process.emitWarning(`could not record the fingerprints of ${key.resourceId} disk ${key.disk}: ${(err as Error).message}; the next incremental backup will hash every chunk`);
-      });
-    }
-    return { point, chunks: chunksRead, chunksUnchanged };
+    return point;
   } catch (err) {
     await client.delete(`/api/v1/uploads/${upload.id}`).catch(() => undefined);
     throw err;
   }
 }
 
-/** A disk at the resource's latest point. */
-interface PreviousDisk {
-  pointId: string;
-  manifestDigest: string;
-  /** By chunk index. */
-  digests: (string | null)[];
-  /** Chunks the server almost surely still holds: the backup hashes them without compressing them. */
-  known: Set<string>;
-}
-
-/** Each disk at the resource's latest point. Only a hint: anything wrong here costs speed, never correctness. */
-async function previousManifests(client: CairnClient, resource: Resource): Promise<Map<string, PreviousDisk>> {
-  const previous = new Map<string, PreviousDisk>();
+/**
+ * The digests of each disk at the resource's latest point, which the server
+ * almost surely still holds: the backup hashes those chunks without compressing
+ * them. Only a hint: anything wrong here costs speed, never correctness.
+ */
+async function previousManifests(client: CairnClient, resource: Resource): Promise<Map<string, Set<string>>> {
+  const known = new Map<string, Set<string>>();
   try {
     const { items } = await client.get<{ items: { head_point_id: string | null }[] }>('/api/v1/chains', { resource_id: resource.id, status: 'available', limit: 1 });
     const head = items[0]?.head_point_id;
-    if (!head) return previous;
+    if (!head) return known;
     for (const disk of resource.disks) {
-      const body = (await client.getBuffer(`/api/v1/points/${enc(head)}/disks/${enc(disk.name)}/manifest`)).body;
-      const { chunks } = decodeManifest(body);
-      previous.set(disk.name, { pointId: head, manifestDigest: manifestDigest(body), digests: chunks, known: new Set(chunks.filter((c): c is string => c !== null)) });
+      const manifest = decodeManifest((await client.getBuffer(`/api/v1/points/${enc(head)}/disks/${enc(disk.name)}/manifest`)).body);
+      known.set(disk.name, new Set(manifest.chunks.filter((c): c is string => c !== null)));
     }
   } catch {
     // No hint (an older server, a point deleted meanwhile): every chunk is compressed, as for a first backup.
   }
-  return previous;
-}
-
-/**
- * Fingerprints for this backup, made with the same key as the record of
- * `previous` when there is one, so that unchanged chunks are recognised.
- */
-async function changeHints(cache: FingerprintCache, key: DiskKey, previous: PreviousDisk | undefined): Promise<ChangeHints> {
-  const record = previous ? await cache.load(key, previous.pointId, previous.manifestDigest) : undefined;
-  if (!record || !previous) return { secret: newFingerprintSecret() };
-  return { secret: record.secret, previous: { digests: previous.digests, fingerprints: record.fingerprints } };
+  return known;
 }
 
 export interface PointDisk {

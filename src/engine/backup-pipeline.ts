@@ -2,7 +2,7 @@ import { BufferRecycler } from './buffer-recycler.js';
 import { BLOB_CAPACITY } from './chunk-codec.js';
 import { checkPositiveInteger, linkedAbortController, runConcurrently } from './concurrency.js';
 import { openDiskSource, type ReadChunk } from './disk-source.js';
-import type { ChangeCheck, ChunkPool } from './worker-pool.js';
+import type { ChunkPool } from './worker-pool.js';
 
 /** Where a backup puts its chunks: normally the server's chunk API. */
 export interface ChunkSink {
@@ -38,18 +38,6 @@ export interface BackupOptions {
    * answer still decides; a wrong guess costs reading that chunk again.
    */
   known?: ReadonlySet<string>;
-  /**
-   * Fingerprint every chunk with this key (see fingerprint.ts), and skip
-   * hashing those whose fingerprint is the one the previous point had there.
-   */
-  changes?: ChangeHints;
-}
-
-export interface ChangeHints {
-  /** 192 random bytes; the previous fingerprints must have been made with the same. */
-  secret: Uint8Array;
-  /** By chunk index, at the previous point; null where not known. */
-  previous?: { digests: readonly (string | null)[]; fingerprints: readonly (bigint | null)[] };
 }
 
 export interface BackupResult {
@@ -60,10 +48,6 @@ export interface BackupResult {
   bytesRead: number;
   bytesUploaded: number;
   chunksUploaded: number;
-  /** Chunks whose digest came from the previous point because their fingerprint had not changed. */
-  chunksUnchanged: number;
-  /** With `changes`: each chunk's fingerprint, null for holes and zeros (the record for the next backup). */
-  fingerprints?: (bigint | null)[];
 }
 
 /**
@@ -79,7 +63,7 @@ const MAX_BATCH_BYTES = 16 * 1024 * 1024;
 interface PendingUpload {
   digest: string;
   index: number;
-  /** Absent for chunks expected to be stored already (`known`, or unchanged since the previous point). */
+  /** Absent for chunks expected to be stored already (`known`). */
   blob: Buffer | undefined;
 }
 
@@ -118,9 +102,7 @@ export async function backupDisk(options: BackupOptions): Promise<BackupResult> 
 
   const size = source.size;
   const chunks = new Array<string | null>(Math.ceil(size / source.chunkSize)).fill(null);
-  const stats = { bytesRead: 0, bytesUploaded: 0, chunksUploaded: 0, chunksUnchanged: 0 };
-  const changes = options.changes;
-  const fingerprints = changes ? new Array<bigint | null>(chunks.length).fill(null) : undefined;
+  const stats = { bytesRead: 0, bytesUploaded: 0, chunksUploaded: 0 };
   const report = (): void => onProgress?.({ bytesRead: stats.bytesRead, bytesUploaded: stats.bytesUploaded, bytesTotal: size });
 
   // Digests that are in the store or that an earlier batch has taken charge of
@@ -144,13 +126,9 @@ export async function backupDisk(options: BackupOptions): Promise<BackupResult> 
   // only for chunks that may have to be sent. Zeros the file system does not
   // know as holes are found in the worker.
   const prepare = async (chunk: ReadChunk): Promise<Prepared> => {
-    const hashed = await pool.hash(chunk.data, changeCheck(changes, chunk.index));
+    const hashed = await pool.hash(chunk.data);
     const { digest } = hashed;
-    if (fingerprints && hashed.fingerprint !== undefined) fingerprints[chunk.index] = hashed.fingerprint;
-    if (hashed.unchanged) stats.chunksUnchanged += 1;
-    // A chunk taken on its fingerprint is the previous point's, which the store
-    // holds: if it does not after all, compressAgain hashes it before sending.
-    if (digest === null || hashed.unchanged || known.has(digest) || claimed.has(digest)) {
+    if (digest === null || known.has(digest) || claimed.has(digest)) {
       buffers.give(hashed.data);
       return { index: chunk.index, digest };
     }
@@ -246,12 +224,5 @@ export async function backupDisk(options: BackupOptions): Promise<BackupResult> 
     await source.close();
   }
 
-  return { chunks, size, chunkSize: source.chunkSize, ...stats, ...(fingerprints ? { fingerprints } : {}) };
-}
-
-function changeCheck(changes: ChangeHints | undefined, index: number): ChangeCheck | undefined {
-  if (!changes) return undefined;
-  const digest = changes.previous?.digests[index];
-  const fingerprint = changes.previous?.fingerprints[index];
-  return digest && fingerprint != null ? { secret: changes.secret, previous: { fingerprint, digest } } : { secret: changes.secret };
+  return { chunks, size, chunkSize: source.chunkSize, ...stats };
 }

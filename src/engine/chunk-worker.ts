@@ -1,22 +1,12 @@
 import { parentPort } from 'node:worker_threads';
 import { ChunkIntegrityError, compressChunk, decodeChunk, isZeroChunk, verifyChunk } from './chunk-codec.js';
 import { chunkDigest } from './chunk-hash.js';
-import { fingerprint } from './fingerprint.js';
-import { movable, payloadOf, viewOf, type ChangeCheck, type WorkerReply, type WorkerRequest } from './worker-pool.js';
+import { movable, payloadOf, viewOf, type WorkerReply, type WorkerRequest } from './worker-pool.js';
 
 if (!parentPort) {
   throw new Error('chunk-worker must be started as a worker thread');
 }
 const port = parentPort;
-
-/** An unchanged chunk costs one fingerprint; any other is checked for zeros, then hashed. */
-function hashChunk(data: Buffer, change: ChangeCheck | undefined): { digest: string | null; fingerprint?: bigint; unchanged?: boolean } {
-  if (!change) return { digest: isZeroChunk(data) ? null : chunkDigest(data) };
-  const print = fingerprint(data, change.secret);
-  if (change.previous?.fingerprint === print) return { digest: change.previous.digest, fingerprint: print, unchanged: true };
-  if (isZeroChunk(data)) return { digest: null };
-  return { digest: chunkDigest(data), fingerprint: print };
-}
 
 port.on('message', (req: WorkerRequest) => {
   let reply: WorkerReply;
@@ -26,7 +16,7 @@ port.on('message', (req: WorkerRequest) => {
     const data = viewOf(req.data);
     switch (req.op) {
       case 'hash': {
-        reply = { id: req.id, ok: true, data: req.data, ...hashChunk(data, req.change) };
+        reply = { id: req.id, ok: true, data: req.data, digest: isZeroChunk(data) ? null : chunkDigest(data) };
         break;
       }
       case 'compress': {

@@ -14,12 +14,8 @@ import { ChunkIntegrityError } from './chunk-codec.js';
  */
 export interface ChunkPool {
   readonly size: number;
-  /**
-   * The chunk digest of `data`, or null when it is all zeros (holes are not
-   * hashed); gives `data` back. With `change`, also its fingerprint, and when
-   * that equals the previous one given, the previous digest instead of hashing.
-   */
-  hash(data: Buffer, change?: ChangeCheck): Promise<HashResult>;
+  /** The chunk digest of `data`, or null when it is all zeros (holes are not hashed); gives `data` back. */
+  hash(data: Buffer): Promise<{ digest: string | null; data: Buffer }>;
   /**
    * Compresses a chunk into the start of `into` (BLOB_CAPACITY bytes) or a blob
    * of its own (see compressChunk); gives `data` back.
@@ -35,22 +31,6 @@ export interface ChunkPool {
   close(): Promise<void>;
 }
 
-/** What a chunk's fingerprint is compared with (see fingerprint.ts). */
-export interface ChangeCheck {
-  secret: Uint8Array;
-  /** The same chunk at the previous point: its fingerprint and digest. */
-  previous?: { fingerprint: bigint; digest: string };
-}
-
-export interface HashResult {
-  digest: string | null;
-  data: Buffer;
-  /** With a ChangeCheck, for chunks that are not all zeros. */
-  fingerprint?: bigint;
-  /** The fingerprint matched the previous one: `digest` is the previous digest, not hashed again. */
-  unchanged?: boolean;
-}
-
 export interface Payload {
   buffer: ArrayBuffer | SharedArrayBuffer;
   byteOffset: number;
@@ -58,13 +38,13 @@ export interface Payload {
 }
 
 export type WorkerRequest =
-  | { id: number; op: 'hash'; data: Payload; change?: ChangeCheck }
+  | { id: number; op: 'hash'; data: Payload }
   | { id: number; op: 'compress'; data: Payload; into?: Payload }
   | { id: number; op: 'decode'; digest: string; data: Payload; into?: Payload }
   | { id: number; op: 'verify'; digest: string; data: Payload };
 
 export type WorkerReply =
-  | { id: number; ok: true; data: Payload; out?: Payload; digest?: string | null; length?: number; fingerprint?: bigint; unchanged?: boolean }
+  | { id: number; ok: true; data: Payload; out?: Payload; digest?: string | null; length?: number }
   | { id: number; ok: false; name: string; message: string; digest?: string };
 
 type Answer = WorkerReply & { ok: true };
@@ -120,12 +100,9 @@ export class WorkerPool implements ChunkPool {
     for (let i = 0; i < size; i++) this.slots.push(this.spawn());
   }
 
-  async hash(data: Buffer, change?: ChangeCheck): Promise<HashResult> {
-    const reply = await this.submit(change ? { op: 'hash', change } : { op: 'hash' }, data);
-    const result: HashResult = { digest: reply.digest ?? null, data: viewOf(reply.data) };
-    if (reply.fingerprint !== undefined) result.fingerprint = reply.fingerprint;
-    if (reply.unchanged) result.unchanged = true;
-    return result;
+  async hash(data: Buffer): Promise<{ digest: string | null; data: Buffer }> {
+    const reply = await this.submit({ op: 'hash' }, data);
+    return { digest: reply.digest ?? null, data: viewOf(reply.data) };
   }
 
   async compress(data: Buffer, into?: Buffer): Promise<{ blob: Buffer; data: Buffer }> {
@@ -160,7 +137,7 @@ export class WorkerPool implements ChunkPool {
   }
 
   private submit(
-    op: { op: 'hash'; change?: ChangeCheck } | { op: 'compress' } | { op: 'decode' | 'verify'; digest: string },
+    op: { op: 'hash' | 'compress' } | { op: 'decode' | 'verify'; digest: string },
     data: Uint8Array,
     into?: Uint8Array,
   ): Promise<Answer> {

@@ -105,16 +105,13 @@ test('full then incremental backup of an ext4 disk: the increment stores only wh
   const snap1 = await snapshot(disk, 'main-1.img');
   assert.ok(!(await filesEqual(snap0, snap1)));
 
-  const done = await alice.cli.ok(['backup', vol, '--disk', disk, '--name', 'after-notes']);
-  const inc = done.point;
+  const inc = await backup(alice, vol, disk, '--name', 'after-notes');
   assert.equal(inc.type, 'incremental');
   assert.equal(inc.chain_id, full.id);
   assert.equal(inc.parent_id, full.id);
   assert.ok(inc.stored_bytes > 0, 'the changed chunks were stored');
   const changedChunks = await differingChunks(snap0, snap1);
   assert.ok(inc.stored_bytes <= changedChunks * (4 * MiB + 8), `${inc.stored_bytes} bytes stored for ${changedChunks} changed chunks`);
-  // This machine recorded the full point's fingerprints: only the changed chunks were hashed again.
-  assert.equal(done.chunks.unchanged, done.chunks.with_data - changedChunks, `${JSON.stringify(done.chunks)} with ${changedChunks} chunks changed`);
   assert.ok(
     inc.stored_bytes < 0.25 * full.stored_bytes,
     `the incremental point stored ${inc.stored_bytes} bytes, not far less than the full point's ${full.stored_bytes}`,
@@ -216,17 +213,12 @@ test('--full starts a new chain; a later incremental backup extends the newest c
   assert.ok(server && carol && vol && disk && chains, 'needs the previous test');
   try {
     await scribble(disk, { regions: 2, seed: 399 });
-    const forcedRun = await carol.cli.ok(['backup', vol, '--disk', disk, '--full']);
-    const forced = forcedRun.point;
+    const forced = await backup(carol, vol, disk, '--full');
     assert.equal(forced.type, 'full');
     assert.equal(forced.chain_id, forced.id);
-    assert.equal(forcedRun.chunks.unchanged, 0, 'a full point hashes every chunk, whatever this machine recorded');
-    const nextRun = await carol.cli.ok(['backup', vol, '--disk', disk, '--rehash']);
-    const next = nextRun.point;
+    const next = await backup(carol, vol, disk);
     assert.equal(next.type, 'incremental');
     assert.equal(next.parent_id, forced.id);
-    assert.equal(nextRun.chunks.unchanged, 0, '--rehash hashes every chunk too');
-    assert.ok(nextRun.chunks.with_data > 0);
     assert.equal(next.stored_bytes, 0, 'nothing changed since the forced full point');
 
     const list = await carol.cli.ok(['chain', 'list', '--resource', vol]);

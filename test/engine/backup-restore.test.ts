@@ -8,7 +8,6 @@ import { promisify } from 'node:util';
 import { backupDisk, DiskChangedError, type BackupProgress, type BackupResult, type ChunkSink } from '../../src/engine/backup-pipeline.js';
 import { CHUNK_SIZE, ChunkIntegrityError, decodeChunk } from '../../src/engine/chunk-codec.js';
 import { DiskOpenError, DiskSizeChangedError } from '../../src/engine/disk-source.js';
-import { newFingerprintSecret } from '../../src/engine/fingerprint.js';
 import { hasNativeHelper } from '../../src/io/disk-io.js';
 import {
   decodeManifest,
@@ -68,7 +67,7 @@ function poolCalls(pool: ChunkPool): { pool: ChunkPool; compresses: () => number
   let compresses = 0;
   const counting: ChunkPool = {
     size: pool.size,
-    hash: (data, change) => pool.hash(data, change),
+    hash: (data) => pool.hash(data),
     compress: (data) => {
       compresses += 1;
       return pool.compress(data);
@@ -300,7 +299,7 @@ describe('backup and restore pipelines', () => {
     let hashed = 0;
     const counting: ChunkPool = {
       size: pool.size,
-      hash: (data, change) => ((hashed += 1), pool.hash(data, change)),
+      hash: (data) => ((hashed += 1), pool.hash(data)),
       compress: (data, into) => pool.compress(data, into),
       decode: (blob, digest, into) => pool.decode(blob, digest, into),
       verify: (blob, digest) => pool.verify(blob, digest),
@@ -354,41 +353,6 @@ describe('backup and restore pipelines', () => {
     };
     await assert.rejects(backupDisk({ path, pool, sink, known: new Set(digests) }), (err: unknown) => err instanceof DiskChangedError && /changed while it was being backed up/.test(err.message));
     assert.ok(!sink.uploads.includes(digests[0]!), 'the changed chunk was not sent under its old digest');
-  });
-
-  it('takes the previous digest of each chunk whose fingerprint is unchanged, and hashes the rest', async () => {
-    const path = join(dir, 'fingerprints.img');
-    await syntheticDisk(path, [1, 2, 0, 3]);
-    const own = new MemoryStore();
-    const secret = newFingerprintSecret();
-    const first = await backupDisk({ path, pool, sink: own, changes: { secret } });
-    assert.equal(first.chunksUnchanged, 0);
-    const prints = first.fingerprints!;
-    assert.equal(prints.length, 4);
-    assert.equal(prints[2], null, 'zeros have no fingerprint');
-    assert.ok(prints.every((p, i) => i === 2 || typeof p === 'bigint'));
-
-    // Chunk 1 changes. The digests given for the others are not theirs: only a
-    // result that carries them proves those chunks were not hashed again.
-    await syntheticDisk(path, [1, 8, 0, 3]);
-    const stand = ['a'.repeat(64), 'b'.repeat(64), null, 'c'.repeat(64)];
-    const previous = { digests: stand, fingerprints: prints };
-    const holdsAll: ChunkSink = { missing: async () => new Set(), upload: async () => assert.fail('a store that holds everything is sent nothing') };
-    const trusted = await backupDisk({ path, pool, sink: holdsAll, changes: { secret, previous } });
-    const fresh = await backupDisk({ path, pool, sink: new MemoryStore() });
-    assert.deepEqual(trusted.chunks, [stand[0], fresh.chunks[1], null, stand[3]]);
-    assert.equal(trusted.chunksUnchanged, 2);
-    assert.notEqual(trusted.fingerprints![1], prints[1], 'the changed chunk has a new fingerprint');
-    assert.deepEqual([trusted.fingerprints![0], trusted.fingerprints![3]], [prints[0], prints[3]]);
-
-    // A chunk taken on its fingerprint that the store lacks is read and hashed
-    // before it is sent: never stored under a digest that is not its own.
-    await assert.rejects(backupDisk({ path, pool, sink: new MemoryStore(), changes: { secret, previous } }), DiskChangedError);
-
-    // Another key makes other fingerprints: a record is only any use with the key it was made with.
-    const rekeyed = await backupDisk({ path, pool, sink: holdsAll, changes: { secret: newFingerprintSecret(), previous } });
-    assert.deepEqual(rekeyed.chunks, fresh.chunks);
-    assert.equal(rekeyed.chunksUnchanged, 0);
   });
 
   it('asks about digests in batches and uploads several at once', async () => {

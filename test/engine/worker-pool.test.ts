@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { BLOB_CAPACITY, CHUNK_SIZE, ChunkIntegrityError, decodeChunk, encodeChunk } from '../../src/engine/chunk-codec.js';
 import { chunkDigest } from '../../src/engine/chunk-hash.js';
-import { fingerprint, newFingerprintSecret } from '../../src/engine/fingerprint.js';
 import { PoolClosedError, WorkerPool } from '../../src/engine/worker-pool.js';
 import { seededRandom } from '../helpers/disk-images.js';
 
@@ -48,28 +47,6 @@ describe('worker pool', () => {
     const { digest, data } = await pool.hash(Buffer.alloc(CHUNK_SIZE));
     assert.equal(digest, null);
     assert.equal(data.length, CHUNK_SIZE);
-  });
-
-  it('fingerprints with a key, and answers the previous digest when the fingerprint is unchanged', async () => {
-    const data = chunkOf(3);
-    const secret = newFingerprintSecret();
-    const first = await pool.hash(Buffer.from(data), { secret });
-    assert.equal(first.digest, chunkDigest(data));
-    assert.equal(first.fingerprint, fingerprint(data, secret));
-    assert.equal(first.unchanged, undefined);
-
-    const previous = { fingerprint: first.fingerprint!, digest: 'f'.repeat(64) };
-    const same = await pool.hash(Buffer.from(data), { secret, previous });
-    assert.deepEqual([same.digest, same.unchanged, same.fingerprint], [previous.digest, true, previous.fingerprint]);
-
-    const other = await pool.hash(chunkOf(4), { secret, previous });
-    assert.deepEqual([other.digest, other.unchanged], [chunkDigest(chunkOf(4)), undefined]);
-    const zeros = await pool.hash(Buffer.alloc(CHUNK_SIZE), { secret, previous });
-    assert.deepEqual([zeros.digest, zeros.fingerprint], [null, undefined]);
-
-    // XXH3 aborts the process on a short key; the check before it must answer instead.
-    await assert.rejects(pool.hash(Buffer.from(data), { secret: secret.subarray(0, 100) }), /fingerprint secret needs 192 bytes/);
-    assert.equal((await pool.hash(Buffer.from(data))).digest, chunkDigest(data), 'and the pool still works');
   });
 
   it('decodes and verifies, into a given buffer or a new one', async () => {

@@ -51,23 +51,14 @@ export interface CliProcess {
  */
 export class Cli {
   token: string | undefined;
-  /** Where this user's machine keeps its fingerprint records (beside the config, so removed with it). */
-  readonly cacheDir: string;
 
   constructor(
     public server: string,
     readonly configPath: string,
-  ) {
-    this.cacheDir = `${configPath}.cache`;
-  }
+  ) {}
 
   env(): NodeJS.ProcessEnv {
-    return {
-      CAIRN_SERVER: this.server,
-      CAIRN_CONFIG: this.configPath,
-      CAIRN_CACHE_DIR: this.cacheDir,
-      ...(this.token ? { CAIRN_TOKEN: this.token } : {}),
-    };
+    return { CAIRN_SERVER: this.server, CAIRN_CONFIG: this.configPath, ...(this.token ? { CAIRN_TOKEN: this.token } : {}) };
   }
 
   /** Runs `cairn --json …` and returns whatever happened. */
