@@ -6,6 +6,7 @@ import { createServices, type ServiceSettings, type Services } from './services/
 import { LocalChunkStore } from './store/local-store.js';
 import { createWorkerPool, type ChunkPool } from './engine/worker-pool.js';
 import { VERSION } from './version.js';
+import { blake3Implementation } from './engine/chunk-hash.js';
 
 export interface Running {
   app: App;
@@ -40,6 +41,9 @@ export async function startServer(config: Config): Promise<Running> {
   const meta = services.meta;
   if (config.adminEmail) await services.accounts.ensureAdmin(config.adminEmail, process.env.CAIRN_ADMIN_PASSWORD);
   const app = await buildServer(services, { logLevel: config.logLevel, version: VERSION, engine: meta.engine, webDir: config.webDir });
+  if (blake3Implementation !== 'native') {
+    app.log.warn('chunks are hashed with BLAKE3 in WebAssembly, about ten times slower than native: install librust-blake3-dev (Debian) and run `npm run install` to build it');
+  }
 
   let lastGc = Date.now();
   const housekeeping = async () => {
