@@ -7,9 +7,19 @@
     },
     {
       "target_name": "blake3",
-      "sources": ["native/blake3_hash.c", "<!@(node native/blake3-sources.mjs sources)"],
-      "include_dirs": ["<!@(node native/blake3-sources.mjs include)"],
-      "defines": ["<!@(node native/blake3-sources.mjs defines)"],
+      "sources": [
+        "native/blake3/addon.c",
+        "native/blake3/upstream_core.c",
+        "native/blake3/upstream_dispatch.c",
+        "native/blake3/upstream_portable.c",
+        "native/blake3/upstream_neon.c",
+        "native/blake3/upstream_sse2.S",
+        "native/blake3/upstream_sse41.S",
+        "native/blake3/upstream_avx2.S",
+        "native/blake3/upstream_avx512.S"
+      ],
+      "include_dirs": ["<!@(node native/blake3/locate.mjs include)"],
+      "defines": ["<!@(node native/blake3/locate.mjs defines)"],
       "cflags": ["-O3", "-Wall", "-Wno-unused-parameter"]
     }
   ]

@@ -15,7 +15,7 @@ import { createRequire } from 'node:module';
  */
 
 interface Blake3Addon {
-  /** Absent when the addon was built without BLAKE3's C sources (native/blake3-sources.mjs). */
+  /** Absent when the addon was built without BLAKE3's C sources (native/blake3/locate.mjs). */
   hash?: (data: Uint8Array) => Buffer;
 }
 

@@ -1,0 +1,4 @@
+// BLAKE3's own blake3.c, from the directory native/blake3/locate.mjs found (see addon.c).
+#ifndef CAIRN_NO_BLAKE3
+#include <blake3.c>
+#endif
