@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { blake3Hex } from '../../src/engine/chunk-hash.js';
 import { copyFile, open, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { blake3Hex } from '../../src/engine/chunk-hash.js';
 import {
   CHUNK,
   chunkFile,
