@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { cp, mkdir, stat, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { ProcessMeter, run, storedBytes, timed, type Usage } from './measure.js';
 
 export type ToolName = 'cairn' | 'restic' | 'borg';
@@ -171,7 +171,11 @@ export class Cairn implements Tool {
 
   async version(): Promise<string> {
     const missing: string[] = [];
-    for (const name of NATIVE_HELPERS) if (!(await exists(nativeHelper(this.opts.root, name)))) missing.push(name);
+    if (!(await exists(nativeHelper(this.opts.root, 'disk_io')))) missing.push('disk I/O');
+    // The BLAKE3 addon builds empty without BLAKE3's sources: ask the build which hash it runs.
+    const hashModule = pathToFileURL(join(this.opts.root, 'dist', 'src', 'engine', 'chunk-hash.js')).href;
+    const blake3 = (await run(process.execPath, ['-e', `import(${JSON.stringify(hashModule)}).then((m) => console.log(m.blake3Implementation))`])).stdout.trim();
+    if (blake3 !== 'native') missing.push('BLAKE3');
     const helpers = missing.length ? `WITHOUT its native ${missing.join(' and ')} helper` : 'with its native helpers';
     return `cairn ${(await run(process.execPath, [this.bin, '--version'])).stdout.trim()} on node ${process.version}, ${helpers}`;
   }
