@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { createRequire } from 'node:module';
+import { loadNativeHelper } from '../io/native-helper.js';
 
 /**
  * What names a chunk: the BLAKE3 (256 bits, lowercase hex) of its content.
@@ -19,32 +19,19 @@ interface Blake3Addon {
   hash?: (data: Uint8Array) => Buffer;
 }
 
-function loadNative(): ((data: Uint8Array) => Buffer) | null {
-  try {
-    // From dist/src/engine/, where this module runs, up to the package root.
-    const addon = createRequire(import.meta.url)('../../../build/Release/blake3.node') as Blake3Addon;
-    return addon.hash ?? null;
-  } catch {
-    return null;
-  }
-}
-
 /** BLAKE3 in WebAssembly: the same digests as the native build, at about a tenth of the speed. */
 export async function wasmBlake3(): Promise<(data: Uint8Array) => string> {
   const hasher = await (await import('hash-wasm')).createBLAKE3();
   return (data) => hasher.init().update(data).digest('hex');
 }
 
-const native = loadNative();
-// Only loaded without the native build.
-const hex: (data: Uint8Array) => string = native ? (data) => native(data).toString('hex') : await wasmBlake3();
+const native = loadNativeHelper<Blake3Addon>('blake3')?.hash;
 
 /** Which BLAKE3 this process runs: BLAKE3's own C and assembly, or WebAssembly. */
 export const blake3Implementation: 'native' | 'wasm' = native ? 'native' : 'wasm';
 
-export function blake3Hex(data: Uint8Array): string {
-  return hex(data);
-}
+// WebAssembly is only loaded without the native build.
+export const blake3Hex: (data: Uint8Array) => string = native ? (data) => native(data).toString('hex') : await wasmBlake3();
 
 export function sha256Hex(data: Uint8Array): string {
   return createHash('sha256').update(data).digest('hex');

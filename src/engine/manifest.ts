@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto';
 import { CHUNK_SIZE, isDigest } from './chunk-codec.js';
+import { sha256Hex } from './chunk-hash.js';
 
 export const MANIFEST_MAGIC = 'CAIRNMF1';
 export const MANIFEST_HEADER_SIZE = 24;
@@ -101,7 +101,7 @@ export function decodeManifest(buf: Uint8Array): Manifest {
 
 /** The manifest's id: hex SHA-256 of its encoded bytes. */
 export function manifestDigest(buf: Uint8Array): string {
-  return createHash('sha256').update(buf).digest('hex');
+  return sha256Hex(buf);
 }
 
 /** Each stored chunk the manifest references, once, in first-use order. */

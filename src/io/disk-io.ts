@@ -1,6 +1,6 @@
 import { constants as fsConstants } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
-import { createRequire } from 'node:module';
+import { loadNativeHelper } from './native-helper.js';
 
 /** The native helper in native/disk_io.c, built by `npm install` (node-gyp). */
 interface DiskIoAddon {
@@ -14,16 +14,7 @@ interface DiskIoAddon {
   addressOffset(view: Uint8Array, alignment: number): number;
 }
 
-function loadAddon(): DiskIoAddon | null {
-  try {
-    // From dist/src/io/, where this module runs, up to the package root.
-    return createRequire(import.meta.url)('../../../build/Release/disk_io.node') as DiskIoAddon;
-  } catch {
-    return null;
-  }
-}
-
-const addon = loadAddon();
+const addon = loadNativeHelper<DiskIoAddon>('disk_io');
 
 /** Tells the kernel `fd` will be read from start to end, so it reads ahead further; only a hint. */
 export function adviseSequential(fd: number): void {
