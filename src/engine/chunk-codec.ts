@@ -21,8 +21,15 @@ export type Codec = typeof CODEC_RAW | typeof CODEC_ZSTD;
 
 const MAGIC = Buffer.from('CRN', 'ascii');
 // Level 2 stores 7% less than level 1 on typical disks (mixed text and binaries)
-// for a third more compression time; decompression speed is the same.
-const ZSTD_LEVEL = 2;
+// for a third more compression time; decompression speed is the same. Its match
+// tables are shrunk from 2^16 to 2^15 entries: on the benchmark's text that is
+// 10% faster for 3.7% larger blobs (1% of the whole disk's), and the smaller
+// tables suffer less when the cores are shared with the server.
+const ZSTD_PARAMETERS: [zstd.CParameter, number][] = [
+  [zstd.CParameter.compressionLevel, 2],
+  [zstd.CParameter.hashLog, 15],
+  [zstd.CParameter.chainLog, 15],
+];
 const HEX_DIGEST = /^[0-9a-f]{64}$/;
 
 // Shared, never written: zero detection is a memcmp against a slice of it, which
@@ -80,10 +87,10 @@ export const BLOB_CAPACITY = BLOB_HEADER_SIZE + zstd.compressBound(CHUNK_SIZE);
 export function compressChunk(data: Uint8Array, into?: Buffer): Buffer {
   checkChunkLength(data);
   if (into && into.length < BLOB_CAPACITY) throw new RangeError(`a blob buffer needs ${BLOB_CAPACITY} bytes, got ${into.length}`);
-  cctx ??= new zstd.CCtx();
+  cctx ??= compressionContext();
   // Sized for the worst case so zstd never fails for lack of room.
   const target = into ?? (scratch ??= Buffer.allocUnsafeSlow(BLOB_CAPACITY));
-  const compressedLength = cctx.compress(target.subarray(BLOB_HEADER_SIZE), data, ZSTD_LEVEL);
+  const compressedLength = cctx.compress2(target.subarray(BLOB_HEADER_SIZE), data);
   const zstdWins = compressedLength < data.length;
   const length = BLOB_HEADER_SIZE + (zstdWins ? compressedLength : data.length);
   // Without `into`, the blob is copied out of the scratch at its exact size.
@@ -95,6 +102,12 @@ export function compressChunk(data: Uint8Array, into?: Buffer): Buffer {
   }
   writeHeader(blob, zstdWins ? CODEC_ZSTD : CODEC_RAW, data.length);
   return blob;
+}
+
+function compressionContext(): zstd.CCtx {
+  const c = new zstd.CCtx();
+  for (const [parameter, value] of ZSTD_PARAMETERS) c.setParameter(parameter, value);
+  return c;
 }
 
 function checkChunkLength(data: Uint8Array): Uint8Array {

@@ -12,6 +12,15 @@ interface DiskIoAddon {
   adviseDontNeed(fd: number, position: number, length: number): void;
   /** The memory address of the view's first byte, modulo `alignment`; views of shared memory too. */
   addressOffset(view: Uint8Array, alignment: number): number;
+  writeNewFile(dir: string, tmp: string, path: string, data: Uint8Array, direct: boolean): Promise<NewFile>;
+}
+
+/** What `writeNewFile` did. */
+export interface NewFile {
+  /** False when a file was at `path` already: it was left as it was. */
+  created: boolean;
+  /** Whether the whole blocks went around the page cache; false where the file system refuses O_DIRECT. */
+  direct: boolean;
 }
 
 const addon = loadNativeHelper<DiskIoAddon>('disk_io');
@@ -69,6 +78,20 @@ export function alignedStart(buffer: ArrayBuffer | SharedArrayBuffer, alignment 
 export function isDirectAligned(data: Uint8Array, position: number, alignment = DIRECT_IO_ALIGNMENT): boolean {
   if (!addon || position % alignment !== 0 || data.length % alignment !== 0 || data.length === 0) return false;
   return addon.addressOffset(data, alignment) === 0;
+}
+
+/**
+ * Stores `data` as the file `path`, in folder `dir` (made if missing), unless
+ * a file is there already: written to `tmp` in that folder, fsynced, renamed
+ * into place and the folder fsynced, so a crash leaves the whole file or none.
+ * All of it is one job on libuv's thread pool, where the same steps through
+ * node:fs would be nine, each queued behind other requests' writes (see
+ * native/disk_io.c). With `direct`, whole blocks are written with O_DIRECT
+ * when the memory is aligned and the file system allows it. Null without the
+ * native helper: callers then take those steps through node:fs.
+ */
+export function writeNewFile(dir: string, tmp: string, path: string, data: Uint8Array, direct: boolean): Promise<NewFile> | null {
+  return addon ? addon.writeNewFile(dir, tmp, path, data, direct) : null;
 }
 
 /**

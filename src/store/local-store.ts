@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { constants as fsConstants } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { blockSpan, DIRECT_IO_ALIGNMENT, hasNativeHelper, isDirectAligned, openDirectWriter } from '../io/disk-io.js';
+import { blockSpan, DIRECT_IO_ALIGNMENT, hasNativeHelper, isDirectAligned, openDirectWriter, writeNewFile } from '../io/disk-io.js';
 import { readFull, writeFull } from '../io/file-io.js';
 import { StoreFullError, type ChunkStore } from './chunk-store.js';
 
@@ -37,10 +37,17 @@ export class LocalChunkStore implements ChunkStore {
 
   async putIfAbsent(key: string, blob: Buffer): Promise<boolean> {
     const { dir, file } = this.pathOf(key);
-    if (await this.head(key)) return false;
-    await mkdir(dir, { recursive: true });
     const tmp = join(dir, `.tmp-${randomBytes(6).toString('hex')}`);
     try {
+      const native = writeNewFile(dir, tmp, file, blob, this.direct);
+      if (native) {
+        const { created, direct } = await native;
+        // A file system that refused O_DIRECT once will refuse it again.
+        if (created && !direct && this.direct && blob.length >= DIRECT_IO_ALIGNMENT && isDirectAligned(blob.subarray(0, DIRECT_IO_ALIGNMENT), 0)) this.direct = false;
+        return created;
+      }
+      if (await this.head(key)) return false;
+      await mkdir(dir, { recursive: true });
       const fh = await open(tmp, 'wx', 0o640);
       try {
         await this.write(fh, blob);

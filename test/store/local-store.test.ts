@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { BufferRecycler } from '../../src/engine/buffer-recycler.js';
@@ -67,5 +68,32 @@ describe('local chunk store', () => {
     const into = aligned.take();
     assert.ok((await store.get(key, into))!.equals(data));
     assert.ok((await cachedBytes(file)) <= 4096, `read blob left ${await cachedBytes(file)} bytes cached`);
+  });
+
+  it('leaves no temporary file behind, and fails clearly where a fan-out folder cannot be made', async () => {
+    const root = join(dir, 'blocked');
+    const blocked = new LocalChunkStore(root);
+    const data = seededRandom('blocked').bytes(5000);
+    const key = keyOf(data, 'blocked');
+    // A file where the first fan-out folder should be.
+    await mkdir(root, { recursive: true });
+    await writeFile(join(root, key.slice(0, 2)), 'in the way');
+    await assert.rejects(blocked.putIfAbsent(key, data), (err: NodeJS.ErrnoException) => err.code === 'ENOTDIR' && err.message.includes('ENOTDIR'));
+    const other = Buffer.from(data.subarray(1));
+    const otherKey = key.slice(0, 2) === 'ff' ? '0'.repeat(64) : 'f'.repeat(64);
+    assert.equal(await blocked.putIfAbsent(otherKey, other), true, 'the store still takes blobs elsewhere');
+    assert.ok((await blocked.get(otherKey))!.equals(other));
+    const names = (await readdir(root, { recursive: true })).map(String);
+    assert.deepEqual(
+      names.filter((n) => n.includes('.tmp-')),
+      [],
+      'no temporary file is left',
+    );
+    const all = (await readdir(join(dir, 'chunks'), { recursive: true })).map(String);
+    assert.deepEqual(
+      all.filter((n) => n.includes('.tmp-')),
+      [],
+      'nor by the blobs stored before',
+    );
   });
 });
