@@ -232,6 +232,8 @@ export async function backupDisk(options: BackupOptions): Promise<BackupResult> 
     while (prepares.length > 0) await accept(await prepares.shift()!);
     await flush();
     await Promise.all(uploading);
+    // A batch that failed has left the set already; its error is the abort's reason.
+    signal.throwIfAborted();
   } catch (err) {
     controller.abort(err);
     // Nothing may keep uploading on the caller's behalf once this rejects.

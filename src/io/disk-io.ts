@@ -12,15 +12,8 @@ interface DiskIoAddon {
   adviseDontNeed(fd: number, position: number, length: number): void;
   /** The memory address of the view's first byte, modulo `alignment`; views of shared memory too. */
   addressOffset(view: Uint8Array, alignment: number): number;
-  writeNewFile(dir: string, tmp: string, path: string, data: Uint8Array, direct: boolean): Promise<NewFile>;
-}
-
-/** What `writeNewFile` did. */
-export interface NewFile {
-  /** False when a file was at `path` already: it was left as it was. */
-  created: boolean;
-  /** Whether the whole blocks went around the page cache; false where the file system refuses O_DIRECT. */
-  direct: boolean;
+  writeNewFile(dir: string, tmp: string, path: string, data: Uint8Array, direct: boolean): Promise<boolean>;
+  readFileInto(path: string, into: Uint8Array, direct: boolean): Promise<number>;
 }
 
 const addon = loadNativeHelper<DiskIoAddon>('disk_io');
@@ -82,16 +75,26 @@ export function isDirectAligned(data: Uint8Array, position: number, alignment = 
 
 /**
  * Stores `data` as the file `path`, in folder `dir` (made if missing), unless
- * a file is there already: written to `tmp` in that folder, fsynced, renamed
- * into place and the folder fsynced, so a crash leaves the whole file or none.
- * All of it is one job on libuv's thread pool, where the same steps through
- * node:fs would be nine, each queued behind other requests' writes (see
- * native/disk_io.c). With `direct`, whole blocks are written with O_DIRECT
- * when the memory is aligned and the file system allows it. Null without the
- * native helper: callers then take those steps through node:fs.
+ * a file is there already (then false): written to `tmp` in that folder,
+ * fsynced, renamed into place and the folder fsynced, so a crash leaves the
+ * whole file or none. All of it is one job on libuv's thread pool, where the
+ * same steps through node:fs are nine, each queued behind other requests'
+ * writes (see native/disk_io.c). With `direct`, whole blocks are written with
+ * O_DIRECT when the memory is aligned and the file system allows it. Null
+ * without the native helper: callers then take those steps through node:fs.
  */
-export function writeNewFile(dir: string, tmp: string, path: string, data: Uint8Array, direct: boolean): Promise<NewFile> | null {
+export function writeNewFile(dir: string, tmp: string, path: string, data: Uint8Array, direct: boolean): Promise<boolean> | null {
   return addon ? addon.writeNewFile(dir, tmp, path, data, direct) : null;
+}
+
+/**
+ * Reads the whole file `path` into the start of `into` as one job on the
+ * thread pool, and resolves to its length, or to -1 when it is larger than
+ * `into` (nothing read). With `direct`, and `into` aligned and long enough for
+ * whole blocks, around the page cache. Null without the native helper.
+ */
+export function readFileInto(path: string, into: Uint8Array, direct: boolean): Promise<number> | null {
+  return addon ? addon.readFileInto(path, into, direct) : null;
 }
 
 /**

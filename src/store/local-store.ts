@@ -1,8 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { constants as fsConstants } from 'node:fs';
-import { mkdir, open, readdir, readFile, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { blockSpan, DIRECT_IO_ALIGNMENT, hasNativeHelper, isDirectAligned, openDirectWriter, writeNewFile } from '../io/disk-io.js';
+import { readFileInto, writeNewFile } from '../io/disk-io.js';
 import { readFull, writeFull } from '../io/file-io.js';
 import { StoreFullError, type ChunkStore } from './chunk-store.js';
 
@@ -18,15 +17,14 @@ function isErrno(err: unknown, code: string): boolean {
  * fsynced, then renamed into place: a crash leaves either the whole blob or
  * none, never a torn one under its real name.
  *
- * Blobs in memory aligned for direct I/O (the server's request and reply
- * buffers) are written and read around the page cache: a chunk store is
- * written once and read rarely, so caching it only costs the kernel
- * allocating pages, and evicts what the machine does use.
+ * With the native helper, each write and each read is one job on the thread
+ * pool (writeNewFile, readFileInto), and blobs in memory aligned for direct
+ * I/O (the server's request and reply buffers) go around the page cache: a
+ * chunk store is written once and read rarely, so caching it only costs the
+ * kernel allocating pages, and evicts what the machine does use. Without it,
+ * the same steps go through node:fs and the page cache.
  */
 export class LocalChunkStore implements ChunkStore {
-  /** Cleared the first time the file system refuses direct I/O. */
-  private direct = hasNativeHelper;
-
   constructor(private readonly root: string) {}
 
   private pathOf(key: string): { dir: string; file: string } {
@@ -39,18 +37,13 @@ export class LocalChunkStore implements ChunkStore {
     const { dir, file } = this.pathOf(key);
     const tmp = join(dir, `.tmp-${randomBytes(6).toString('hex')}`);
     try {
-      const native = writeNewFile(dir, tmp, file, blob, this.direct);
-      if (native) {
-        const { created, direct } = await native;
-        // A file system that refused O_DIRECT once will refuse it again.
-        if (created && !direct && this.direct && blob.length >= DIRECT_IO_ALIGNMENT && isDirectAligned(blob.subarray(0, DIRECT_IO_ALIGNMENT), 0)) this.direct = false;
-        return created;
-      }
+      const native = writeNewFile(dir, tmp, file, blob, true);
+      if (native) return await native;
       if (await this.head(key)) return false;
       await mkdir(dir, { recursive: true });
       const fh = await open(tmp, 'wx', 0o640);
       try {
-        await this.write(fh, blob);
+        await writeFull(fh, blob, 0);
         await fh.sync();
       } finally {
         await fh.close();
@@ -69,9 +62,11 @@ export class LocalChunkStore implements ChunkStore {
     const { file } = this.pathOf(key);
     try {
       if (!into) return await readFile(file);
-      // Unaligned memory is never read into directly: not worth opening the file for.
-      const direct = this.direct && isDirectAligned(into.subarray(0, DIRECT_IO_ALIGNMENT), 0) ? await this.readDirect(file, into) : null;
-      if (direct) return direct;
+      const native = readFileInto(file, into, true);
+      if (native) {
+        const length = await native;
+        return length >= 0 ? into.subarray(0, length) : await readFile(file);
+      }
       const fh = await open(file, 'r');
       try {
         const { size } = await fh.stat();
@@ -84,62 +79,6 @@ export class LocalChunkStore implements ChunkStore {
     } catch (err) {
       if (isErrno(err, 'ENOENT')) return null;
       throw err;
-    }
-  }
-
-  /** Whole 4 KiB blocks of the blob go around the page cache when its memory allows; the short tail through it. */
-  private async write(fh: FileHandle, blob: Buffer): Promise<void> {
-    const body = blob.subarray(0, blob.length - (blob.length % DIRECT_IO_ALIGNMENT));
-    const written = this.direct && isDirectAligned(body, 0) ? await this.writeDirect(fh, body) : 0;
-    await writeFull(fh, blob.subarray(written), written);
-  }
-
-  /** Writes `body` at the start of the file with O_DIRECT; 0 bytes where the file system refuses. */
-  private async writeDirect(fh: FileHandle, body: Buffer): Promise<number> {
-    const direct = await openDirectWriter(fh);
-    if (!direct) {
-      this.direct = false;
-      return 0;
-    }
-    try {
-      await writeFull(direct, body, 0);
-      return body.length;
-    } catch (err) {
-      if (!isErrno(err, 'EINVAL')) throw err;
-      this.direct = false;
-      return 0;
-    } finally {
-      await direct.close();
-    }
-  }
-
-  /**
-   * The blob read with O_DIRECT into `into` (aligned), or null to read it
-   * through the page cache instead: `into` too small for the blob rounded up
-   * to whole blocks, or a file system without direct I/O.
-   */
-  private async readDirect(file: string, into: Buffer): Promise<Buffer | null> {
-    let fh: FileHandle;
-    try {
-      fh = await open(file, fsConstants.O_RDONLY | fsConstants.O_DIRECT);
-    } catch (err) {
-      if (!isErrno(err, 'EINVAL')) throw err;
-      this.direct = false;
-      return null;
-    }
-    try {
-      const { size } = await fh.stat();
-      const span = blockSpan(size);
-      if (span > into.length || !isDirectAligned(into.subarray(0, span), 0)) return null;
-      // One read: past the end of the file it stops short, which O_DIRECT allows at the end.
-      const { bytesRead } = await fh.read(into, 0, span, 0);
-      return bytesRead === size ? into.subarray(0, size) : null;
-    } catch (err) {
-      if (!isErrno(err, 'EINVAL')) throw err;
-      this.direct = false;
-      return null;
-    } finally {
-      await fh.close();
     }
   }
 
