@@ -258,6 +258,20 @@ static char *string_arg(napi_env env, napi_value value) {
   return s;
 }
 
+// Queues `job` on the thread pool and returns the promise its completion
+// settles; the reference keeps `memory` (the buffer the job reads or fills)
+// alive until then.
+static napi_value queue_job(napi_env env, const char *name, napi_value memory, napi_ref *memory_ref, napi_deferred *deferred, napi_async_work *work,
+                            napi_async_execute_callback execute, napi_async_complete_callback complete, void *job) {
+  napi_value promise, resource_name;
+  napi_create_reference(env, memory, 1, memory_ref);
+  napi_create_promise(env, deferred, &promise);
+  napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &resource_name);
+  napi_create_async_work(env, NULL, resource_name, execute, complete, job, work);
+  napi_queue_async_work(env, *work);
+  return promise;
+}
+
 static napi_value write_new_file(napi_env env, napi_callback_info info) {
   size_t argc = 5;
   napi_value argv[5];
@@ -280,14 +294,7 @@ static napi_value write_new_file(napi_env env, napi_callback_info info) {
   }
   job->data = data;
   job->direct = direct;
-  napi_value promise, name;
-  // The data's memory must outlive the job; the reference keeps its buffer alive.
-  napi_create_reference(env, argv[3], 1, &job->data_ref);
-  napi_create_promise(env, &job->deferred, &promise);
-  napi_create_string_utf8(env, "cairn:writeNewFile", NAPI_AUTO_LENGTH, &name);
-  napi_create_async_work(env, NULL, name, write_execute, write_complete, job, &job->work);
-  napi_queue_async_work(env, job->work);
-  return promise;
+  return queue_job(env, "cairn:writeNewFile", argv[3], &job->data_ref, &job->deferred, &job->work, write_execute, write_complete, job);
 }
 
 // --- readFileInto(path, into, direct): Promise<number>
@@ -404,13 +411,7 @@ static napi_value read_file_into(napi_env env, napi_callback_info info) {
   }
   job->into = into;
   job->direct = direct;
-  napi_value promise, name;
-  napi_create_reference(env, argv[1], 1, &job->into_ref);
-  napi_create_promise(env, &job->deferred, &promise);
-  napi_create_string_utf8(env, "cairn:readFileInto", NAPI_AUTO_LENGTH, &name);
-  napi_create_async_work(env, NULL, name, read_execute, read_complete, job, &job->work);
-  napi_queue_async_work(env, job->work);
-  return promise;
+  return queue_job(env, "cairn:readFileInto", argv[1], &job->into_ref, &job->deferred, &job->work, read_execute, read_complete, job);
 }
 
 static napi_value init(napi_env env, napi_value exports) {
