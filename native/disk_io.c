@@ -113,16 +113,17 @@ static napi_value address_offset(napi_env env, napi_callback_info info) {
   return result;
 }
 
-// --- writeNewFile(dir, tmp, path, data, direct): Promise<boolean>
+// --- writeNewFile(dir, tmp, path, data): Promise<boolean>
 //
 // Stores `data` as the file `path` (in folder `dir`) unless a file is there
 // already: written to `tmp`, fsynced, renamed into place, and the folder fsynced,
 // so a crash leaves the whole file or none. From JavaScript the same steps are
 // nine requests to the thread pool, each queued behind the others' writes and
 // fsyncs and each needing the main thread between them: a server taking 4 MiB
-// chunks spent 45 ms storing each, against 15–20 ms here. With `direct`, the
-// whole 4 KiB blocks go around the page cache (O_DIRECT) and the tail through
-// it; a file system that refuses O_DIRECT gets everything through the cache.
+// chunks spent 45 ms storing each, against 15–20 ms here. When the memory is
+// aligned, the whole 4 KiB blocks go around the page cache (O_DIRECT) and the
+// tail through it; a file system that refuses O_DIRECT gets everything through
+// the cache.
 // Resolves to false when a file was at `path` already (it is left as it was).
 
 typedef struct {
@@ -132,7 +133,6 @@ typedef struct {
   char *dir, *tmp, *path;
   const uint8_t *data;
   size_t length;
-  int direct;
   int existed;
   int err;
   const char *call;
@@ -178,7 +178,7 @@ static void write_execute(napi_env env, void *arg) {
   if (errno != ENOENT) FAIL("stat");
   if ((errno = make_dirs(job->dir)) != 0) FAIL("mkdir");
   size_t body = job->length & ~(size_t)4095;
-  int direct = job->direct && body > 0 && (uintptr_t)job->data % 4096 == 0;
+  int direct = body > 0 && (uintptr_t)job->data % 4096 == 0;
   const int flags = O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC;
   fd = open(job->tmp, flags | (direct ? O_DIRECT : 0), 0640);
   if (fd < 0 && direct && errno == EINVAL) {
@@ -273,36 +273,34 @@ static napi_value queue_job(napi_env env, const char *name, napi_value memory, n
 }
 
 static napi_value write_new_file(napi_env env, napi_callback_info info) {
-  size_t argc = 5;
-  napi_value argv[5];
-  bool is_typedarray = false, direct = false;
+  size_t argc = 4;
+  napi_value argv[4];
+  bool is_typedarray = false;
   write_job *job = calloc(1, sizeof *job);
   if (job == NULL) {
     napi_throw_error(env, NULL, "out of memory");
     return NULL;
   }
   void *data = NULL;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 5 || napi_is_typedarray(env, argv[3], &is_typedarray) != napi_ok ||
-      !is_typedarray || napi_get_typedarray_info(env, argv[3], NULL, &job->length, &data, NULL, NULL) != napi_ok ||
-      napi_get_value_bool(env, argv[4], &direct) != napi_ok || (job->dir = string_arg(env, argv[0])) == NULL ||
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 4 || napi_is_typedarray(env, argv[3], &is_typedarray) != napi_ok ||
+      !is_typedarray || napi_get_typedarray_info(env, argv[3], NULL, &job->length, &data, NULL, NULL) != napi_ok || (job->dir = string_arg(env, argv[0])) == NULL ||
       (job->tmp = string_arg(env, argv[1])) == NULL || (job->path = string_arg(env, argv[2])) == NULL) {
     free(job->dir);
     free(job->tmp);
     free(job);
-    napi_throw_type_error(env, NULL, "expected (dir: string, tmp: string, path: string, data: Uint8Array, direct: boolean)");
+    napi_throw_type_error(env, NULL, "expected (dir: string, tmp: string, path: string, data: Uint8Array)");
     return NULL;
   }
   job->data = data;
-  job->direct = direct;
   return queue_job(env, "cairn:writeNewFile", argv[3], &job->data_ref, &job->deferred, &job->work, write_execute, write_complete, job);
 }
 
-// --- readFileInto(path, into, direct): Promise<number>
+// --- readFileInto(path, into): Promise<number>
 //
 // Reads the whole file `path` into the start of `into` as one job on the thread
 // pool (open, fstat, read, close through node:fs are four, each queued behind
-// other requests' reads). With `direct`, and `into` aligned and long enough for
-// the file rounded up to whole blocks, it reads around the page cache. Resolves
+// other requests' reads). With `into` aligned and long enough for the file
+// rounded up to whole blocks, it reads around the page cache. Resolves
 // to the bytes read, or -1 when the file is larger than `into` (nothing read).
 
 typedef struct {
@@ -312,7 +310,6 @@ typedef struct {
   char *path;
   uint8_t *into;
   size_t capacity;
-  int direct;
   int64_t length;
   int err;
   const char *call;
@@ -320,7 +317,7 @@ typedef struct {
 
 static void read_execute(napi_env env, void *arg) {
   read_job *job = arg;
-  int direct = job->direct && (uintptr_t)job->into % 4096 == 0;
+  int direct = (uintptr_t)job->into % 4096 == 0;
   int fd = open(job->path, O_RDONLY | O_CLOEXEC | (direct ? O_DIRECT : 0));
   if (fd < 0 && direct && errno == EINVAL) {
     direct = 0;
@@ -393,24 +390,23 @@ static void read_complete(napi_env env, napi_status status, void *arg) {
 }
 
 static napi_value read_file_into(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
-  bool is_typedarray = false, direct = false;
+  size_t argc = 2;
+  napi_value argv[2];
+  bool is_typedarray = false;
   read_job *job = calloc(1, sizeof *job);
   if (job == NULL) {
     napi_throw_error(env, NULL, "out of memory");
     return NULL;
   }
   void *into = NULL;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 3 || napi_is_typedarray(env, argv[1], &is_typedarray) != napi_ok ||
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 2 || napi_is_typedarray(env, argv[1], &is_typedarray) != napi_ok ||
       !is_typedarray || napi_get_typedarray_info(env, argv[1], NULL, &job->capacity, &into, NULL, NULL) != napi_ok ||
-      napi_get_value_bool(env, argv[2], &direct) != napi_ok || (job->path = string_arg(env, argv[0])) == NULL) {
+      (job->path = string_arg(env, argv[0])) == NULL) {
     free(job);
-    napi_throw_type_error(env, NULL, "expected (path: string, into: Uint8Array, direct: boolean)");
+    napi_throw_type_error(env, NULL, "expected (path: string, into: Uint8Array)");
     return NULL;
   }
   job->into = into;
-  job->direct = direct;
   return queue_job(env, "cairn:readFileInto", argv[1], &job->into_ref, &job->deferred, &job->work, read_execute, read_complete, job);
 }
 

@@ -5,9 +5,10 @@ import { setFlagsFromString } from 'node:v8';
  * nears its limit. By default it also starts one, from a task, whenever the room
  * left under the limit is small next to the young generation, which a process
  * moving chunks always is: every 4 MiB request and socket read allocates, and
- * a server taking a 2 GiB backup ran 10 to 28 full collections of an unchanged
- * 22 MB heap, about 1 CPU-second of the backup's 2.5 (measured per thread, see
- * bench/README.md). The limit itself, and so peak memory, stays V8's.
+ * a server taking a backup of the 2 GiB benchmark disk ran 10 to 28 full
+ * collections of a heap that stayed at 22 MB, up to 1 CPU-second of its 2.5
+ * (its threads' CPU read from /proc). The limit itself, and so peak memory,
+ * stays V8's.
  * The flags are read at every allocation-limit check, so setting them at run
  * time takes effect; they apply to every isolate of the process.
  */

@@ -12,8 +12,8 @@ interface DiskIoAddon {
   adviseDontNeed(fd: number, position: number, length: number): void;
   /** The memory address of the view's first byte, modulo `alignment`; views of shared memory too. */
   addressOffset(view: Uint8Array, alignment: number): number;
-  writeNewFile(dir: string, tmp: string, path: string, data: Uint8Array, direct: boolean): Promise<boolean>;
-  readFileInto(path: string, into: Uint8Array, direct: boolean): Promise<number>;
+  writeNewFile(dir: string, tmp: string, path: string, data: Uint8Array): Promise<boolean>;
+  readFileInto(path: string, into: Uint8Array): Promise<number>;
 }
 
 const addon = loadNativeHelper<DiskIoAddon>('disk_io');
@@ -79,22 +79,24 @@ export function isDirectAligned(data: Uint8Array, position: number, alignment = 
  * fsynced, renamed into place and the folder fsynced, so a crash leaves the
  * whole file or none. All of it is one job on libuv's thread pool, where the
  * same steps through node:fs are nine, each queued behind other requests'
- * writes (see native/disk_io.c). With `direct`, whole blocks are written with
- * O_DIRECT when the memory is aligned and the file system allows it. Null
- * without the native helper: callers then take those steps through node:fs.
+ * writes (see native/disk_io.c). Whole blocks are written with O_DIRECT when
+ * the memory is aligned and the file system allows it, the rest through the
+ * page cache. Null without the native helper: callers then take those steps
+ * through node:fs.
  */
-export function writeNewFile(dir: string, tmp: string, path: string, data: Uint8Array, direct: boolean): Promise<boolean> | null {
-  return addon ? addon.writeNewFile(dir, tmp, path, data, direct) : null;
+export function writeNewFile(dir: string, tmp: string, path: string, data: Uint8Array): Promise<boolean> | null {
+  return addon ? addon.writeNewFile(dir, tmp, path, data) : null;
 }
 
 /**
  * Reads the whole file `path` into the start of `into` as one job on the
  * thread pool, and resolves to its length, or to -1 when it is larger than
- * `into` (nothing read). With `direct`, and `into` aligned and long enough for
- * whole blocks, around the page cache. Null without the native helper.
+ * `into` (nothing read); around the page cache when `into` is aligned and long
+ * enough for whole blocks, and the file system allows it. Null without the
+ * native helper.
  */
-export function readFileInto(path: string, into: Uint8Array, direct: boolean): Promise<number> | null {
-  return addon ? addon.readFileInto(path, into, direct) : null;
+export function readFileInto(path: string, into: Uint8Array): Promise<number> | null {
+  return addon ? addon.readFileInto(path, into) : null;
 }
 
 /**

@@ -37,7 +37,7 @@ export class LocalChunkStore implements ChunkStore {
     const { dir, file } = this.pathOf(key);
     const tmp = join(dir, `.tmp-${randomBytes(6).toString('hex')}`);
     try {
-      const native = writeNewFile(dir, tmp, file, blob, true);
+      const native = writeNewFile(dir, tmp, file, blob);
       if (native) return await native;
       if (await this.head(key)) return false;
       await mkdir(dir, { recursive: true });
@@ -62,7 +62,7 @@ export class LocalChunkStore implements ChunkStore {
     const { file } = this.pathOf(key);
     try {
       if (!into) return await readFile(file);
-      const native = readFileInto(file, into, true);
+      const native = readFileInto(file, into);
       if (native) {
         const length = await native;
         return length >= 0 ? into.subarray(0, length) : await readFile(file);
