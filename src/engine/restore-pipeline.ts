@@ -174,19 +174,21 @@ export async function restoreDisk(options: RestoreOptions): Promise<RestoreResul
   // Shared with the workers, which decode in place.
   const blobs = new BufferRecycler(MAX_BLOB_SIZE, { keep: concurrency, shared: true });
   const chunkBuffers = new BufferRecycler(CHUNK_SIZE, { keep: concurrency, shared: true, align: DIRECT_IO_ALIGNMENT });
-  let direct = await openDirectWriter(handle);
+  const direct = await openDirectWriter(handle);
+  let directRefused = false;
 
   let unflushed = 0;
   let flushing: Promise<void> | undefined;
   const writeDirect = async (data: Uint8Array, offset: number): Promise<boolean> => {
-    if (!direct || !isDirectAligned(data, offset)) return false;
+    if (!direct || directRefused || !isDirectAligned(data, offset)) return false;
     try {
       await writeFull(direct, data, offset);
       return true;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EINVAL') throw err;
-      // The file system takes no direct I/O after all: everything goes through the cache.
-      direct = null;
+      // The file system takes no direct I/O after all: everything goes through
+      // the cache (the handle stays open until the end, and is closed there).
+      directRefused = true;
       return false;
     }
   };
