@@ -119,11 +119,12 @@ export function backupCommands(program: Command): void {
     .action(async (pointId: string, _o, cmd: Command) => {
       const o = globalsOf<{ to: string; disk?: string; device?: boolean; quiet?: boolean }>(cmd);
       const client = await resolveClient(o, { requireToken: true });
-      const { point } = await client.get<{ point: PointView }>(`/api/v1/points/${pointId}`);
-      const disk = pointDiskPaths(point, o.disk);
-      const bar = progressReporter(`restore ${pointId}/${disk.name}`, { quiet: o.quiet || o.json });
-      const r = await withPool((pool) =>
-        restoreFromServer(client, {
+      // The pool's workers start while the point and its manifest are fetched.
+      const { disk, r } = await withPool(async (pool) => {
+        const { point } = await client.get<{ point: PointView }>(`/api/v1/points/${pointId}`);
+        const disk = pointDiskPaths(point, o.disk);
+        const bar = progressReporter(`restore ${pointId}/${disk.name}`, { quiet: o.quiet || o.json });
+        const r = await restoreFromServer(client, {
           base: `/api/v1/points/${pointId}`,
           manifestPath: `/api/v1/points/${pointId}/disks/${encodeURIComponent(disk.name)}/manifest`,
           what: `point ${pointId} disk ${disk.name}`,
@@ -131,8 +132,9 @@ export function backupCommands(program: Command): void {
           mode: o.device ? 'device' : 'file',
           pool,
           onProgress: (p) => bar.update(p),
-        }),
-      ).finally(() => bar.stop());
+        }).finally(() => bar.stop());
+        return { disk, r };
+      });
       if (o.json) return printJson({ restored: { point_id: pointId, disk: disk.name, target: o.to, ...r } });
       printMessage(`Restored ${pointId} disk ${disk.name} (${formatBytes(r.size)}) to ${o.to}: ${r.chunksWritten} chunks written, ${r.chunksSkipped} holes or unchanged.`);
     });

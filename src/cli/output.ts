@@ -1,5 +1,8 @@
-import Table from 'cli-table3';
+import type Table from 'cli-table3';
 import type { Page } from '../domain/page.js';
+import { lazily } from './lazy-require.js';
+
+const table3 = lazily<typeof Table>('cli-table3');
 
 export type Cell = string | number | boolean | null | undefined;
 
@@ -48,7 +51,7 @@ export function printList<T>(page: Page<T>, columns: Column<T>[], opts: ListOpti
 /** One object as label/value rows, or the raw answer with --json. */
 export function printObject(raw: unknown, rows: [label: string, value: Cell][], opts: OutputOptions = {}): void {
   if (opts.json) return printJson(raw, opts);
-  const table = new Table(PLAIN);
+  const table = new (table3())(PLAIN);
   for (const [label, value] of rows) table.push([`${label}:`, cellText(value)]);
   (opts.write ?? stdout)(`${trimLines(table.toString())}\n`);
 }
@@ -68,7 +71,7 @@ export function listFooter(total: number, offset: number, count: number, noun: s
 
 export function renderTable(head: string[], rows: string[][], aligns?: ('left' | 'right')[]): string {
   // cli-table3 fails on an empty head array; a headless table simply omits it.
-  const table = new Table({ ...PLAIN, ...(head.length > 0 ? { head } : {}), ...(aligns ? { colAligns: aligns } : {}) });
+  const table = new (table3())({ ...PLAIN, ...(head.length > 0 ? { head } : {}), ...(aligns ? { colAligns: aligns } : {}) });
   for (const row of rows) table.push(row);
   return `${trimLines(table.toString())}\n`;
 }

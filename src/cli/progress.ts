@@ -1,6 +1,9 @@
-import cliProgress from 'cli-progress';
+import type cliProgress from 'cli-progress';
+import { lazily } from './lazy-require.js';
 import { formatBytes } from './output.js';
 import type { TransferProgress } from './transfer.js';
+
+const progressBars = lazily<typeof cliProgress>('cli-progress');
 
 export interface ProgressReporter {
   update(p: TransferProgress): void;
@@ -19,14 +22,15 @@ export function progressReporter(label: string, opts: { quiet?: boolean } = {}):
     return s > 0 ? done / s : 0;
   };
   if (process.stderr.isTTY) {
-    const bar = new cliProgress.SingleBar(
+    const bars = progressBars();
+    const bar = new bars.SingleBar(
       {
         format: `${label} [{bar}] {percentage}% | {done}/{total} read | {sent} sent | {rate}/s | ETA {eta_formatted}`,
         stream: process.stderr,
         hideCursor: true,
         etaBuffer: 50,
       },
-      cliProgress.Presets.shades_classic,
+      bars.Presets.shades_classic,
     );
     let begun = false;
     return {
