@@ -100,16 +100,19 @@ export async function backupResource(
   const extra = Object.keys(paths).filter((n) => !resource.disks.some((d) => d.name === n));
   if (extra.length) throw badRequest(`${resource.id} has no disk named ${extra.join(', ')}; its disks are ${resource.disks.map((d) => d.name).join(', ')}.`, 'disk');
 
-  const { upload } = await client.post<{ upload: UploadView }>('/api/v1/uploads', {
-    resource_id: resource.id,
-    type: opts.type,
-    ...(opts.name ? { name: opts.name } : {}),
-    ...(opts.description ? { description: opts.description } : {}),
-    ...(opts.jobId ? { job_id: opts.jobId } : {}),
-    disks: sizes.map(({ name, size }) => ({ name, size })),
-  });
+  // Two independent round trips: the hint cannot fail the backup, and opening the upload does not move the head.
+  const [{ upload }, previous] = await Promise.all([
+    client.post<{ upload: UploadView }>('/api/v1/uploads', {
+      resource_id: resource.id,
+      type: opts.type,
+      ...(opts.name ? { name: opts.name } : {}),
+      ...(opts.description ? { description: opts.description } : {}),
+      ...(opts.jobId ? { job_id: opts.jobId } : {}),
+      disks: sizes.map(({ name, size }) => ({ name, size })),
+    }),
+    previousManifests(client, resource),
+  ]);
   const sink = new UploadSink(client, upload.id);
-  const previous = await previousManifests(client, resource);
   const total = sizes.reduce((n, d) => n + d.size, 0);
   let before = 0;
   let sent = 0;
