@@ -108,7 +108,7 @@ export async function backupDisk(options: BackupOptions): Promise<BackupResult> 
   const source = await openDiskSource(options.path, {
     ...(options.expectedSize !== undefined ? { expectedSize: options.expectedSize } : {}),
   });
-  const { controller, dispose } = linkedAbortController(options.signal);
+  const { controller, dispose } = linkedAbortController(options.signal, uploadConcurrency + BATCHES_IN_FLIGHT);
   const signal = controller.signal;
 
   const size = source.size;

@@ -1,3 +1,5 @@
+import { defaultMaxListeners, setMaxListeners } from 'node:events';
+
 /**
  * Runs task(0..total-1) with at most `concurrency` running at once. The first
  * failure aborts `controller` (so running tasks can give up early), no new task
@@ -59,9 +61,16 @@ export class Semaphore {
   }
 }
 
-/** An AbortController that also aborts when `parent` does; call `dispose` when done. */
-export function linkedAbortController(parent?: AbortSignal): { controller: AbortController; dispose: () => void } {
+/**
+ * An AbortController that also aborts when `parent` does; call `dispose` when
+ * done. Every request in flight listens to its signal (Node's HTTP client adds
+ * a listener per request), so a pipeline says how many it runs at once: past
+ * ten listeners Node would warn of a leak that is none.
+ */
+export function linkedAbortController(parent: AbortSignal | undefined, inFlight: number): { controller: AbortController; dispose: () => void } {
   const controller = new AbortController();
+  // A few more for the pipeline's own waits.
+  setMaxListeners(Math.max(defaultMaxListeners, inFlight + 4), controller.signal);
   if (!parent) return { controller, dispose: () => {} };
   const onAbort = (): void => controller.abort(parent.reason);
   if (parent.aborted) onAbort();

@@ -166,7 +166,7 @@ export async function restoreDisk(options: RestoreOptions): Promise<RestoreResul
   options.signal?.throwIfAborted();
 
   const { handle, created } = await openTarget(target, mode, manifest.size, options.createIfMissing ?? mode === 'file');
-  const { controller, dispose } = linkedAbortController(options.signal);
+  const { controller, dispose } = linkedAbortController(options.signal, concurrency);
   const signal = controller.signal;
   const stats = { chunksWritten: 0, bytesWritten: 0, chunksSkipped: 0, bytesFetched: 0 };
   let bytesDone = 0;

@@ -471,6 +471,35 @@ describe('backup and restore pipelines', () => {
     await assert.rejects(backupDisk({ path: image, pool, sink, signal: controller.signal }), /cancelled by user/);
   });
 
+  it('lets every request in flight listen to its abort signal without a leak warning', async () => {
+    const warnings: Error[] = [];
+    const onWarning = (w: Error): void => void warnings.push(w);
+    process.on('warning', onWarning);
+    try {
+      // As Node's HTTP client does: one abort listener per request while it runs.
+      const listening = <T>(signal: AbortSignal | undefined, work: () => Promise<T>): Promise<T> => {
+        const onAbort = (): void => {};
+        signal?.addEventListener('abort', onAbort);
+        return sleep(5).then(work).finally(() => signal?.removeEventListener('abort', onAbort));
+      };
+      const own = new MemoryStore();
+      const sink: ChunkSink = {
+        missing: (d, signal) => listening(signal, () => own.missing(d)),
+        upload: (digest, blob, signal) => listening(signal, () => own.upload(digest, blob)),
+      };
+      const disk = join(dir, 'many-chunks.img');
+      await syntheticDisk(disk, Array.from({ length: 24 }, (_, i) => i + 1));
+      const result = await backupDisk({ path: disk, pool, sink, batchSize: 16, uploadConcurrency: 16 });
+      assert.equal(own.uploads.length, 24);
+      const source: ChunkSource = { fetch: (digest, signal) => listening(signal, () => own.fetch(digest)) };
+      await restoreDisk({ manifest: manifestOf(result), target: join(dir, 'many-lanes.img'), source, pool, mode: 'file', concurrency: 16 });
+      await sleep(10); // warnings are emitted on the next tick
+    } finally {
+      process.off('warning', onWarning);
+    }
+    assert.deepEqual(warnings.map((w) => w.name), []);
+  });
+
   it('refuses a corrupted chunk, naming its digest', async () => {
     const digest = pointA.chunks.find((c) => c !== null)!;
     const corrupt: ChunkSource = {
