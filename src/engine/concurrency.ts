@@ -69,8 +69,8 @@ export class Semaphore {
  */
 export function linkedAbortController(parent: AbortSignal | undefined, inFlight: number): { controller: AbortController; dispose: () => void } {
   const controller = new AbortController();
-  // A few more for the pipeline's own waits.
-  setMaxListeners(Math.max(defaultMaxListeners, inFlight + 4), controller.signal);
+  // Headroom for a source or sink that adds more than one listener per request.
+  setMaxListeners(Math.max(defaultMaxListeners, 2 * inFlight), controller.signal);
   if (!parent) return { controller, dispose: () => {} };
   const onAbort = (): void => controller.abort(parent.reason);
   if (parent.aborted) onAbort();

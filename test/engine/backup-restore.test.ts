@@ -493,7 +493,7 @@ describe('backup and restore pipelines', () => {
       assert.equal(own.uploads.length, 24);
       const source: ChunkSource = { fetch: (digest, signal) => listening(signal, () => own.fetch(digest)) };
       await restoreDisk({ manifest: manifestOf(result), target: join(dir, 'many-lanes.img'), source, pool, mode: 'file', concurrency: 16 });
-      await sleep(10); // warnings are emitted on the next tick
+      await new Promise(setImmediate); // process.emitWarning emits on the next tick
     } finally {
       process.off('warning', onWarning);
     }
