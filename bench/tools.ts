@@ -117,7 +117,7 @@ export class Borg implements Tool {
 }
 
 /** A build's native helpers (disk I/O, BLAKE3), which dist/ finds relative to itself. */
-const NATIVE_HELPERS = ['disk_io', 'blake3'] as const;
+const NATIVE_HELPERS = ['disk_io', 'blake3', 'malloc_tuning'] as const;
 const nativeHelper = (root: string, name: (typeof NATIVE_HELPERS)[number]): string => join(root, 'build', 'Release', `${name}.node`);
 const exists = (path: string): Promise<boolean> => stat(path).then(() => true, () => false);
 

@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { CairnError } from '../domain/errors.js';
+import { retainFreedMemory } from '../io/malloc-tuning.js';
 import { VERSION } from '../version.js';
 import { accountCommands } from './accounts.js';
 import { adminCommand } from './admin.js';
@@ -11,6 +12,11 @@ import { resourceCommands } from './resources.js';
 import { serveCommand } from './serve.js';
 import { sessionCommands } from './session.js';
 import { sharingCommands } from './sharing.js';
+
+// Before anything allocates much: the server and the backup and restore
+// commands move gigabytes through buffers that glibc would otherwise give
+// back to the kernel and fault in again, over and over.
+retainFreedMemory();
 
 const program = new Command('cairn')
   .description('Cairn: backups of disks, shared between accounts')
