@@ -11,25 +11,25 @@
 #include <malloc.h>
 #endif
 
-// retainFreedMemory(trimThreshold, topPad, mmapThreshold): boolean, whether
-// the allocator took all three (false where it is not glibc's).
+// retainFreedMemory(trimThreshold, topPad, arenaMax): boolean, whether the
+// allocator took all three (false where it is not glibc's).
 static napi_value retain_freed_memory(napi_env env, napi_callback_info info) {
   size_t argc = 3;
   napi_value argv[3];
   int32_t values[3];
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 3) {
-    napi_throw_type_error(env, NULL, "expected (trimThreshold, topPad, mmapThreshold: number)");
+    napi_throw_type_error(env, NULL, "expected (trimThreshold, topPad, arenaMax: number)");
     return NULL;
   }
   for (int i = 0; i < 3; i++) {
     if (napi_get_value_int32(env, argv[i], &values[i]) != napi_ok || values[i] < 0) {
-      napi_throw_type_error(env, NULL, "expected (trimThreshold, topPad, mmapThreshold: non-negative 32-bit number)");
+      napi_throw_type_error(env, NULL, "expected (trimThreshold, topPad, arenaMax: non-negative 32-bit number)");
       return NULL;
     }
   }
   bool taken = false;
 #ifdef __GLIBC__
-  taken = mallopt(M_TRIM_THRESHOLD, values[0]) == 1 && mallopt(M_TOP_PAD, values[1]) == 1 && mallopt(M_MMAP_THRESHOLD, values[2]) == 1;
+  taken = mallopt(M_TRIM_THRESHOLD, values[0]) == 1 && mallopt(M_TOP_PAD, values[1]) == 1 && mallopt(M_ARENA_MAX, values[2]) == 1;
 #endif
   napi_value result;
   napi_get_boolean(env, taken, &result);
