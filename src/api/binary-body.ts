@@ -2,6 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { CairnError } from '../domain/errors.js';
 import { BufferRecycler } from '../engine/buffer-recycler.js';
+import { MAX_BATCH_BODY } from '../engine/chunk-batch.js';
 import { MAX_BLOB_SIZE } from '../engine/chunk-codec.js';
 import { blockSpan, DIRECT_IO_ALIGNMENT } from '../io/disk-io.js';
 import { readInto } from '../io/read-into.js';
@@ -18,6 +19,8 @@ import { readInto } from '../io/read-into.js';
  * page cache (see LocalChunkStore).
  */
 export const chunkBodyBuffers = new BufferRecycler(MAX_BLOB_SIZE, { shared: true, keep: 8, align: DIRECT_IO_ALIGNMENT });
+/** The same for requests carrying several chunks (chunk-batch.ts); a client keeps two in flight. */
+export const batchBodyBuffers = new BufferRecycler(MAX_BATCH_BODY, { shared: true, keep: 4, align: DIRECT_IO_ALIGNMENT });
 // A direct read fills whole blocks, so a reply buffer holds the largest blob rounded up to one.
 const chunkReplyBuffers = new BufferRecycler(blockSpan(MAX_BLOB_SIZE), { keep: 8, align: DIRECT_IO_ALIGNMENT });
 

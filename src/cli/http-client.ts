@@ -166,9 +166,18 @@ export class CairnClient {
   // ---- raw binary transfers ----------------------------------------------------
 
   /** PUTs bytes as application/octet-stream and returns the parsed JSON answer, if any. */
-  async putBinary<T = unknown>(path: string, data: Buffer | Uint8Array, opts: RawRequestOptions & { contentType?: string } = {}): Promise<T> {
+  putBinary<T = unknown>(path: string, data: Buffer | Uint8Array, opts: RawRequestOptions & { contentType?: string } = {}): Promise<T> {
+    return this.sendBinary<T>('PUT', path, data, opts);
+  }
+
+  /** POSTs the concatenation of `parts` as application/octet-stream, without copying them into one buffer. */
+  postBinary<T = unknown>(path: string, parts: Uint8Array[], opts: RawRequestOptions = {}): Promise<T> {
+    return this.sendBinary<T>('POST', path, parts, opts);
+  }
+
+  private async sendBinary<T>(method: string, path: string, body: Body, opts: RawRequestOptions & { contentType?: string }): Promise<T> {
     const headers = { accept: 'application/json', 'content-type': opts.contentType ?? 'application/octet-stream', ...opts.headers };
-    const res = await this.send('PUT', path, { query: opts.query, headers, body: data, signal: opts.signal });
+    const res = await this.send(method, path, { query: opts.query, headers, body, signal: opts.signal });
     const text = await textOf(res.body);
     if (!text) return undefined as T;
     try {
@@ -314,7 +323,7 @@ export class CairnClient {
   private async send(
     method: string,
     path: string,
-    init: { query?: Query; headers: Record<string, string>; body?: string | Buffer | Uint8Array; signal?: AbortSignal },
+    init: { query?: Query; headers: Record<string, string>; body?: Body; signal?: AbortSignal },
   ): Promise<StreamResponse> {
     const headers = { ...init.headers };
     if (this.token) headers.authorization = `Bearer ${this.token}`;
@@ -352,16 +361,31 @@ const enc = encodeURIComponent;
 // and fetch, on web streams, cost more than either.
 const agents = { 'http:': new http.Agent({ keepAlive: true }), 'https:': new https.Agent({ keepAlive: true }) };
 
-function exchange(url: string, method: string, headers: Record<string, string>, body: string | Buffer | Uint8Array | undefined, signal: AbortSignal | undefined): Promise<IncomingMessage> {
+/** A request body: text, bytes, or bytes in parts sent one after another. */
+type Body = string | Uint8Array | Uint8Array[];
+
+function bodyLength(body: Body): number {
+  if (typeof body === 'string') return Buffer.byteLength(body);
+  return Array.isArray(body) ? body.reduce((sum, part) => sum + part.byteLength, 0) : body.byteLength;
+}
+
+function exchange(url: string, method: string, headers: Record<string, string>, body: Body | undefined, signal: AbortSignal | undefined): Promise<IncomingMessage> {
   const target = new URL(url);
   const transport = target.protocol === 'https:' ? https : http;
   const sized = { ...headers };
   // A length even for an empty POST: otherwise Node would announce a chunked body.
-  if (body !== undefined || (method !== 'GET' && method !== 'HEAD')) sized['content-length'] = String(body === undefined ? 0 : typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength);
+  if (body !== undefined || (method !== 'GET' && method !== 'HEAD')) sized['content-length'] = String(body === undefined ? 0 : bodyLength(body));
   return new Promise((resolve, reject) => {
     const req = transport.request(target, { method, headers: sized, agent: agents[target.protocol === 'https:' ? 'https:' : 'http:'], signal }, resolve);
     req.on('error', reject);
-    req.end(body);
+    if (!Array.isArray(body)) {
+      req.end(body);
+      return;
+    }
+    // Corked, the headers and every part leave in one writev.
+    req.cork();
+    for (const part of body) req.write(part);
+    req.end();
   });
 }
 

@@ -1,6 +1,7 @@
 import { unlink } from 'node:fs/promises';
 import { encodeManifest, decodeManifest, type Manifest } from '../engine/manifest.js';
-import { backupDisk, type ChunkSink } from '../engine/backup-pipeline.js';
+import { backupDisk, type ChunkSink, type UploadChunk } from '../engine/backup-pipeline.js';
+import { BATCH_ALIGNMENT, batchSlot, formatBatchQuery, MAX_BATCH_BODY, MAX_BATCH_CHUNKS } from '../engine/chunk-batch.js';
 import { restoreDisk, type ChunkSource, type RestoreMode, type RestoreResult } from '../engine/restore-pipeline.js';
 import { openDiskSource } from '../engine/disk-source.js';
 import { ChunkIntegrityError } from '../engine/chunk-codec.js';
@@ -36,6 +37,9 @@ interface UploadView {
 
 const enc = encodeURIComponent;
 
+/** What pads each blob of a batch to its slot; never written. */
+const BATCH_PADDING = Buffer.alloc(BATCH_ALIGNMENT);
+
 class UploadSink implements ChunkSink {
   constructor(
     private readonly client: CairnClient,
@@ -51,8 +55,23 @@ class UploadSink implements ChunkSink {
     return out;
   }
 
-  async upload(digest: string, blob: Buffer, signal?: AbortSignal): Promise<void> {
-    await this.client.putBinary(`/api/v1/uploads/${this.uploadId}/chunks/${digest}`, blob, { signal });
+  /** One request per batch the server takes (see chunk-batch.ts); the pipeline's batches fit in one. */
+  async upload(chunks: UploadChunk[], signal?: AbortSignal): Promise<void> {
+    for (let i = 0; i < chunks.length; ) {
+      const batch: UploadChunk[] = [];
+      let body = 0;
+      while (i < chunks.length && batch.length < MAX_BATCH_CHUNKS && body + batchSlot(chunks[i]!.blob.length) <= MAX_BATCH_BODY) {
+        body += batchSlot(chunks[i]!.blob.length);
+        batch.push(chunks[i++]!);
+      }
+      if (batch.length === 0) throw new RangeError(`chunk ${chunks[i]!.digest} has a blob of ${chunks[i]!.blob.length} bytes, more than a request takes`);
+      const parts = batch.flatMap(({ blob }) => {
+        const padding = batchSlot(blob.length) - blob.length;
+        return padding ? [blob, BATCH_PADDING.subarray(0, padding)] : [blob];
+      });
+      const query = { chunks: formatBatchQuery(batch.map(({ digest, blob }) => ({ digest, length: blob.length }))) };
+      await this.client.postBinary(`/api/v1/uploads/${this.uploadId}/chunks`, parts, { query, signal });
+    }
   }
 }
 

@@ -36,31 +36,6 @@ export async function runConcurrently(
   if (failed) throw firstError;
 }
 
-/** Lets at most `limit` holders in at once; the others wait their turn in `acquire`. */
-export class Semaphore {
-  private held = 0;
-  private readonly waiting: (() => void)[] = [];
-
-  constructor(private readonly limit: number) {
-    checkPositiveInteger('limit', limit);
-  }
-
-  async acquire(): Promise<void> {
-    if (this.held < this.limit) {
-      this.held++;
-      return;
-    }
-    // The slot passes straight from `release` to the next in line.
-    await new Promise<void>((resolve) => this.waiting.push(resolve));
-  }
-
-  release(): void {
-    const next = this.waiting.shift();
-    if (next) next();
-    else this.held--;
-  }
-}
-
 /**
  * An AbortController that also aborts when `parent` does; call `dispose` when
  * done. Every request in flight listens to its signal (Node's HTTP client adds

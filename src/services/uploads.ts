@@ -40,6 +40,13 @@ export interface UploadSettings {
 
 const MAX_MISSING_BATCH = 1024;
 
+/** A blob proven to hold chunk `digest`, of `size` bytes uncompressed. */
+interface VerifiedChunk {
+  digest: string;
+  size: number;
+  blob: Buffer;
+}
+
 const view = (u: UploadTable): UploadView => ({
   id: u.id,
   job_id: u.job_id,
@@ -156,46 +163,75 @@ export class UploadsService {
 
   /** Verifies and stores one chunk blob. */
   async putChunk(caller: Caller, id: string, digest: string, blob: Buffer): Promise<{ stored: boolean }> {
+    const [answer] = await this.putChunks(caller, id, [{ digest, blob }]);
+    return { stored: answer!.stored };
+  }
+
+  /**
+   * Stores several chunks of an upload: all are verified before anything is
+   * recorded, so one bad blob refuses the request and stores none of them.
+   * `stored` says whether THIS account lacked the chunk before: whether the
+   * store already had it from another tenant must not show.
+   */
+  async putChunks(caller: Caller, id: string, chunks: { digest: string; blob: Buffer }[]): Promise<{ digest: string; stored: boolean }[]> {
     const upload = await this.openUpload(caller, id);
-    if (!isDigest(digest)) throw badRequest(`"${digest}" is not a chunk digest (64 lowercase hex characters).`, 'digest');
-    if (blob.length > MAX_BLOB_SIZE) throw tooLarge(`A chunk blob is at most ${MAX_BLOB_SIZE} bytes.`);
-    let size: number;
-    try {
-      if (this.pool) {
-        // The blob travels to a worker and back without a copy; only the view that comes back is ours.
-        ({ length: size, blob } = await this.pool.verify(blob, digest));
-      } else {
-        size = verifyChunk(blob, digest);
-      }
-    } catch (err) {
-      if (err instanceof ChunkIntegrityError) throw new CairnError(400, 'chunk_corrupt', `Chunk ${digest} was rejected: ${err.message}. Nothing was stored; send it again.`);
-      throw err;
+    const seen = new Set<string>();
+    for (const { digest, blob } of chunks) {
+      if (!isDigest(digest)) throw badRequest(`"${digest}" is not a chunk digest (64 lowercase hex characters).`, 'digest');
+      if (seen.has(digest)) throw badRequest(`Chunk ${digest} is listed twice; send each chunk once.`, 'digest');
+      seen.add(digest);
+      if (blob.length > MAX_BLOB_SIZE) throw tooLarge(`A chunk blob is at most ${MAX_BLOB_SIZE} bytes.`);
     }
+    // Every verification settles before an error is thrown: the caller reuses
+    // the request's memory once this returns, and a worker may still read it.
+    const verified: VerifiedChunk[] = [];
+    for (const outcome of await Promise.allSettled(chunks.map(({ digest, blob }) => this.verified(digest, blob)))) {
+      if (outcome.status === 'rejected') throw outcome.reason;
+      verified.push(outcome.value);
+    }
+    if (verified.length === 0) return [];
+    const digests = verified.map((v) => v.digest);
     const now = nowIso();
-    // What the answer and the point's stored bytes say is whether THIS account held the chunk before:
-    // whether the store already had it from another tenant must not show.
-    const fresh = await this.db.transaction().execute(async (tx) => {
-      const held = await tx.selectFrom('account_chunks').select('digest').where('account_id', '=', caller.accountId).where('digest', '=', digest).executeTakeFirst();
+    const held = await this.db.transaction().execute(async (tx) => {
+      const rows = await tx.selectFrom('account_chunks').select('digest').where('account_id', '=', caller.accountId).where('digest', 'in', digests).execute();
+      const had = new Set(rows.map((r) => r.digest));
       await tx
         .insertInto('chunks')
-        .values({ digest, size, stored_size: blob.length, touched_at: now, created_at: now })
+        .values(verified.map(({ digest, size, blob }) => ({ digest, size, stored_size: blob.length, touched_at: now, created_at: now })))
         .onConflict((oc) => oc.column('digest').doUpdateSet({ touched_at: now }))
         .execute();
       await tx
         .insertInto('upload_chunks')
-        .values({ upload_id: upload.id, digest, stored_bytes: held ? 0 : blob.length })
+        .values(verified.map(({ digest, blob }) => ({ upload_id: upload.id, digest, stored_bytes: had.has(digest) ? 0 : blob.length })))
         .onConflict((oc) => oc.columns(['upload_id', 'digest']).doNothing())
         .execute();
-      await tx.insertInto('account_chunks').values({ account_id: caller.accountId, digest }).onConflict((oc) => oc.columns(['account_id', 'digest']).doNothing()).execute();
-      return !held;
+      await tx
+        .insertInto('account_chunks')
+        .values(digests.map((digest) => ({ account_id: caller.accountId, digest })))
+        .onConflict((oc) => oc.columns(['account_id', 'digest']).doNothing())
+        .execute();
+      return had;
     });
     try {
-      await this.store.putIfAbsent(digest, blob);
+      await Promise.all(verified.map(({ digest, blob }) => this.store.putIfAbsent(digest, blob)));
     } catch (err) {
       if (err instanceof StoreFullError) throw new CairnError(507, 'storage_full', err.message);
       throw err;
     }
-    return { stored: fresh };
+    return digests.map((digest) => ({ digest, stored: !held.has(digest) }));
+  }
+
+  /** Proves `blob` holds the chunk `digest`; the blob that comes back is the one to keep using. */
+  private async verified(digest: string, blob: Buffer): Promise<VerifiedChunk> {
+    try {
+      if (!this.pool) return { digest, size: verifyChunk(blob, digest), blob };
+      // The blob travels to a worker and back without a copy; only the view that comes back is ours.
+      const { length, blob: back } = await this.pool.verify(blob, digest);
+      return { digest, size: length, blob: back };
+    } catch (err) {
+      if (err instanceof ChunkIntegrityError) throw new CairnError(400, 'chunk_corrupt', `Chunk ${digest} was rejected: ${err.message}. Nothing was stored; send it again.`);
+      throw err;
+    }
   }
 
   /** Stores one disk's manifest (binary, docs/formats.md) for the upload. */

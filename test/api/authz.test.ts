@@ -25,6 +25,8 @@ import { openTestStore, type TestStore } from '../helpers/db.js';
 import {
   api,
   backup,
+  batchBody,
+  batchQuery,
   expectError,
   expectStatus,
   newAccount,
@@ -187,6 +189,8 @@ const ROUTES: Row[] = [
   { route: 'GET /api/v1/uploads/{id}', id: (w) => w.upload(), expect: OWNER_ONLY },
   { route: 'POST /api/v1/uploads/{id}/missing', id: (w) => w.upload(), body: (w) => ({ digests: [...w.pending.chunks.keys()] }), expect: OWNER_ONLY },
   { route: 'PUT /api/v1/uploads/{id}/chunks/{digest}', id: (w) => w.upload(), params: (w) => ({ digest: [...w.pending.chunks.keys()][0]! }), raw: (w) => [...w.pending.chunks.values()][0]!, expect: OWNER_ONLY_201 },
+  // After the PUT above: the owner's chunk is in, and this one says so (200 either way).
+  { route: 'POST /api/v1/uploads/{id}/chunks', id: (w) => w.upload(), query: (w) => batchQuery([...w.pending.chunks].map(([digest, blob]) => ({ digest, blob }))), raw: (w) => batchBody(w.pending.chunks.values()), expect: OWNER_ONLY },
   { route: 'PUT /api/v1/uploads/{id}/disks/{disk}/manifest', id: (w) => w.upload(), params: () => ({ disk: DISK.name }), raw: (w) => w.pending.manifest, expect: OWNER_ONLY },
   { route: 'POST /api/v1/uploads/{id}/progress', id: (w) => w.upload(), body: () => ({ bytes_done: 100 }), expect: OWNER_ONLY_204 },
   { route: 'POST /api/v1/uploads/{id}/commit', id: (w) => w.freshReadyUpload(), expect: OWNER_ONLY },

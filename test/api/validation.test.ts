@@ -4,11 +4,14 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { openTestStore, type TestStore } from '../helpers/db.js';
+import { MAX_BATCH_CHUNKS } from '../../src/engine/chunk-batch.js';
 import { encodeChunk, CHUNK_SIZE } from '../../src/engine/chunk-codec.js';
 import { encodeManifest } from '../../src/engine/manifest.js';
 import {
   api,
   backup,
+  batchBody,
+  batchQuery,
   expectError,
   expectStatus,
   newAccount,
@@ -99,6 +102,8 @@ const okDisk = { name: 'd0', size: 4096 };
 const okVolume = { kind: 'volume', name: 'v', disks: [okDisk] };
 const goodChunk = encodeChunk(Buffer.alloc(4096, 7));
 const otherChunk = encodeChunk(Buffer.alloc(4096, 8));
+const garbage = Buffer.from('CRN\0garbage');
+const octets = 'application/octet-stream';
 const big = (bytes: number) => JSON.stringify({ kind: 'volume', name: 'x'.repeat(bytes), disks: [okDisk] });
 
 const CASES: Bad[] = [
@@ -175,6 +180,14 @@ const CASES: Bad[] = [
   { name: 'a corrupt chunk blob', method: 'PUT', path: () => `/uploads/${upload}/chunks/${goodChunk.digest}`, raw: Buffer.from('CRN\0garbage'), contentType: 'application/octet-stream', status: 400, code: 'chunk_corrupt' },
   { name: 'a chunk sent under another digest', method: 'PUT', path: () => `/uploads/${upload}/chunks/${otherChunk.digest}`, raw: goodChunk.blob, contentType: 'application/octet-stream', status: 400, code: 'chunk_corrupt' },
   { name: 'an upper-case digest', method: 'PUT', path: () => `/uploads/${upload}/chunks/${goodChunk.digest.toUpperCase()}`, raw: goodChunk.blob, contentType: 'application/octet-stream', status: 400, field: 'digest' },
+  { name: 'a batch of chunks without their list', method: 'POST', path: () => `/uploads/${upload}/chunks`, raw: batchBody([goodChunk.blob]), contentType: octets, status: 400, field: 'chunks' },
+  { name: 'a batch whose list is malformed', method: 'POST', path: () => `/uploads/${upload}/chunks`, query: { chunks: `${goodChunk.digest}:-1` }, raw: batchBody([goodChunk.blob]), contentType: octets, status: 400, field: 'chunks' },
+  { name: `a batch of more than ${MAX_BATCH_CHUNKS} chunks`, method: 'POST', path: () => `/uploads/${upload}/chunks`, query: batchQuery(Array.from({ length: MAX_BATCH_CHUNKS + 1 }, (_, i) => encodeChunk(Buffer.alloc(4096, i)))), raw: batchBody([goodChunk.blob]), contentType: octets, status: 400, field: 'chunks' },
+  { name: 'a batch naming a chunk twice', method: 'POST', path: () => `/uploads/${upload}/chunks`, query: batchQuery([goodChunk, goodChunk]), raw: batchBody([goodChunk.blob, goodChunk.blob]), contentType: octets, status: 400, field: 'chunks', mentions: /twice/ },
+  { name: 'a blob longer than a chunk can be', method: 'POST', path: () => `/uploads/${upload}/chunks`, query: { chunks: `${goodChunk.digest}:99999999` }, raw: batchBody([goodChunk.blob]), contentType: octets, status: 400, field: 'chunks' },
+  { name: 'a batch of unpadded blobs', method: 'POST', path: () => `/uploads/${upload}/chunks`, query: batchQuery([goodChunk, otherChunk]), raw: Buffer.concat([goodChunk.blob, otherChunk.blob]), contentType: octets, status: 400, field: 'chunks', mentions: /padded/ },
+  { name: 'a batch with a corrupt blob beside a good one', method: 'POST', path: () => `/uploads/${upload}/chunks`, query: batchQuery([goodChunk, { digest: otherChunk.digest, blob: garbage }]), raw: batchBody([goodChunk.blob, garbage]), contentType: octets, status: 400, code: 'chunk_corrupt', mentions: new RegExp(otherChunk.digest) },
+  { name: 'a batch sent as JSON', method: 'POST', path: () => `/uploads/${upload}/chunks`, query: batchQuery([goodChunk]), raw: '{}', status: 400, field: 'body' },
   { name: 'a malformed manifest', method: 'PUT', path: () => `/uploads/${upload}/disks/${DISK.name}/manifest`, raw: Buffer.from('not a manifest'), contentType: 'application/octet-stream', status: 400, field: 'manifest' },
   { name: 'a manifest of another size', method: 'PUT', path: () => `/uploads/${upload}/disks/${DISK.name}/manifest`, raw: encodeManifest({ size: 2 * DISK.size, chunkSize: CHUNK_SIZE, chunks: [null] }), contentType: 'application/octet-stream', status: 400, field: 'manifest' },
   { name: 'a manifest for an unknown disk', method: 'PUT', path: () => `/uploads/${upload}/disks/sdb/manifest`, raw: encodeManifest({ size: DISK.size, chunkSize: CHUNK_SIZE, chunks: [null] }), contentType: 'application/octet-stream', status: 404 },
@@ -263,4 +276,16 @@ test('the edges of what is valid are accepted', async () => {
   expectStatus(await owner.api.patch(vol(), { name: '  trimmed  ' }), 200);
   assert.equal(expectStatus(await owner.api.get(vol()), 200).resource.name, 'trimmed');
   expectStatus(await owner.api.get(`/jobs/${job}`), 200);
+});
+
+test('a batch of chunks is stored as a whole, and says which chunks were new to the account', async () => {
+  const chunks = [encodeChunk(Buffer.alloc(4096, 9)), encodeChunk(Buffer.alloc(3 * 4096 + 5, 10)), goodChunk];
+  const send = async () =>
+    expectStatus(await owner.api.request('POST', `/uploads/${upload}/chunks`, undefined, { query: batchQuery(chunks), raw: batchBody(chunks.map((c) => c.blob)), contentType: octets }), 200);
+  const missing = async () => expectStatus(await owner.api.post(`/uploads/${upload}/missing`, { digests: chunks.map((c) => c.digest) }), 200).missing;
+  // After all the refused batches above, none of their good chunks is in.
+  assert.deepEqual(await missing(), chunks.map((c) => c.digest));
+  assert.deepEqual((await send()).chunks, chunks.map((c) => ({ digest: c.digest, stored: true })));
+  assert.deepEqual(await missing(), []);
+  assert.deepEqual((await send()).chunks, chunks.map((c) => ({ digest: c.digest, stored: false })));
 });

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { Agent, fetch as undiciFetch } from 'undici';
+import { batchSlot, formatBatchQuery } from '../../src/engine/chunk-batch.js';
 import { CHUNK_SIZE, encodeChunk, isZeroChunk } from '../../src/engine/chunk-codec.js';
 import { encodeManifest } from '../../src/engine/manifest.js';
 
@@ -227,6 +228,16 @@ export async function newVolume(owner: Api, name = 'vol'): Promise<string> {
 }
 
 /** One disk's backup as a client would send it: blobs by digest and the manifest. */
+/** The `chunks` query of a batch upload (chunk-batch.ts) of these chunks. */
+export function batchQuery(chunks: Iterable<{ digest: string; blob: Buffer }>): { chunks: string } {
+  return { chunks: formatBatchQuery([...chunks].map((c) => ({ digest: c.digest, length: c.blob.length }))) };
+}
+
+/** The body of a batch upload: the blobs, each padded with zeros to its slot. */
+export function batchBody(blobs: Iterable<Buffer>): Buffer {
+  return Buffer.concat([...blobs].flatMap((b) => [b, Buffer.alloc(batchSlot(b.length) - b.length)]));
+}
+
 export interface DiskData {
   name: string;
   size: number;

@@ -1,9 +1,11 @@
 import { Type } from '@sinclair/typebox';
 import type { Services } from '../../services/index.js';
 import { pageOf } from '../../domain/page.js';
+import { BATCH_QUERY_PATTERN, ChunkBatchError, MAX_BATCH_BODY, parseBatchQuery, splitBatchBody } from '../../engine/chunk-batch.js';
 import { MAX_BLOB_SIZE } from '../../engine/chunk-codec.js';
+import { badRequest } from '../../domain/errors.js';
 import { callerOf } from '../auth.js';
-import { chunkBodyBuffers, sendChunk, type BinaryBodyConfig } from '../binary-body.js';
+import { batchBodyBuffers, chunkBodyBuffers, sendChunk, type BinaryBodyConfig } from '../binary-body.js';
 import { CHUNK_LOG_LEVEL, Description, Id, Name, PageQuery, Strict } from '../schemas.js';
 import type { Api } from '../types.js';
 
@@ -54,6 +56,30 @@ export function backupRoutes(app: Api, s: Services): void {
         return reply.status(r.stored ? 201 : 200).send(r);
       } finally {
         chunkBodyBuffers.give(req.body as Buffer); // stored (or refused) by now
+      }
+    },
+  );
+  app.post(
+    '/api/v1/uploads/:id/chunks',
+    {
+      bodyLimit: MAX_BATCH_BODY,
+      logLevel: CHUNK_LOG_LEVEL,
+      config: { bodyBuffers: batchBodyBuffers } satisfies BinaryBodyConfig,
+      schema: { tags: ['backups'], params: PointParams, querystring: Strict({ chunks: Type.String({ pattern: BATCH_QUERY_PATTERN }) }), consumes: ['application/octet-stream'] },
+    },
+    async (req) => {
+      try {
+        if (!Buffer.isBuffer(req.body)) throw badRequest('Send the blobs as the body, with Content-Type: application/octet-stream.', 'body');
+        let chunks;
+        try {
+          chunks = splitBatchBody(parseBatchQuery(req.query.chunks), req.body);
+        } catch (err) {
+          if (err instanceof ChunkBatchError) throw badRequest(err.message, 'chunks');
+          throw err;
+        }
+        return { chunks: await s.uploads.putChunks(callerOf(req), req.params.id, chunks) };
+      } finally {
+        batchBodyBuffers.give(req.body as Buffer); // stored (or refused) by now
       }
     },
   );

@@ -1,0 +1,81 @@
+import { blockSpan, DIRECT_IO_ALIGNMENT } from '../io/disk-io.js';
+import { isDigest, MAX_BLOB_SIZE } from './chunk-codec.js';
+
+/**
+ * Several chunks in one upload request (docs/upload-protocol.md): their
+ * digests and blob lengths in the query, as `chunks=<digest>:<length>,…`, and
+ * the blobs in the body in that order, each padded with zeros to a whole
+ * number of BATCH_ALIGNMENT bytes. Per request the server pays for the
+ * caller's token, the upload's row, a transaction and the HTTP exchange: one
+ * request per chunk cost it 2–3 ms of CPU (on our test VM), as much as
+ * verifying a 4 MiB chunk. The padding puts every blob at an aligned place in
+ * the (aligned) request buffer, so the store writes each around the page cache
+ * straight from it.
+ */
+export const BATCH_ALIGNMENT = DIRECT_IO_ALIGNMENT;
+
+/** Most chunks named in one request: the query stays under 1.2 KiB. */
+export const MAX_BATCH_CHUNKS = 16;
+
+/** Most body bytes in one request: four chunks that did not compress. */
+export const MAX_BATCH_BODY = 4 * blockSpan(MAX_BLOB_SIZE, BATCH_ALIGNMENT);
+
+/** What the `chunks` query parameter must look like; lengths are checked once parsed. */
+export const BATCH_QUERY_PATTERN = `^[0-9a-f]{64}:[0-9]{1,8}(,[0-9a-f]{64}:[0-9]{1,8}){0,${MAX_BATCH_CHUNKS - 1}}$`;
+
+export interface BatchEntry {
+  digest: string;
+  length: number;
+}
+
+export class ChunkBatchError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ChunkBatchError';
+  }
+}
+
+/** Bytes a blob of `length` takes in a batch body, padding included. */
+export function batchSlot(length: number): number {
+  return blockSpan(length, BATCH_ALIGNMENT);
+}
+
+/** The body length that a batch of these blob lengths must have. */
+export function batchBodyLength(lengths: readonly number[]): number {
+  return lengths.reduce((sum, length) => sum + batchSlot(length), 0);
+}
+
+/** The `chunks` query parameter naming `entries`. */
+export function formatBatchQuery(entries: readonly BatchEntry[]): string {
+  return entries.map((e) => `${e.digest}:${e.length}`).join(',');
+}
+
+/** Parses a `chunks` query parameter; throws ChunkBatchError saying what is wrong. */
+export function parseBatchQuery(query: string): BatchEntry[] {
+  const items = query.split(',');
+  if (items.length === 0 || items.length > MAX_BATCH_CHUNKS) throw new ChunkBatchError(`A request carries 1 to ${MAX_BATCH_CHUNKS} chunks, not ${items.length}.`);
+  const seen = new Set<string>();
+  return items.map((item) => {
+    const [digest = '', text = ''] = item.split(':');
+    if (!isDigest(digest)) throw new ChunkBatchError(`"${digest}" is not a chunk digest (64 lowercase hex characters).`);
+    if (seen.has(digest)) throw new ChunkBatchError(`Chunk ${digest} is listed twice; send each chunk once.`);
+    seen.add(digest);
+    const length = Number(text);
+    if (!/^[0-9]+$/.test(text) || length < 1 || length > MAX_BLOB_SIZE) throw new ChunkBatchError(`The blob length of chunk ${digest} must be 1 to ${MAX_BLOB_SIZE} bytes, not "${text}".`);
+    return { digest, length };
+  });
+}
+
+/** The blobs of a batch body, as views into it (no copies), in the order of `entries`. */
+export function splitBatchBody(entries: readonly BatchEntry[], body: Buffer): { digest: string; blob: Buffer }[] {
+  const expected = batchBodyLength(entries.map((e) => e.length));
+  if (body.length !== expected) {
+    throw new ChunkBatchError(`The body is ${body.length} bytes, but the chunks listed take ${expected}: each blob padded with zeros to a multiple of ${BATCH_ALIGNMENT} bytes.`);
+  }
+  let at = 0;
+  return entries.map(({ digest, length }) => {
+    const blob = body.subarray(at, at + length);
+    at += batchSlot(length);
+    return { digest, blob };
+  });
+}
