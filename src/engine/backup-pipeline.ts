@@ -1,4 +1,5 @@
 import { BufferRecycler } from './buffer-recycler.js';
+import { MAX_BATCH_CHUNKS } from './chunk-batch.js';
 import { BLOB_CAPACITY } from './chunk-codec.js';
 import { checkPositiveInteger, linkedAbortController } from './concurrency.js';
 import { openDiskSource, type ReadChunk } from './disk-source.js';
@@ -10,7 +11,7 @@ export interface ChunkSink {
   missing(digests: string[], signal?: AbortSignal): Promise<Set<string>>;
   /**
    * Stores chunks, as one request where the sink can (a batch of the pipeline's
-   * is at most MAX_UPLOAD_CHUNKS chunks and MAX_BATCH_BYTES of blob buffers).
+   * is at most MAX_BATCH_CHUNKS chunks and MAX_BATCH_BYTES of blob buffers).
    * The blobs' memory is reused once this resolves: a sink that keeps a blob
    * must copy it.
    */
@@ -77,9 +78,6 @@ const MAX_BATCH_BYTES = 16 * 1024 * 1024;
  * random data ran at 260 MB/s with 70–80% of both cores idle.
  */
 const BATCHES_IN_FLIGHT = 2;
-
-/** Most chunks in one `upload` call (the server takes 16 a request). */
-export const MAX_UPLOAD_CHUNKS = 16;
 
 interface PendingUpload {
   digest: string;
@@ -201,7 +199,7 @@ export async function backupDisk(options: BackupOptions): Promise<BackupResult> 
       item.blob = undefined;
       group.push({ digest: item.digest, blob });
       groupBytes += BLOB_CAPACITY;
-      if (group.length >= MAX_UPLOAD_CHUNKS || groupBytes >= MAX_BATCH_BYTES) await send();
+      if (group.length >= MAX_BATCH_CHUNKS || groupBytes >= MAX_BATCH_BYTES) await send();
     }
     await send();
   };
