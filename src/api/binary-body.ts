@@ -1,8 +1,9 @@
 import type { IncomingMessage } from 'node:http';
+import { Readable } from 'node:stream';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { CairnError } from '../domain/errors.js';
 import { BufferRecycler } from '../engine/buffer-recycler.js';
-import { MAX_BATCH_BODY } from '../engine/chunk-batch.js';
+import { BATCH_LENGTHS_HEADER, MAX_BATCH_BODY } from '../engine/chunk-batch.js';
 import { MAX_BLOB_SIZE } from '../engine/chunk-codec.js';
 import { blockSpan, DIRECT_IO_ALIGNMENT } from '../io/disk-io.js';
 import { readInto } from '../io/read-into.js';
@@ -26,18 +27,39 @@ const chunkReplyBuffers = new BufferRecycler(blockSpan(MAX_BLOB_SIZE), { keep: 8
 
 /** Answers with a blob that `read` puts into a recycled buffer, which comes back once the answer has left. */
 export async function sendChunk(reply: FastifyReply, read: (into: Buffer) => Promise<Buffer>): Promise<FastifyReply> {
-  const into = chunkReplyBuffers.take();
-  let blob: Buffer;
+  const [blob] = await readIntoReplyBuffers(reply, 1, async ([into]) => [await read(into!)]);
+  return reply.type('application/octet-stream').send(blob);
+}
+
+/**
+ * Answers with `count` blobs back to back, their lengths in the
+ * BATCH_LENGTHS_HEADER header (chunk-batch.ts), as `read` puts them into
+ * recycled buffers; no copy joins them.
+ */
+export async function sendChunks(reply: FastifyReply, count: number, read: (into: Buffer[]) => Promise<Buffer[]>): Promise<FastifyReply> {
+  const blobs = await readIntoReplyBuffers(reply, count, read);
+  return reply
+    .type('application/octet-stream')
+    .header(BATCH_LENGTHS_HEADER, blobs.map((b) => b.length).join(','))
+    .header('content-length', blobs.reduce((sum, b) => sum + b.length, 0))
+    .send(Readable.from(blobs));
+}
+
+async function readIntoReplyBuffers(reply: FastifyReply, count: number, read: (into: Buffer[]) => Promise<Buffer[]>): Promise<Buffer[]> {
+  const into = Array.from({ length: count }, () => chunkReplyBuffers.take());
+  let blobs: Buffer[];
   try {
-    blob = await read(into);
+    blobs = await read(into);
   } catch (err) {
-    chunkReplyBuffers.give(into);
+    for (const buffer of into) chunkReplyBuffers.give(buffer);
     throw err;
   }
   // 'finish': every byte is with the kernel. A connection cut short never
-  // finishes, and that buffer is left to the collector instead.
-  reply.raw.once('finish', () => chunkReplyBuffers.give(blob));
-  return reply.type('application/octet-stream').send(blob);
+  // finishes, and those buffers are left to the collector instead.
+  reply.raw.once('finish', () => {
+    for (const blob of blobs) chunkReplyBuffers.give(blob);
+  });
+  return blobs;
 }
 
 /**

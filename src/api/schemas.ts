@@ -1,5 +1,7 @@
 import { Type, type TSchema } from '@sinclair/typebox';
+import { badRequest } from '../domain/errors.js';
 import { idPattern, type IdKind } from '../domain/ids.js';
+import { ChunkBatchError, DIGEST_LIST_PATTERN, parseDigestList } from '../engine/chunk-batch.js';
 import { MAX_LIMIT } from '../domain/page.js';
 
 /** Request schemas reject fields they do not name. */
@@ -26,3 +28,16 @@ export const Password = Type.String({ minLength: 1, maxLength: 1024 });
  * serving it and bury the rest of the log. Failures are still logged.
  */
 export const CHUNK_LOG_LEVEL = 'warn';
+
+/** The query of a batch read of chunks (`?digests=<digest>,…`, chunk-batch.ts). */
+export const DigestList = Strict({ digests: Type.String({ pattern: DIGEST_LIST_PATTERN }) });
+
+/** The digests a batch read asks for; a repeated one is a 400. */
+export function digestList(query: string): string[] {
+  try {
+    return parseDigestList(query);
+  } catch (err) {
+    if (err instanceof ChunkBatchError) throw badRequest(err.message, 'digests');
+    throw err;
+  }
+}

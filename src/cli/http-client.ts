@@ -200,19 +200,20 @@ export class CairnClient {
   }
 
   /**
-   * GETs a bounded binary body (one chunk) into the start of `into`, returning
-   * a view of it; a body larger than `into` gets a buffer of its own.
+   * GETs a bounded binary body (chunks) into the start of `into`, returning a
+   * view of it; a body larger than `into` gets a buffer of its own.
    */
-  async getInto(path: string, into: Buffer, opts: RawRequestOptions = {}): Promise<Buffer> {
+  async getInto(path: string, into: Buffer, opts: RawRequestOptions = {}): Promise<{ headers: ResponseHeaders; body: Buffer }> {
     const res = await this.send('GET', path, { query: opts.query, headers: opts.headers ?? {}, signal: opts.signal });
     const declared = Number(res.headers.get('content-length') ?? NaN);
     const target = Number.isSafeInteger(declared) && declared > into.length ? Buffer.allocUnsafeSlow(declared) : into;
-    return readInto(res.body as AsyncIterable<Buffer>, target, (small, filled, needed) => {
+    const body = await readInto(res.body as AsyncIterable<Buffer>, target, (small, filled, needed) => {
       // No or a wrong Content-Length: grow rather than fail; the caller verifies what arrived.
       const bigger = Buffer.allocUnsafeSlow(Math.max(small.length * 2, needed));
       copyBytes(bigger, 0, small.subarray(0, filled));
       return bigger;
     });
+    return { headers: res.headers, body };
   }
 
   // ---- typed endpoints -------------------------------------------------------

@@ -1,7 +1,7 @@
 import { unlink } from 'node:fs/promises';
 import { encodeManifest, decodeManifest, type Manifest } from '../engine/manifest.js';
 import { backupDisk, type ChunkSink, type UploadChunk } from '../engine/backup-pipeline.js';
-import { BATCH_ALIGNMENT, batchSlot, formatBatchQuery, MAX_BATCH_BODY, MAX_BATCH_CHUNKS } from '../engine/chunk-batch.js';
+import { BATCH_ALIGNMENT, BATCH_LENGTHS_HEADER, batchSlot, ChunkBatchError, formatBatchQuery, MAX_BATCH_BODY, MAX_BATCH_CHUNKS, splitBatchReply } from '../engine/chunk-batch.js';
 import { restoreDisk, type ChunkSource, type RestoreMode, type RestoreResult } from '../engine/restore-pipeline.js';
 import { openDiskSource } from '../engine/disk-source.js';
 import { ChunkIntegrityError } from '../engine/chunk-codec.js';
@@ -82,9 +82,17 @@ export class ServerChunkSource implements ChunkSource {
     private readonly base: string,
   ) {}
 
-  async fetch(digest: string, signal?: AbortSignal, into?: Buffer): Promise<Buffer> {
-    const path = `${this.base}/chunks/${digest}`;
-    return into ? this.client.getInto(path, into, { signal }) : (await this.client.getBuffer(path, { signal })).body;
+  /** One request for all of `digests` (see chunk-batch.ts). */
+  async fetch(digests: string[], signal?: AbortSignal, into?: Buffer): Promise<Buffer[]> {
+    const path = `${this.base}/chunks`;
+    const query = { digests: digests.join(',') };
+    const { headers, body } = into ? await this.client.getInto(path, into, { query, signal }) : await this.client.getBuffer(path, { query, signal });
+    try {
+      return splitBatchReply(digests, headers.get(BATCH_LENGTHS_HEADER), body);
+    } catch (err) {
+      if (err instanceof ChunkBatchError) throw new CairnError(502, 'bad_response', `The server's answer to GET ${path} is malformed: ${err.message}.`);
+      throw err;
+    }
   }
 }
 

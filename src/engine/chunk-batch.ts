@@ -23,6 +23,15 @@ export const MAX_BATCH_BODY = 4 * blockSpan(MAX_BLOB_SIZE, BATCH_ALIGNMENT);
 /** What the `chunks` query parameter must look like; lengths are checked once parsed. */
 export const BATCH_QUERY_PATTERN = `^[0-9a-f]{64}:[0-9]{1,8}(,[0-9a-f]{64}:[0-9]{1,8}){0,${MAX_BATCH_CHUNKS - 1}}$`;
 
+/** What a `digests` query parameter (chunks to read, GET …/chunks) must look like. */
+export const DIGEST_LIST_PATTERN = `^[0-9a-f]{64}(,[0-9a-f]{64}){0,${MAX_BATCH_CHUNKS - 1}}$`;
+
+/**
+ * The response header listing the blob lengths of a batch read, in the order
+ * asked; the body is those blobs back to back (a reader has no use for padding).
+ */
+export const BATCH_LENGTHS_HEADER = 'cairn-chunk-lengths';
+
 export interface BatchEntry {
   digest: string;
   length: number;
@@ -64,6 +73,31 @@ export function parseBatchQuery(query: string): BatchEntry[] {
     if (!/^[0-9]+$/.test(text) || length < 1 || length > MAX_BLOB_SIZE) throw new ChunkBatchError(`The blob length of chunk ${digest} must be 1 to ${MAX_BLOB_SIZE} bytes, not "${text}".`);
     return { digest, length };
   });
+}
+
+/** Parses a `digests` query parameter: distinct digests, 1 to MAX_BATCH_CHUNKS. */
+export function parseDigestList(query: string): string[] {
+  const digests = query.split(',');
+  if (digests.length > MAX_BATCH_CHUNKS) throw new ChunkBatchError(`A request reads 1 to ${MAX_BATCH_CHUNKS} chunks, not ${digests.length}.`);
+  const seen = new Set<string>();
+  for (const digest of digests) {
+    if (!isDigest(digest)) throw new ChunkBatchError(`"${digest}" is not a chunk digest (64 lowercase hex characters).`);
+    if (seen.has(digest)) throw new ChunkBatchError(`Chunk ${digest} is listed twice; ask for each chunk once.`);
+    seen.add(digest);
+  }
+  return digests;
+}
+
+/** Splits a batch read's body by its lengths header; throws ChunkBatchError if they disagree. */
+export function splitBatchReply(digests: readonly string[], lengthsHeader: string | null, body: Buffer): Buffer[] {
+  const lengths = (lengthsHeader ?? '').split(',').map(Number);
+  if (lengths.length !== digests.length || lengths.some((n) => !Number.isSafeInteger(n) || n < 0)) {
+    throw new ChunkBatchError(`the answer's ${BATCH_LENGTHS_HEADER} header (${JSON.stringify(lengthsHeader)}) does not list ${digests.length} blob lengths`);
+  }
+  const total = lengths.reduce((sum, n) => sum + n, 0);
+  if (total !== body.length) throw new ChunkBatchError(`the answer is ${body.length} bytes, but its blobs' lengths add up to ${total}`);
+  let at = 0;
+  return lengths.map((n) => body.subarray(at, (at += n)));
 }
 
 /** The blobs of a batch body, as views into it (no copies), in the order of `entries`. */

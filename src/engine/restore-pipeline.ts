@@ -4,7 +4,8 @@ import { dirname } from 'node:path';
 import { DIRECT_IO_ALIGNMENT, dropCached, isDirectAligned, openDirectWriter } from '../io/disk-io.js';
 import { readFull, writeFull } from '../io/file-io.js';
 import { BufferRecycler } from './buffer-recycler.js';
-import { CHUNK_SIZE, ChunkIntegrityError, isZeroChunk, MAX_BLOB_SIZE } from './chunk-codec.js';
+import { MAX_BATCH_BODY } from './chunk-batch.js';
+import { CHUNK_SIZE, ChunkIntegrityError, isZeroChunk } from './chunk-codec.js';
 import { checkPositiveInteger, linkedAbortController, runConcurrently } from './concurrency.js';
 import { blockDeviceSize } from './disk-source.js';
 import { chunkLength, chunkOffset, expectedChunkCount, type Manifest } from './manifest.js';
@@ -13,11 +14,21 @@ import type { ChunkPool } from './worker-pool.js';
 /** Where a restore gets its chunks: normally the server's chunk API. */
 export interface ChunkSource {
   /**
-   * The stored blob for `digest`; it is verified here, so it need not be trusted.
-   * `into` (MAX_BLOB_SIZE bytes) may hold it, to spare an allocation per chunk.
+   * The stored blobs for `digests` (distinct, at most MAX_BATCH_CHUNKS), in
+   * that order; they are verified here, so they need not be trusted. `into`
+   * (MAX_BATCH_BODY bytes) may hold them, to spare an allocation per fetch.
    */
-  fetch(digest: string, signal?: AbortSignal, into?: Buffer): Promise<Buffer>;
+  fetch(digests: string[], signal?: AbortSignal, into?: Buffer): Promise<Buffer[]>;
 }
+
+/**
+ * Chunks fetched in one request: per request the server pays for the
+ * caller's token, the point's access check and the HTTP exchange. Restoring
+ * the 2 GiB benchmark disk on our test VM took 0.76–0.90 s of server CPU a
+ * chunk at a time, and 0.45–0.62 s four at a time; wall time stayed the same
+ * (3.1 s), with two or three fetches in flight as with six single ones.
+ */
+const CHUNKS_PER_FETCH = 4;
 
 /**
  * - `file`: (re)create a sparse image file; holes stay unallocated.
@@ -55,7 +66,7 @@ export interface RestoreOptions {
   pool: ChunkPool;
   mode: RestoreMode;
   onProgress?: (progress: RestoreProgress) => void;
-  /** Chunks fetched, decoded and written at once. */
+  /** Chunks fetched, decoded and written at once (in fetches of up to four). */
   concurrency?: number;
   /** Create the target as a regular file if absent; defaults to true only in `file` mode. */
   createIfMissing?: boolean;
@@ -157,7 +168,7 @@ function checkManifest(manifest: Manifest): void {
  */
 export async function restoreDisk(options: RestoreOptions): Promise<RestoreResult> {
   const { manifest, target, source, pool, mode, onProgress } = options;
-  const concurrency = options.concurrency ?? 6;
+  const concurrency = options.concurrency ?? 8;
   checkPositiveInteger('concurrency', concurrency);
   if (mode !== 'file' && mode !== 'device' && mode !== 'rollback') {
     throw new TypeError(`unknown restore mode ${JSON.stringify(mode)}`);
@@ -166,13 +177,14 @@ export async function restoreDisk(options: RestoreOptions): Promise<RestoreResul
   options.signal?.throwIfAborted();
 
   const { handle, created } = await openTarget(target, mode, manifest.size, options.createIfMissing ?? mode === 'file');
-  const { controller, dispose } = linkedAbortController(options.signal, concurrency);
+  const lanes = Math.ceil(concurrency / CHUNKS_PER_FETCH);
+  const { controller, dispose } = linkedAbortController(options.signal, lanes);
   const signal = controller.signal;
   const stats = { chunksWritten: 0, bytesWritten: 0, chunksSkipped: 0, bytesFetched: 0 };
   let bytesDone = 0;
   let zeros: Buffer | undefined;
   // Shared with the workers, which decode in place.
-  const blobs = new BufferRecycler(MAX_BLOB_SIZE, { keep: concurrency, shared: true });
+  const blobs = new BufferRecycler(MAX_BATCH_BODY, { keep: lanes, shared: true });
   const chunkBuffers = new BufferRecycler(CHUNK_SIZE, { keep: concurrency, shared: true, align: DIRECT_IO_ALIGNMENT });
   const direct = await openDirectWriter(handle);
   let directRefused = false;
@@ -211,54 +223,85 @@ export async function restoreDisk(options: RestoreOptions): Promise<RestoreResul
     }
   };
 
-  const writeWanted = async (digest: string, index: number, offset: number, length: number): Promise<void> => {
-    const fetched = await source.fetch(digest, signal, blobs.take());
-    stats.bytesFetched += fetched.length;
-    const { data, blob } = await pool.decode(fetched, digest, chunkBuffers.take());
-    blobs.give(blob);
-    // A verified chunk of the wrong length means the manifest itself is
-    // inconsistent; writing it would spill into the next chunk or past the end.
-    if (data.length !== length) {
-      throw new ChunkIntegrityError(digest, `is ${data.length} bytes but chunk ${index} of the disk is ${length}`);
-    }
-    signal.throwIfAborted();
-    await write(data, offset);
-    chunkBuffers.give(data);
+  interface Wanted {
+    digest: string;
+    index: number;
+    offset: number;
+    length: number;
+  }
+
+  /** Fetches the chunks `wanted` in one request, then decodes (verifying) and writes each. */
+  const writeWanted = async (wanted: Wanted[]): Promise<void> => {
+    const digests = [...new Set(wanted.map((w) => w.digest))];
+    const into = blobs.take();
+    const fetched = await source.fetch(digests, signal, into);
+    if (fetched.length !== digests.length) throw new Error(`asked for ${digests.length} chunks, got ${fetched.length}`);
+    // Every decode settles before this does: the target is closed once the lanes are done.
+    const outcomes = await Promise.allSettled(
+      digests.map(async (digest, i) => {
+        const blob = fetched[i]!;
+        stats.bytesFetched += blob.length;
+        const { data } = await pool.decode(blob, digest, chunkBuffers.take());
+        for (const { index, offset, length } of wanted.filter((w) => w.digest === digest)) {
+          // A verified chunk of the wrong length means the manifest itself is
+          // inconsistent; writing it would spill into the next chunk or past the end.
+          if (data.length !== length) {
+            throw new ChunkIntegrityError(digest, `is ${data.length} bytes but chunk ${index} of the disk is ${length}`);
+          }
+          signal.throwIfAborted();
+          await write(data, offset);
+        }
+        chunkBuffers.give(data);
+      }),
+    );
+    for (const outcome of outcomes) if (outcome.status === 'rejected') throw outcome.reason;
+    blobs.give(into);
   };
 
-  const restoreChunk = async (index: number): Promise<void> => {
+  /**
+   * Deals with chunk `index` where that needs no fetch (holes; content the
+   * target holds already), or says what to fetch for it.
+   */
+  const plan = async (index: number): Promise<Wanted | 'skipped' | 'zeroed'> => {
     const digest = manifest.chunks[index] ?? null;
     const offset = chunkOffset(manifest, index);
     const length = chunkLength(manifest, index);
-
-    if (mode === 'file') {
-      if (digest === null) stats.chunksSkipped += 1;
-      else await writeWanted(digest, index, offset, length);
-    } else if (digest === null) {
+    if (mode === 'file') return digest === null ? 'skipped' : { digest, index, offset, length };
+    if (digest === null) {
       const current = await readFully(handle, chunkBuffers.take().subarray(0, length), offset);
       const isZero = isZeroChunk(current);
       chunkBuffers.give(current);
-      if (isZero) {
-        stats.chunksSkipped += 1;
-      } else {
-        zeros ??= Buffer.alloc(CHUNK_SIZE);
-        await write(zeros.subarray(0, length), offset);
-      }
-    } else if (mode === 'rollback') {
+      if (isZero) return 'skipped';
+      zeros ??= Buffer.alloc(CHUNK_SIZE);
+      await write(zeros.subarray(0, length), offset);
+      return 'zeroed';
+    }
+    if (mode === 'rollback') {
       const hashed = await pool.hash(await readFully(handle, chunkBuffers.take().subarray(0, length), offset));
       chunkBuffers.give(hashed.data);
-      if (hashed.digest === digest) stats.chunksSkipped += 1;
-      else await writeWanted(digest, index, offset, length);
-    } else {
-      await writeWanted(digest, index, offset, length);
+      if (hashed.digest === digest) return 'skipped';
     }
+    return { digest, index, offset, length };
+  };
 
-    bytesDone += length;
+  const restoreGroup = async (group: number): Promise<void> => {
+    const first = group * CHUNKS_PER_FETCH;
+    const last = Math.min(first + CHUNKS_PER_FETCH, manifest.chunks.length);
+    const wanted: Wanted[] = [];
+    let groupBytes = 0;
+    for (let index = first; index < last; index++) {
+      const want = await plan(index);
+      if (want === 'skipped') stats.chunksSkipped += 1;
+      else if (want !== 'zeroed') wanted.push(want);
+      groupBytes += chunkLength(manifest, index);
+    }
+    if (wanted.length > 0) await writeWanted(wanted);
+    bytesDone += groupBytes;
     onProgress?.({ bytesDone, bytesWritten: stats.bytesWritten, bytesTotal: manifest.size });
   };
 
   try {
-    await runConcurrently(manifest.chunks.length, concurrency, restoreChunk, controller);
+    await runConcurrently(Math.ceil(manifest.chunks.length / CHUNKS_PER_FETCH), lanes, restoreGroup, controller);
     await flushing;
     await handle.sync();
     dropCached(handle.fd, 0, 0);

@@ -45,17 +45,33 @@ export class BackupDataService {
   }
 
   /** A chunk of a point, read into `into` when it fits (see ChunkStore.get). */
-  async pointChunk(caller: Caller, pointId: string, digest: string, into?: Buffer): Promise<Buffer> {
+  /**
+   * Blobs of chunks that the point's manifests name, read into `into[i]` where
+   * given; any digest they do not name is not found, and nothing is read.
+   */
+  async pointChunks(caller: Caller, pointId: string, digests: string[], into: Buffer[] = []): Promise<Buffer[]> {
     await this.readablePoint(caller, pointId);
     const disks = await this.db.selectFrom('point_disks').select('manifest_digest').where('point_id', '=', pointId).execute();
-    for (const d of disks) if (d.manifest_digest && (await this.names(d.manifest_digest, digest))) return this.blob(digest, `point ${pointId}`, into);
-    throw notFound('Chunk', digest);
+    return this.chunksOf(
+      disks.flatMap((d) => (d.manifest_digest ? [d.manifest_digest] : [])),
+      digests,
+      `point ${pointId}`,
+      into,
+    );
   }
 
-  /** Serves a blob named by a manifest the caller may read (used by images too). */
-  async chunkOfManifest(manifestDigest: string, digest: string, owner: string, into?: Buffer): Promise<Buffer> {
-    if (!(await this.names(manifestDigest, digest))) throw notFound('Chunk', digest);
-    return this.blob(digest, owner, into);
+  /** Serves blobs named by a manifest the caller may read (images). */
+  chunksOfManifest(manifestDigest: string, digests: string[], owner: string, into: Buffer[] = []): Promise<Buffer[]> {
+    return this.chunksOf([manifestDigest], digests, owner, into);
+  }
+
+  private async chunksOf(manifests: string[], digests: string[], owner: string, into: Buffer[]): Promise<Buffer[]> {
+    for (const digest of digests) {
+      let named = false;
+      for (const m of manifests) if (!named && (await this.names(m, digest))) named = true;
+      if (!named) throw notFound('Chunk', digest);
+    }
+    return Promise.all(digests.map((digest, i) => this.blob(digest, owner, into[i])));
   }
 
   async verifyPoint(caller: Caller, pointId: string): Promise<VerifyReport> {

@@ -121,9 +121,9 @@ export class ImagesService {
   }
 
   /** A chunk of the image, read into `into` when it fits (see ChunkStore.get). */
-  async chunk(caller: Caller, id: string, digest: string, into?: Buffer): Promise<Buffer> {
+  async chunks(caller: Caller, id: string, digests: string[], into?: Buffer[]): Promise<Buffer[]> {
     const img = await this.own(caller, id);
-    return this.data.chunkOfManifest(img.manifest_digest, digest, `image ${id}`, into);
+    return this.data.chunksOfManifest(img.manifest_digest, digests, `image ${id}`, into);
   }
 
   /**
@@ -145,7 +145,8 @@ export class ImagesService {
         const digest = manifest.chunks[i];
         const len = chunkLength(manifest, i);
         if (!digest) return Buffer.alloc(len);
-        return decodeChunk(await data.chunkOfManifest(img.manifest_digest, digest, `image ${id}`), digest);
+        const [blob] = await data.chunksOfManifest(img.manifest_digest, [digest], `image ${id}`);
+        return decodeChunk(blob!, digest);
       };
       let next = fetchAt(first);
       // A read ahead that fails after the client left must not be an unhandled rejection; `await next` still throws.

@@ -206,6 +206,7 @@ const ROUTES: Row[] = [
   { route: 'DELETE /api/v1/points/{id}', id: (w) => w.freshIncremental(), expect: SHARED_WRITE },
   { route: 'GET /api/v1/points/{id}/disks/{disk}/manifest', id: (w) => w.point, params: () => ({ disk: DISK.name }), expect: SHARED_READ },
   { route: 'GET /api/v1/points/{id}/chunks/{digest}', id: (w) => w.point, params: (w) => ({ digest: w.digest }), expect: SHARED_READ },
+  { route: 'GET /api/v1/points/{id}/chunks', id: (w) => w.point, query: (w) => ({ digests: w.digest }), expect: SHARED_READ },
   { route: 'POST /api/v1/points/{id}/verify', id: (w) => w.point, expect: SHARED_READ },
   { route: 'POST /api/v1/points/{id}/rollback', id: async (w) => (await w.agentAlive(), w.point), expect: SHARED_WRITE_202 },
   { route: 'POST /api/v1/points/{id}/volumes', id: (w) => w.point, body: () => ({ name: 'from a point' }), expect: SHARED_WRITE_201 },
@@ -231,6 +232,7 @@ const ROUTES: Row[] = [
   { route: 'DELETE /api/v1/images/{id}', id: (w) => w.freshImage(), expect: OWNER_ONLY_204 },
   { route: 'GET /api/v1/images/{id}/manifest', id: (w) => w.image, expect: OWNER_ONLY },
   { route: 'GET /api/v1/images/{id}/chunks/{digest}', id: (w) => w.image, params: (w) => ({ digest: w.digest }), expect: OWNER_ONLY },
+  { route: 'GET /api/v1/images/{id}/chunks', id: (w) => w.image, query: (w) => ({ digests: w.digest }), expect: OWNER_ONLY },
   { route: 'GET /api/v1/images/{id}/export', id: (w) => w.image, expect: OWNER_ONLY },
 
   // Activity

@@ -34,6 +34,8 @@ let sub: TestAccount;
 let volume: string;
 let job: string;
 let chain: string;
+let point: string;
+let pointDigest: string;
 let upload: string;
 const DISK = { name: 'disk0', size: 1 << 20 };
 
@@ -44,7 +46,11 @@ before(async () => {
   sub = await newSubaccount(owner);
   volume = await newVolume(owner.api, 'keep me');
   job = (await store.services.jobs.create({ accountId: owner.id, action: 'backup', runner: 'server', resourceId: volume })).id;
-  chain = (await backup(owner.api, volume, [randomDisk(DISK.name, DISK.size)], 'full')).chain_id;
+  const disk = randomDisk(DISK.name, DISK.size);
+  const full = await backup(owner.api, volume, [disk], 'full');
+  chain = full.chain_id;
+  point = full.id;
+  pointDigest = [...disk.chunks.keys()][0]!;
   upload = await openUpload(owner.api, volume, [DISK]);
 });
 after(async () => {
@@ -85,7 +91,8 @@ interface Bad {
   /** Sent as it is, as JSON unless `contentType` says otherwise. */
   raw?: string | Buffer;
   contentType?: string;
-  query?: Query;
+  /** A function when it names objects made in before(). */
+  query?: Query | (() => Query);
   status: number;
   code?: string;
   /** The error's `field`, when the server can point at one. */
@@ -188,6 +195,9 @@ const CASES: Bad[] = [
   { name: 'a batch of unpadded blobs', method: 'POST', path: () => `/uploads/${upload}/chunks`, query: batchQuery([goodChunk, otherChunk]), raw: Buffer.concat([goodChunk.blob, otherChunk.blob]), contentType: octets, status: 400, field: 'chunks', mentions: /padded/ },
   { name: 'a batch with a corrupt blob beside a good one', method: 'POST', path: () => `/uploads/${upload}/chunks`, query: batchQuery([goodChunk, { digest: otherChunk.digest, blob: garbage }]), raw: batchBody([goodChunk.blob, garbage]), contentType: octets, status: 400, code: 'chunk_corrupt', mentions: new RegExp(otherChunk.digest) },
   { name: 'a batch sent as JSON', method: 'POST', path: () => `/uploads/${upload}/chunks`, query: batchQuery([goodChunk]), raw: '{}', status: 400, field: 'body' },
+  { name: 'chunks read with a malformed list', method: 'GET', path: () => `/points/${point}/chunks`, query: { digests: 'xyz' }, status: 400, field: 'digests' },
+  { name: 'a chunk read twice in one request', method: 'GET', path: () => `/points/${point}/chunks`, query: () => ({ digests: `${pointDigest},${pointDigest}` }), status: 400, field: 'digests', mentions: /twice/ },
+  { name: 'chunks read beside one the point lacks', method: 'GET', path: () => `/points/${point}/chunks`, query: () => ({ digests: `${pointDigest},${otherChunk.digest}` }), status: 404, mentions: new RegExp(otherChunk.digest) },
   { name: 'a malformed manifest', method: 'PUT', path: () => `/uploads/${upload}/disks/${DISK.name}/manifest`, raw: Buffer.from('not a manifest'), contentType: 'application/octet-stream', status: 400, field: 'manifest' },
   { name: 'a manifest of another size', method: 'PUT', path: () => `/uploads/${upload}/disks/${DISK.name}/manifest`, raw: encodeManifest({ size: 2 * DISK.size, chunkSize: CHUNK_SIZE, chunks: [null] }), contentType: 'application/octet-stream', status: 400, field: 'manifest' },
   { name: 'a manifest for an unknown disk', method: 'PUT', path: () => `/uploads/${upload}/disks/sdb/manifest`, raw: encodeManifest({ size: DISK.size, chunkSize: CHUNK_SIZE, chunks: [null] }), contentType: 'application/octet-stream', status: 404 },
@@ -245,7 +255,8 @@ test('bad requests get a 4xx with a clear error, and change nothing', async (t) 
       const body = typeof c.body === 'function' ? (c.body as () => unknown)() : c.body;
       let res;
       try {
-        res = await client.request(c.method, path, body, { raw: c.raw, contentType: c.contentType, query: c.query });
+        const query = typeof c.query === 'function' ? c.query() : c.query;
+        res = await client.request(c.method, path, body, { raw: c.raw, contentType: c.contentType, query });
       } catch (err) {
         // Refusing a body that is too large, the server answers 413 and closes the
         // connection at once (Fastify does, so as not to read the rest). A client

@@ -58,12 +58,18 @@ class MemoryStore implements ChunkSink, ChunkSource {
     }
   }
 
-  async fetch(digest: string): Promise<Buffer> {
-    const blob = this.blobs.get(digest);
-    if (!blob) throw new Error(`no chunk ${digest}`);
-    this.fetches.push(digest);
-    // A copy, as from the network: the pool takes over what it is given.
-    return Buffer.from(blob);
+  readonly fetchCalls: number[] = [];
+
+  async fetch(digests: string[]): Promise<Buffer[]> {
+    assert.equal(new Set(digests).size, digests.length, 'a digest asked for twice in one fetch');
+    this.fetchCalls.push(digests.length);
+    return digests.map((digest) => {
+      const blob = this.blobs.get(digest);
+      if (!blob) throw new Error(`no chunk ${digest}`);
+      this.fetches.push(digest);
+      // A copy, as from the network: the pool takes over what it is given.
+      return Buffer.from(blob);
+    });
   }
 }
 
@@ -149,8 +155,12 @@ describe('backup and restore pipelines', () => {
 
   it('restores to a new sparse file identical to the source, passing fsck', async () => {
     const target = join(dir, 'restored.img');
+    const fetchesBefore = store.fetchCalls.length;
     const result = await restoreDisk({ manifest: pointA, target, source: store, pool, mode: 'file' });
     assert.ok(await filesEqual(target, pristine), 'restored image differs from the original');
+    const fetches = store.fetchCalls.slice(fetchesBefore);
+    assert.ok(fetches.every((n) => n >= 1 && n <= 4), `chunks per fetch: ${fetches.join(' ')}`);
+    assert.ok(fetches.length < fetches.reduce((a, b) => a + b, 0), `chunks per fetch: ${fetches.join(' ')}`);
     assert.ok(await fsck(target), (await fsckReport(target)).output);
     const holes = pointA.chunks.filter((c) => c === null).length;
     assert.equal(result.chunksSkipped, holes);
@@ -498,7 +508,7 @@ describe('backup and restore pipelines', () => {
       await syntheticDisk(disk, Array.from({ length: 24 }, (_, i) => i + 1));
       const result = await backupDisk({ path: disk, pool, sink, batchSize: 16 });
       assert.equal(own.uploads.length, 24);
-      const source: ChunkSource = { fetch: (digest, signal) => listening(signal, () => own.fetch(digest)) };
+      const source: ChunkSource = { fetch: (digests, signal) => listening(signal, () => own.fetch(digests)) };
       await restoreDisk({ manifest: manifestOf(result), target: join(dir, 'many-lanes.img'), source, pool, mode: 'file', concurrency: 16 });
       await new Promise(setImmediate); // process.emitWarning emits on the next tick
     } finally {
@@ -510,10 +520,12 @@ describe('backup and restore pipelines', () => {
   it('refuses a corrupted chunk, naming its digest', async () => {
     const digest = pointA.chunks.find((c) => c !== null)!;
     const corrupt: ChunkSource = {
-      async fetch(d) {
-        const blob = await store.fetch(d);
-        if (d === digest) blob[blob.length - 1]! ^= 0x55;
-        return blob;
+      async fetch(digests) {
+        const blobs = await store.fetch(digests);
+        digests.forEach((d, i) => {
+          if (d === digest) blobs[i]![blobs[i]!.length - 1]! ^= 0x55;
+        });
+        return blobs;
       },
     };
     const target = join(dir, 'corrupt.img');
@@ -527,7 +539,7 @@ describe('backup and restore pipelines', () => {
 
   it('refuses a chunk served under another digest', async () => {
     const [first, second] = manifestChunkDigests(pointA);
-    const swapped: ChunkSource = { fetch: (d) => store.fetch(d === first ? second! : d) };
+    const swapped: ChunkSource = { fetch: (digests) => Promise.all(digests.map(async (d) => (await store.fetch([d === first ? second! : d]))[0]!)) };
     await assert.rejects(
       restoreDisk({ manifest: pointA, target: join(dir, 'swapped.img'), source: swapped, pool, mode: 'file' }),
       (err: unknown) => err instanceof ChunkIntegrityError && err.digest === first,

@@ -1,6 +1,18 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { BATCH_ALIGNMENT, BATCH_QUERY_PATTERN, batchBodyLength, ChunkBatchError, formatBatchQuery, MAX_BATCH_CHUNKS, parseBatchQuery, splitBatchBody } from '../../src/engine/chunk-batch.js';
+import {
+  BATCH_ALIGNMENT,
+  BATCH_QUERY_PATTERN,
+  batchBodyLength,
+  ChunkBatchError,
+  DIGEST_LIST_PATTERN,
+  formatBatchQuery,
+  MAX_BATCH_CHUNKS,
+  parseBatchQuery,
+  parseDigestList,
+  splitBatchBody,
+  splitBatchReply,
+} from '../../src/engine/chunk-batch.js';
 import { MAX_BLOB_SIZE } from '../../src/engine/chunk-codec.js';
 
 const digest = (n: number) => n.toString(16).padStart(64, '0');
@@ -35,5 +47,18 @@ describe('batches of chunks in one request', () => {
     assert.ok(blobs.every((b) => b.blob.byteOffset % BATCH_ALIGNMENT === 0), 'every blob starts a slot');
     assert.throws(() => splitBatchBody(entries, body.subarray(1)), /padded with zeros/);
     assert.throws(() => splitBatchBody(entries, Buffer.concat([body, Buffer.alloc(1)])), ChunkBatchError);
+  });
+
+  it('reads back several chunks: distinct digests asked for, blobs split by the lengths the answer gives', () => {
+    const digests = [digest(1), digest(2), digest(3)];
+    assert.match(digests.join(','), new RegExp(DIGEST_LIST_PATTERN));
+    assert.deepEqual(parseDigestList(digests.join(',')), digests);
+    assert.throws(() => parseDigestList(`${digest(1)},${digest(1)}`), /twice/);
+    assert.throws(() => parseDigestList(Array.from({ length: MAX_BATCH_CHUNKS + 1 }, (_, i) => digest(i)).join(',')), ChunkBatchError);
+    const body = Buffer.from('aaabbbbbc');
+    assert.deepEqual(splitBatchReply(digests, '3,5,1', body).map(String), ['aaa', 'bbbbb', 'c']);
+    assert.throws(() => splitBatchReply(digests, '3,5', body), /does not list 3 blob lengths/);
+    assert.throws(() => splitBatchReply(digests, '3,5,2', body), /add up to 10/);
+    assert.throws(() => splitBatchReply(digests, null, body), ChunkBatchError);
   });
 });

@@ -5,8 +5,8 @@ import { BATCH_QUERY_PATTERN, ChunkBatchError, MAX_BATCH_BODY, parseBatchQuery, 
 import { MAX_BLOB_SIZE } from '../../engine/chunk-codec.js';
 import { badRequest } from '../../domain/errors.js';
 import { callerOf } from '../auth.js';
-import { batchBodyBuffers, chunkBodyBuffers, sendChunk, type BinaryBodyConfig } from '../binary-body.js';
-import { CHUNK_LOG_LEVEL, Description, Id, Name, PageQuery, Strict } from '../schemas.js';
+import { batchBodyBuffers, chunkBodyBuffers, sendChunk, sendChunks, type BinaryBodyConfig } from '../binary-body.js';
+import { CHUNK_LOG_LEVEL, Description, DigestList, digestList, Id, Name, PageQuery, Strict } from '../schemas.js';
 import type { Api } from '../types.js';
 
 const ResourceId = Type.String({ pattern: '^(vol|i)-[a-z0-9]{8}$' });
@@ -135,7 +135,15 @@ export function backupRoutes(app: Api, s: Services): void {
     reply.type('application/octet-stream').send(await s.data.pointManifest(callerOf(req), req.params.id, req.params.disk)),
   );
   app.get('/api/v1/points/:id/chunks/:digest', { logLevel: CHUNK_LOG_LEVEL, schema: { tags: ['points'], params: Strict({ id: Id('point'), digest: Digest }) } }, async (req, reply) =>
-    sendChunk(reply, (into) => s.data.pointChunk(callerOf(req), req.params.id, req.params.digest, into)),
+    sendChunk(reply, async (into) => (await s.data.pointChunks(callerOf(req), req.params.id, [req.params.digest], [into]))[0]!),
+  );
+  app.get(
+    '/api/v1/points/:id/chunks',
+    { logLevel: CHUNK_LOG_LEVEL, schema: { tags: ['points'], params: PointParams, querystring: DigestList } },
+    async (req, reply) => {
+      const digests = digestList(req.query.digests);
+      return sendChunks(reply, digests.length, (into) => s.data.pointChunks(callerOf(req), req.params.id, digests, into));
+    },
   );
   app.post('/api/v1/points/:id/verify', { schema: { tags: ['points'], params: PointParams } }, async (req) => ({ report: await s.data.verifyPoint(callerOf(req), req.params.id) }));
   app.post('/api/v1/points/:id/rollback', { schema: { tags: ['points'], params: PointParams } }, async (req, reply) =>

@@ -3,8 +3,8 @@ import type { Services } from '../../services/index.js';
 import { pageOf } from '../../domain/page.js';
 import { badRequest, CairnError } from '../../domain/errors.js';
 import { callerOf } from '../auth.js';
-import { sendChunk } from '../binary-body.js';
-import { CHUNK_LOG_LEVEL, Description, Id, Name, PageQuery, Strict } from '../schemas.js';
+import { sendChunk, sendChunks } from '../binary-body.js';
+import { CHUNK_LOG_LEVEL, Description, DigestList, digestList, Id, Name, PageQuery, Strict } from '../schemas.js';
 import type { Api } from '../types.js';
 
 const ChainParams = Strict({ id: Id('point') });
@@ -98,8 +98,12 @@ export function sharingRoutes(app: Api, s: Services): void {
     reply.type('application/octet-stream').send(await s.images.manifest(callerOf(req), req.params.id)),
   );
   app.get('/api/v1/images/:id/chunks/:digest', { logLevel: CHUNK_LOG_LEVEL, schema: { tags: ['images'], params: Strict({ id: Id('image'), digest: Type.String({ pattern: '^[0-9a-f]{64}$' }) }) } }, async (req, reply) =>
-    sendChunk(reply, (into) => s.images.chunk(callerOf(req), req.params.id, req.params.digest, into)),
+    sendChunk(reply, async (into) => (await s.images.chunks(callerOf(req), req.params.id, [req.params.digest], [into]))[0]!),
   );
+  app.get('/api/v1/images/:id/chunks', { logLevel: CHUNK_LOG_LEVEL, schema: { tags: ['images'], params: ImageParams, querystring: DigestList } }, async (req, reply) => {
+    const digests = digestList(req.query.digests);
+    return sendChunks(reply, digests.length, (into) => s.images.chunks(callerOf(req), req.params.id, digests, into));
+  });
   app.get('/api/v1/images/:id/export', { schema: { tags: ['images'], params: ImageParams } }, async (req, reply) => {
     const caller = callerOf(req);
     const image = await s.images.get(caller, req.params.id);
