@@ -3,9 +3,9 @@ import { Readable } from 'node:stream';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { CairnError } from '../domain/errors.js';
 import { BufferRecycler } from '../engine/buffer-recycler.js';
-import { BATCH_LENGTHS_HEADER, MAX_BATCH_BODY } from '../engine/chunk-batch.js';
+import { BATCH_LENGTHS_HEADER, BLOB_SLOT, MAX_BATCH_BODY } from '../engine/chunk-batch.js';
 import { MAX_BLOB_SIZE } from '../engine/chunk-codec.js';
-import { blockSpan, DIRECT_IO_ALIGNMENT } from '../io/disk-io.js';
+import { DIRECT_IO_ALIGNMENT } from '../io/disk-io.js';
 import { readInto } from '../io/read-into.js';
 
 /**
@@ -20,10 +20,14 @@ import { readInto } from '../io/read-into.js';
  * page cache (see LocalChunkStore).
  */
 export const chunkBodyBuffers = new BufferRecycler(MAX_BLOB_SIZE, { shared: true, keep: 8, align: DIRECT_IO_ALIGNMENT });
-/** The same for requests carrying several chunks (chunk-batch.ts); a client keeps two in flight. */
+/**
+ * The same for requests carrying several chunks (chunk-batch.ts), and for
+ * answers with several: a client keeps two of either in flight, and a server
+ * that took a backup restores it in the same memory rather than in more.
+ */
 export const batchBodyBuffers = new BufferRecycler(MAX_BATCH_BODY, { shared: true, keep: 4, align: DIRECT_IO_ALIGNMENT });
 // A direct read fills whole blocks, so a reply buffer holds the largest blob rounded up to one.
-const chunkReplyBuffers = new BufferRecycler(blockSpan(MAX_BLOB_SIZE), { keep: 8, align: DIRECT_IO_ALIGNMENT });
+const chunkReplyBuffers = new BufferRecycler(BLOB_SLOT, { keep: 8, align: DIRECT_IO_ALIGNMENT });
 
 /** Answers with a blob that `read` puts into a recycled buffer, which comes back once the answer has left. */
 export async function sendChunk(reply: FastifyReply, read: (into: Buffer) => Promise<Buffer>): Promise<FastifyReply> {
@@ -45,20 +49,21 @@ export async function sendChunks(reply: FastifyReply, count: number, read: (into
     .send(Readable.from(blobs));
 }
 
+/** Blobs read by `read` into the slots of one recycled buffer (count ≤ MAX_READ_CHUNKS). */
 async function readIntoReplyBuffers(reply: FastifyReply, count: number, read: (into: Buffer[]) => Promise<Buffer[]>): Promise<Buffer[]> {
-  const into = Array.from({ length: count }, () => chunkReplyBuffers.take());
+  const recycler = count > 1 ? batchBodyBuffers : chunkReplyBuffers;
+  const buffer = recycler.take();
+  const into = Array.from({ length: count }, (_, i) => buffer.subarray(i * BLOB_SLOT, (i + 1) * BLOB_SLOT));
   let blobs: Buffer[];
   try {
     blobs = await read(into);
   } catch (err) {
-    for (const buffer of into) chunkReplyBuffers.give(buffer);
+    recycler.give(buffer);
     throw err;
   }
   // 'finish': every byte is with the kernel. A connection cut short never
-  // finishes, and those buffers are left to the collector instead.
-  reply.raw.once('finish', () => {
-    for (const blob of blobs) chunkReplyBuffers.give(blob);
-  });
+  // finishes, and that buffer is left to the collector instead.
+  reply.raw.once('finish', () => recycler.give(buffer));
   return blobs;
 }
 

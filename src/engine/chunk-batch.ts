@@ -23,8 +23,14 @@ export const MAX_BATCH_BODY = 4 * blockSpan(MAX_BLOB_SIZE, BATCH_ALIGNMENT);
 /** What the `chunks` query parameter must look like; lengths are checked once parsed. */
 export const BATCH_QUERY_PATTERN = `^[0-9a-f]{64}:[0-9]{1,8}(,[0-9a-f]{64}:[0-9]{1,8}){0,${MAX_BATCH_CHUNKS - 1}}$`;
 
+/** A blob's slot in a request-sized buffer: the largest blob, in whole blocks. */
+export const BLOB_SLOT = blockSpan(MAX_BLOB_SIZE, BATCH_ALIGNMENT);
+
+/** Most chunks read in one request: their slots fill one request-sized buffer. */
+export const MAX_READ_CHUNKS = Math.floor(MAX_BATCH_BODY / BLOB_SLOT);
+
 /** What a `digests` query parameter (chunks to read, GET …/chunks) must look like. */
-export const DIGEST_LIST_PATTERN = `^[0-9a-f]{64}(,[0-9a-f]{64}){0,${MAX_BATCH_CHUNKS - 1}}$`;
+export const DIGEST_LIST_PATTERN = `^[0-9a-f]{64}(,[0-9a-f]{64}){0,${MAX_READ_CHUNKS - 1}}$`;
 
 /**
  * The response header listing the blob lengths of a batch read, in the order
@@ -75,10 +81,10 @@ export function parseBatchQuery(query: string): BatchEntry[] {
   });
 }
 
-/** Parses a `digests` query parameter: distinct digests, 1 to MAX_BATCH_CHUNKS. */
+/** Parses a `digests` query parameter: distinct digests, 1 to MAX_READ_CHUNKS. */
 export function parseDigestList(query: string): string[] {
   const digests = query.split(',');
-  if (digests.length > MAX_BATCH_CHUNKS) throw new ChunkBatchError(`A request reads 1 to ${MAX_BATCH_CHUNKS} chunks, not ${digests.length}.`);
+  if (digests.length > MAX_READ_CHUNKS) throw new ChunkBatchError(`A request reads 1 to ${MAX_READ_CHUNKS} chunks, not ${digests.length}.`);
   const seen = new Set<string>();
   for (const digest of digests) {
     if (!isDigest(digest)) throw new ChunkBatchError(`"${digest}" is not a chunk digest (64 lowercase hex characters).`);

@@ -4,7 +4,7 @@ import { dirname } from 'node:path';
 import { DIRECT_IO_ALIGNMENT, dropCached, isDirectAligned, openDirectWriter } from '../io/disk-io.js';
 import { readFull, writeFull } from '../io/file-io.js';
 import { BufferRecycler } from './buffer-recycler.js';
-import { MAX_BATCH_BODY } from './chunk-batch.js';
+import { MAX_BATCH_BODY, MAX_READ_CHUNKS } from './chunk-batch.js';
 import { CHUNK_SIZE, ChunkIntegrityError, isZeroChunk } from './chunk-codec.js';
 import { checkPositiveInteger, linkedAbortController, runConcurrently } from './concurrency.js';
 import { blockDeviceSize } from './disk-source.js';
@@ -14,7 +14,7 @@ import type { ChunkPool } from './worker-pool.js';
 /** Where a restore gets its chunks: normally the server's chunk API. */
 export interface ChunkSource {
   /**
-   * The stored blobs for `digests` (distinct, at most MAX_BATCH_CHUNKS), in
+   * The stored blobs for `digests` (distinct, at most MAX_READ_CHUNKS), in
    * that order; they are verified here, so they need not be trusted. `into`
    * (MAX_BATCH_BODY bytes) may hold them, to spare an allocation per fetch.
    */
@@ -28,7 +28,7 @@ export interface ChunkSource {
  * chunk at a time, and 0.45–0.62 s four at a time; wall time stayed the same
  * (3.1 s), with two or three fetches in flight as with six single ones.
  */
-const CHUNKS_PER_FETCH = 4;
+const CHUNKS_PER_FETCH = MAX_READ_CHUNKS;
 
 /**
  * - `file`: (re)create a sparse image file; holes stay unallocated.
