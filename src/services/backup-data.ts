@@ -44,10 +44,10 @@ export class BackupDataService {
     return this.manifestBody(disk.manifest_digest!);
   }
 
-  /** A chunk of a point, read into `into` when it fits (see ChunkStore.get). */
   /**
-   * Blobs of chunks that the point's manifests name, read into `into[i]` where
-   * given; any digest they do not name is not found, and nothing is read.
+   * Blobs of chunks that the point's manifests name, read into `into[i]` when
+   * they fit (see ChunkStore.get); any digest they do not name is not found,
+   * and nothing is read.
    */
   async pointChunks(caller: Caller, pointId: string, digests: string[], into: Buffer[] = []): Promise<Buffer[]> {
     await this.readablePoint(caller, pointId);
@@ -71,7 +71,13 @@ export class BackupDataService {
       for (const m of manifests) if (!named && (await this.names(m, digest))) named = true;
       if (!named) throw notFound('Chunk', digest);
     }
-    return Promise.all(digests.map((digest, i) => this.blob(digest, owner, into[i])));
+    // Every read settles before an error is thrown: the caller reuses `into` at once.
+    const blobs: Buffer[] = [];
+    for (const outcome of await Promise.allSettled(digests.map((digest, i) => this.blob(digest, owner, into[i])))) {
+      if (outcome.status === 'rejected') throw outcome.reason;
+      blobs.push(outcome.value);
+    }
+    return blobs;
   }
 
   async verifyPoint(caller: Caller, pointId: string): Promise<VerifyReport> {

@@ -120,7 +120,7 @@ export class ImagesService {
     return this.data.manifestBody((await this.own(caller, id)).manifest_digest);
   }
 
-  /** A chunk of the image, read into `into` when it fits (see ChunkStore.get). */
+  /** Chunks of the image, read into `into[i]` when they fit (see BackupDataService.pointChunks). */
   async chunks(caller: Caller, id: string, digests: string[], into?: Buffer[]): Promise<Buffer[]> {
     const img = await this.own(caller, id);
     return this.data.chunksOfManifest(img.manifest_digest, digests, `image ${id}`, into);
