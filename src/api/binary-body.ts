@@ -13,9 +13,10 @@ import { readInto } from '../io/read-into.js';
  * Node's own small-buffer pool, one per process): a fresh buffer per chunk left
  * tens of megabytes of garbage between collections. Incoming blobs are verified
  * by a pool worker, so they live in shared memory the worker reads in place.
- * Eight of each are kept, what one client has in flight at once (4 uploads, 6
- * chunk reads): a burst beyond that allocates, and the collector takes the
- * surplus back, where keeping it would hold the server's memory at its highest.
+ * Eight of each are kept, for clients that move one chunk per request (the
+ * CLI sends and reads several, below): a burst beyond that allocates, and the
+ * collector takes the surplus back, where keeping it would hold the server's
+ * memory at its highest.
  * Both are aligned, so that the chunk store can write and read them around the
  * page cache (see LocalChunkStore).
  */

@@ -32,12 +32,17 @@ export const CHUNK_LOG_LEVEL = 'warn';
 /** The query of a batch read of chunks (`?digests=<digest>,…`, chunk-batch.ts). */
 export const DigestList = Strict({ digests: Type.String({ pattern: DIGEST_LIST_PATTERN }) });
 
-/** The digests a batch read asks for; a repeated one is a 400. */
-export function digestList(query: string): string[] {
+/** What `parse` makes of a batch request's `field`; what it refuses (ChunkBatchError) is a 400 naming that field. */
+export function parseBatch<T>(field: string, parse: () => T): T {
   try {
-    return parseDigestList(query);
+    return parse();
   } catch (err) {
-    if (err instanceof ChunkBatchError) throw badRequest(err.message, 'digests');
+    if (err instanceof ChunkBatchError) throw badRequest(err.message, field);
     throw err;
   }
+}
+
+/** The digests a batch read asks for; a repeated one is a 400. */
+export function digestList(query: string): string[] {
+  return parseBatch('digests', () => parseDigestList(query));
 }

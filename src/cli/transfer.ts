@@ -1,7 +1,7 @@
 import { unlink } from 'node:fs/promises';
 import { encodeManifest, decodeManifest, type Manifest } from '../engine/manifest.js';
 import { backupDisk, type ChunkSink, type UploadChunk } from '../engine/backup-pipeline.js';
-import { BATCH_ALIGNMENT, BATCH_LENGTHS_HEADER, batchSlot, ChunkBatchError, formatBatchQuery, MAX_BATCH_BODY, MAX_BATCH_CHUNKS, splitBatchReply } from '../engine/chunk-batch.js';
+import { BATCH_LENGTHS_HEADER, batchBodyParts, batchSlot, ChunkBatchError, formatBatchQuery, MAX_BATCH_BODY, MAX_BATCH_CHUNKS, splitBatchReply } from '../engine/chunk-batch.js';
 import { restoreDisk, type ChunkSource, type RestoreMode, type RestoreResult } from '../engine/restore-pipeline.js';
 import { openDiskSource } from '../engine/disk-source.js';
 import { ChunkIntegrityError } from '../engine/chunk-codec.js';
@@ -37,9 +37,6 @@ interface UploadView {
 
 const enc = encodeURIComponent;
 
-/** What pads each blob of a batch to its slot; never written. */
-const BATCH_PADDING = Buffer.alloc(BATCH_ALIGNMENT);
-
 class UploadSink implements ChunkSink {
   constructor(
     private readonly client: CairnClient,
@@ -58,19 +55,14 @@ class UploadSink implements ChunkSink {
   /** One request per batch the server takes (see chunk-batch.ts); the pipeline's batches fit in one. */
   async upload(chunks: UploadChunk[], signal?: AbortSignal): Promise<void> {
     for (let i = 0; i < chunks.length; ) {
-      const batch: UploadChunk[] = [];
-      let body = 0;
+      const batch = [chunks[i++]!];
+      let body = batchSlot(batch[0]!.blob.length);
       while (i < chunks.length && batch.length < MAX_BATCH_CHUNKS && body + batchSlot(chunks[i]!.blob.length) <= MAX_BATCH_BODY) {
         body += batchSlot(chunks[i]!.blob.length);
         batch.push(chunks[i++]!);
       }
-      if (batch.length === 0) throw new RangeError(`chunk ${chunks[i]!.digest} has a blob of ${chunks[i]!.blob.length} bytes, more than a request takes`);
-      const parts = batch.flatMap(({ blob }) => {
-        const padding = batchSlot(blob.length) - blob.length;
-        return padding ? [blob, BATCH_PADDING.subarray(0, padding)] : [blob];
-      });
       const query = { chunks: formatBatchQuery(batch.map(({ digest, blob }) => ({ digest, length: blob.length }))) };
-      await this.client.postBinary(`/api/v1/uploads/${this.uploadId}/chunks`, parts, { query, signal });
+      await this.client.postBinary(`/api/v1/uploads/${this.uploadId}/chunks`, batchBodyParts(batch.map((c) => c.blob)), { query, signal });
     }
   }
 }

@@ -1,5 +1,4 @@
 import { BufferRecycler } from './buffer-recycler.js';
-import { MAX_BATCH_CHUNKS } from './chunk-batch.js';
 import { BLOB_CAPACITY } from './chunk-codec.js';
 import { checkPositiveInteger, linkedAbortController } from './concurrency.js';
 import { openDiskSource, type ReadChunk } from './disk-source.js';
@@ -10,8 +9,8 @@ export interface ChunkSink {
   /** Of `digests`, those the store does not hold yet. */
   missing(digests: string[], signal?: AbortSignal): Promise<Set<string>>;
   /**
-   * Stores chunks, as one request where the sink can (a batch of the pipeline's
-   * is at most MAX_BATCH_CHUNKS chunks and MAX_BATCH_BYTES of blob buffers).
+   * Stores chunks, as one request where the sink can (a call carries at most
+   * MAX_BATCH_BYTES of blob buffers, so four chunks).
    * The blobs' memory is reused once this resolves: a sink that keeps a blob
    * must copy it.
    */
@@ -179,12 +178,10 @@ export async function backupDisk(options: BackupOptions): Promise<BackupResult> 
     // Blobs of chunks expected in the store (`known`) are made only now, so a
     // batch of those sends them in groups that hold no more memory than a batch.
     let group: UploadChunk[] = [];
-    let groupBytes = 0;
     const send = async (): Promise<void> => {
       if (group.length === 0) return;
       const sending = group;
       group = [];
-      groupBytes = 0;
       signal.throwIfAborted();
       await sink.upload(sending, signal);
       for (const { blob } of sending) {
@@ -198,8 +195,7 @@ export async function backupDisk(options: BackupOptions): Promise<BackupResult> 
       const blob = item.blob ?? (await compressAgain(item));
       item.blob = undefined;
       group.push({ digest: item.digest, blob });
-      groupBytes += BLOB_CAPACITY;
-      if (group.length >= MAX_BATCH_CHUNKS || groupBytes >= MAX_BATCH_BYTES) await send();
+      if (group.length * BLOB_CAPACITY >= MAX_BATCH_BYTES) await send();
     }
     await send();
   };

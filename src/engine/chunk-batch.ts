@@ -17,17 +17,17 @@ export const BATCH_ALIGNMENT = DIRECT_IO_ALIGNMENT;
 /** Most chunks named in one request: the query stays under 1.2 KiB. */
 export const MAX_BATCH_CHUNKS = 16;
 
-/** Most body bytes in one request: four chunks that did not compress. */
-export const MAX_BATCH_BODY = 4 * blockSpan(MAX_BLOB_SIZE, BATCH_ALIGNMENT);
-
-/** What the `chunks` query parameter must look like; lengths are checked once parsed. */
-export const BATCH_QUERY_PATTERN = `^[0-9a-f]{64}:[0-9]{1,8}(,[0-9a-f]{64}:[0-9]{1,8}){0,${MAX_BATCH_CHUNKS - 1}}$`;
-
 /** A blob's slot in a request-sized buffer: the largest blob, in whole blocks. */
 export const BLOB_SLOT = blockSpan(MAX_BLOB_SIZE, BATCH_ALIGNMENT);
 
 /** Most chunks read in one request: their slots fill one request-sized buffer. */
-export const MAX_READ_CHUNKS = Math.floor(MAX_BATCH_BODY / BLOB_SLOT);
+export const MAX_READ_CHUNKS = 4;
+
+/** Most body bytes in one request: as many chunks as a read takes, none of them compressed. */
+export const MAX_BATCH_BODY = MAX_READ_CHUNKS * BLOB_SLOT;
+
+/** What the `chunks` query parameter must look like; lengths are checked once parsed. */
+export const BATCH_QUERY_PATTERN = `^[0-9a-f]{64}:[0-9]{1,8}(,[0-9a-f]{64}:[0-9]{1,8}){0,${MAX_BATCH_CHUNKS - 1}}$`;
 
 /** What a `digests` query parameter (chunks to read, GET …/chunks) must look like. */
 export const DIGEST_LIST_PATTERN = `^[0-9a-f]{64}(,[0-9a-f]{64}){0,${MAX_READ_CHUNKS - 1}}$`;
@@ -67,14 +67,13 @@ export function formatBatchQuery(entries: readonly BatchEntry[]): string {
 
 /** Parses a `chunks` query parameter; throws ChunkBatchError saying what is wrong. */
 export function parseBatchQuery(query: string): BatchEntry[] {
-  const items = query.split(',');
-  if (items.length === 0 || items.length > MAX_BATCH_CHUNKS) throw new ChunkBatchError(`A request carries 1 to ${MAX_BATCH_CHUNKS} chunks, not ${items.length}.`);
-  const seen = new Set<string>();
-  return items.map((item) => {
-    const [digest = '', text = ''] = item.split(':');
-    if (!isDigest(digest)) throw new ChunkBatchError(`"${digest}" is not a chunk digest (64 lowercase hex characters).`);
-    if (seen.has(digest)) throw new ChunkBatchError(`Chunk ${digest} is listed twice; send each chunk once.`);
-    seen.add(digest);
+  const items = query.split(',').map((item) => item.split(':'));
+  checkDigests(
+    items.map(([digest = '']) => digest),
+    MAX_BATCH_CHUNKS,
+    'carries',
+  );
+  return items.map(([digest = '', text = '']) => {
     const length = Number(text);
     if (!/^[0-9]+$/.test(text) || length < 1 || length > MAX_BLOB_SIZE) throw new ChunkBatchError(`The blob length of chunk ${digest} must be 1 to ${MAX_BLOB_SIZE} bytes, not "${text}".`);
     return { digest, length };
@@ -84,14 +83,19 @@ export function parseBatchQuery(query: string): BatchEntry[] {
 /** Parses a `digests` query parameter: distinct digests, 1 to MAX_READ_CHUNKS. */
 export function parseDigestList(query: string): string[] {
   const digests = query.split(',');
-  if (digests.length > MAX_READ_CHUNKS) throw new ChunkBatchError(`A request reads 1 to ${MAX_READ_CHUNKS} chunks, not ${digests.length}.`);
+  checkDigests(digests, MAX_READ_CHUNKS, 'reads');
+  return digests;
+}
+
+/** The digests one request names: 1 to `max`, each a digest, none twice. */
+function checkDigests(digests: readonly string[], max: number, verb: string): void {
+  if (digests.length > max) throw new ChunkBatchError(`A request ${verb} 1 to ${max} chunks, not ${digests.length}.`);
   const seen = new Set<string>();
   for (const digest of digests) {
     if (!isDigest(digest)) throw new ChunkBatchError(`"${digest}" is not a chunk digest (64 lowercase hex characters).`);
-    if (seen.has(digest)) throw new ChunkBatchError(`Chunk ${digest} is listed twice; ask for each chunk once.`);
+    if (seen.has(digest)) throw new ChunkBatchError(`Chunk ${digest} is listed twice; name each chunk once.`);
     seen.add(digest);
   }
-  return digests;
 }
 
 /** Splits a batch read's body by its lengths header; throws ChunkBatchError if they disagree. */
@@ -105,6 +109,20 @@ export function splitBatchReply(digests: readonly string[], lengthsHeader: strin
   let at = 0;
   return lengths.map((n) => body.subarray(at, (at += n)));
 }
+
+/** What to send as a batch body: each blob, then the zeros that pad it to its slot (no copies). */
+export function batchBodyParts(blobs: Iterable<Uint8Array>): Uint8Array[] {
+  const parts: Uint8Array[] = [];
+  for (const blob of blobs) {
+    parts.push(blob);
+    const padding = batchSlot(blob.length) - blob.length;
+    if (padding > 0) parts.push(PADDING.subarray(0, padding));
+  }
+  return parts;
+}
+
+// Never written: every batch's padding is a view of it.
+const PADDING = new Uint8Array(BATCH_ALIGNMENT);
 
 /** The blobs of a batch body, as views into it (no copies), in the order of `entries`. */
 export function splitBatchBody(entries: readonly BatchEntry[], body: Buffer): { digest: string; blob: Buffer }[] {

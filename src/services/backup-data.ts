@@ -66,11 +66,7 @@ export class BackupDataService {
   }
 
   private async chunksOf(manifests: string[], digests: string[], owner: string, into: Buffer[]): Promise<Buffer[]> {
-    for (const digest of digests) {
-      let named = false;
-      for (const m of manifests) if (!named && (await this.names(m, digest))) named = true;
-      if (!named) throw notFound('Chunk', digest);
-    }
+    for (const digest of digests) if (!(await this.namedByAny(manifests, digest))) throw notFound('Chunk', digest);
     // Every read settles before an error is thrown: the caller reuses `into` at once.
     const blobs: Buffer[] = [];
     for (const outcome of await Promise.allSettled(digests.map((digest, i) => this.blob(digest, owner, into[i])))) {
@@ -138,6 +134,11 @@ export class BackupDataService {
     const disk = await this.db.selectFrom('point_disks').selectAll().where('point_id', '=', pointId).where('disk_name', '=', diskName).executeTakeFirst();
     if (!disk || !disk.manifest_digest) throw notFound('Disk', diskName);
     return disk;
+  }
+
+  private async namedByAny(manifestDigests: string[], digest: string): Promise<boolean> {
+    for (const m of manifestDigests) if (await this.names(m, digest)) return true;
+    return false;
   }
 
   private async names(manifestDigest: string, digest: string): Promise<boolean> {

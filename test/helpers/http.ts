@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { Agent, fetch as undiciFetch } from 'undici';
-import { batchSlot, formatBatchQuery } from '../../src/engine/chunk-batch.js';
+import { batchBodyParts, formatBatchQuery } from '../../src/engine/chunk-batch.js';
 import { CHUNK_SIZE, encodeChunk, isZeroChunk } from '../../src/engine/chunk-codec.js';
 import { encodeManifest } from '../../src/engine/manifest.js';
 
@@ -235,7 +235,7 @@ export function batchQuery(chunks: Iterable<{ digest: string; blob: Buffer }>): 
 
 /** The body of a batch upload: the blobs, each padded with zeros to its slot. */
 export function batchBody(blobs: Iterable<Buffer>): Buffer {
-  return Buffer.concat([...blobs].flatMap((b) => [b, Buffer.alloc(batchSlot(b.length) - b.length)]));
+  return Buffer.concat(batchBodyParts(blobs));
 }
 
 export interface DiskData {

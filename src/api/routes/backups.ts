@@ -1,12 +1,12 @@
 import { Type } from '@sinclair/typebox';
 import type { Services } from '../../services/index.js';
 import { pageOf } from '../../domain/page.js';
-import { BATCH_QUERY_PATTERN, ChunkBatchError, MAX_BATCH_BODY, parseBatchQuery, splitBatchBody } from '../../engine/chunk-batch.js';
+import { BATCH_QUERY_PATTERN, MAX_BATCH_BODY, parseBatchQuery, splitBatchBody } from '../../engine/chunk-batch.js';
 import { MAX_BLOB_SIZE } from '../../engine/chunk-codec.js';
 import { badRequest } from '../../domain/errors.js';
 import { callerOf } from '../auth.js';
 import { batchBodyBuffers, chunkBodyBuffers, sendChunk, sendChunks, type BinaryBodyConfig } from '../binary-body.js';
-import { CHUNK_LOG_LEVEL, Description, DigestList, digestList, Id, Name, PageQuery, Strict } from '../schemas.js';
+import { CHUNK_LOG_LEVEL, Description, DigestList, digestList, Id, Name, PageQuery, parseBatch, Strict } from '../schemas.js';
 import type { Api } from '../types.js';
 
 const ResourceId = Type.String({ pattern: '^(vol|i)-[a-z0-9]{8}$' });
@@ -70,13 +70,8 @@ export function backupRoutes(app: Api, s: Services): void {
     async (req) => {
       try {
         if (!Buffer.isBuffer(req.body)) throw badRequest('Send the blobs as the body, with Content-Type: application/octet-stream.', 'body');
-        let chunks;
-        try {
-          chunks = splitBatchBody(parseBatchQuery(req.query.chunks), req.body);
-        } catch (err) {
-          if (err instanceof ChunkBatchError) throw badRequest(err.message, 'chunks');
-          throw err;
-        }
+        const body = req.body;
+        const chunks = parseBatch('chunks', () => splitBatchBody(parseBatchQuery(req.query.chunks), body));
         return { chunks: await s.uploads.putChunks(callerOf(req), req.params.id, chunks) };
       } finally {
         batchBodyBuffers.give(req.body as Buffer); // stored (or refused) by now
