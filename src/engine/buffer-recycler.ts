@@ -1,4 +1,5 @@
 import { alignedStart } from '../io/disk-io.js';
+import { adviseHugePages, canAdviseHugePages, HUGE_PAGE_SIZE } from '../io/malloc-tuning.js';
 
 export interface RecyclerOptions {
   /** Most buffers kept for reuse; the rest are left to the collector. */
@@ -24,12 +25,19 @@ export interface RecyclerOptions {
  * Buffers handed out own their memory, so they can be moved to a worker and
  * back; `give` takes a view of any of them back, whatever its offset or length.
  * With `align`, each buffer is a view into a slightly larger ArrayBuffer.
+ *
+ * Buffers of a huge page or more start on a huge page boundary and ask for
+ * huge pages (see adviseHugePages), since they live long and are written
+ * whole: first touching a recycler's 4 MiB buffer then costs two page faults
+ * instead of 1024. The 2 MiB of alignment slack is address space only; no
+ * page of it is ever touched.
  */
 export class BufferRecycler {
   private readonly free: (ArrayBuffer | SharedArrayBuffer)[] = [];
   private readonly keep: number;
   private readonly shared: boolean;
   private readonly align: number;
+  private readonly hugePages: boolean;
 
   /** @param size bytes of every buffer */
   constructor(
@@ -38,12 +46,17 @@ export class BufferRecycler {
   ) {
     this.keep = options.keep ?? 16;
     this.shared = options.shared ?? false;
-    this.align = options.align ?? 0;
+    this.hugePages = canAdviseHugePages && size >= HUGE_PAGE_SIZE;
+    // Huge page alignment is also aligned for O_DIRECT (4 KiB).
+    this.align = this.hugePages ? Math.max(HUGE_PAGE_SIZE, options.align ?? 0) : (options.align ?? 0);
   }
 
   take(): Buffer {
+    const fresh = this.free.length === 0;
     const buffer = this.free.pop() ?? (this.shared ? new SharedArrayBuffer(this.size + this.align) : Buffer.allocUnsafeSlow(this.size + this.align).buffer);
-    return this.align ? Buffer.from(buffer, alignedStart(buffer, this.align), this.size) : Buffer.from(buffer);
+    const view = this.align ? Buffer.from(buffer, alignedStart(buffer, this.align), this.size) : Buffer.from(buffer);
+    if (fresh && this.hugePages) adviseHugePages(view);
+    return view;
   }
 
   /** Returns a buffer (or a view of one) obtained from `take`; others are ignored. */

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { BufferRecycler } from '../../src/engine/buffer-recycler.js';
+import { existsSync, readFileSync } from 'node:fs';
 import { hasNativeHelper, isDirectAligned } from '../../src/io/disk-io.js';
+import { adviseHugePages, canAdviseHugePages, HUGE_PAGE_SIZE } from '../../src/io/malloc-tuning.js';
 
 describe('buffer recycler', () => {
   it('hands back the memory it was given, from any view of it', () => {
@@ -63,5 +65,33 @@ describe('buffer recycler', () => {
     const again = buffers.take();
     assert.equal(again.buffer, a.buffer);
     assert.equal(again.byteOffset, a.byteOffset);
+  });
+
+  it('puts buffers of a huge page or more on huge page boundaries, advised for huge pages', (t) => {
+    if (!canAdviseHugePages) return t.skip('native/malloc_tuning.c was not built (node-gyp); run `npm install`');
+    for (const shared of [false, true]) {
+      const buffers = new BufferRecycler(4 * 1024 * 1024 + 4096, { keep: 2, shared, align: 4096 });
+      const a = buffers.take();
+      assert.equal(a.length, 4 * 1024 * 1024 + 4096);
+      assert.ok(isDirectAligned(a.subarray(0, HUGE_PAGE_SIZE), 0, HUGE_PAGE_SIZE), 'starts on a 2 MiB boundary');
+      buffers.give(a);
+      assert.equal(buffers.take().byteOffset, a.byteOffset, 'the same memory comes back, at the same place');
+    }
+    // Small buffers are left to malloc as they were.
+    const small = new BufferRecycler(64 * 1024, { align: 4096 }).take();
+    assert.equal(small.buffer.byteLength, 64 * 1024 + 4096);
+  });
+
+  it('asks for huge pages only over whole huge pages inside a view', (t) => {
+    if (!canAdviseHugePages) return t.skip('native/malloc_tuning.c was not built (node-gyp); run `npm install`');
+    const memory = new SharedArrayBuffer(3 * HUGE_PAGE_SIZE);
+    const inside = Buffer.from(memory);
+    // A view of less than 2 MiB can hold no whole huge page, wherever it lies.
+    assert.equal(adviseHugePages(inside.subarray(0, HUGE_PAGE_SIZE - 1)), false);
+    // 3 × 2 MiB always holds at least one whole huge page; the kernel takes the advice where it has them.
+    const thp = '/sys/kernel/mm/transparent_hugepage/enabled';
+    if (process.platform !== 'linux' || !existsSync(thp)) return t.skip('no transparent huge pages in this kernel');
+    if (/\[never\]/.test(readFileSync(thp, 'utf8'))) return t.skip('transparent huge pages are switched off on this machine');
+    assert.equal(adviseHugePages(inside), true);
   });
 });
