@@ -139,10 +139,14 @@ export async function backupDisk(options: BackupOptions): Promise<BackupResult> 
   const blobBuffers = new BufferRecycler(BLOB_CAPACITY, { keep: (BATCHES_IN_FLIGHT + 1) * Math.ceil(MAX_BATCH_BYTES / BLOB_CAPACITY) + encodeWindow + 1, shared: true });
 
   // Hashing comes first and is cheap; compressing, the costly part, is done
-  // only for chunks that may have to be sent. Zeros the file system does not
-  // know as holes are found in the worker.
+  // only for chunks that may have to be sent. The source hashes chunks as it
+  // reads them where it can, the pool otherwise; either finds the zeros that
+  // the file system does not know as holes.
+  const digestOf = (chunk: ReadChunk): Promise<{ digest: string | null; data: Buffer }> =>
+    chunk.digest !== undefined ? Promise.resolve({ digest: chunk.digest, data: chunk.data }) : pool.hash(chunk.data);
+
   const prepare = async (chunk: ReadChunk): Promise<Prepared> => {
-    const hashed = await pool.hash(chunk.data);
+    const hashed = await digestOf(chunk);
     const { digest } = hashed;
     if (digest === null || known.has(digest) || claimed.has(digest)) {
       buffers.give(hashed.data);
@@ -155,8 +159,7 @@ export async function backupDisk(options: BackupOptions): Promise<BackupResult> 
 
   /** For a `known` chunk the store lacks after all: read, check and compress it again. */
   const compressAgain = async (item: PendingUpload): Promise<Buffer> => {
-    const chunk = await source.readChunk(item.index, buffers);
-    const hashed = await pool.hash(chunk.data);
+    const hashed = await digestOf(await source.readChunk(item.index, buffers, { hash: true }));
     if (hashed.digest !== item.digest) {
       buffers.give(hashed.data);
       throw new DiskChangedError(source.path, item.index);
@@ -228,7 +231,7 @@ export async function backupDisk(options: BackupOptions): Promise<BackupResult> 
   };
 
   try {
-    for await (const chunk of source.chunks({ signal, buffers, readAhead, skipHoles: true })) {
+    for await (const chunk of source.chunks({ signal, buffers, readAhead, skipHoles: true, hash: true })) {
       stats.bytesRead += chunk.data === null ? chunk.length : chunk.data.length;
       // A hole's manifest entry is null already: nothing to hash, send or even read.
       if (chunk.data !== null) {

@@ -17,6 +17,7 @@ import { loadNativeHelper } from '../io/native-helper.js';
 interface Blake3Addon {
   /** Absent when the addon was built without BLAKE3's C sources (native/blake3/locate.mjs). */
   hash?: (data: Uint8Array) => Buffer;
+  readAndHash?: (fd: number, position: number, into: Uint8Array) => Promise<{ length: number; digest: Buffer | null }>;
 }
 
 /** BLAKE3 in WebAssembly: the same digests as the native build, at about a tenth of the speed. */
@@ -25,13 +26,35 @@ export async function wasmBlake3(): Promise<(data: Uint8Array) => string> {
   return (data) => hasher.init().update(data).digest('hex');
 }
 
-const native = loadNativeHelper<Blake3Addon>('blake3')?.hash;
+const addon = loadNativeHelper<Blake3Addon>('blake3');
+const native = addon?.hash;
 
 /** Which BLAKE3 this process runs: BLAKE3's own C and assembly, or WebAssembly. */
 export const blake3Implementation: 'native' | 'wasm' = native ? 'native' : 'wasm';
 
 // WebAssembly is only loaded without the native build.
 export const blake3Hex: (data: Uint8Array) => string = native ? (data) => native(data).toString('hex') : await wasmBlake3();
+
+/** A read of part of a file that hashed it on the way: `digest` is the chunk digest, null when all read was zeros. */
+export interface HashedRead {
+  length: number;
+  digest: string | null;
+}
+
+const nativeReadAndHash = addon?.readAndHash;
+
+/**
+ * Fills `into` from `fd` at `position` and hashes what it read, as one job on
+ * libuv's thread pool, then drops those pages from the page cache (see
+ * native/blake3/addon.c); `length` is short only where the file ends first.
+ * Null without the native build: read, then hash.
+ */
+export const readAndHash: ((fd: number, position: number, into: Uint8Array) => Promise<HashedRead>) | null = nativeReadAndHash
+  ? async (fd, position, into) => {
+      const { length, digest } = await nativeReadAndHash(fd, position, into);
+      return { length, digest: digest && digest.toString('hex') };
+    }
+  : null;
 
 export function sha256Hex(data: Uint8Array): string {
   return createHash('sha256').update(data).digest('hex');

@@ -4,6 +4,7 @@ import { adviseSequential, dropCached, HoleMap } from '../io/disk-io.js';
 import { readFull } from '../io/file-io.js';
 import type { BufferRecycler } from './buffer-recycler.js';
 import { CHUNK_SIZE } from './chunk-codec.js';
+import { readAndHash } from './chunk-hash.js';
 
 export type DiskKind = 'file' | 'block';
 
@@ -15,6 +16,11 @@ export interface ReadChunk {
    * buffer from the `buffers` recycler when one is given, else freshly allocated.
    */
   data: Buffer;
+  /**
+   * With `hash` (and the native helper), the chunk digest the read computed
+   * on the way, null for all zeros; undefined when the chunk was not hashed.
+   */
+  digest?: string | null;
 }
 
 /** A chunk the file system says is all hole (with `skipHoles`): it reads as zeros, and was not read. */
@@ -33,6 +39,12 @@ export interface ChunkReadOptions {
   /** Where chunk buffers come from; the consumer gives them back when done. */
   buffers?: BufferRecycler;
   signal?: AbortSignal;
+  /**
+   * Hash each chunk as it is read, where the native helper can (see
+   * readAndHash): the data is hashed while the core still has it in cache, and
+   * no worker is needed for it. Chunks then carry their `digest`.
+   */
+  hash?: boolean;
 }
 
 export class DiskOpenError extends Error {
@@ -67,8 +79,8 @@ export interface DiskSource {
   /** With `skipHoles`, chunks that are wholly hole come as HoleChunks, not read. */
   chunks(options: ChunkReadOptions & { skipHoles: true }): AsyncGenerator<DiskChunk, void, undefined>;
   chunks(options?: ChunkReadOptions): AsyncGenerator<ReadChunk, void, undefined>;
-  /** Reads chunk `index` (again), into `buffers` if given. */
-  readChunk(index: number, buffers?: BufferRecycler): Promise<ReadChunk>;
+  /** Reads chunk `index` (again), into `buffers` if given, hashing it with `hash` (see ChunkReadOptions). */
+  readChunk(index: number, buffers?: BufferRecycler, options?: { hash?: boolean }): Promise<ReadChunk>;
   close(): Promise<void>;
 }
 
@@ -172,7 +184,9 @@ class FileDiskSource implements DiskSource {
           const index = next++;
           const offset = index * this.chunkSize;
           const length = Math.min(this.chunkSize, this.size - offset);
-          const read: Promise<DiskChunk> = holes?.isHole(offset, length) ? Promise.resolve({ index, offset, length, data: null }) : this.readChunk(index, options.buffers);
+          const read: Promise<DiskChunk> = holes?.isHole(offset, length)
+            ? Promise.resolve({ index, offset, length, data: null })
+            : this.readChunk(index, options.buffers, { hash: options.hash ?? false });
           // Reads ahead may fail while the consumer is still busy; the error
           // is delivered when that chunk's turn comes, not as an unhandled rejection.
           read.catch(() => {});
@@ -188,13 +202,18 @@ class FileDiskSource implements DiskSource {
     }
   }
 
-  async readChunk(index: number, buffers?: BufferRecycler): Promise<ReadChunk> {
+  async readChunk(index: number, buffers?: BufferRecycler, options: { hash?: boolean } = {}): Promise<ReadChunk> {
     const offset = index * this.chunkSize;
     if (!Number.isInteger(index) || index < 0 || offset >= this.size) throw new RangeError(`${this.path} has no chunk ${index}`);
     const length = Math.min(this.chunkSize, this.size - offset);
     // allocUnsafeSlow: a chunk must own its ArrayBuffer so it can be
     // transferred to a worker without detaching unrelated pooled buffers.
     const data = buffers && buffers.size >= length ? buffers.take().subarray(0, length) : Buffer.allocUnsafeSlow(length);
+    if (options.hash && readAndHash) {
+      const { length: filled, digest } = await readAndHash(this.handle.fd, offset, data);
+      if (filled < length) throw new DiskSizeChangedError(this.path, this.size, offset + filled, 'while it was being read');
+      return { index, offset, data, digest };
+    }
     const filled = await readFull(this.handle, data, offset);
     dropCached(this.handle.fd, offset, filled);
     if (filled < length) throw new DiskSizeChangedError(this.path, this.size, offset + filled, 'while it was being read');

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { CHUNK_SIZE } from '../../src/engine/chunk-codec.js';
+import { chunkDigest, readAndHash } from '../../src/engine/chunk-hash.js';
 import { DiskOpenError, DiskSizeChangedError, openDiskSource, splitDevNumber } from '../../src/engine/disk-source.js';
 import { makeTempDir, removeTempDir, seededRandom } from '../helpers/disk-images.js';
 
@@ -50,6 +51,38 @@ describe('disk source', () => {
         { index: 1, offset: CHUNK_SIZE, length: CHUNK_SIZE },
         { index: 2, offset: 2 * CHUNK_SIZE, length: 12345 },
       ]);
+    } finally {
+      await source.close();
+    }
+  });
+
+  it('hashes chunks as it reads them, where the native helper is built', async (t) => {
+    if (!readAndHash) {
+      if (process.env.CI === 'true') assert.fail('build/Release/blake3.node has no readAndHash: check the node-gyp output of `npm ci`');
+      return t.skip('native/blake3 was not built (node-gyp); run `npm install`');
+    }
+    // Data, zeros that are written (not a hole), data that starts with zeros, and a short last chunk.
+    const random = seededRandom(3);
+    const lateData = Buffer.alloc(CHUNK_SIZE);
+    random.bytes(1000).copy(lateData, CHUNK_SIZE - 1000);
+    const content = Buffer.concat([random.bytes(CHUNK_SIZE), Buffer.alloc(CHUNK_SIZE), lateData, random.bytes(777)]);
+    const path = join(dir, 'hashed.img');
+    await writeFile(path, content);
+    const source = await openDiskSource(path);
+    try {
+      const digests: (string | null | undefined)[] = [];
+      for await (const chunk of source.chunks({ readAhead: 2, hash: true })) {
+        assert.ok(chunk.data.equals(content.subarray(chunk.offset, chunk.offset + chunk.data.length)));
+        digests.push(chunk.digest);
+      }
+      const expected = [0, 1, 2, 3].map((i) => content.subarray(i * CHUNK_SIZE, (i + 1) * CHUNK_SIZE));
+      assert.deepEqual(digests, [chunkDigest(expected[0]!), null, chunkDigest(expected[2]!), chunkDigest(expected[3]!)]);
+      // Read again, alone, the same; without `hash` nothing is hashed.
+      assert.equal((await source.readChunk(2, undefined, { hash: true })).digest, digests[2]);
+      assert.equal((await source.readChunk(2)).digest, undefined);
+      // A file that ends early is a short read, as without hashing.
+      await truncate(path, 2 * CHUNK_SIZE + 5);
+      await assert.rejects(source.readChunk(2, undefined, { hash: true }), DiskSizeChangedError);
     } finally {
       await source.close();
     }
