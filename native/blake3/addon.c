@@ -50,11 +50,10 @@ static napi_value hash(napi_env env, napi_callback_info info) {
 // the data of the benchmark's 2 GiB disk took 466 ms against 507 ms when read
 // through node:fs and hashed in workers (medians of 6), and an incremental
 // backup of it took 1.09 s against 1.18 s, with 1.13 CPU-s against 1.39.
-// Pieces that are all zeros are only
-// compared, not hashed, until one is not: the digest is null for a range of
-// zeros, which a backup does not store. The range's pages are then dropped
-// from the page cache (a backup reads each byte once). `length` is less than
-// `into` only where the file ends first.
+// Pieces that are all zeros are only compared, not hashed, until one is not:
+// the digest is null for a range of zeros, which a backup does not store. The
+// range's pages are then dropped from the page cache (a backup reads each
+// byte once). `length` is less than `into` only where the file ends first.
 
 #define PIECE (1u << 20)
 
