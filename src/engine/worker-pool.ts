@@ -78,7 +78,7 @@ const MAX_FAILURES_IN_A_ROW = 3;
 const WORKER_URL = new URL('./chunk-worker.js', import.meta.url);
 
 export interface WorkerPoolOptions {
-  /** Number of worker threads; defaults to os.availableParallelism(). */
+  /** Most worker threads; defaults to os.availableParallelism(). */
   size?: number;
 }
 
@@ -97,7 +97,16 @@ export class WorkerPool implements ChunkPool {
       throw new RangeError(`worker pool size must be a positive integer, got ${size}`);
     }
     this.size = size;
-    for (let i = 0; i < size; i++) this.slots.push(this.spawn());
+    // One worker starts now, so it is ready by the first task; the others when
+    // tasks have to wait for it. Starting a worker costs about 75 ms of CPU
+    // here, which an incremental backup (a few changed chunks to compress, far
+    // apart) spent for nothing on every worker beyond the first.
+    this.slots.push(this.spawn());
+  }
+
+  /** Worker threads started so far (up to `size`). */
+  get threads(): number {
+    return this.slots.length;
   }
 
   async hash(data: Buffer): Promise<{ digest: string | null; data: Buffer }> {
@@ -164,6 +173,7 @@ export class WorkerPool implements ChunkPool {
       for (const slot of this.slots) {
         if (slot.running.size < TASKS_PER_WORKER && (!best || slot.running.size < best.running.size)) best = slot;
       }
+      if (!best && this.slots.length < this.size) this.slots.push((best = this.spawn()));
       if (!best) return;
       this.queue.shift();
       best.running.set(task.id, task);

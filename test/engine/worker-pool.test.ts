@@ -130,6 +130,23 @@ describe('worker pool', () => {
     await assert.rejects(p.hash(Buffer.from('x')), PoolClosedError);
   });
 
+  it('starts one worker, and more only when tasks have to wait', async () => {
+    const p = new WorkerPool({ size: 3 });
+    try {
+      assert.equal(p.threads, 1);
+      // One task at a time, however many, never needs a second worker.
+      for (let i = 0; i < 3; i++) await p.compress(chunkOf(20 + i, 1000));
+      assert.equal(p.threads, 1);
+      // Each worker takes two tasks at once: a fifth waiting task starts the third worker, and no more.
+      const data = Array.from({ length: 8 }, (_, i) => chunkOf(30 + i, 64 * 1024));
+      const hashed = await Promise.all(data.map((d) => p.hash(Buffer.from(d))));
+      assert.deepEqual(hashed.map((h) => h.digest), data.map((d) => chunkDigest(d)));
+      assert.equal(p.threads, 3);
+    } finally {
+      await p.close();
+    }
+  });
+
   it('validates its size', () => {
     assert.throws(() => new WorkerPool({ size: 0 }), RangeError);
   });
