@@ -5,6 +5,7 @@ import { BATCH_LENGTHS_HEADER, batchBodyParts, batchSlot, ChunkBatchError, forma
 import { restoreDisk, type ChunkSource, type RestoreMode, type RestoreResult } from '../engine/restore-pipeline.js';
 import { openDiskSource } from '../engine/disk-source.js';
 import { ChunkIntegrityError } from '../engine/chunk-codec.js';
+import { linkedAbortController } from '../engine/concurrency.js';
 import type { ChunkPool } from '../engine/worker-pool.js';
 import { CairnError, badRequest } from '../domain/errors.js';
 import type { CairnClient, Resource } from './http-client.js';
@@ -38,15 +39,17 @@ interface UploadView {
 const enc = encodeURIComponent;
 
 class UploadSink implements ChunkSink {
+  /** @param uploadId the id of the upload, once the server has opened it */
   constructor(
     private readonly client: CairnClient,
-    private readonly uploadId: string,
+    private readonly uploadId: Promise<string>,
   ) {}
 
   async missing(digests: string[]): Promise<Set<string>> {
+    const uploadId = await this.uploadId;
     const out = new Set<string>();
     for (let i = 0; i < digests.length; i += 1024) {
-      const r = await this.client.post<{ missing: string[] }>(`/api/v1/uploads/${this.uploadId}/missing`, { digests: digests.slice(i, i + 1024) });
+      const r = await this.client.post<{ missing: string[] }>(`/api/v1/uploads/${uploadId}/missing`, { digests: digests.slice(i, i + 1024) });
       for (const d of r.missing) out.add(d);
     }
     return out;
@@ -54,6 +57,7 @@ class UploadSink implements ChunkSink {
 
   /** One request per batch the server takes (see chunk-batch.ts); the pipeline's batches fit in one. */
   async upload(chunks: UploadChunk[], signal?: AbortSignal): Promise<void> {
+    const uploadId = await this.uploadId;
     for (let i = 0; i < chunks.length; ) {
       const batch = [chunks[i++]!];
       let body = batchSlot(batch[0]!.blob.length);
@@ -62,7 +66,7 @@ class UploadSink implements ChunkSink {
         batch.push(chunks[i++]!);
       }
       const query = { chunks: formatBatchQuery(batch.map(({ digest, blob }) => ({ digest, length: blob.length }))) };
-      await this.client.postBinary(`/api/v1/uploads/${this.uploadId}/chunks`, batchBodyParts(batch.map((c) => c.blob)), { query, signal });
+      await this.client.postBinary(`/api/v1/uploads/${uploadId}/chunks`, batchBodyParts(batch.map((c) => c.blob)), { query, signal });
     }
   }
 }
@@ -119,19 +123,28 @@ export async function backupResource(
   const extra = Object.keys(paths).filter((n) => !resource.disks.some((d) => d.name === n));
   if (extra.length) throw badRequest(`${resource.id} has no disk named ${extra.join(', ')}; its disks are ${resource.disks.map((d) => d.name).join(', ')}.`, 'disk');
 
-  // Two independent round trips: the hint cannot fail the backup, and opening the upload does not move the head.
-  const [{ upload }, previous] = await Promise.all([
-    client.post<{ upload: UploadView }>('/api/v1/uploads', {
+  // The upload opens, and the previous point's digests (a hint that cannot
+  // fail the backup) arrive, while the first disk is already being read and
+  // hashed: nothing is asked of the server before a batch of digests is ready.
+  const opening = client
+    .post<{ upload: UploadView }>('/api/v1/uploads', {
       resource_id: resource.id,
       type: opts.type,
       ...(opts.name ? { name: opts.name } : {}),
       ...(opts.description ? { description: opts.description } : {}),
       ...(opts.jobId ? { job_id: opts.jobId } : {}),
       disks: sizes.map(({ name, size }) => ({ name, size })),
-    }),
-    previousManifests(client, resource),
-  ]);
-  const sink = new UploadSink(client, upload.id);
+    })
+    .then((r) => r.upload);
+  const previous = previousManifests(client, resource);
+  // An upload the server refuses stops the reading at once, with the server's reason.
+  const { controller, dispose } = linkedAbortController(opts.signal, 1);
+  opening.catch((err: unknown) => controller.abort(err));
+  const uploadId = opening.then((u) => u.id);
+  uploadId.catch(() => undefined); // observed through `opening`
+  let openedId: string | undefined;
+  void uploadId.then((id) => (openedId = id), () => undefined);
+  const sink = new UploadSink(client, uploadId);
   const total = sizes.reduce((n, d) => n + d.size, 0);
   let before = 0;
   let sent = 0;
@@ -143,28 +156,31 @@ export async function backupResource(
         expectedSize: disk.size,
         pool: opts.pool,
         sink,
-        known: previous.get(disk.name),
-        signal: opts.signal,
+        known: previous.then((p) => p.get(disk.name)),
+        signal: controller.signal,
         onProgress: (p) => {
           opts.onProgress?.({ bytesDone: before + p.bytesRead, bytesTotal: total, bytesSent: sent + p.bytesUploaded });
           const now = Date.now();
           // The job's progress (seen in the console) is reported a few times a minute, not per chunk.
-          if (now - lastReport > 2000) {
+          if (openedId && now - lastReport > 2000) {
             lastReport = now;
-            void client.post(`/api/v1/uploads/${upload.id}/progress`, { bytes_done: before + p.bytesRead }).catch(() => undefined);
+            void client.post(`/api/v1/uploads/${openedId}/progress`, { bytes_done: before + p.bytesRead }).catch(() => undefined);
           }
         },
       });
       before += disk.size;
       sent += result.bytesUploaded;
       const manifest = encodeManifest({ size: result.size, chunkSize: result.chunkSize, chunks: result.chunks });
-      await client.putBinary(`/api/v1/uploads/${upload.id}/disks/${enc(disk.name)}/manifest`, manifest);
+      await client.putBinary(`/api/v1/uploads/${await uploadId}/disks/${enc(disk.name)}/manifest`, manifest);
     }
-    const { point } = await client.post<{ point: CommittedPoint }>(`/api/v1/uploads/${upload.id}/commit`);
+    const { point } = await client.post<{ point: CommittedPoint }>(`/api/v1/uploads/${await uploadId}/commit`);
     return point;
   } catch (err) {
-    await client.delete(`/api/v1/uploads/${upload.id}`).catch(() => undefined);
+    const upload = await opening.catch(() => undefined);
+    if (upload) await client.delete(`/api/v1/uploads/${upload.id}`).catch(() => undefined);
     throw err;
+  } finally {
+    dispose();
   }
 }
 

@@ -44,9 +44,11 @@ export interface BackupOptions {
   /**
    * Digests the store most likely holds already, normally those of the disk's
    * previous point: such chunks are hashed but not compressed. The store's
-   * answer still decides; a wrong guess costs reading that chunk again.
+   * answer still decides; a wrong guess costs reading that chunk again. May
+   * come as a promise, so that the disk is read while it is fetched; one that
+   * fails counts as no hint.
    */
-  known?: ReadonlySet<string>;
+  known?: ReadonlySet<string> | PromiseLike<ReadonlySet<string> | undefined>;
 }
 
 export interface BackupResult {
@@ -105,6 +107,12 @@ export class DiskChangedError extends Error {
  * or abort it rejects only after its in-flight uploads have settled.
  */
 export async function backupDisk(options: BackupOptions): Promise<BackupResult> {
+  // Taken at once: a hint that fails must not go unhandled while the disk opens.
+  let known: ReadonlySet<string> = new Set<string>();
+  const knownReady = Promise.resolve(options.known).then(
+    (k) => void (known = k ?? known),
+    () => undefined,
+  );
   const { pool, sink, onProgress } = options;
   const batchSize = options.batchSize ?? 64;
   checkPositiveInteger('batchSize', batchSize);
@@ -124,7 +132,6 @@ export async function backupDisk(options: BackupOptions): Promise<BackupResult> 
   // Digests that are in the store or that an earlier batch has taken charge of
   // uploading: a repeat later on the disk costs nothing but its manifest entry.
   const claimed = new Set<string>();
-  const known = options.known ?? new Set<string>();
   let batch = new Map<string, PendingUpload>();
   let batchBytes = 0;
   const uploading = new Set<Promise<void>>();
@@ -147,6 +154,7 @@ export async function backupDisk(options: BackupOptions): Promise<BackupResult> 
 
   const prepare = async (chunk: ReadChunk): Promise<Prepared> => {
     const hashed = await digestOf(chunk);
+    await knownReady;
     const { digest } = hashed;
     if (digest === null || known.has(digest) || claimed.has(digest)) {
       buffers.give(hashed.data);

@@ -334,6 +334,24 @@ describe('backup and restore pipelines', () => {
     assert.ok(c);
   });
 
+  it('takes the hint as a promise, reading meanwhile, and a hint that fails as none', async () => {
+    const path = join(dir, 'known-later.img');
+    await syntheticDisk(path, [8, 9, 10]);
+    const own = new MemoryStore();
+    const first = await backupDisk({ path, pool, sink: own });
+    const [a, b] = first.chunks;
+    const counting = poolCalls(pool);
+    const later = new Promise<Set<string>>((resolve) => setTimeout(() => resolve(new Set([a!, b!])), 50));
+    const second = await backupDisk({ path, pool: counting.pool, sink: own, known: later });
+    assert.deepEqual(second.chunks, first.chunks);
+    assert.equal(counting.compresses(), 1, 'the hint, once come, spared the two chunks it names');
+    const failing = poolCalls(pool);
+    const third = await backupDisk({ path, pool: failing.pool, sink: own, known: Promise.reject(new Error('no previous point')) });
+    assert.deepEqual(third.chunks, first.chunks);
+    assert.equal(failing.compresses(), 3, 'without a hint every chunk is compressed');
+    assert.equal(third.chunksUploaded, 0, 'and the store still decides what is sent');
+  });
+
   it('reads and compresses a known chunk again when the store lacks it after all', async () => {
     const path = join(dir, 'known-wrong.img');
     await syntheticDisk(path, [4, 5]);
