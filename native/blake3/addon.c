@@ -8,9 +8,11 @@
 #include <fcntl.h>
 #include <node_api.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <uv.h>
 
 #ifndef CAIRN_NO_BLAKE3
 #include "blake3.h"
@@ -134,14 +136,17 @@ static void read_hash_complete(napi_env env, napi_status status, void *arg) {
     napi_set_named_property(env, result, "digest", digest);
     napi_resolve_deferred(env, job->deferred, result);
   } else {
+    // Shaped like node:fs's errors: "EIO: Input/output error, read", with code, errno and syscall.
     int err = status == napi_ok ? job->err : EIO;
-    napi_value code, message, error, errno_value;
-    napi_create_string_utf8(env, "EIO", NAPI_AUTO_LENGTH, &code);
-    napi_create_string_utf8(env, strerror(err), NAPI_AUTO_LENGTH, &message);
-    napi_create_error(env, NULL, message, &error);
-    napi_create_int32(env, err, &errno_value);
+    const char *name = uv_err_name(-err);
+    char text[160];
+    snprintf(text, sizeof text, "%s: %s, read", name, strerror(err));
+    napi_value code, message, error, errno_value, syscall;
+    napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &code);
+    napi_create_string_utf8(env, text, NAPI_AUTO_LENGTH, &message);
+    napi_create_error(env, code, message, &error);
+    napi_create_int32(env, -err, &errno_value);
     napi_set_named_property(env, error, "errno", errno_value);
-    napi_value syscall;
     napi_create_string_utf8(env, "read", NAPI_AUTO_LENGTH, &syscall);
     napi_set_named_property(env, error, "syscall", syscall);
     napi_reject_deferred(env, job->deferred, error);

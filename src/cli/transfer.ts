@@ -140,10 +140,9 @@ export async function backupResource(
   // An upload the server refuses stops the reading at once, with the server's reason.
   const { controller, dispose } = linkedAbortController(opts.signal, 1);
   opening.catch((err: unknown) => controller.abort(err));
-  const uploadId = opening.then((u) => u.id);
-  uploadId.catch(() => undefined); // observed through `opening`
   let openedId: string | undefined;
-  void uploadId.then((id) => (openedId = id), () => undefined);
+  const uploadId = opening.then((u) => (openedId = u.id));
+  uploadId.catch(() => undefined); // a refusal is reported through `opening`
   const sink = new UploadSink(client, uploadId);
   const total = sizes.reduce((n, d) => n + d.size, 0);
   let before = 0;

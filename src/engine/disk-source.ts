@@ -209,15 +209,15 @@ class FileDiskSource implements DiskSource {
     // allocUnsafeSlow: a chunk must own its ArrayBuffer so it can be
     // transferred to a worker without detaching unrelated pooled buffers.
     const data = buffers && buffers.size >= length ? buffers.take().subarray(0, length) : Buffer.allocUnsafeSlow(length);
-    if (options.hash && readAndHash) {
-      const { length: filled, digest } = await readAndHash(this.handle.fd, offset, data);
-      if (filled < length) throw new DiskSizeChangedError(this.path, this.size, offset + filled, 'while it was being read');
-      return { index, offset, data, digest };
-    }
+    const { length: filled, digest } = options.hash && readAndHash ? await readAndHash(this.handle.fd, offset, data) : await this.readUnhashed(data, offset);
+    if (filled < length) throw new DiskSizeChangedError(this.path, this.size, offset + filled, 'while it was being read');
+    return digest === undefined ? { index, offset, data } : { index, offset, data, digest };
+  }
+
+  private async readUnhashed(data: Buffer, offset: number): Promise<{ length: number; digest?: undefined }> {
     const filled = await readFull(this.handle, data, offset);
     dropCached(this.handle.fd, offset, filled);
-    if (filled < length) throw new DiskSizeChangedError(this.path, this.size, offset + filled, 'while it was being read');
-    return { index, offset, data };
+    return { length: filled };
   }
 
   async close(): Promise<void> {

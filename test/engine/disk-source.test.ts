@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { truncate, writeFile } from 'node:fs/promises';
+import { open, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
@@ -85,6 +85,13 @@ describe('disk source', () => {
       await assert.rejects(source.readChunk(2, undefined, { hash: true }), DiskSizeChangedError);
     } finally {
       await source.close();
+    }
+    // A read the kernel refuses fails as node:fs reads do.
+    const folder = await open(dir, 'r');
+    try {
+      await assert.rejects(readAndHash(folder.fd, 0, Buffer.alloc(16)), { code: 'EISDIR', syscall: 'read', message: /^EISDIR: .*, read$/ });
+    } finally {
+      await folder.close();
     }
   });
 
