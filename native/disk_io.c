@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <uv.h>
+#include "reject_errno.h"
 
 static napi_value throw_errno(napi_env env, const char *what, int err) {
   char message[160];
@@ -213,24 +214,6 @@ static void write_execute(napi_env env, void *arg) {
 failed:
   if (fd >= 0) close(fd);
   if (created) unlink(job->tmp);
-}
-
-// Rejects like node:fs does: an Error with code, errno, syscall and path.
-static void reject_errno(napi_env env, napi_deferred deferred, int err, const char *call, const char *file) {
-  char message[512];
-  snprintf(message, sizeof message, "%s: %s, %s '%s'", uv_err_name(-err), strerror(err), call, file);
-  napi_value error, code, msg, syscall, path, errno_value;
-  napi_create_string_utf8(env, uv_err_name(-err), NAPI_AUTO_LENGTH, &code);
-  napi_create_string_utf8(env, message, NAPI_AUTO_LENGTH, &msg);
-  napi_create_error(env, code, msg, &error);
-  napi_create_int32(env, -err, &errno_value);
-  napi_create_string_utf8(env, call, NAPI_AUTO_LENGTH, &syscall);
-  napi_create_string_utf8(env, file, NAPI_AUTO_LENGTH, &path);
-  napi_set_named_property(env, error, "errno", errno_value);
-  napi_set_named_property(env, error, "code", code);
-  napi_set_named_property(env, error, "syscall", syscall);
-  napi_set_named_property(env, error, "path", path);
-  napi_reject_deferred(env, deferred, error);
 }
 
 static void write_complete(napi_env env, napi_status status, void *arg) {

@@ -11,7 +11,6 @@
 #include <malloc.h>
 #endif
 #ifdef __linux__
-#include <errno.h>
 #include <sys/mman.h>
 #endif
 

@@ -3,16 +3,14 @@
 // The implementation is BLAKE3's own C and assembly, which the upstream_* files
 // here include from the directory native/blake3/locate.mjs finds: nothing of it
 // is copied into this repository.
-#define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <node_api.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <uv.h>
+#include "../reject_errno.h"
 
 #ifndef CAIRN_NO_BLAKE3
 #include "blake3.h"
@@ -136,20 +134,7 @@ static void read_hash_complete(napi_env env, napi_status status, void *arg) {
     napi_set_named_property(env, result, "digest", digest);
     napi_resolve_deferred(env, job->deferred, result);
   } else {
-    // Shaped like node:fs's errors: "EIO: Input/output error, read", with code, errno and syscall.
-    int err = status == napi_ok ? job->err : EIO;
-    const char *name = uv_err_name(-err);
-    char text[160];
-    snprintf(text, sizeof text, "%s: %s, read", name, strerror(err));
-    napi_value code, message, error, errno_value, syscall;
-    napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &code);
-    napi_create_string_utf8(env, text, NAPI_AUTO_LENGTH, &message);
-    napi_create_error(env, code, message, &error);
-    napi_create_int32(env, -err, &errno_value);
-    napi_set_named_property(env, error, "errno", errno_value);
-    napi_create_string_utf8(env, "read", NAPI_AUTO_LENGTH, &syscall);
-    napi_set_named_property(env, error, "syscall", syscall);
-    napi_reject_deferred(env, job->deferred, error);
+    reject_errno(env, job->deferred, status == napi_ok ? job->err : EIO, "read", NULL);
   }
   napi_delete_reference(env, job->into_ref);
   napi_delete_async_work(env, job->work);

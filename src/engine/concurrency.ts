@@ -37,6 +37,21 @@ export async function runConcurrently(
 }
 
 /**
+ * The values of `promises` once every one has settled, the first rejection
+ * (in their order) thrown only then. For work that uses memory the caller
+ * reuses as soon as this returns: Promise.all would give it back at the
+ * first failure, while the rest still read or write it.
+ */
+export async function settleAll<T>(promises: Promise<T>[]): Promise<T[]> {
+  const values: T[] = [];
+  for (const outcome of await Promise.allSettled(promises)) {
+    if (outcome.status === 'rejected') throw outcome.reason;
+    values.push(outcome.value);
+  }
+  return values;
+}
+
+/**
  * An AbortController that also aborts when `parent` does; call `dispose` when
  * done. Every request in flight listens to its signal (Node's HTTP client adds
  * a listener per request), so a pipeline says how many it runs at once: past

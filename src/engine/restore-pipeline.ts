@@ -6,7 +6,7 @@ import { readFull, writeFull } from '../io/file-io.js';
 import { BufferRecycler } from './buffer-recycler.js';
 import { MAX_BATCH_BODY, MAX_READ_CHUNKS } from './chunk-batch.js';
 import { CHUNK_SIZE, ChunkIntegrityError, isZeroChunk } from './chunk-codec.js';
-import { checkPositiveInteger, linkedAbortController, runConcurrently } from './concurrency.js';
+import { checkPositiveInteger, linkedAbortController, runConcurrently, settleAll } from './concurrency.js';
 import { blockDeviceSize } from './disk-source.js';
 import { chunkLength, chunkOffset, expectedChunkCount, type Manifest } from './manifest.js';
 import type { ChunkPool } from './worker-pool.js';
@@ -237,7 +237,7 @@ export async function restoreDisk(options: RestoreOptions): Promise<RestoreResul
     const fetched = await source.fetch(digests, signal, into);
     if (fetched.length !== digests.length) throw new Error(`asked for ${digests.length} chunks, got ${fetched.length}`);
     // Every decode settles before this does: the target is closed once the lanes are done.
-    const outcomes = await Promise.allSettled(
+    await settleAll(
       digests.map(async (digest, i) => {
         const blob = fetched[i]!;
         stats.bytesFetched += blob.length;
@@ -254,7 +254,6 @@ export async function restoreDisk(options: RestoreOptions): Promise<RestoreResul
         chunkBuffers.give(data);
       }),
     );
-    for (const outcome of outcomes) if (outcome.status === 'rejected') throw outcome.reason;
     blobs.give(into);
   };
 

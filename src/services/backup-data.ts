@@ -2,6 +2,7 @@ import type { Db } from '../db/connect.js';
 import type { Caller } from '../domain/caller.js';
 import { CairnError, conflict, forbidden, notFound } from '../domain/errors.js';
 import { verifyChunk } from '../engine/chunk-codec.js';
+import { settleAll } from '../engine/concurrency.js';
 import { decodeManifest, manifestChunkDigests } from '../engine/manifest.js';
 import type { ChunkStore } from '../store/chunk-store.js';
 import type { Access } from './access.js';
@@ -68,12 +69,7 @@ export class BackupDataService {
   private async chunksOf(manifests: string[], digests: string[], owner: string, into: Buffer[]): Promise<Buffer[]> {
     for (const digest of digests) if (!(await this.namedByAny(manifests, digest))) throw notFound('Chunk', digest);
     // Every read settles before an error is thrown: the caller reuses `into` at once.
-    const blobs: Buffer[] = [];
-    for (const outcome of await Promise.allSettled(digests.map((digest, i) => this.blob(digest, owner, into[i])))) {
-      if (outcome.status === 'rejected') throw outcome.reason;
-      blobs.push(outcome.value);
-    }
-    return blobs;
+    return settleAll(digests.map((digest, i) => this.blob(digest, owner, into[i])));
   }
 
   async verifyPoint(caller: Caller, pointId: string): Promise<VerifyReport> {

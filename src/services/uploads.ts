@@ -7,6 +7,7 @@ import { checkName } from '../domain/rules.js';
 import { isoPlus, nowIso } from '../domain/time.js';
 import { placePoint } from '../domain/chain-rules.js';
 import { ChunkIntegrityError, isDigest, MAX_BLOB_SIZE, verifyChunk } from '../engine/chunk-codec.js';
+import { settleAll } from '../engine/concurrency.js';
 import { decodeManifest, manifestChunkDigests, manifestDigest, ManifestFormatError } from '../engine/manifest.js';
 import { StoreFullError, type ChunkStore } from '../store/chunk-store.js';
 import type { ChunkPool } from '../engine/worker-pool.js';
@@ -182,13 +183,9 @@ export class UploadsService {
       seen.add(digest);
       if (blob.length > MAX_BLOB_SIZE) throw tooLarge(`A chunk blob is at most ${MAX_BLOB_SIZE} bytes.`);
     }
-    // Every verification settles before an error is thrown: the caller reuses
-    // the request's memory once this returns, and a worker may still read it.
-    const verified: VerifiedChunk[] = [];
-    for (const outcome of await Promise.allSettled(chunks.map(({ digest, blob }) => this.verified(digest, blob)))) {
-      if (outcome.status === 'rejected') throw outcome.reason;
-      verified.push(outcome.value);
-    }
+    // The caller reuses the request's memory once this returns: every
+    // verification, and every write below, settles before an error is thrown.
+    const verified = await settleAll(chunks.map(({ digest, blob }) => this.verified(digest, blob)));
     if (verified.length === 0) return [];
     const digests = verified.map((v) => v.digest);
     const now = nowIso();
@@ -213,7 +210,7 @@ export class UploadsService {
       return had;
     });
     try {
-      await Promise.all(verified.map(({ digest, blob }) => this.store.putIfAbsent(digest, blob)));
+      await settleAll(verified.map(({ digest, blob }) => this.store.putIfAbsent(digest, blob)));
     } catch (err) {
       if (err instanceof StoreFullError) throw new CairnError(507, 'storage_full', err.message);
       throw err;

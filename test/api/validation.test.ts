@@ -184,7 +184,7 @@ const CASES: Bad[] = [
   { name: 'unknown backup type', method: 'POST', path: '/uploads', body: () => ({ resource_id: volume, type: 'differential', disks: [DISK] }), status: 400, field: 'type' },
   { name: 'a digest that is not one', method: 'POST', path: () => `/uploads/${upload}/missing`, body: { digests: ['xyz'] }, status: 400, mentions: /digest/ },
   { name: 'too many digests at once', method: 'POST', path: () => `/uploads/${upload}/missing`, body: { digests: Array.from({ length: 1025 }, () => 'a'.repeat(64)) }, status: 400, field: 'digests' },
-  { name: 'a corrupt chunk blob', method: 'PUT', path: () => `/uploads/${upload}/chunks/${goodChunk.digest}`, raw: Buffer.from('CRN\0garbage'), contentType: 'application/octet-stream', status: 400, code: 'chunk_corrupt' },
+  { name: 'a corrupt chunk blob', method: 'PUT', path: () => `/uploads/${upload}/chunks/${goodChunk.digest}`, raw: garbage, contentType: octets, status: 400, code: 'chunk_corrupt' },
   { name: 'a chunk sent under another digest', method: 'PUT', path: () => `/uploads/${upload}/chunks/${otherChunk.digest}`, raw: goodChunk.blob, contentType: 'application/octet-stream', status: 400, code: 'chunk_corrupt' },
   { name: 'an upper-case digest', method: 'PUT', path: () => `/uploads/${upload}/chunks/${goodChunk.digest.toUpperCase()}`, raw: goodChunk.blob, contentType: 'application/octet-stream', status: 400, field: 'digest' },
   { name: 'a batch of chunks without their list', method: 'POST', path: () => `/uploads/${upload}/chunks`, raw: batchBody([goodChunk.blob]), contentType: octets, status: 400, field: 'chunks' },
