@@ -52,6 +52,31 @@ export async function settleAll<T>(promises: Promise<T>[]): Promise<T[]> {
 }
 
 /**
+ * At most `permits` runs at once; the others wait their turn, first come
+ * first served. Bounds the memory of work that each holds a buffer.
+ */
+export class Semaphore {
+  private readonly waiting: (() => void)[] = [];
+
+  constructor(private permits: number) {
+    checkPositiveInteger('permits', permits);
+  }
+
+  async run<T>(work: () => Promise<T>): Promise<T> {
+    if (this.permits > 0) this.permits -= 1;
+    else await new Promise<void>((resolve) => this.waiting.push(resolve));
+    try {
+      return await work();
+    } finally {
+      // The permit passes straight to the next in line, if any.
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.permits += 1;
+    }
+  }
+}
+
+/**
  * An AbortController that also aborts when `parent` does; call `dispose` when
  * done. Every request in flight listens to its signal (Node's HTTP client adds
  * a listener per request), so a pipeline says how many it runs at once: past

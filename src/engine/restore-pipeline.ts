@@ -6,7 +6,7 @@ import { readFull, writeFull } from '../io/file-io.js';
 import { BufferRecycler } from './buffer-recycler.js';
 import { MAX_BATCH_BODY, MAX_READ_CHUNKS } from './chunk-batch.js';
 import { CHUNK_SIZE, ChunkIntegrityError, isZeroChunk } from './chunk-codec.js';
-import { checkPositiveInteger, linkedAbortController, runConcurrently, settleAll } from './concurrency.js';
+import { checkPositiveInteger, linkedAbortController, runConcurrently, Semaphore, settleAll } from './concurrency.js';
 import { blockDeviceSize } from './disk-source.js';
 import { chunkLength, chunkOffset, expectedChunkCount, type Manifest } from './manifest.js';
 import type { ChunkPool } from './worker-pool.js';
@@ -29,6 +29,23 @@ export interface ChunkSource {
  * (3.1 s), with two or three fetches in flight as with six single ones.
  */
 const CHUNKS_PER_FETCH = MAX_READ_CHUNKS;
+
+/**
+ * Fetches in flight: while the chunks of one are decoded and written, the
+ * next ones are on their way. Two left the disk idle while a fetch's chunks
+ * were decoded; three restored the 2 GiB benchmark disk in 1.39 s (median of
+ * 6) against 1.59 s.
+ */
+const FETCHES_IN_FLIGHT = 3;
+
+/**
+ * Chunks decoded or being written at once, each in its own 4 MiB buffer,
+ * across all fetches: enough for every worker to decode while others write,
+ * and the bound on a restore's memory beyond its fetch buffers. Letting each
+ * fetch decode all four of its chunks at once took 24 MB more and was no
+ * faster, as the pool decodes only as many at a time as it has workers.
+ */
+const CHUNKS_DECODED_AT_ONCE = 6;
 
 /**
  * - `file`: (re)create a sparse image file; holes stay unallocated.
@@ -66,8 +83,8 @@ export interface RestoreOptions {
   pool: ChunkPool;
   mode: RestoreMode;
   onProgress?: (progress: RestoreProgress) => void;
-  /** Chunks fetched, decoded and written at once (in fetches of up to four). */
-  concurrency?: number;
+  /** Fetches in flight at once, each of up to four chunks. */
+  fetches?: number;
   /** Create the target as a regular file if absent; defaults to true only in `file` mode. */
   createIfMissing?: boolean;
   signal?: AbortSignal;
@@ -168,8 +185,8 @@ function checkManifest(manifest: Manifest): void {
  */
 export async function restoreDisk(options: RestoreOptions): Promise<RestoreResult> {
   const { manifest, target, source, pool, mode, onProgress } = options;
-  const concurrency = options.concurrency ?? 8;
-  checkPositiveInteger('concurrency', concurrency);
+  const lanes = options.fetches ?? FETCHES_IN_FLIGHT;
+  checkPositiveInteger('fetches', lanes);
   if (mode !== 'file' && mode !== 'device' && mode !== 'rollback') {
     throw new TypeError(`unknown restore mode ${JSON.stringify(mode)}`);
   }
@@ -177,7 +194,6 @@ export async function restoreDisk(options: RestoreOptions): Promise<RestoreResul
   options.signal?.throwIfAborted();
 
   const { handle, created } = await openTarget(target, mode, manifest.size, options.createIfMissing ?? mode === 'file');
-  const lanes = Math.ceil(concurrency / CHUNKS_PER_FETCH);
   const { controller, dispose } = linkedAbortController(options.signal, lanes);
   const signal = controller.signal;
   const stats = { chunksWritten: 0, bytesWritten: 0, chunksSkipped: 0, bytesFetched: 0 };
@@ -185,7 +201,8 @@ export async function restoreDisk(options: RestoreOptions): Promise<RestoreResul
   let zeros: Buffer | undefined;
   // Shared with the workers, which decode in place.
   const blobs = new BufferRecycler(MAX_BATCH_BODY, { keep: lanes, shared: true });
-  const chunkBuffers = new BufferRecycler(CHUNK_SIZE, { keep: concurrency, shared: true, align: DIRECT_IO_ALIGNMENT });
+  const chunkBuffers = new BufferRecycler(CHUNK_SIZE, { keep: CHUNKS_DECODED_AT_ONCE, shared: true, align: DIRECT_IO_ALIGNMENT });
+  const decoding = new Semaphore(CHUNKS_DECODED_AT_ONCE);
   const direct = await openDirectWriter(handle);
   let directRefused = false;
 
@@ -238,21 +255,27 @@ export async function restoreDisk(options: RestoreOptions): Promise<RestoreResul
     if (fetched.length !== digests.length) throw new Error(`asked for ${digests.length} chunks, got ${fetched.length}`);
     // Every decode settles before this does: the target is closed once the lanes are done.
     await settleAll(
-      digests.map(async (digest, i) => {
-        const blob = fetched[i]!;
-        stats.bytesFetched += blob.length;
-        const { data } = await pool.decode(blob, digest, chunkBuffers.take());
-        for (const { index, offset, length } of wanted.filter((w) => w.digest === digest)) {
-          // A verified chunk of the wrong length means the manifest itself is
-          // inconsistent; writing it would spill into the next chunk or past the end.
-          if (data.length !== length) {
-            throw new ChunkIntegrityError(digest, `is ${data.length} bytes but chunk ${index} of the disk is ${length}`);
-          }
+      digests.map((digest, i) =>
+        decoding.run(async () => {
+          const blob = fetched[i]!;
+          stats.bytesFetched += blob.length;
           signal.throwIfAborted();
-          await write(data, offset);
-        }
-        chunkBuffers.give(data);
-      }),
+          const { data } = await pool.decode(blob, digest, chunkBuffers.take());
+          try {
+            for (const { index, offset, length } of wanted.filter((w) => w.digest === digest)) {
+              // A verified chunk of the wrong length means the manifest itself is
+              // inconsistent; writing it would spill into the next chunk or past the end.
+              if (data.length !== length) {
+                throw new ChunkIntegrityError(digest, `is ${data.length} bytes but chunk ${index} of the disk is ${length}`);
+              }
+              signal.throwIfAborted();
+              await write(data, offset);
+            }
+          } finally {
+            chunkBuffers.give(data);
+          }
+        }),
+      ),
     );
     blobs.give(into);
   };

@@ -517,7 +517,7 @@ describe('backup and restore pipelines', () => {
       const result = await backupDisk({ path: disk, pool, sink, batchSize: 16 });
       assert.equal(own.uploads.length, 24);
       const source: ChunkSource = { fetch: (digests, signal) => listening(signal, () => own.fetch(digests)) };
-      await restoreDisk({ manifest: manifestOf(result), target: join(dir, 'many-lanes.img'), source, pool, mode: 'file', concurrency: 16 });
+      await restoreDisk({ manifest: manifestOf(result), target: join(dir, 'many-lanes.img'), source, pool, mode: 'file', fetches: 8 });
       await new Promise(setImmediate); // process.emitWarning emits on the next tick
     } finally {
       process.off('warning', onWarning);
