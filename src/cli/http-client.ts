@@ -3,8 +3,6 @@ import https from 'node:https';
 import type { Readable } from 'node:stream';
 import { CairnError } from '../domain/errors.js';
 import type { Page } from '../domain/page.js';
-import { copyBytes } from '../io/copy-bytes.js';
-import { readInto } from '../io/read-into.js';
 import type { AccountView, TokenView } from '../services/accounts.js';
 import type { JobStatus, JobView } from '../services/jobs.js';
 import type { ResourceView } from '../services/resources.js';
@@ -197,23 +195,6 @@ export class CairnClient {
     const res = await this.send('GET', path, { query: opts.query, headers: opts.headers ?? {}, signal: opts.signal });
     // A fresh ArrayBuffer of its own, so the chunk can be handed to a worker without a copy.
     return { status: res.status, headers: res.headers, body: await bytesOf(res.body) };
-  }
-
-  /**
-   * GETs a bounded binary body (chunks) into the start of `into`, returning a
-   * view of it; a body larger than `into` gets a buffer of its own.
-   */
-  async getInto(path: string, into: Buffer, opts: RawRequestOptions = {}): Promise<{ headers: ResponseHeaders; body: Buffer }> {
-    const res = await this.send('GET', path, { query: opts.query, headers: opts.headers ?? {}, signal: opts.signal });
-    const declared = Number(res.headers.get('content-length') ?? NaN);
-    const target = Number.isSafeInteger(declared) && declared > into.length ? Buffer.allocUnsafeSlow(declared) : into;
-    const body = await readInto(res.body as AsyncIterable<Buffer>, target, (small, filled, needed) => {
-      // No or a wrong Content-Length: grow rather than fail; the caller verifies what arrived.
-      const bigger = Buffer.allocUnsafeSlow(Math.max(small.length * 2, needed));
-      copyBytes(bigger, 0, small.subarray(0, filled));
-      return bigger;
-    });
-    return { headers: res.headers, body };
   }
 
   // ---- typed endpoints -------------------------------------------------------

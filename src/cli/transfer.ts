@@ -1,13 +1,25 @@
 import { unlink } from 'node:fs/promises';
 import { encodeManifest, decodeManifest, type Manifest } from '../engine/manifest.js';
 import { backupDisk, type ChunkSink, type UploadChunk } from '../engine/backup-pipeline.js';
-import { BATCH_LENGTHS_HEADER, batchBodyParts, batchSlot, ChunkBatchError, formatBatchQuery, MAX_BATCH_BODY, MAX_BATCH_CHUNKS, splitBatchReply } from '../engine/chunk-batch.js';
+import {
+  BATCH_LENGTHS_HEADER,
+  batchBodyParts,
+  batchReplyLengths,
+  batchSlot,
+  ChunkBatchError,
+  formatBatchQuery,
+  MAX_BATCH_BODY,
+  MAX_BATCH_CHUNKS,
+  replySlots,
+  splitBatchReply,
+} from '../engine/chunk-batch.js';
 import { restoreDisk, type ChunkSource, type RestoreMode, type RestoreResult } from '../engine/restore-pipeline.js';
 import { openDiskSource } from '../engine/disk-source.js';
 import { ChunkIntegrityError } from '../engine/chunk-codec.js';
 import { linkedAbortController } from '../engine/concurrency.js';
 import type { ChunkPool } from '../engine/worker-pool.js';
 import { CairnError, badRequest } from '../domain/errors.js';
+import { readIntoParts } from '../io/read-into.js';
 import type { CairnClient, Resource } from './http-client.js';
 
 /**
@@ -78,13 +90,25 @@ export class ServerChunkSource implements ChunkSource {
     private readonly base: string,
   ) {}
 
-  /** One request for all of `digests` (see chunk-batch.ts). */
+  /** One request for all of `digests` (see chunk-batch.ts); into `into`, each blob in its slot (replySlots). */
   async fetch(digests: string[], signal?: AbortSignal, into?: Buffer): Promise<Buffer[]> {
     const path = `${this.base}/chunks`;
     const query = { digests: digests.join(',') };
-    const { headers, body } = into ? await this.client.getInto(path, into, { query, signal }) : await this.client.getBuffer(path, { query, signal });
     try {
-      return splitBatchReply(digests, headers.get(BATCH_LENGTHS_HEADER), body);
+      if (!into) {
+        const { headers, body } = await this.client.getBuffer(path, { query, signal });
+        return splitBatchReply(digests, headers.get(BATCH_LENGTHS_HEADER), body);
+      }
+      const { headers, body } = await this.client.getStream(path, { query, signal });
+      try {
+        const slots = replySlots(batchReplyLengths(digests, headers.get(BATCH_LENGTHS_HEADER)), into);
+        if (!slots) throw new ChunkBatchError(`it lists a blob longer than any chunk's`);
+        if (!(await readIntoParts(body, slots))) throw new ChunkBatchError(`its body is not as long as its blobs' lengths add up to`);
+        return slots;
+      } catch (err) {
+        body.destroy();
+        throw err;
+      }
     } catch (err) {
       if (err instanceof ChunkBatchError) throw new CairnError(502, 'bad_response', `The server's answer to GET ${path} is malformed: ${err.message}.`);
       throw err;

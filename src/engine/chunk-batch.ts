@@ -1,5 +1,5 @@
 import { blockSpan, DIRECT_IO_ALIGNMENT } from '../io/disk-io.js';
-import { isDigest, MAX_BLOB_SIZE } from './chunk-codec.js';
+import { BLOB_HEADER_SIZE, isDigest, MAX_BLOB_SIZE } from './chunk-codec.js';
 
 /**
  * Several chunks in one upload request (docs/upload-protocol.md): their
@@ -98,17 +98,41 @@ function checkDigests(digests: readonly string[], max: number, verb: string): vo
   }
 }
 
-/** Splits a batch read's body by its lengths header; throws ChunkBatchError if they disagree. */
-export function splitBatchReply(digests: readonly string[], lengthsHeader: string | null, body: Buffer): Buffer[] {
+/** The blob lengths a batch read's header lists; throws ChunkBatchError unless it names one per digest asked. */
+export function batchReplyLengths(digests: readonly string[], lengthsHeader: string | null): number[] {
   const lengths = (lengthsHeader ?? '').split(',').map(Number);
   if (lengths.length !== digests.length || lengths.some((n) => !Number.isSafeInteger(n) || n < 0)) {
     throw new ChunkBatchError(`the answer's ${BATCH_LENGTHS_HEADER} header (${JSON.stringify(lengthsHeader)}) does not list ${digests.length} blob lengths`);
   }
+  return lengths;
+}
+
+/** Splits a batch read's body by its lengths header; throws ChunkBatchError if they disagree. */
+export function splitBatchReply(digests: readonly string[], lengthsHeader: string | null, body: Buffer): Buffer[] {
+  const lengths = batchReplyLengths(digests, lengthsHeader);
   const total = lengths.reduce((sum, n) => sum + n, 0);
   if (total !== body.length) throw new ChunkBatchError(`the answer is ${body.length} bytes, but its blobs' lengths add up to ${total}`);
   let at = 0;
   return lengths.map((n) => body.subarray(at, (at += n)));
 }
+
+/**
+ * Where each blob of a batch read goes in `into` (aligned, MAX_BATCH_BODY
+ * bytes): one slot each, the blob placed so that what follows its header
+ * starts on a BATCH_ALIGNMENT boundary. A raw blob's chunk can then be
+ * written around the page cache straight from there, with no copy. Null when
+ * the blobs do not fit.
+ */
+export function replySlots(lengths: readonly number[], into: Buffer): Buffer[] | null {
+  if (lengths.length * BLOB_SLOT > into.length || lengths.some((n) => n > BLOB_SLOT)) return null;
+  return lengths.map((n, i) => {
+    const shift = n <= BLOB_SLOT - PAYLOAD_SHIFT ? PAYLOAD_SHIFT : 0;
+    const start = i * BLOB_SLOT + shift;
+    return into.subarray(start, start + n);
+  });
+}
+
+const PAYLOAD_SHIFT = BATCH_ALIGNMENT - BLOB_HEADER_SIZE;
 
 /** What to send as a batch body: each blob, then the zeros that pad it to its slot (no copies). */
 export function batchBodyParts(blobs: Iterable<Uint8Array>): Uint8Array[] {

@@ -158,39 +158,52 @@ export function readBlobHeader(blob: Uint8Array, digest: string): BlobHeader {
  * enough), which lets callers recycle chunk buffers; the result is a view of it.
  */
 export function decodeChunk(blob: Uint8Array, expectedDigest: string, into?: Buffer): Buffer {
-  const digest = expectedDigest.toLowerCase();
-  if (!isDigest(digest)) {
-    throw new TypeError(`not a hex chunk digest: ${JSON.stringify(expectedDigest)}`);
-  }
+  const digest = checkedDigest(expectedDigest);
   const { codec, length } = readBlobHeader(blob, digest);
   if (into && into.length < length) throw new RangeError(`a buffer of ${into.length} bytes cannot hold a chunk of ${length}`);
   const data = into ? into.subarray(0, length) : Buffer.allocUnsafeSlow(length);
-  const payload = blob.subarray(BLOB_HEADER_SIZE);
-
   if (codec === CODEC_RAW) {
-    if (payload.length !== length) {
-      throw new ChunkIntegrityError(digest, `raw payload is ${payload.length} bytes, header says ${length}`);
-    }
-    copyBytes(data, 0, payload);
-  } else {
-    decompressExactly(payload, data, digest);
+    copyBytes(data, 0, verifiedRawPayload(blob, digest, length));
+    return data;
   }
-
-  if (!contentMatches(data, digest)) {
-    throw new ChunkIntegrityError(digest, `content hashes to ${chunkDigest(data)}`);
-  }
+  decompressExactly(blob.subarray(BLOB_HEADER_SIZE), data, digest);
+  checkContent(data, digest);
   return data;
 }
 
 let verifyScratch: Buffer | undefined;
 
 /**
- * Proves a blob is the chunk named by `digest` without keeping the chunk:
- * decodes into a scratch buffer of this thread. Returns the chunk's length.
+ * Proves a blob is the chunk named by `digest` without keeping the chunk.
+ * A raw blob is hashed where it lies; a compressed one is decoded into a
+ * scratch buffer of this thread. Returns the chunk's length.
  */
-export function verifyChunk(blob: Uint8Array, digest: string): number {
+export function verifyChunk(blob: Uint8Array, expectedDigest: string): number {
+  const digest = checkedDigest(expectedDigest);
+  const { codec, length } = readBlobHeader(blob, digest);
+  if (codec === CODEC_RAW) return verifiedRawPayload(blob, digest, length).length;
   verifyScratch ??= Buffer.allocUnsafeSlow(CHUNK_SIZE);
   return decodeChunk(blob, digest, verifyScratch).length;
+}
+
+/** The chunk a raw blob holds, as a view of it, once proven to be chunk `digest`. */
+function verifiedRawPayload(blob: Uint8Array, digest: string, length: number): Uint8Array {
+  const payload = blob.subarray(BLOB_HEADER_SIZE);
+  if (payload.length !== length) {
+    throw new ChunkIntegrityError(digest, `raw payload is ${payload.length} bytes, header says ${length}`);
+  }
+  checkContent(payload, digest);
+  return payload;
+}
+
+function checkedDigest(expectedDigest: string): string {
+  const digest = expectedDigest.toLowerCase();
+  if (!isDigest(digest)) throw new TypeError(`not a hex chunk digest: ${JSON.stringify(expectedDigest)}`);
+  return digest;
+}
+
+function checkContent(data: Uint8Array, digest: string): void {
+  if (!contentMatches(data, digest)) throw new ChunkIntegrityError(digest, `content hashes to ${chunkDigest(data)}`);
 }
 
 /** Decompresses into exactly `data` (the declared length): a frame that would expand beyond it fails instead. */

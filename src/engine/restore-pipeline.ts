@@ -5,7 +5,7 @@ import { DIRECT_IO_ALIGNMENT, dropCached, isDirectAligned, openDirectWriter } fr
 import { readFull, writeFull } from '../io/file-io.js';
 import { BufferRecycler } from './buffer-recycler.js';
 import { MAX_BATCH_BODY, MAX_READ_CHUNKS } from './chunk-batch.js';
-import { CHUNK_SIZE, ChunkIntegrityError, isZeroChunk } from './chunk-codec.js';
+import { BLOB_HEADER_SIZE, CHUNK_SIZE, CODEC_RAW, ChunkIntegrityError, isZeroChunk, readBlobHeader } from './chunk-codec.js';
 import { checkPositiveInteger, linkedAbortController, runConcurrently, Semaphore, settleAll } from './concurrency.js';
 import { blockDeviceSize } from './disk-source.js';
 import { chunkLength, chunkOffset, expectedChunkCount, type Manifest } from './manifest.js';
@@ -16,7 +16,8 @@ export interface ChunkSource {
   /**
    * The stored blobs for `digests` (distinct, at most MAX_READ_CHUNKS), in
    * that order; they are verified here, so they need not be trusted. `into`
-   * (MAX_BATCH_BODY bytes) may hold them, to spare an allocation per fetch.
+   * (MAX_BATCH_BODY bytes, aligned) may hold them, to spare an allocation per
+   * fetch, placed as replySlots does: a raw chunk is then written from there.
    */
   fetch(digests: string[], signal?: AbortSignal, into?: Buffer): Promise<Buffer[]>;
 }
@@ -200,7 +201,7 @@ export async function restoreDisk(options: RestoreOptions): Promise<RestoreResul
   let bytesDone = 0;
   let zeros: Buffer | undefined;
   // Shared with the workers, which decode in place.
-  const blobs = new BufferRecycler(MAX_BATCH_BODY, { keep: lanes, shared: true });
+  const blobs = new BufferRecycler(MAX_BATCH_BODY, { keep: lanes, shared: true, align: DIRECT_IO_ALIGNMENT });
   const chunkBuffers = new BufferRecycler(CHUNK_SIZE, { keep: CHUNKS_DECODED_AT_ONCE, shared: true, align: DIRECT_IO_ALIGNMENT });
   const decoding = new Semaphore(CHUNKS_DECODED_AT_ONCE);
   const direct = await openDirectWriter(handle);
@@ -260,7 +261,7 @@ export async function restoreDisk(options: RestoreOptions): Promise<RestoreResul
           const blob = fetched[i]!;
           stats.bytesFetched += blob.length;
           signal.throwIfAborted();
-          const { data } = await pool.decode(blob, digest, chunkBuffers.take());
+          const data = await verifiedChunk(blob, digest);
           try {
             for (const { index, offset, length } of wanted.filter((w) => w.digest === digest)) {
               // A verified chunk of the wrong length means the manifest itself is
@@ -278,6 +279,19 @@ export async function restoreDisk(options: RestoreOptions): Promise<RestoreResul
       ),
     );
     blobs.give(into);
+  };
+
+  /**
+   * The chunk in `blob`, proven to be `digest`. A raw chunk that lies aligned
+   * for direct I/O is hashed and written where it lies; any other is decoded
+   * into a chunk buffer, which goes back to chunkBuffers once written.
+   */
+  const verifiedChunk = async (blob: Buffer, digest: string): Promise<Buffer> => {
+    if (direct && !directRefused && readBlobHeader(blob, digest).codec === CODEC_RAW && isDirectAligned(blob.subarray(BLOB_HEADER_SIZE), 0)) {
+      const { blob: back } = await pool.verify(blob, digest);
+      return back.subarray(BLOB_HEADER_SIZE);
+    }
+    return (await pool.decode(blob, digest, chunkBuffers.take())).data;
   };
 
   /**

@@ -14,3 +14,30 @@ export async function readInto(stream: AsyncIterable<Uint8Array>, target: Buffer
   }
   return target.subarray(0, filled);
 }
+
+/**
+ * Reads a byte stream into `parts`, one after another, each filled exactly;
+ * false when the stream holds more or fewer bytes than they take together.
+ */
+export async function readIntoParts(stream: AsyncIterable<Uint8Array>, parts: readonly Buffer[]): Promise<boolean> {
+  let part = 0;
+  let filled = 0;
+  for await (let piece of stream) {
+    while (piece.length > 0) {
+      while (part < parts.length && filled === parts[part]!.length) {
+        part += 1;
+        filled = 0;
+      }
+      if (part === parts.length) return false;
+      const take = Math.min(piece.length, parts[part]!.length - filled);
+      copyBytes(parts[part]!, filled, piece.subarray(0, take));
+      filled += take;
+      piece = piece.subarray(take);
+    }
+  }
+  while (part < parts.length && filled === parts[part]!.length) {
+    part += 1;
+    filled = 0;
+  }
+  return part === parts.length;
+}

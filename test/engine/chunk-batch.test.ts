@@ -4,16 +4,20 @@ import {
   BATCH_ALIGNMENT,
   BATCH_QUERY_PATTERN,
   batchBodyLength,
+  BLOB_SLOT,
   ChunkBatchError,
   DIGEST_LIST_PATTERN,
   formatBatchQuery,
+  MAX_BATCH_BODY,
   MAX_BATCH_CHUNKS,
+  MAX_READ_CHUNKS,
   parseBatchQuery,
   parseDigestList,
+  replySlots,
   splitBatchBody,
   splitBatchReply,
 } from '../../src/engine/chunk-batch.js';
-import { MAX_BLOB_SIZE } from '../../src/engine/chunk-codec.js';
+import { BLOB_HEADER_SIZE, CHUNK_SIZE, MAX_BLOB_SIZE } from '../../src/engine/chunk-codec.js';
 
 const digest = (n: number) => n.toString(16).padStart(64, '0');
 
@@ -60,5 +64,23 @@ describe('batches of chunks in one request', () => {
     assert.throws(() => splitBatchReply(digests, '3,5', body), /does not list 3 blob lengths/);
     assert.throws(() => splitBatchReply(digests, '3,5,2', body), /add up to 10/);
     assert.throws(() => splitBatchReply(digests, null, body), ChunkBatchError);
+  });
+
+  it('places each blob of a read in its own slot, a raw chunk aligned after its header', () => {
+    const into = Buffer.alloc(MAX_BATCH_BODY);
+    const rawBlob = BLOB_HEADER_SIZE + CHUNK_SIZE;
+    const slots = replySlots([rawBlob, 100, MAX_BLOB_SIZE, 0], into)!;
+    assert.deepEqual(
+      slots.map((s) => s.length),
+      [rawBlob, 100, MAX_BLOB_SIZE, 0],
+    );
+    slots.forEach((slot, i) => {
+      assert.equal(slot.buffer, into.buffer, 'views of the buffer given');
+      const start = slot.byteOffset - into.byteOffset;
+      assert.ok(start >= i * BLOB_SLOT && start + slot.length <= (i + 1) * BLOB_SLOT, `blob ${i} stays in its slot`);
+    });
+    for (const i of [0, 1, 3]) assert.equal((slots[i]!.byteOffset - into.byteOffset + BLOB_HEADER_SIZE) % BATCH_ALIGNMENT, 0, `blob ${i}'s chunk starts aligned`);
+    assert.equal(replySlots(Array(MAX_READ_CHUNKS + 1).fill(1), into), null, 'more blobs than slots');
+    assert.equal(replySlots([BLOB_SLOT + 1], into), null, 'a blob longer than a slot');
   });
 });

@@ -12,6 +12,7 @@ import {
   MAX_BLOB_SIZE,
   compressChunk,
   decodeChunk,
+  verifyChunk,
   encodeChunk,
   isZeroChunk,
 } from '../../src/engine/chunk-codec.js';
@@ -143,80 +144,89 @@ describe('chunk codec', () => {
     assert.equal(isZeroChunk(new Uint8Array(4096)), true);
   });
 
-  describe('decodeChunk rejects', () => {
-    const data = compressible(100_000);
-    const { digest, blob: zblob } = encodeChunk(data);
-    const raw = seededRandom(4).bytes(50_000);
-    const { digest: rawDigest, blob: rblob } = encodeChunk(raw);
+  // Verifying (the server, on upload) and decoding (a restore) must refuse the same blobs.
+  const readers: [string, (blob: Uint8Array, digest: string) => unknown][] = [
+    ['decodeChunk', decodeChunk],
+    ['verifyChunk', verifyChunk],
+  ];
+  for (const [name, read] of readers) {
+    describe(`${name} rejects`, () => {
+      const data = compressible(100_000);
+      const { digest, blob: zblob } = encodeChunk(data);
+      const raw = seededRandom(4).bytes(50_000);
+      const { digest: rawDigest, blob: rblob } = encodeChunk(raw);
 
-    it('a flipped payload byte (zstd)', () => {
-      const bad = Buffer.from(zblob);
-      bad[bad.length - 5]! ^= 0xff;
-      assertIntegrityError(() => decodeChunk(bad, digest), digest, /integrity/);
-    });
+      it('a flipped payload byte (zstd)', () => {
+        const bad = Buffer.from(zblob);
+        bad[bad.length - 5]! ^= 0xff;
+        assertIntegrityError(() => read(bad, digest), digest, /integrity/);
+      });
 
-    it('a flipped payload byte (raw)', () => {
-      const bad = Buffer.from(rblob);
-      bad[1000]! ^= 0x01;
-      assertIntegrityError(() => decodeChunk(bad, rawDigest), rawDigest, /hashes to/);
-    });
+      it('a flipped payload byte (raw)', () => {
+        const bad = Buffer.from(rblob);
+        bad[1000]! ^= 0x01;
+        assertIntegrityError(() => read(bad, rawDigest), rawDigest, /hashes to/);
+      });
 
-    it('the right blob under the wrong digest', () => {
-      assertIntegrityError(() => decodeChunk(zblob, rawDigest), rawDigest, /hashes to|header says|declares/);
-    });
+      it('the right blob under the wrong digest', () => {
+        assertIntegrityError(() => read(zblob, rawDigest), rawDigest, /hashes to|header says|declares/);
+      });
 
-    it('a truncated blob', () => {
-      assertIntegrityError(() => decodeChunk(zblob.subarray(0, zblob.length - 1), digest), digest, /zstd/);
-      assertIntegrityError(() => decodeChunk(rblob.subarray(0, rblob.length - 1), rawDigest), rawDigest, /raw payload/);
-      assertIntegrityError(() => decodeChunk(zblob.subarray(0, 5), digest), digest, /shorter than/);
-    });
+      it('a truncated blob', () => {
+        assertIntegrityError(() => read(zblob.subarray(0, zblob.length - 1), digest), digest, /zstd/);
+        assertIntegrityError(() => read(rblob.subarray(0, rblob.length - 1), rawDigest), rawDigest, /raw payload/);
+        assertIntegrityError(() => read(zblob.subarray(0, 5), digest), digest, /shorter than/);
+      });
 
-    it('bad magic and unknown codecs', () => {
-      const badMagic = Buffer.from(zblob);
-      badMagic[0] = 0x58;
-      assertIntegrityError(() => decodeChunk(badMagic, digest), digest, /magic/);
-      const badCodec = Buffer.from(zblob);
-      badCodec[3] = 7;
-      assertIntegrityError(() => decodeChunk(badCodec, digest), digest, /codec 7/);
-    });
+      it('bad magic and unknown codecs', () => {
+        const badMagic = Buffer.from(zblob);
+        badMagic[0] = 0x58;
+        assertIntegrityError(() => read(badMagic, digest), digest, /magic/);
+        const badCodec = Buffer.from(zblob);
+        badCodec[3] = 7;
+        assertIntegrityError(() => read(badCodec, digest), digest, /codec 7/);
+      });
 
-    it('lengths outside the limits', () => {
-      assertIntegrityError(() => decodeChunk(header(CODEC_RAW, 0), digest), digest, /uncompressed length 0/);
-      const tooLong = Buffer.concat([header(CODEC_ZSTD, CHUNK_SIZE + 1), zblob.subarray(BLOB_HEADER_SIZE)]);
-      assertIntegrityError(() => decodeChunk(tooLong, digest), digest, /uncompressed length/);
-      const huge = Buffer.concat([header(CODEC_RAW, CHUNK_SIZE), Buffer.alloc(MAX_BLOB_SIZE)]);
-      assertIntegrityError(() => decodeChunk(huge, digest), digest, /limit/);
-    });
+      it('lengths outside the limits', () => {
+        assertIntegrityError(() => read(header(CODEC_RAW, 0), digest), digest, /uncompressed length 0/);
+        const tooLong = Buffer.concat([header(CODEC_ZSTD, CHUNK_SIZE + 1), zblob.subarray(BLOB_HEADER_SIZE)]);
+        assertIntegrityError(() => read(tooLong, digest), digest, /uncompressed length/);
+        const huge = Buffer.concat([header(CODEC_RAW, CHUNK_SIZE), Buffer.alloc(MAX_BLOB_SIZE)]);
+        assertIntegrityError(() => read(huge, digest), digest, /limit/);
+      });
 
-    it('a length header that disagrees with the zstd frame', () => {
-      const lying = Buffer.from(zblob);
-      lying.writeUInt32BE(data.length - 1, 4);
-      assertIntegrityError(() => decodeChunk(lying, digest), digest, /zstd/);
-    });
+      it('a length header that disagrees with the zstd frame', () => {
+        const lying = Buffer.from(zblob);
+        lying.writeUInt32BE(data.length - 1, 4);
+        assertIntegrityError(() => read(lying, digest), digest, /zstd/);
+      });
 
-    it('a frame that expands beyond the declared length', () => {
-      // A frame written without its content size cannot be checked up front;
-      // the bounded output buffer must stop it.
-      const cctx = new zstd.CCtx();
-      cctx.setParameter(zstd.CParameter.contentSizeFlag, 0);
-      const src = compressible(CHUNK_SIZE);
-      const dst = Buffer.alloc(zstd.compressBound(src.length));
-      const n = cctx.compress2(dst, src);
-      const bomb = Buffer.concat([header(CODEC_ZSTD, 1000), dst.subarray(0, n)]);
-      assertIntegrityError(() => decodeChunk(bomb, digest), digest, /zstd/);
-    });
+      it('a frame that expands beyond the declared length', () => {
+        // A frame written without its content size cannot be checked up front;
+        // the bounded output buffer must stop it.
+        const cctx = new zstd.CCtx();
+        cctx.setParameter(zstd.CParameter.contentSizeFlag, 0);
+        const src = compressible(CHUNK_SIZE);
+        const dst = Buffer.alloc(zstd.compressBound(src.length));
+        const n = cctx.compress2(dst, src);
+        const bomb = Buffer.concat([header(CODEC_ZSTD, 1000), dst.subarray(0, n)]);
+        assertIntegrityError(() => read(bomb, digest), digest, /zstd/);
+      });
 
-    it('bytes after the zstd frame', () => {
-      const trailing = Buffer.concat([zblob, Buffer.from([0, 0, 0, 0])]);
-      assertIntegrityError(() => decodeChunk(trailing, digest), digest, /zstd/);
-    });
+      it('bytes after the zstd frame', () => {
+        const trailing = Buffer.concat([zblob, Buffer.from([0, 0, 0, 0])]);
+        assertIntegrityError(() => read(trailing, digest), digest, /zstd/);
+      });
 
-    it('and still decodes good blobs after a failure', () => {
-      assert.ok(decodeChunk(zblob, digest).equals(data));
-    });
+      it('and still reads good blobs after a failure', () => {
+        assert.ok(decodeChunk(zblob, digest).equals(data));
+        assert.equal(verifyChunk(zblob, digest), data.length);
+        assert.equal(verifyChunk(rblob, rawDigest), raw.length);
+      });
 
-    it('a malformed expected digest with a TypeError', () => {
-      assert.throws(() => decodeChunk(zblob, 'abc'), TypeError);
+      it('a malformed expected digest with a TypeError', () => {
+        assert.throws(() => read(zblob, 'abc'), TypeError);
+      });
     });
-  });
+  }
 });

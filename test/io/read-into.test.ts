@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
 import { describe, it } from 'node:test';
 import { copyBytes } from '../../src/io/copy-bytes.js';
-import { readInto } from '../../src/io/read-into.js';
+import { readInto, readIntoParts } from '../../src/io/read-into.js';
 
 describe('reading a stream into a buffer', () => {
   it('copies into shared memory exactly the bytes given, and nothing around them', () => {
@@ -33,5 +33,14 @@ describe('reading a stream into a buffer', () => {
       }),
       /too long/,
     );
+  });
+
+  it('fills parts one after another, across pieces, and says whether the stream fitted them exactly', async () => {
+    const parts = [Buffer.alloc(3), Buffer.alloc(0), Buffer.alloc(5), Buffer.alloc(2)];
+    assert.equal(await readIntoParts(Readable.from([Buffer.from('ab'), Buffer.from('cdefg'), Buffer.from('hij')]), parts), true);
+    assert.deepEqual(parts.map(String), ['abc', '', 'defgh', 'ij']);
+    assert.equal(await readIntoParts(Readable.from([Buffer.from('abcdefghijk')]), parts), false, 'a byte too many');
+    assert.equal(await readIntoParts(Readable.from([Buffer.from('abcdefghi')]), parts), false, 'a byte short');
+    assert.equal(await readIntoParts(Readable.from([]), []), true);
   });
 });
