@@ -1,10 +1,10 @@
 import { constants as fsConstants } from 'node:fs';
 import { open, readFile, type FileHandle } from 'node:fs/promises';
-import { adviseSequential, dropCached, HoleMap } from '../io/disk-io.js';
+import { adviseSequential, dropCached, HoleMap, isDirectAligned, openDirect } from '../io/disk-io.js';
 import { readFull } from '../io/file-io.js';
 import type { BufferRecycler } from './buffer-recycler.js';
 import { CHUNK_SIZE } from './chunk-codec.js';
-import { readAndHash } from './chunk-hash.js';
+import { readAndHash, type HashedRead } from './chunk-hash.js';
 
 export type DiskKind = 'file' | 'block';
 
@@ -148,22 +148,33 @@ export async function openDiskSource(path: string, options: OpenDiskOptions = {}
     if (options.expectedSize !== undefined && options.expectedSize !== size) {
       throw new DiskSizeChangedError(path, options.expectedSize, size, 'since the previous backup');
     }
-    return new FileDiskSource(path, kind, size, handle);
+    return new FileDiskSource(path, kind, size, handle, await openDirect(handle, 'read'));
   } catch (err) {
     await handle.close();
     throw err;
   }
 }
 
+/**
+ * Chunks read and hashed into aligned buffers (the recyclers' are) come
+ * around the page cache (O_DIRECT): a backup reads each byte once, and
+ * through the cache the kernel copies it and allocates pages for it. On our
+ * test VM the 2 GiB benchmark disk's full backup took 0.27 CPU-s less on the
+ * client, and its incremental 0.13 CPU-s and 3% of its time less; this
+ * needs the huge pages the recyclers ask for, as pinning 4 KiB pages for
+ * each transfer made direct reads twice as slow as cached ones.
+ */
 class FileDiskSource implements DiskSource {
   readonly chunkSize = CHUNK_SIZE;
   private closed = false;
+  private directRefused = false;
 
   constructor(
     readonly path: string,
     readonly kind: DiskKind,
     readonly size: number,
     private readonly handle: FileHandle,
+    private readonly direct: FileHandle | null,
   ) {}
 
   chunks(options: ChunkReadOptions & { skipHoles: true }): AsyncGenerator<DiskChunk, void, undefined>;
@@ -209,9 +220,22 @@ class FileDiskSource implements DiskSource {
     // allocUnsafeSlow: a chunk must own its ArrayBuffer so it can be
     // transferred to a worker without detaching unrelated pooled buffers.
     const data = buffers && buffers.size >= length ? buffers.take().subarray(0, length) : Buffer.allocUnsafeSlow(length);
-    const { length: filled, digest } = options.hash && readAndHash ? await readAndHash(this.handle.fd, offset, data) : await this.readUnhashed(data, offset);
+    const { length: filled, digest } = options.hash && readAndHash ? await this.readHashed(readAndHash, data, offset) : await this.readUnhashed(data, offset);
     if (filled < length) throw new DiskSizeChangedError(this.path, this.size, offset + filled, 'while it was being read');
     return digest === undefined ? { index, offset, data } : { index, offset, data, digest };
+  }
+
+  private async readHashed(read: NonNullable<typeof readAndHash>, data: Buffer, offset: number): Promise<HashedRead> {
+    if (this.direct && !this.directRefused && isDirectAligned(data, offset)) {
+      try {
+        return await read(this.direct.fd, offset, data);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EINVAL') throw err;
+        // The file system takes no direct I/O after all: read through the cache from now on.
+        this.directRefused = true;
+      }
+    }
+    return read(this.handle.fd, offset, data);
   }
 
   private async readUnhashed(data: Buffer, offset: number): Promise<{ length: number; digest?: undefined }> {
@@ -223,6 +247,7 @@ class FileDiskSource implements DiskSource {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await this.direct?.close();
     await this.handle.close();
   }
 }

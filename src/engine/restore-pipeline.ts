@@ -1,7 +1,7 @@
 import { constants as fsConstants } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { DIRECT_IO_ALIGNMENT, dropCached, isDirectAligned, openDirectWriter } from '../io/disk-io.js';
+import { DIRECT_IO_ALIGNMENT, dropCached, isDirectAligned, openDirect } from '../io/disk-io.js';
 import { readFull, writeFull } from '../io/file-io.js';
 import { BufferRecycler } from './buffer-recycler.js';
 import { MAX_BATCH_BODY, MAX_READ_CHUNKS } from './chunk-batch.js';
@@ -204,7 +204,7 @@ export async function restoreDisk(options: RestoreOptions): Promise<RestoreResul
   const blobs = new BufferRecycler(MAX_BATCH_BODY, { keep: lanes, shared: true, align: DIRECT_IO_ALIGNMENT });
   const chunkBuffers = new BufferRecycler(CHUNK_SIZE, { keep: CHUNKS_DECODED_AT_ONCE, shared: true, align: DIRECT_IO_ALIGNMENT });
   const decoding = new Semaphore(CHUNKS_DECODED_AT_ONCE);
-  const direct = await openDirectWriter(handle);
+  const direct = await openDirect(handle, 'write');
   let directRefused = false;
 
   let unflushed = 0;

@@ -100,16 +100,16 @@ export function readFileInto(path: string, into: Uint8Array): Promise<number> | 
 }
 
 /**
- * The file open as `handle` opened a second time for O_DIRECT writes, or null
- * where that is not possible. Callers still check each transfer with
- * `isDirectAligned`, and fall back to `handle` on EINVAL, which some file
- * systems answer only at the first transfer.
+ * The file open as `handle` opened a second time for O_DIRECT reads or
+ * writes, or null where that is not possible. Callers still check each
+ * transfer with `isDirectAligned`, and fall back to `handle` on EINVAL, which
+ * some file systems answer only at the first transfer.
  */
-export async function openDirectWriter(handle: FileHandle): Promise<FileHandle | null> {
+export async function openDirect(handle: FileHandle, access: 'read' | 'write'): Promise<FileHandle | null> {
   if (!addon || fsConstants.O_DIRECT === undefined) return null;
   try {
     // Through /proc, the very file already open, even if its path changed since.
-    return await open(`/proc/self/fd/${handle.fd}`, fsConstants.O_WRONLY | fsConstants.O_DIRECT);
+    return await open(`/proc/self/fd/${handle.fd}`, (access === 'read' ? fsConstants.O_RDONLY : fsConstants.O_WRONLY) | fsConstants.O_DIRECT);
   } catch {
     return null;
   }
