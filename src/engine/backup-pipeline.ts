@@ -139,7 +139,11 @@ export async function backupDisk(options: BackupOptions): Promise<BackupResult> 
   // Two requests per worker, as the pool itself schedules: enough to keep every
   // core busy while the main thread reads and uploads, and no more in memory.
   const encodeWindow = Math.max(2, pool.size * 2);
-  const readAhead = 2;
+  // Direct reads get no read-ahead from the kernel: the disk sees only the
+  // reads in flight. Five (this plus the one awaited) fill libuv's four
+  // threads with one queued; against three, the benchmark disk's incremental
+  // backup took 0.98 s instead of 1.08 s (medians of 8), for 8 MiB more.
+  const readAhead = 4;
   // Every chunk buffer in flight (read ahead, or with a worker) comes back here.
   // Shared memory: the workers hash and compress in place, and nothing moves.
   const buffers = new BufferRecycler(source.chunkSize, { keep: encodeWindow + readAhead + 2, shared: true });
