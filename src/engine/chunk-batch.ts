@@ -117,8 +117,8 @@ export function splitBatchReply(digests: readonly string[], lengthsHeader: strin
 }
 
 /**
- * Where each blob of a batch read goes in `into` (aligned, MAX_BATCH_BODY
- * bytes): one slot each, the blob placed so that what follows its header
+ * Where each blob of a batch read goes in `into` (aligned, BLOB_SLOT bytes
+ * for each blob): one slot each, the blob placed so that what follows its header
  * starts on a BATCH_ALIGNMENT boundary. A raw blob's chunk can then be
  * written around the page cache straight from there, with no copy. Null when
  * the blobs do not fit.

@@ -4,7 +4,7 @@ import { dirname } from 'node:path';
 import { DIRECT_IO_ALIGNMENT, dropCached, isDirectAligned, openDirect } from '../io/disk-io.js';
 import { readFull, writeFull } from '../io/file-io.js';
 import { BufferRecycler } from './buffer-recycler.js';
-import { MAX_BATCH_BODY, MAX_READ_CHUNKS } from './chunk-batch.js';
+import { BLOB_SLOT, MAX_READ_CHUNKS } from './chunk-batch.js';
 import { BLOB_HEADER_SIZE, CHUNK_SIZE, CODEC_RAW, ChunkIntegrityError, isZeroChunk, readBlobHeader } from './chunk-codec.js';
 import { checkPositiveInteger, linkedAbortController, runConcurrently, Semaphore, settleAll } from './concurrency.js';
 import { blockDeviceSize } from './disk-source.js';
@@ -16,28 +16,27 @@ export interface ChunkSource {
   /**
    * The stored blobs for `digests` (distinct, at most MAX_READ_CHUNKS), in
    * that order; they are verified here, so they need not be trusted. `into`
-   * (MAX_BATCH_BODY bytes, aligned) may hold them, to spare an allocation per
-   * fetch, placed as replySlots does: a raw chunk is then written from there.
+   * (aligned, BLOB_SLOT bytes for each digest) may hold them, to spare an
+   * allocation per fetch, placed as replySlots does: a raw chunk is then
+   * written from there.
    */
   fetch(digests: string[], signal?: AbortSignal, into?: Buffer): Promise<Buffer[]>;
 }
 
 /**
- * Chunks fetched in one request: per request the server pays for the
- * caller's token, the point's access check and the HTTP exchange. Restoring
- * the 2 GiB benchmark disk on our test VM took 0.76–0.90 s of server CPU a
- * chunk at a time, and 0.45–0.62 s four at a time; wall time stayed the same
- * (3.1 s), with two or three fetches in flight as with six single ones.
+ * Chunks fetched in one request (the server takes up to MAX_READ_CHUNKS), and
+ * fetches in flight: while the chunks of one are decoded and written, the
+ * next ones are on their way. Per request the server pays for the caller's
+ * token, the point's access check and the HTTP exchange: restoring the 2 GiB
+ * benchmark disk on our test VM took 0.76–0.90 s of server CPU a chunk at a
+ * time, and 0.45–0.62 s four at a time. What each side holds for the fetches
+ * in flight is their chunks' worth of buffers; in medians of 6 restores, two
+ * fetches of four took 1.59 s, three of four 1.39 s (and 16 MB more on each
+ * side), three of three 1.71 s, four of two 1.67 s and five of two 1.60 s,
+ * against 1.78 s for three of four in the same runs.
  */
-const CHUNKS_PER_FETCH = MAX_READ_CHUNKS;
-
-/**
- * Fetches in flight: while the chunks of one are decoded and written, the
- * next ones are on their way. Two left the disk idle while a fetch's chunks
- * were decoded; three restored the 2 GiB benchmark disk in 1.39 s (median of
- * 6) against 1.59 s.
- */
-const FETCHES_IN_FLIGHT = 3;
+const CHUNKS_PER_FETCH = Math.min(2, MAX_READ_CHUNKS);
+const FETCHES_IN_FLIGHT = 4;
 
 /**
  * Chunks decoded or being written at once, each in its own 4 MiB buffer,
@@ -84,7 +83,7 @@ export interface RestoreOptions {
   pool: ChunkPool;
   mode: RestoreMode;
   onProgress?: (progress: RestoreProgress) => void;
-  /** Fetches in flight at once, each of up to four chunks. */
+  /** Fetches in flight at once, each of up to two chunks. */
   fetches?: number;
   /** Create the target as a regular file if absent; defaults to true only in `file` mode. */
   createIfMissing?: boolean;
@@ -201,7 +200,7 @@ export async function restoreDisk(options: RestoreOptions): Promise<RestoreResul
   let bytesDone = 0;
   let zeros: Buffer | undefined;
   // Shared with the workers, which decode in place.
-  const blobs = new BufferRecycler(MAX_BATCH_BODY, { keep: lanes, shared: true, align: DIRECT_IO_ALIGNMENT });
+  const blobs = new BufferRecycler(CHUNKS_PER_FETCH * BLOB_SLOT, { keep: lanes, shared: true, align: DIRECT_IO_ALIGNMENT });
   const chunkBuffers = new BufferRecycler(CHUNK_SIZE, { keep: CHUNKS_DECODED_AT_ONCE, shared: true, align: DIRECT_IO_ALIGNMENT });
   const decoding = new Semaphore(CHUNKS_DECODED_AT_ONCE);
   const direct = await openDirect(handle, 'write');
