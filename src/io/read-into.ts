@@ -1,8 +1,9 @@
 import { copyBytes } from './copy-bytes.js';
+import { noteBytesRead } from './read-buffers.js';
 
 /**
  * Reads a byte stream (an HTTP body) into the start of `target` and returns the
- * part filled. A stream longer than `target` asks `tooSmall` for a bigger
+ * part filled (and has the stream's own buffers collected, see read-buffers.ts). A stream longer than `target` asks `tooSmall` for a bigger
  * buffer holding what came so far, or for an error to throw.
  */
 export async function readInto(stream: AsyncIterable<Uint8Array>, target: Buffer, tooSmall: (target: Buffer, filled: number, needed: number) => Buffer): Promise<Buffer> {
@@ -11,6 +12,7 @@ export async function readInto(stream: AsyncIterable<Uint8Array>, target: Buffer
     if (filled + piece.length > target.length) target = tooSmall(target, filled, filled + piece.length);
     copyBytes(target, filled, piece);
     filled += piece.length;
+    noteBytesRead(piece.length);
   }
   return target.subarray(0, filled);
 }
@@ -23,6 +25,7 @@ export async function readIntoParts(stream: AsyncIterable<Uint8Array>, parts: re
   let part = 0;
   let filled = 0;
   for await (let piece of stream) {
+    noteBytesRead(piece.length);
     while (piece.length > 0) {
       while (part < parts.length && filled === parts[part]!.length) {
         part += 1;

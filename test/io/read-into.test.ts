@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
+import { constants, PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
 import { Readable } from 'node:stream';
 import { describe, it } from 'node:test';
 import { copyBytes } from '../../src/io/copy-bytes.js';
+import { COLLECT_EVERY, noteBytesRead } from '../../src/io/read-buffers.js';
 import { readInto, readIntoParts } from '../../src/io/read-into.js';
 
 describe('reading a stream into a buffer', () => {
@@ -42,5 +44,25 @@ describe('reading a stream into a buffer', () => {
     assert.equal(await readIntoParts(Readable.from([Buffer.from('abcdefghijk')]), parts), false, 'a byte too many');
     assert.equal(await readIntoParts(Readable.from([Buffer.from('abcdefghi')]), parts), false, 'a byte short');
     assert.equal(await readIntoParts(Readable.from([]), []), true);
+  });
+});
+
+describe('the buffers a stream reads into', () => {
+  it('are collected every COLLECT_EVERY bytes read, by a minor collection', async () => {
+    const minor = async (work: () => void): Promise<number> => {
+      let count = 0;
+      const observer = new PerformanceObserver((list) => {
+        for (const entry of list.getEntries()) if ((entry as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind === constants.NODE_PERFORMANCE_GC_MINOR) count += 1;
+      });
+      observer.observe({ entryTypes: ['gc'] });
+      work();
+      await new Promise((resolve) => setTimeout(resolve, 50)); // entries arrive asynchronously
+      observer.disconnect();
+      return count;
+    };
+    // Nothing here allocates: any collection is the one asked for.
+    noteBytesRead(COLLECT_EVERY); // starts the count from zero, whatever came before
+    assert.equal(await minor(() => noteBytesRead(COLLECT_EVERY - 1)), 0);
+    assert.equal(await minor(() => noteBytesRead(1)), 1);
   });
 });
