@@ -118,21 +118,20 @@ export function splitBatchReply(digests: readonly string[], lengthsHeader: strin
 
 /**
  * Where each blob of a batch read goes in `into` (aligned, BLOB_SLOT bytes
- * for each blob): one slot each, the blob placed so that what follows its header
- * starts on a BATCH_ALIGNMENT boundary. A raw blob's chunk can then be
+ * for each blob): one slot each, the blob placed so that what follows its
+ * header starts on a BATCH_ALIGNMENT boundary. A raw blob's chunk can then be
  * written around the page cache straight from there, with no copy. Null when
  * the blobs do not fit.
  */
 export function replySlots(lengths: readonly number[], into: Buffer): Buffer[] | null {
   if (lengths.length * BLOB_SLOT > into.length || lengths.some((n) => n > BLOB_SLOT)) return null;
+  const shifted = BATCH_ALIGNMENT - BLOB_HEADER_SIZE;
   return lengths.map((n, i) => {
-    const shift = n <= BLOB_SLOT - PAYLOAD_SHIFT ? PAYLOAD_SHIFT : 0;
-    const start = i * BLOB_SLOT + shift;
+    // A raw blob (a header and a whole chunk) always fits shifted; only a blob that could not be one may not.
+    const start = i * BLOB_SLOT + (n <= BLOB_SLOT - shifted ? shifted : 0);
     return into.subarray(start, start + n);
   });
 }
-
-const PAYLOAD_SHIFT = BATCH_ALIGNMENT - BLOB_HEADER_SIZE;
 
 /** What to send as a batch body: each blob, then the zeros that pad it to its slot (no copies). */
 export function batchBodyParts(blobs: Iterable<Uint8Array>): Uint8Array[] {

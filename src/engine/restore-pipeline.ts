@@ -29,11 +29,11 @@ export interface ChunkSource {
  * next ones are on their way. Per request the server pays for the caller's
  * token, the point's access check and the HTTP exchange: restoring the 2 GiB
  * benchmark disk on our test VM took 0.76–0.90 s of server CPU a chunk at a
- * time, and 0.45–0.62 s four at a time. What each side holds for the fetches
- * in flight is their chunks' worth of buffers; in medians of 6 restores, two
- * fetches of four took 1.59 s, three of four 1.39 s (and 16 MB more on each
- * side), three of three 1.71 s, four of two 1.67 s and five of two 1.60 s,
- * against 1.78 s for three of four in the same runs.
+ * time, and 0.45–0.62 s four at a time. Each side holds a buffer slot for
+ * every chunk in flight. In medians of 6 restores, three fetches of four took
+ * 1.39 s against 1.59 s for two of four; in a later set, four fetches of two
+ * took 1.67 s against 1.78 s for three of four, with a third less memory
+ * (three of three: 1.71 s; five of two: 1.60 s, for more memory).
  */
 const CHUNKS_PER_FETCH = Math.min(2, MAX_READ_CHUNKS);
 const FETCHES_IN_FLIGHT = 4;
@@ -41,9 +41,10 @@ const FETCHES_IN_FLIGHT = 4;
 /**
  * Chunks decoded or being written at once, each in its own 4 MiB buffer,
  * across all fetches: enough for every worker to decode while others write,
- * and the bound on a restore's memory beyond its fetch buffers. Letting each
- * fetch decode all four of its chunks at once took 24 MB more and was no
- * faster, as the pool decodes only as many at a time as it has workers.
+ * and the bound on a restore's memory beyond its fetch buffers. Letting
+ * every fetch decode all its chunks at once (three fetches of four) took
+ * 24 MB more and was no faster, as the pool decodes only as many at a time as
+ * it has workers.
  */
 const CHUNKS_DECODED_AT_ONCE = 6;
 

@@ -3,8 +3,9 @@ import { noteBytesRead } from './read-buffers.js';
 
 /**
  * Reads a byte stream (an HTTP body) into the start of `target` and returns the
- * part filled (and has the stream's own buffers collected, see read-buffers.ts). A stream longer than `target` asks `tooSmall` for a bigger
- * buffer holding what came so far, or for an error to throw.
+ * part filled. A stream longer than `target` asks `tooSmall` for a bigger
+ * buffer holding what came so far, or for an error to throw. Both readers
+ * here have the stream's own buffers collected as they go (read-buffers.ts).
  */
 export async function readInto(stream: AsyncIterable<Uint8Array>, target: Buffer, tooSmall: (target: Buffer, filled: number, needed: number) => Buffer): Promise<Buffer> {
   let filled = 0;
@@ -22,25 +23,26 @@ export async function readInto(stream: AsyncIterable<Uint8Array>, target: Buffer
  * false when the stream holds more or fewer bytes than they take together.
  */
 export async function readIntoParts(stream: AsyncIterable<Uint8Array>, parts: readonly Buffer[]): Promise<boolean> {
+  const total = parts.reduce((sum, part) => sum + part.length, 0);
+  let read = 0;
   let part = 0;
-  let filled = 0;
+  let partStart = 0;
   for await (let piece of stream) {
     noteBytesRead(piece.length);
+    if (read + piece.length > total) return false;
     while (piece.length > 0) {
-      while (part < parts.length && filled === parts[part]!.length) {
+      const into = parts[part]!;
+      const filled = read - partStart;
+      if (filled === into.length) {
+        partStart += into.length;
         part += 1;
-        filled = 0;
+        continue;
       }
-      if (part === parts.length) return false;
-      const take = Math.min(piece.length, parts[part]!.length - filled);
-      copyBytes(parts[part]!, filled, piece.subarray(0, take));
-      filled += take;
+      const take = Math.min(piece.length, into.length - filled);
+      copyBytes(into, filled, piece.subarray(0, take));
+      read += take;
       piece = piece.subarray(take);
     }
   }
-  while (part < parts.length && filled === parts[part]!.length) {
-    part += 1;
-    filled = 0;
-  }
-  return part === parts.length;
+  return read === total;
 }
