@@ -119,13 +119,17 @@ export class ProcessMeter {
   }
 }
 
-/** CPU seconds spent by the whole machine so far (all cores, every process, kernel included). */
-export function machineBusy(): number {
+/**
+ * CPU seconds of the whole machine so far (all cores, every process, kernel
+ * included): `busy` is everything but idle and iowait; `steal`, part of it, is
+ * the time the hypervisor ran something else on this VM's cores.
+ */
+export function machineCpu(): { busy: number; steal: number } {
   const line = readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '';
-  // cpu user nice system idle iowait irq softirq steal …: everything but idle and iowait is work.
+  // cpu user nice system idle iowait irq softirq steal …
   const f = line.trim().split(/\s+/).slice(1).map(Number);
   const total = f.slice(0, 8).reduce((a, b) => a + (b || 0), 0);
-  return (total - (f[3] ?? 0) - (f[4] ?? 0)) / CLOCK_TICKS;
+  return { busy: (total - (f[3] ?? 0) - (f[4] ?? 0)) / CLOCK_TICKS, steal: (f[7] ?? 0) / CLOCK_TICKS };
 }
 
 /**

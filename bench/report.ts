@@ -19,6 +19,8 @@ export interface Sample {
    * to be trusted.
    */
   otherCpu?: number;
+  /** Of otherCpu, the seconds the hypervisor ran something else on this VM's cores. */
+  steal?: number;
 }
 
 export interface Summary {
@@ -36,6 +38,7 @@ export interface Summary {
   verified?: boolean;
   flush?: number;
   otherCpu?: number;
+  steal?: number;
 }
 
 export interface Ratio {
@@ -75,6 +78,7 @@ export function summarize(samples: Sample[], tools: ToolName[]): Summary[] {
       const verified = ss.map((s) => s.verified).filter((v): v is boolean => v !== undefined);
       const flush = ss.map((s) => s.flush).filter((v): v is number => v !== undefined);
       const other = ss.map((s) => s.otherCpu).filter((v): v is number => v !== undefined);
+      const steal = ss.map((s) => s.steal).filter((v): v is number => v !== undefined);
       out.push({
         tool,
         step,
@@ -90,6 +94,7 @@ export function summarize(samples: Sample[], tools: ToolName[]): Summary[] {
         ...(verified.length ? { verified: verified.every(Boolean) } : {}),
         ...(flush.length ? { flush: median(flush) } : {}),
         ...(other.length ? { otherCpu: median(other) } : {}),
+        ...(steal.length ? { steal: median(steal) } : {}),
       });
     }
   }
@@ -184,7 +189,7 @@ const s2 = (n: number) => n.toFixed(2);
 const mb = (n: number | undefined) => (n === undefined ? '' : (n / MB).toFixed(0));
 
 export function formatSummary(rows: Summary[]): string {
-  const header = ['tool', 'step', 'wall s', '(min–max)', 'user s', 'sys s', 'peak MB', 'srv user s', 'srv sys s', 'srv peak MB', 'stored MB', 'sync s', 'other cpu s', 'ok'];
+  const header = ['tool', 'step', 'wall s', '(min–max)', 'user s', 'sys s', 'peak MB', 'srv user s', 'srv sys s', 'srv peak MB', 'stored MB', 'sync s', 'other cpu s', 'steal s', 'ok'];
   const body = rows.map((r) => [
     r.tool,
     r.step,
@@ -199,9 +204,10 @@ export function formatSummary(rows: Summary[]): string {
     mb(r.stored),
     r.flush === undefined ? '' : s2(r.flush),
     r.otherCpu === undefined ? '' : s2(r.otherCpu),
+    r.steal === undefined ? '' : s2(r.steal),
     r.verified === undefined ? '' : r.verified ? 'same' : 'DIFFERS',
   ]);
-  return renderTable(header, body, [2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+  return renderTable(header, body, [2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13]);
 }
 
 export function formatRatios(list: Ratio[]): string {

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { formatProfile, summarizeDir } from './cpu-profile.js';
 import { applyChanges, ensureImage, planChanges, PRESETS, type DiskImage, type DiskPreset } from './disk-image.js';
-import { cleanupTimeDir, dropCaches, machineBusy, run, timeSync } from './measure.js';
+import { cleanupTimeDir, dropCaches, machineCpu, run, timeSync } from './measure.js';
 import { cairnPeaks, checkTargets, formatRatios, formatSummary, formatTargets, ratios, summarize, type Sample, type Summary } from './report.js';
 import { Borg, Cairn, Restic, snapshotBuild, STEPS, TOOL_NAMES, type StepCost, type Tool, type ToolName } from './tools.js';
 
@@ -128,12 +128,17 @@ function describe(tool: ToolName, step: string, cost: StepCost, stored?: number)
   return line;
 }
 
-/** CPU the rest of the machine used while a step ran: what the step's own processes do not account for. */
-function othersUsed(busyBefore: number, cost: StepCost): number {
-  const all = machineBusy() - busyBefore;
+/**
+ * CPU the rest of the machine used while a step ran: what the step's own
+ * processes do not account for; and of it, what the hypervisor took (steal).
+ */
+function othersUsed(before: { busy: number; steal: number }, cost: StepCost): { otherCpu: number; steal: number } {
+  const now = machineCpu();
   const own = cost.client.user + cost.client.sys + (cost.server ? cost.server.user + cost.server.sys : 0);
-  return Math.max(0, all - own);
+  return { otherCpu: Math.max(0, now.busy - before.busy - own), steal: now.steal - before.steal };
 }
+
+const othersText = ({ otherCpu, steal }: { otherCpu: number; steal: number }): string => `others ${otherCpu.toFixed(1)} cpu s (steal ${steal.toFixed(1)} s)`;
 
 async function identical(a: string, b: string): Promise<boolean> {
   try {
@@ -186,25 +191,25 @@ async function benchmark(flags: Flags, image: DiskImage, work: string, build: st
         if (step === 'incremental') await applyChanges(disk, planChanges(image.preset.size, flags.seed, round), flags.seed, round);
         for (const t of order) {
           await drop();
-          const busy = machineBusy();
+          const before = machineCpu();
           const cost = await t.backup(step, disk);
-          const otherCpu = othersUsed(busy, cost);
+          const others = othersUsed(before, cost);
           const flush = await timeSync();
           const stored = await t.stored();
-          samples.push({ round, tool: t.name, step, ...cost, stored, flush, otherCpu });
-          log(`${prefix} ${describe(t.name, step, cost, stored)}; sync ${flush.toFixed(2)} s; others ${otherCpu.toFixed(1)} cpu s`);
+          samples.push({ round, tool: t.name, step, ...cost, stored, flush, ...others });
+          log(`${prefix} ${describe(t.name, step, cost, stored)}; sync ${flush.toFixed(2)} s; ${othersText(others)}`);
         }
       }
       for (const t of order) {
         await drop();
         const out = join(roundDir, t.name, 'restore');
-        const busy = machineBusy();
+        const before = machineCpu();
         const cost = await t.restore(out, disk);
-        const otherCpu = othersUsed(busy, cost);
+        const others = othersUsed(before, cost);
         const flush = await timeSync();
         const verified = await identical(cost.restored, disk);
-        samples.push({ round, tool: t.name, step: 'restore', client: cost.client, ...(cost.server ? { server: cost.server } : {}), verified, flush, otherCpu });
-        log(`${prefix} ${describe(t.name, 'restore', cost)}; sync ${flush.toFixed(2)} s; others ${otherCpu.toFixed(1)} cpu s${verified ? '' : '; RESTORED IMAGE DIFFERS'}`);
+        samples.push({ round, tool: t.name, step: 'restore', client: cost.client, ...(cost.server ? { server: cost.server } : {}), verified, flush, ...others });
+        log(`${prefix} ${describe(t.name, 'restore', cost)}; sync ${flush.toFixed(2)} s; ${othersText(others)}${verified ? '' : '; RESTORED IMAGE DIFFERS'}`);
         await rm(out, { recursive: true, force: true });
       }
     } finally {
@@ -303,7 +308,7 @@ async function main(): Promise<void> {
     const baseline = flags.preset.name === 'large' ? await standardBaseline(flags.cairnRoot) : undefined;
     const targets = checkTargets(summary, flags.preset.name === 'large', baseline);
     const text = [
-      `Medians of ${flags.rounds} round(s), ${flags.preset.name} disk (${flags.preset.size / 2 ** 30} GiB); page cache ${cachesDropped ? 'dropped before each step' : 'warm'}. MB = 10^6 bytes; "srv" = the Cairn server; "sync s" = a sync right after the step, i.e. writes the tool left to the kernel; "other cpu s" = CPU used by other processes during the step (above ~1 s, the machine was shared and wall times suffer).`,
+      `Medians of ${flags.rounds} round(s), ${flags.preset.name} disk (${flags.preset.size / 2 ** 30} GiB); page cache ${cachesDropped ? 'dropped before each step' : 'warm'}. MB = 10^6 bytes; "srv" = the Cairn server; "sync s" = a sync right after the step, i.e. writes the tool left to the kernel; "other cpu s" = CPU used by other processes during the step (above ~1 s, the machine was shared and wall times suffer); "steal s" = of that, time the hypervisor ran something else on this VM's cores.`,
       formatSummary(summary),
       '',
       formatRatios(ratioList),
