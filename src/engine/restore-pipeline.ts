@@ -33,13 +33,13 @@ export interface ChunkSource {
  * every chunk in flight. In medians of 6 restores, three fetches of four took
  * 1.39 s against 1.59 s for two of four; in a later set, four fetches of two
  * took 1.67 s against 1.78 s for three of four, with a third less memory
- * (three of three: 1.71 s; five of two: 1.60 s, for more memory). Three
- * fetches of two are 4% slower than four (1.91 s against 1.83 s), but the
- * server's peak while restoring the 8 GiB disk stayed at 220 MB, against
- * 229–248 MB with four: each fetch holds one of its reply buffers.
+ * (three of three: 1.71 s; five of two: 1.60 s, for more memory); three of
+ * two were 4–10% slower than four. The server answers from the same blob
+ * slots it takes uploads in (blobSlots), so what a restore holds there is
+ * what the backup before it did.
  */
 const CHUNKS_PER_FETCH = Math.min(2, MAX_READ_CHUNKS);
-const FETCHES_IN_FLIGHT = 3;
+const FETCHES_IN_FLIGHT = 4;
 
 /**
  * Chunks decoded or being written at once, each in its own 4 MiB buffer,

@@ -3,7 +3,8 @@ import type { IncomingMessage } from 'node:http';
 import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
-import { readBinaryBody, type BinaryBodyConfig } from '../../src/api/binary-body.js';
+import { readBinaryBody, SlottedBody, type BinaryBodyConfig } from '../../src/api/binary-body.js';
+import { BATCH_ALIGNMENT, batchBodyParts } from '../../src/engine/chunk-batch.js';
 import { BufferRecycler } from '../../src/engine/buffer-recycler.js';
 import { CairnError } from '../../src/domain/errors.js';
 
@@ -27,6 +28,23 @@ describe('binary request bodies', () => {
       const shared = body.buffer instanceof SharedArrayBuffer;
       recycler.give(body);
       return { text: body.toString(), shared };
+    });
+    // As the batch upload route does: the blob lengths come from the query.
+    const bodyBlobs = (req: FastifyRequest) => {
+      const lengths = (req.query as { lengths?: string }).lengths;
+      return lengths ? lengths.split(',').map(Number) : null;
+    };
+    app.put('/slotted', { bodyLimit: 4 * BATCH_ALIGNMENT, config: { bodyBlobs } satisfies BinaryBodyConfig }, async (req) => {
+      const body = req.body;
+      if (!(body instanceof SlottedBody)) return { whole: (body as Buffer).length };
+      const answer = {
+        blobs: body.blobs.map(String),
+        // Each in a slot of its own (aligned for direct I/O by the recycler).
+        ownSlots: new Set(body.blobs.map((b) => b.buffer)).size === body.blobs.length,
+        shared: body.blobs.every((b) => b.buffer instanceof SharedArrayBuffer),
+      };
+      body.release();
+      return answer;
     });
     await app.ready();
   });
@@ -68,5 +86,25 @@ describe('binary request bodies', () => {
   it('refuses a Content-Length that is not a number', async () => {
     const res = await put(Buffer.from('abc'), { 'content-length': 'three' });
     assert.equal(res.statusCode, 400);
+  });
+
+  it('reads a batch body one blob to a slot, where its length agrees with the blobs named', async () => {
+    const blobs = [Buffer.from('first blob'), Buffer.from('b'), Buffer.alloc(BATCH_ALIGNMENT, 'x')];
+    const slotted = (lengths: string, payload: Buffer) =>
+      app.inject({ method: 'PUT', url: `/slotted?lengths=${lengths}`, headers: { 'content-type': 'application/octet-stream' }, payload });
+    const body = Buffer.concat(batchBodyParts(blobs));
+    const res = await slotted('10,1,4096', body);
+    assert.equal(res.statusCode, 200);
+    assert.deepEqual(res.json(), { blobs: blobs.map(String), ownSlots: true, shared: true });
+    // Lengths that do not add up to the body: one buffer, for the route to refuse.
+    assert.deepEqual((await slotted('10,1', body)).json(), { whole: body.length });
+    // A body shorter than announced is refused, and its slots go back.
+    const short = await app.inject({
+      method: 'PUT',
+      url: '/slotted?lengths=10,1,4096',
+      headers: { 'content-type': 'application/octet-stream', 'content-length': String(body.length) },
+      payload: Readable.from([body.subarray(0, 100)]),
+    });
+    assert.equal(short.statusCode, 400);
   });
 });

@@ -1,11 +1,12 @@
 import { Type } from '@sinclair/typebox';
+import type { FastifyRequest } from 'fastify';
 import type { Services } from '../../services/index.js';
 import { pageOf } from '../../domain/page.js';
 import { BATCH_QUERY_PATTERN, MAX_BATCH_BODY, parseBatchQuery, splitBatchBody } from '../../engine/chunk-batch.js';
 import { MAX_BLOB_SIZE } from '../../engine/chunk-codec.js';
 import { badRequest } from '../../domain/errors.js';
 import { callerOf } from '../auth.js';
-import { batchBodyBuffers, chunkBodyBuffers, sendChunk, sendChunks, type BinaryBodyConfig } from '../binary-body.js';
+import { blobSlots, SlottedBody, sendChunk, sendChunks, type BinaryBodyConfig } from '../binary-body.js';
 import { CHUNK_LOG_LEVEL, Description, DigestList, digestList, Id, Name, PageQuery, parseBatch, Strict } from '../schemas.js';
 import type { Api } from '../types.js';
 
@@ -16,6 +17,21 @@ const PointParams = Strict({ id: Id('point') });
 const Edit = Strict({ name: Type.Optional(Type.String({ maxLength: 128 })), description: Type.Optional(Description) });
 /** A manifest of a 16 TiB disk: 4 Mi chunks of 32 bytes. */
 const MAX_MANIFEST = 24 + 32 * 4 * 1024 * 1024;
+
+/**
+ * The blob lengths an upload batch's query names, so that its body is read
+ * one blob to a slot; null where the query is malformed, for the route to
+ * refuse it as such.
+ */
+function batchBlobLengths(req: FastifyRequest): number[] | null {
+  const chunks = (req.query as { chunks?: unknown } | undefined)?.chunks;
+  if (typeof chunks !== 'string') return null;
+  try {
+    return parseBatchQuery(chunks).map((entry) => entry.length);
+  } catch {
+    return null;
+  }
+}
 
 export function backupRoutes(app: Api, s: Services): void {
   // --- the upload protocol (docs/upload-protocol.md)
@@ -47,7 +63,7 @@ export function backupRoutes(app: Api, s: Services): void {
     {
       bodyLimit: MAX_BLOB_SIZE,
       logLevel: CHUNK_LOG_LEVEL,
-      config: { bodyBuffers: chunkBodyBuffers } satisfies BinaryBodyConfig,
+      config: { bodyBuffers: blobSlots } satisfies BinaryBodyConfig,
       schema: { tags: ['backups'], params: Strict({ id: Id('point'), digest: Digest }), consumes: ['application/octet-stream'] },
     },
     async (req, reply) => {
@@ -55,7 +71,7 @@ export function backupRoutes(app: Api, s: Services): void {
         const r = await s.uploads.putChunk(callerOf(req), req.params.id, req.params.digest, req.body as Buffer);
         return reply.status(r.stored ? 201 : 200).send(r);
       } finally {
-        chunkBodyBuffers.give(req.body as Buffer); // stored (or refused) by now
+        blobSlots.give(req.body as Buffer); // stored (or refused) by now
       }
     },
   );
@@ -64,17 +80,18 @@ export function backupRoutes(app: Api, s: Services): void {
     {
       bodyLimit: MAX_BATCH_BODY,
       logLevel: CHUNK_LOG_LEVEL,
-      config: { bodyBuffers: batchBodyBuffers } satisfies BinaryBodyConfig,
+      config: { bodyBlobs: batchBlobLengths } satisfies BinaryBodyConfig,
       schema: { tags: ['backups'], params: PointParams, querystring: Strict({ chunks: Type.String({ pattern: BATCH_QUERY_PATTERN }) }), consumes: ['application/octet-stream'] },
     },
     async (req) => {
+      const body = req.body;
       try {
-        if (!Buffer.isBuffer(req.body)) throw badRequest('Send the blobs as the body, with Content-Type: application/octet-stream.', 'body');
-        const body = req.body;
-        const chunks = parseBatch('chunks', () => splitBatchBody(parseBatchQuery(req.query.chunks), body));
+        if (!(body instanceof SlottedBody) && !Buffer.isBuffer(body)) throw badRequest('Send the blobs as the body, with Content-Type: application/octet-stream.', 'body');
+        const entries = parseBatch('chunks', () => parseBatchQuery(req.query.chunks));
+        const chunks = body instanceof SlottedBody ? entries.map(({ digest }, i) => ({ digest, blob: body.blobs[i]! })) : parseBatch('chunks', () => splitBatchBody(entries, body));
         return { chunks: await s.uploads.putChunks(callerOf(req), req.params.id, chunks) };
       } finally {
-        batchBodyBuffers.give(req.body as Buffer); // stored (or refused) by now
+        if (body instanceof SlottedBody) body.release(); // stored (or refused) by now
       }
     },
   );
