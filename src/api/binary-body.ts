@@ -24,19 +24,19 @@ import { readInto, readIntoParts } from '../io/read-into.js';
  */
 export const blobSlots = new BufferRecycler(BLOB_SLOT, { shared: true, keep: 16, align: DIRECT_IO_ALIGNMENT });
 
-/** Answers with a blob that `read` puts into a recycled buffer, which comes back once the answer has left. */
+/** Answers with a blob that `read` puts into a slot of blobSlots, which goes back once the answer has left. */
 export async function sendChunk(reply: FastifyReply, read: (into: Buffer) => Promise<Buffer>): Promise<FastifyReply> {
-  const [blob] = await readIntoReplyBuffers(reply, 1, async ([into]) => [await read(into!)]);
+  const [blob] = await readIntoSlots(reply, 1, async ([into]) => [await read(into!)]);
   return reply.type('application/octet-stream').send(blob);
 }
 
 /**
  * Answers with `count` blobs back to back, their lengths in the
  * BATCH_LENGTHS_HEADER header (chunk-batch.ts), as `read` puts them into
- * recycled buffers; no copy joins them.
+ * slots of blobSlots; no copy joins them.
  */
 export async function sendChunks(reply: FastifyReply, count: number, read: (into: Buffer[]) => Promise<Buffer[]>): Promise<FastifyReply> {
-  const blobs = await readIntoReplyBuffers(reply, count, read);
+  const blobs = await readIntoSlots(reply, count, read);
   return reply
     .type('application/octet-stream')
     .header(BATCH_LENGTHS_HEADER, blobs.map((b) => b.length).join(','))
@@ -45,7 +45,7 @@ export async function sendChunks(reply: FastifyReply, count: number, read: (into
 }
 
 /** Blobs read by `read` into slots of blobSlots (count ≤ MAX_READ_CHUNKS). */
-async function readIntoReplyBuffers(reply: FastifyReply, count: number, read: (into: Buffer[]) => Promise<Buffer[]>): Promise<Buffer[]> {
+async function readIntoSlots(reply: FastifyReply, count: number, read: (into: Buffer[]) => Promise<Buffer[]>): Promise<Buffer[]> {
   const into = Array.from({ length: count }, () => blobSlots.take());
   const giveBack = (): void => into.forEach((slot) => blobSlots.give(slot));
   let blobs: Buffer[];

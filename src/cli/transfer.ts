@@ -11,7 +11,6 @@ import {
   MAX_BATCH_BODY,
   MAX_BATCH_CHUNKS,
   replySlots,
-  splitBatchReply,
 } from '../engine/chunk-batch.js';
 import { restoreDisk, type ChunkSource, type RestoreMode, type RestoreResult } from '../engine/restore-pipeline.js';
 import { openDiskSource } from '../engine/disk-source.js';
@@ -90,15 +89,11 @@ export class ServerChunkSource implements ChunkSource {
     private readonly base: string,
   ) {}
 
-  /** One request for all of `digests` (see chunk-batch.ts); into `into`, each blob in its slot (replySlots). */
-  async fetch(digests: string[], signal?: AbortSignal, into?: Buffer): Promise<Buffer[]> {
+  /** One request for all of `digests` (see chunk-batch.ts), each blob read into its slot of `into` (replySlots). */
+  async fetch(digests: string[], signal: AbortSignal | undefined, into: Buffer): Promise<Buffer[]> {
     const path = `${this.base}/chunks`;
     const query = { digests: digests.join(',') };
     try {
-      if (!into) {
-        const { headers, body } = await this.client.getBuffer(path, { query, signal });
-        return splitBatchReply(digests, headers.get(BATCH_LENGTHS_HEADER), body);
-      }
       const { headers, body } = await this.client.getStream(path, { query, signal });
       try {
         const slots = replySlots(batchReplyLengths(digests, headers.get(BATCH_LENGTHS_HEADER)), into);
@@ -150,7 +145,7 @@ export async function backupResource(
   // The upload opens, and the previous point's digests (a hint that cannot
   // fail the backup) arrive, while the first disk is already being read and
   // hashed: nothing is asked of the server before a batch of digests is ready.
-  const opening = client
+  const uploadId = client
     .post<{ upload: UploadView }>('/api/v1/uploads', {
       resource_id: resource.id,
       type: opts.type,
@@ -159,14 +154,15 @@ export async function backupResource(
       ...(opts.jobId ? { job_id: opts.jobId } : {}),
       disks: sizes.map(({ name, size }) => ({ name, size })),
     })
-    .then((r) => r.upload);
+    .then((r) => r.upload.id);
   const previous = previousManifests(client, resource);
-  // An upload the server refuses stops the reading at once, with the server's reason.
   const { controller, dispose } = linkedAbortController(opts.signal, 1);
-  opening.catch((err: unknown) => controller.abort(err));
   let openedId: string | undefined;
-  const uploadId = opening.then((u) => (openedId = u.id));
-  uploadId.catch(() => undefined); // a refusal is reported through `opening`
+  // An upload the server refuses stops the reading at once, with the server's reason.
+  uploadId.then(
+    (id) => (openedId = id),
+    (err: unknown) => controller.abort(err),
+  );
   const sink = new UploadSink(client, uploadId);
   const total = sizes.reduce((n, d) => n + d.size, 0);
   let before = 0;
@@ -199,8 +195,8 @@ export async function backupResource(
     const { point } = await client.post<{ point: CommittedPoint }>(`/api/v1/uploads/${await uploadId}/commit`);
     return point;
   } catch (err) {
-    const upload = await opening.catch(() => undefined);
-    if (upload) await client.delete(`/api/v1/uploads/${upload.id}`).catch(() => undefined);
+    const id = await uploadId.catch(() => undefined);
+    if (id) await client.delete(`/api/v1/uploads/${id}`).catch(() => undefined);
     throw err;
   } finally {
     dispose();

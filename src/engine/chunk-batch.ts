@@ -107,15 +107,6 @@ export function batchReplyLengths(digests: readonly string[], lengthsHeader: str
   return lengths;
 }
 
-/** Splits a batch read's body by its lengths header; throws ChunkBatchError if they disagree. */
-export function splitBatchReply(digests: readonly string[], lengthsHeader: string | null, body: Buffer): Buffer[] {
-  const lengths = batchReplyLengths(digests, lengthsHeader);
-  const total = lengths.reduce((sum, n) => sum + n, 0);
-  if (total !== body.length) throw new ChunkBatchError(`the answer is ${body.length} bytes, but its blobs' lengths add up to ${total}`);
-  let at = 0;
-  return lengths.map((n) => body.subarray(at, (at += n)));
-}
-
 /**
  * Where each blob of a batch read goes in `into` (aligned, BLOB_SLOT bytes
  * for each blob): one slot each, the blob placed so that what follows its

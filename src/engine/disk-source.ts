@@ -1,6 +1,6 @@
 import { constants as fsConstants } from 'node:fs';
 import { open, readFile, type FileHandle } from 'node:fs/promises';
-import { adviseSequential, dropCached, HoleMap, isDirectAligned, openDirect } from '../io/disk-io.js';
+import { adviseSequential, DirectChannel, dropCached, HoleMap } from '../io/disk-io.js';
 import { readFull } from '../io/file-io.js';
 import type { BufferRecycler } from './buffer-recycler.js';
 import { CHUNK_SIZE } from './chunk-codec.js';
@@ -148,7 +148,7 @@ export async function openDiskSource(path: string, options: OpenDiskOptions = {}
     if (options.expectedSize !== undefined && options.expectedSize !== size) {
       throw new DiskSizeChangedError(path, options.expectedSize, size, 'since the previous backup');
     }
-    return new FileDiskSource(path, kind, size, handle, await openDirect(handle, 'read'));
+    return new FileDiskSource(path, kind, size, handle, await DirectChannel.open(handle, 'read'));
   } catch (err) {
     await handle.close();
     throw err;
@@ -168,14 +168,13 @@ export async function openDiskSource(path: string, options: OpenDiskOptions = {}
 class FileDiskSource implements DiskSource {
   readonly chunkSize = CHUNK_SIZE;
   private closed = false;
-  private directRefused = false;
 
   constructor(
     readonly path: string,
     readonly kind: DiskKind,
     readonly size: number,
     private readonly handle: FileHandle,
-    private readonly direct: FileHandle | null,
+    private readonly direct: DirectChannel,
   ) {}
 
   chunks(options: ChunkReadOptions & { skipHoles: true }): AsyncGenerator<DiskChunk, void, undefined>;
@@ -227,16 +226,7 @@ class FileDiskSource implements DiskSource {
   }
 
   private async readHashed(read: NonNullable<typeof readAndHash>, data: Buffer, offset: number): Promise<HashedRead> {
-    if (this.direct && !this.directRefused && isDirectAligned(data, offset)) {
-      try {
-        return await read(this.direct.fd, offset, data);
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EINVAL') throw err;
-        // The file system takes no direct I/O after all: read through the cache from now on.
-        this.directRefused = true;
-      }
-    }
-    return read(this.handle.fd, offset, data);
+    return (await this.direct.run(data, offset, (direct) => read(direct.fd, offset, data))) ?? read(this.handle.fd, offset, data);
   }
 
   private async readUnhashed(data: Buffer, offset: number): Promise<{ length: number; digest?: undefined }> {
@@ -248,7 +238,7 @@ class FileDiskSource implements DiskSource {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.direct?.close();
+    await this.direct.close();
     await this.handle.close();
   }
 }

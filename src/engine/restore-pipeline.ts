@@ -1,7 +1,7 @@
 import { constants as fsConstants } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { DIRECT_IO_ALIGNMENT, dropCached, isDirectAligned, openDirect } from '../io/disk-io.js';
+import { DIRECT_IO_ALIGNMENT, DirectChannel, dropCached } from '../io/disk-io.js';
 import { readFull, writeFull } from '../io/file-io.js';
 import { BufferRecycler } from './buffer-recycler.js';
 import { BLOB_SLOT, MAX_READ_CHUNKS } from './chunk-batch.js';
@@ -20,7 +20,7 @@ export interface ChunkSource {
    * allocation per fetch, placed as replySlots does: a raw chunk is then
    * written from there.
    */
-  fetch(digests: string[], signal?: AbortSignal, into?: Buffer): Promise<Buffer[]>;
+  fetch(digests: string[], signal: AbortSignal | undefined, into: Buffer): Promise<Buffer[]>;
 }
 
 /**
@@ -207,31 +207,21 @@ export async function restoreDisk(options: RestoreOptions): Promise<RestoreResul
   const blobs = new BufferRecycler(CHUNKS_PER_FETCH * BLOB_SLOT, { keep: lanes, shared: true, align: DIRECT_IO_ALIGNMENT });
   const chunkBuffers = new BufferRecycler(CHUNK_SIZE, { keep: CHUNKS_DECODED_AT_ONCE, shared: true, align: DIRECT_IO_ALIGNMENT });
   const decoding = new Semaphore(CHUNKS_DECODED_AT_ONCE);
-  const direct = await openDirect(handle, 'write');
-  let directRefused = false;
+  const direct = await DirectChannel.open(handle, 'write');
 
   let unflushed = 0;
   let flushing: Promise<void> | undefined;
-  const writeDirect = async (data: Uint8Array, offset: number): Promise<boolean> => {
-    if (!direct || directRefused || !isDirectAligned(data, offset)) return false;
-    try {
-      await writeFull(direct, data, offset);
-      return true;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EINVAL') throw err;
-      // The file system takes no direct I/O after all: everything goes through
-      // the cache (the handle stays open until the end, and is closed there).
-      directRefused = true;
-      return false;
-    }
-  };
-
   const write = async (data: Uint8Array, offset: number): Promise<void> => {
-    const cached = !(await writeDirect(data, offset));
-    if (cached) await writeFull(handle, data, offset);
+    // What the file system takes no direct I/O for goes through the cache (the
+    // direct handle stays open until the end, and is closed there).
+    const wroteDirect = await direct.run(data, offset, async (d) => {
+      await writeFull(d, data, offset);
+      return true;
+    });
+    if (!wroteDirect) await writeFull(handle, data, offset);
     stats.chunksWritten += 1;
     stats.bytesWritten += data.length;
-    if (!cached) return;
+    if (wroteDirect) return;
     unflushed += data.length;
     if (unflushed >= FLUSH_EVERY && !flushing) {
       unflushed = 0;
@@ -290,7 +280,7 @@ export async function restoreDisk(options: RestoreOptions): Promise<RestoreResul
    * into a chunk buffer, which goes back to chunkBuffers once written.
    */
   const verifiedChunk = async (blob: Buffer, digest: string): Promise<Buffer> => {
-    if (direct && !directRefused && readBlobHeader(blob, digest).codec === CODEC_RAW && isDirectAligned(blob.subarray(BLOB_HEADER_SIZE), 0)) {
+    if (readBlobHeader(blob, digest).codec === CODEC_RAW && direct.suits(blob.subarray(BLOB_HEADER_SIZE), 0)) {
       const { blob: back } = await pool.verify(blob, digest);
       return back.subarray(BLOB_HEADER_SIZE);
     }
@@ -347,7 +337,7 @@ export async function restoreDisk(options: RestoreOptions): Promise<RestoreResul
   } finally {
     await flushing?.catch(() => {});
     dispose();
-    await direct?.close();
+    await direct.close();
     await handle.close();
   }
   if (created) await syncDirectory(dirname(target));

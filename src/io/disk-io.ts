@@ -100,18 +100,46 @@ export function readFileInto(path: string, into: Uint8Array): Promise<number> | 
 }
 
 /**
- * The file open as `handle` opened a second time for O_DIRECT reads or
- * writes, or null where that is not possible. Callers still check each
- * transfer with `isDirectAligned`, and fall back to `handle` on EINVAL, which
- * some file systems answer only at the first transfer.
+ * A second descriptor of an open file, for O_DIRECT reads or writes, used as
+ * long as the file system takes them. Transfers that are not whole aligned
+ * blocks, a file system that refuses O_DIRECT at open, or one that refuses it
+ * only at the first transfer (EINVAL, after which it is never tried again):
+ * each is left for the caller to do through the page cache.
  */
-export async function openDirect(handle: FileHandle, access: 'read' | 'write'): Promise<FileHandle | null> {
-  if (!addon || fsConstants.O_DIRECT === undefined) return null;
-  try {
-    // Through /proc, the very file already open, even if its path changed since.
-    return await open(`/proc/self/fd/${handle.fd}`, (access === 'read' ? fsConstants.O_RDONLY : fsConstants.O_WRONLY) | fsConstants.O_DIRECT);
-  } catch {
-    return null;
+export class DirectChannel {
+  private refused = false;
+
+  private constructor(private readonly handle: FileHandle | null) {}
+
+  static async open(file: FileHandle, access: 'read' | 'write'): Promise<DirectChannel> {
+    let handle: FileHandle | null = null;
+    if (addon && fsConstants.O_DIRECT !== undefined) {
+      // Through /proc, the very file already open, even if its path changed since.
+      const flags = (access === 'read' ? fsConstants.O_RDONLY : fsConstants.O_WRONLY) | fsConstants.O_DIRECT;
+      handle = await open(`/proc/self/fd/${file.fd}`, flags).catch(() => null);
+    }
+    return new DirectChannel(handle);
+  }
+
+  /** Whether a transfer of `data` at `position` would go direct, as far as can be told before trying. */
+  suits(data: Uint8Array, position: number): boolean {
+    return this.handle !== null && !this.refused && isDirectAligned(data, position);
+  }
+
+  /** `transfer` on the direct descriptor, or undefined when it is for the cache to do. */
+  async run<T>(data: Uint8Array, position: number, transfer: (handle: FileHandle) => Promise<T>): Promise<T | undefined> {
+    if (!this.suits(data, position)) return undefined;
+    try {
+      return await transfer(this.handle!);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EINVAL') throw err;
+      this.refused = true;
+      return undefined;
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.handle?.close();
   }
 }
 
