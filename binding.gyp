@@ -11,9 +11,10 @@
       "cflags": ["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"]
     },
     {
-      "target_name": "blake3",
+      "target_name": "chunk",
       "sources": [
         "native/blake3/addon.c",
+        "native/chunk_jobs.c",
         "native/blake3/upstream_core.c",
         "native/blake3/upstream_dispatch.c",
         "native/blake3/upstream_portable.c",
@@ -24,7 +25,8 @@
         "native/blake3/upstream_avx512.S"
       ],
       "include_dirs": ["<!@(node native/blake3/locate.mjs include)"],
-      "defines": ["<!@(node native/blake3/locate.mjs defines)"],
+      "defines": ["<!@(node native/blake3/locate.mjs defines)", "<!@(node native/zstd/locate.mjs defines)"],
+      "dependencies": ["<!@(node native/zstd/locate.mjs gyp)"],
       "cflags": ["-O3", "-Wall", "-Wno-unused-parameter"]
     }
   ]

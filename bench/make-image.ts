@@ -8,7 +8,7 @@ import { parseArgs } from 'node:util';
 import { CairnClient, type Resource } from '../src/cli/http-client.js';
 import { backupResource } from '../src/cli/transfer.js';
 import { CHUNK_SIZE } from '../src/engine/chunk-codec.js';
-import { createWorkerPool } from '../src/engine/worker-pool.js';
+import { createChunkPool } from '../src/engine/native-pool.js';
 import { ByteStream } from './prng.js';
 
 // Making an image must copy no data, so it should cost the same for a 64 MiB disk
@@ -140,7 +140,7 @@ async function main(): Promise<void> {
     const { token } = await anonymous.with({ session }).createToken('make-image bench');
     const client = anonymous.with({ token: token.token });
 
-    const pool = createWorkerPool();
+    const pool = createChunkPool();
     const points: Record<'small' | 'big', string> = { small: '', big: '' };
     try {
       for (const [key, path, size] of [

@@ -4,7 +4,8 @@ import { openMetadataStore } from './db/connect.js';
 import { buildServer, type App } from './api/server.js';
 import { createServices, type ServiceSettings, type Services } from './services/index.js';
 import { LocalChunkStore } from './store/local-store.js';
-import { createWorkerPool, type ChunkPool } from './engine/worker-pool.js';
+import { createChunkPool } from './engine/native-pool.js';
+import type { ChunkPool } from './engine/chunk-pool.js';
 import { VERSION } from './version.js';
 import { blake3Implementation } from './engine/chunk-hash.js';
 
@@ -36,7 +37,7 @@ export async function openServices(config: Config, pool?: ChunkPool): Promise<Se
 
 /** The composition root: one metadata store, one chunk store, the services, the HTTP server and the background loops. */
 export async function startServer(config: Config): Promise<Running> {
-  const pool = createWorkerPool();
+  const pool = createChunkPool();
   const services = await openServices(config, pool);
   const meta = services.meta;
   if (config.adminEmail) await services.accounts.ensureAdmin(config.adminEmail, process.env.CAIRN_ADMIN_PASSWORD);

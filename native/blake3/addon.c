@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "../chunk_jobs.h"
 #include "../reject_errno.h"
 
 #ifndef CAIRN_NO_BLAKE3
@@ -69,20 +70,6 @@ typedef struct {
   uint8_t digest[BLAKE3_OUT_LEN];
   int err;
 } read_hash_job;
-
-static int all_zero(const uint8_t *p, size_t n) {
-  // The first bytes of data that is not zeros are almost never all zeros, so
-  // this mostly stops at once; for zeros it runs at memory speed.
-  size_t i = 0;
-  for (; i + 64 <= n; i += 64) {
-    uint64_t w[8];
-    memcpy(w, p + i, 64);
-    if ((w[0] | w[1] | w[2] | w[3] | w[4] | w[5] | w[6] | w[7]) != 0) return 0;
-  }
-  for (; i < n; i++)
-    if (p[i] != 0) return 0;
-  return 1;
-}
 
 static void read_hash_execute(napi_env env, void *arg) {
   read_hash_job *job = arg;
@@ -177,6 +164,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"readAndHash", NULL, read_and_hash, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
+  chunk_jobs_define(env, exports);
 #endif
   return exports;
 }

@@ -15,8 +15,8 @@ import { readInto, readIntoParts } from '../io/read-into.js';
  * draw on the same slots, so a server that took a backup restores it in the
  * same memory rather than in more: with a buffer per request sized for four
  * blobs, a restore's reads held 229–248 MB at the server's peak on the 8 GiB
- * benchmark disk. Incoming blobs are verified by a pool worker, so the slots
- * are shared memory the worker reads in place; they are aligned, so that the
+ * benchmark disk. Incoming blobs are verified by the chunk pool, so the slots
+ * are shared memory it reads in place; they are aligned, so that the
  * chunk store writes and reads them around the page cache (LocalChunkStore).
  * Sixteen are kept, what two clients moving two batches each hold; a burst
  * beyond that allocates, and the collector takes the surplus back, where

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { badRequest, CairnError } from '../domain/errors.js';
-import { createWorkerPool, type ChunkPool } from '../engine/worker-pool.js';
+import { createChunkPool } from '../engine/native-pool.js';
+import type { ChunkPool } from '../engine/chunk-pool.js';
 import { resolveClient } from './config-file.js';
 import type { CairnClient, Job, Page, Resource } from './http-client.js';
 import { addPageOptions, collect, globalsOf, pageQuery, requireYes, type PageFlags } from './options.js';
@@ -27,7 +28,7 @@ export function diskPaths(specs: string[] | undefined, resource: Resource): Reco
 }
 
 export async function withPool<T>(fn: (pool: ChunkPool) => Promise<T>): Promise<T> {
-  const pool = createWorkerPool();
+  const pool = createChunkPool();
   try {
     return await fn(pool);
   } finally {

@@ -16,7 +16,7 @@ import { restoreDisk, type ChunkSource, type RestoreMode, type RestoreResult } f
 import { openDiskSource } from '../engine/disk-source.js';
 import { ChunkIntegrityError } from '../engine/chunk-codec.js';
 import { linkedAbortController } from '../engine/concurrency.js';
-import type { ChunkPool } from '../engine/worker-pool.js';
+import type { ChunkPool } from '../engine/chunk-pool.js';
 import { CairnError, badRequest } from '../domain/errors.js';
 import { readIntoParts } from '../io/read-into.js';
 import type { CairnClient, Resource } from './http-client.js';

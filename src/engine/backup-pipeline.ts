@@ -2,7 +2,7 @@ import { BufferRecycler } from './buffer-recycler.js';
 import { BLOB_CAPACITY } from './chunk-codec.js';
 import { checkPositiveInteger, linkedAbortController } from './concurrency.js';
 import { openDiskSource, type ReadChunk } from './disk-source.js';
-import type { ChunkPool } from './worker-pool.js';
+import type { ChunkPool } from './chunk-pool.js';
 
 /** Where a backup puts its chunks: normally the server's chunk API. */
 export interface ChunkSink {
@@ -136,16 +136,16 @@ export async function backupDisk(options: BackupOptions): Promise<BackupResult> 
   let batchBytes = 0;
   const uploading = new Set<Promise<void>>();
   const prepares: Promise<Prepared>[] = [];
-  // Two requests per worker, as the pool itself schedules: enough to keep every
-  // core busy while the main thread reads and uploads, and no more in memory.
+  // Twice the chunks the pool works on at once: enough to keep every core
+  // busy while the main thread reads and uploads, and no more in memory.
   const encodeWindow = Math.max(2, pool.size * 2);
   // Direct reads get no read-ahead from the kernel: the disk sees only the
   // reads in flight. Five (this plus the one awaited) fill libuv's four
   // threads with one queued; against three, the benchmark disk's incremental
   // backup took 0.98 s instead of 1.08 s (medians of 8), for 8 MiB more.
   const readAhead = 4;
-  // Every chunk buffer in flight (read ahead, or with a worker) comes back here.
-  // Shared memory: the workers hash and compress in place, and nothing moves.
+  // Every chunk buffer in flight (read ahead, or with the pool) comes back here.
+  // Shared memory: the pool hashes and compresses in place, and nothing moves.
   const buffers = new BufferRecycler(source.chunkSize, { keep: encodeWindow + readAhead + 2, shared: true });
   const blobBuffers = new BufferRecycler(BLOB_CAPACITY, { keep: (BATCHES_IN_FLIGHT + 1) * Math.ceil(MAX_BATCH_BYTES / BLOB_CAPACITY) + encodeWindow + 1, shared: true });
 

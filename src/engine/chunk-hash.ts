@@ -26,7 +26,7 @@ export async function wasmBlake3(): Promise<(data: Uint8Array) => string> {
   return (data) => hasher.init().update(data).digest('hex');
 }
 
-const addon = loadNativeHelper<Blake3Addon>('blake3');
+const addon = loadNativeHelper<Blake3Addon>('chunk');
 const native = addon?.hash;
 
 /** Which BLAKE3 this process runs: BLAKE3's own C and assembly, or WebAssembly. */

@@ -9,7 +9,7 @@ import { BLOB_HEADER_SIZE, CHUNK_SIZE, CODEC_RAW, ChunkIntegrityError, isZeroChu
 import { checkPositiveInteger, linkedAbortController, runConcurrently, Semaphore, settleAll } from './concurrency.js';
 import { blockDeviceSize } from './disk-source.js';
 import { chunkLength, chunkOffset, expectedChunkCount, type Manifest } from './manifest.js';
-import type { ChunkPool } from './worker-pool.js';
+import type { ChunkPool } from './chunk-pool.js';
 
 /** Where a restore gets its chunks: normally the server's chunk API. */
 export interface ChunkSource {
@@ -43,11 +43,11 @@ const FETCHES_IN_FLIGHT = 4;
 
 /**
  * Chunks decoded or being written at once, each in its own 4 MiB buffer,
- * across all fetches: enough for every worker to decode while others write,
+ * across all fetches: enough for the pool to decode while others write,
  * and the bound on a restore's memory beyond its fetch buffers. Letting
  * every fetch decode all its chunks at once (three fetches of four) took
  * 24 MB more and was no faster, as the pool decodes only as many at a time as
- * it has workers.
+ * it has cores.
  */
 const CHUNKS_DECODED_AT_ONCE = 6;
 
@@ -203,7 +203,7 @@ export async function restoreDisk(options: RestoreOptions): Promise<RestoreResul
   const stats = { chunksWritten: 0, bytesWritten: 0, chunksSkipped: 0, bytesFetched: 0 };
   let bytesDone = 0;
   let zeros: Buffer | undefined;
-  // Shared with the workers, which decode in place.
+  // Shared memory, which the pool decodes in place.
   const blobs = new BufferRecycler(CHUNKS_PER_FETCH * BLOB_SLOT, { keep: lanes, shared: true, align: DIRECT_IO_ALIGNMENT });
   const chunkBuffers = new BufferRecycler(CHUNK_SIZE, { keep: CHUNKS_DECODED_AT_ONCE, shared: true, align: DIRECT_IO_ALIGNMENT });
   const decoding = new Semaphore(CHUNKS_DECODED_AT_ONCE);

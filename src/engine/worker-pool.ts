@@ -1,35 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { ChunkIntegrityError } from './chunk-codec.js';
-
-/**
- * CPU-bound chunk work that pipelines hand off the main thread. Buffers travel
- * to the worker and back without copies: the ArrayBuffer behind a buffer passed
- * in is transferred (detached in the caller), and what the worker gives back is
- * a view of that same memory, so callers can recycle their buffers. Only a view
- * into Node's small shared pool is copied instead. Callers must not use a
- * buffer, or any other view of its memory, once they have passed it in; except
- * for memory in a SharedArrayBuffer, which the worker uses in place and the
- * caller must only leave untouched until the answer comes.
- */
-export interface ChunkPool {
-  readonly size: number;
-  /** The chunk digest of `data`, or null when it is all zeros (holes are not hashed); gives `data` back. */
-  hash(data: Buffer): Promise<{ digest: string | null; data: Buffer }>;
-  /**
-   * Compresses a chunk into the start of `into` (BLOB_CAPACITY bytes) or a blob
-   * of its own (see compressChunk); gives `data` back.
-   */
-  compress(data: Buffer, into?: Buffer): Promise<{ blob: Buffer; data: Buffer }>;
-  /**
-   * Decodes and verifies a blob into the start of `into` (or a new buffer); gives
-   * the blob back. Rejects with ChunkIntegrityError on any mismatch.
-   */
-  decode(blob: Buffer, digest: string, into?: Buffer): Promise<{ data: Buffer; blob: Buffer }>;
-  /** Proves a blob holds the chunk `digest` without keeping the chunk; gives the blob back. */
-  verify(blob: Buffer, digest: string): Promise<{ length: number; blob: Buffer }>;
-  close(): Promise<void>;
-}
+import { PoolClosedError, type ChunkPool, type ChunkPoolOptions } from './chunk-pool.js';
 
 export interface Payload {
   buffer: ArrayBuffer | SharedArrayBuffer;
@@ -49,12 +21,6 @@ export type WorkerReply =
 
 type Answer = WorkerReply & { ok: true };
 
-export class PoolClosedError extends Error {
-  constructor() {
-    super('chunk worker pool is closed');
-    this.name = 'PoolClosedError';
-  }
-}
 
 interface Task {
   id: number;
@@ -77,11 +43,15 @@ const MAX_FAILURES_IN_A_ROW = 3;
 
 const WORKER_URL = new URL('./chunk-worker.js', import.meta.url);
 
-export interface WorkerPoolOptions {
-  /** Most worker threads; defaults to os.availableParallelism(). */
-  size?: number;
-}
 
+/**
+ * The chunk pool in worker threads, for builds without the native chunk jobs
+ * (native-pool.ts). Buffers travel to the worker and back without copies: the
+ * ArrayBuffer behind a buffer passed in is transferred (detached in the
+ * caller), and what the worker gives back is a view of that same memory. Only
+ * a view into Node's small shared pool is copied instead. Memory in a
+ * SharedArrayBuffer is used in place.
+ */
 export class WorkerPool implements ChunkPool {
   readonly size: number;
   private readonly slots: Slot[] = [];
@@ -91,7 +61,7 @@ export class WorkerPool implements ChunkPool {
   private broken: Error | undefined;
   private failuresInARow = 0;
 
-  constructor(options: WorkerPoolOptions = {}) {
+  constructor(options: ChunkPoolOptions = {}) {
     const size = options.size ?? availableParallelism();
     if (!Number.isInteger(size) || size < 1) {
       throw new RangeError(`worker pool size must be a positive integer, got ${size}`);
@@ -230,10 +200,6 @@ export class WorkerPool implements ChunkPool {
   private idleCheck(slot: Slot): void {
     if (slot.running.size === 0) slot.worker.unref();
   }
-}
-
-export function createWorkerPool(options?: WorkerPoolOptions): WorkerPool {
-  return new WorkerPool(options);
 }
 
 /** What a message must transfer for a payload: shared memory is shared, not moved. */

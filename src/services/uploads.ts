@@ -10,7 +10,7 @@ import { ChunkIntegrityError, isDigest, MAX_BLOB_SIZE, verifyChunk } from '../en
 import { settleAll } from '../engine/concurrency.js';
 import { decodeManifest, manifestChunkDigests, manifestDigest, ManifestFormatError } from '../engine/manifest.js';
 import { StoreFullError, type ChunkStore } from '../store/chunk-store.js';
-import type { ChunkPool } from '../engine/worker-pool.js';
+import type { ChunkPool } from '../engine/chunk-pool.js';
 import type { Access } from './access.js';
 import type { JobsService } from './jobs.js';
 import { inBatches, mapLimit } from './batches.js';
@@ -222,7 +222,7 @@ export class UploadsService {
   private async verified(digest: string, blob: Buffer): Promise<VerifiedChunk> {
     try {
       if (!this.pool) return { digest, size: verifyChunk(blob, digest), blob };
-      // The blob travels to a worker and back without a copy; only the view that comes back is ours.
+      // The pool may move the blob (to a worker thread and back); only the view that comes back is ours.
       const { length, blob: back } = await this.pool.verify(blob, digest);
       return { digest, size: length, blob: back };
     } catch (err) {

@@ -17,7 +17,8 @@ import {
   type Manifest,
 } from '../../src/engine/manifest.js';
 import { restoreDisk, RestoreTargetError, type ChunkSource, type RestoreMode } from '../../src/engine/restore-pipeline.js';
-import { WorkerPool, type ChunkPool } from '../../src/engine/worker-pool.js';
+import type { ChunkPool } from '../../src/engine/chunk-pool.js';
+import { createChunkPool } from '../../src/engine/native-pool.js';
 import {
   allocatedBytes,
   cachedBytes,
@@ -112,7 +113,7 @@ async function syntheticDisk(path: string, fills: number[]): Promise<void> {
 
 describe('backup and restore pipelines', () => {
   let dir: string;
-  let pool: WorkerPool;
+  let pool: ChunkPool;
   let image: string;
   let pristine: string;
   let store: MemoryStore;
@@ -122,7 +123,7 @@ describe('backup and restore pipelines', () => {
 
   before(async () => {
     dir = await makeTempDir();
-    pool = new WorkerPool({ size: 2 });
+    pool = createChunkPool({ size: 2 });
     image = await makeExt4Image(dir, { sizeMiB: 64, seed: 11, dataMiB: 12 });
     pristine = join(dir, 'pristine.img');
     await copyFile(image, pristine);

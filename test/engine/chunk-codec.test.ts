@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import zstd from 'zstd-napi/binding.js';
 import {
   BLOB_CAPACITY,
@@ -17,6 +17,8 @@ import {
   isZeroChunk,
 } from '../../src/engine/chunk-codec.js';
 import { blake3Hex, blake3Implementation, chunkDigest, contentMatches, sha256Hex, wasmBlake3 } from '../../src/engine/chunk-hash.js';
+import { createNativeChunkPool } from '../../src/engine/native-pool.js';
+import { WorkerPool } from '../../src/engine/worker-pool.js';
 import { seededRandom } from '../helpers/disk-images.js';
 
 const CI = /^(1|true|yes)$/i.test(process.env.CI ?? '');
@@ -33,8 +35,8 @@ function header(codec: number, length: number): Buffer {
   return h;
 }
 
-function assertIntegrityError(fn: () => unknown, digest: string, pattern: RegExp): void {
-  assert.throws(fn, (err: unknown) => {
+async function assertIntegrityError(fn: () => Promise<unknown>, digest: string, pattern: RegExp): Promise<void> {
+  await assert.rejects(fn, (err: unknown) => {
     assert.ok(err instanceof ChunkIntegrityError, `expected ChunkIntegrityError, got ${String(err)}`);
     assert.equal(err.digest, digest);
     assert.match(err.message, pattern);
@@ -68,7 +70,7 @@ describe('chunk codec', () => {
     assert.equal(blake3Implementation, 'native', 'the native helper was built without BLAKE3: is librust-blake3-dev installed?');
   });
 
-  it('still accepts chunks named by SHA-256, as stored before BLAKE3', () => {
+  it('still accepts chunks named by SHA-256, as stored before BLAKE3', async () => {
     const data = seededRandom(5).bytes(CHUNK_SIZE);
     const legacy = createHash('sha256').update(data).digest('hex');
     assert.equal(sha256Hex(data), legacy);
@@ -76,7 +78,7 @@ describe('chunk codec', () => {
     assert.ok(!contentMatches(data, sha256Hex(Buffer.from('other'))));
     const { blob } = encodeChunk(data);
     assert.ok(decodeChunk(blob, legacy).equals(data), 'a blob stored under its SHA-256 decodes');
-    assertIntegrityError(() => decodeChunk(blob, sha256Hex(Buffer.from('other'))), sha256Hex(Buffer.from('other')), new RegExp(`content hashes to ${blake3Hex(data)}`));
+    await assertIntegrityError(async () => decodeChunk(blob, sha256Hex(Buffer.from('other'))), sha256Hex(Buffer.from('other')), new RegExp(`content hashes to ${blake3Hex(data)}`));
   });
 
   it('stores incompressible data raw and round-trips it', () => {
@@ -145,10 +147,27 @@ describe('chunk codec', () => {
   });
 
   // Verifying (the server, on upload) and decoding (a restore) must refuse the same blobs.
-  const readers: [string, (blob: Uint8Array, digest: string) => unknown][] = [
-    ['decodeChunk', decodeChunk],
-    ['verifyChunk', verifyChunk],
+  // So must both chunk pools, which do that work off the main thread: the
+  // worker threads by calling these, the native jobs (native-pool.ts) on their own.
+  const workers = new WorkerPool({ size: 1 });
+  const native = createNativeChunkPool({ size: 2 });
+  after(() => Promise.all([workers.close(), native?.close()]));
+  const readers: [string, (blob: Uint8Array, digest: string) => Promise<unknown>][] = [
+    ['decodeChunk', async (blob, digest) => decodeChunk(blob, digest)],
+    ['verifyChunk', async (blob, digest) => verifyChunk(blob, digest)],
+    // Copies: the worker pool moves what it is given.
+    ['the worker pool\'s decode', (blob, digest) => workers.decode(Buffer.from(blob), digest)],
+    ['the worker pool\'s verify', (blob, digest) => workers.verify(Buffer.from(blob), digest)],
   ];
+  if (native) {
+    readers.push(
+      ['the native pool\'s decode', (blob, digest) => native.decode(Buffer.from(blob), digest)],
+      ['the native pool\'s decode into a buffer', (blob, digest) => native.decode(Buffer.from(blob), digest, Buffer.allocUnsafeSlow(CHUNK_SIZE))],
+      ['the native pool\'s verify', (blob, digest) => native.verify(Buffer.from(blob), digest)],
+    );
+  } else if (CI) {
+    it('runs chunk jobs natively where the helper is built', () => assert.fail('build/Release/chunk.node has no chunk jobs: check the node-gyp output of `npm ci`'));
+  }
   for (const [name, read] of readers) {
     describe(`${name} rejects`, () => {
       const data = compressible(100_000);
@@ -156,52 +175,52 @@ describe('chunk codec', () => {
       const raw = seededRandom(4).bytes(50_000);
       const { digest: rawDigest, blob: rblob } = encodeChunk(raw);
 
-      it('a flipped payload byte (zstd)', () => {
+      it('a flipped payload byte (zstd)', async () => {
         const bad = Buffer.from(zblob);
         bad[bad.length - 5]! ^= 0xff;
-        assertIntegrityError(() => read(bad, digest), digest, /integrity/);
+        await assertIntegrityError(() => read(bad, digest), digest, /integrity/);
       });
 
-      it('a flipped payload byte (raw)', () => {
+      it('a flipped payload byte (raw)', async () => {
         const bad = Buffer.from(rblob);
         bad[1000]! ^= 0x01;
-        assertIntegrityError(() => read(bad, rawDigest), rawDigest, /hashes to/);
+        await assertIntegrityError(() => read(bad, rawDigest), rawDigest, /hashes to/);
       });
 
-      it('the right blob under the wrong digest', () => {
-        assertIntegrityError(() => read(zblob, rawDigest), rawDigest, /hashes to|header says|declares/);
+      it('the right blob under the wrong digest', async () => {
+        await assertIntegrityError(() => read(zblob, rawDigest), rawDigest, /hashes to|header says|declares/);
       });
 
-      it('a truncated blob', () => {
-        assertIntegrityError(() => read(zblob.subarray(0, zblob.length - 1), digest), digest, /zstd/);
-        assertIntegrityError(() => read(rblob.subarray(0, rblob.length - 1), rawDigest), rawDigest, /raw payload/);
-        assertIntegrityError(() => read(zblob.subarray(0, 5), digest), digest, /shorter than/);
+      it('a truncated blob', async () => {
+        await assertIntegrityError(() => read(zblob.subarray(0, zblob.length - 1), digest), digest, /zstd/);
+        await assertIntegrityError(() => read(rblob.subarray(0, rblob.length - 1), rawDigest), rawDigest, /raw payload/);
+        await assertIntegrityError(() => read(zblob.subarray(0, 5), digest), digest, /shorter than/);
       });
 
-      it('bad magic and unknown codecs', () => {
+      it('bad magic and unknown codecs', async () => {
         const badMagic = Buffer.from(zblob);
         badMagic[0] = 0x58;
-        assertIntegrityError(() => read(badMagic, digest), digest, /magic/);
+        await assertIntegrityError(() => read(badMagic, digest), digest, /magic/);
         const badCodec = Buffer.from(zblob);
         badCodec[3] = 7;
-        assertIntegrityError(() => read(badCodec, digest), digest, /codec 7/);
+        await assertIntegrityError(() => read(badCodec, digest), digest, /codec 7/);
       });
 
-      it('lengths outside the limits', () => {
-        assertIntegrityError(() => read(header(CODEC_RAW, 0), digest), digest, /uncompressed length 0/);
+      it('lengths outside the limits', async () => {
+        await assertIntegrityError(() => read(header(CODEC_RAW, 0), digest), digest, /uncompressed length 0/);
         const tooLong = Buffer.concat([header(CODEC_ZSTD, CHUNK_SIZE + 1), zblob.subarray(BLOB_HEADER_SIZE)]);
-        assertIntegrityError(() => read(tooLong, digest), digest, /uncompressed length/);
+        await assertIntegrityError(() => read(tooLong, digest), digest, /uncompressed length/);
         const huge = Buffer.concat([header(CODEC_RAW, CHUNK_SIZE), Buffer.alloc(MAX_BLOB_SIZE)]);
-        assertIntegrityError(() => read(huge, digest), digest, /limit/);
+        await assertIntegrityError(() => read(huge, digest), digest, /limit/);
       });
 
-      it('a length header that disagrees with the zstd frame', () => {
+      it('a length header that disagrees with the zstd frame', async () => {
         const lying = Buffer.from(zblob);
         lying.writeUInt32BE(data.length - 1, 4);
-        assertIntegrityError(() => read(lying, digest), digest, /zstd/);
+        await assertIntegrityError(() => read(lying, digest), digest, /zstd/);
       });
 
-      it('a frame that expands beyond the declared length', () => {
+      it('a frame that expands beyond the declared length', async () => {
         // A frame written without its content size cannot be checked up front;
         // the bounded output buffer must stop it.
         const cctx = new zstd.CCtx();
@@ -210,22 +229,24 @@ describe('chunk codec', () => {
         const dst = Buffer.alloc(zstd.compressBound(src.length));
         const n = cctx.compress2(dst, src);
         const bomb = Buffer.concat([header(CODEC_ZSTD, 1000), dst.subarray(0, n)]);
-        assertIntegrityError(() => read(bomb, digest), digest, /zstd/);
+        await assertIntegrityError(() => read(bomb, digest), digest, /zstd/);
       });
 
-      it('bytes after the zstd frame', () => {
+      it('bytes after the zstd frame', async () => {
         const trailing = Buffer.concat([zblob, Buffer.from([0, 0, 0, 0])]);
-        assertIntegrityError(() => read(trailing, digest), digest, /zstd/);
+        await assertIntegrityError(() => read(trailing, digest), digest, /zstd/);
       });
 
-      it('and still reads good blobs after a failure', () => {
+      it('and still reads good blobs after a failure', async () => {
+        await read(zblob, digest);
+        await read(rblob, rawDigest);
         assert.ok(decodeChunk(zblob, digest).equals(data));
         assert.equal(verifyChunk(zblob, digest), data.length);
         assert.equal(verifyChunk(rblob, rawDigest), raw.length);
       });
 
-      it('a malformed expected digest with a TypeError', () => {
-        assert.throws(() => read(zblob, 'abc'), TypeError);
+      it('a malformed expected digest with a TypeError', async () => {
+        await assert.rejects(read(zblob, 'abc'), { name: 'TypeError' });
       });
     });
   }

@@ -60,7 +60,7 @@ describe('disk source', () => {
 
   it('hashes chunks as it reads them, where the native helper is built', async (t) => {
     if (!readAndHash) {
-      if (process.env.CI === 'true') assert.fail('build/Release/blake3.node has no readAndHash: check the node-gyp output of `npm ci`');
+      if (process.env.CI === 'true') assert.fail('build/Release/chunk.node has no readAndHash: check the node-gyp output of `npm ci`');
       return t.skip('native/blake3 was not built (node-gyp); run `npm install`');
     }
     // Data, zeros that are written (not a hole), data that starts with zeros, and a short last chunk.
