@@ -67,7 +67,7 @@ export interface BackupResult {
  * buffer of BLOB_CAPACITY (a fresh buffer per blob left tens of megabytes of
  * garbage between collections), so this allows 4 blobs a batch. With the
  * batches in flight, the one filling, the encode window and the read-ahead,
- * the pipeline holds at most about 3 × 16 MiB of blobs + 4 blob and 8 chunk
+ * the pipeline holds at most about 4 × 16 MiB of blobs + 4 blob and 8 chunk
  * buffers.
  */
 const MAX_BATCH_BYTES = 16 * 1024 * 1024;
@@ -76,9 +76,14 @@ const MAX_BATCH_BYTES = 16 * 1024 * 1024;
  * Batches talking to the store at once. A batch waits for its `missing`
  * answer and then for its upload, which the server verifies and writes
  * durably before answering; with one batch at a time, backing up 400 MiB of
- * random data ran at 260 MB/s with 70–80% of both cores idle.
+ * random data ran at 260 MB/s with 70–80% of both cores idle. With three
+ * rather than two, the server always has a batch to verify while it writes
+ * another. On the benchmark's 2 GiB disk, in three sets of A/B pairs, the
+ * full backup's median went 2.72 → 2.49 s and 2.59 → 2.58 s, and 5 of 6
+ * pairs were faster (by 0.10 s in the median pair); for 17 MB more at the
+ * peak on each side, which the chunk jobs had saved (native-pool.ts).
  */
-const BATCHES_IN_FLIGHT = 2;
+export const BATCHES_IN_FLIGHT = 3;
 
 interface PendingUpload {
   digest: string;

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
-import { backupDisk, DiskChangedError, type BackupProgress, type BackupResult, type ChunkSink, type UploadChunk } from '../../src/engine/backup-pipeline.js';
+import { BATCHES_IN_FLIGHT, backupDisk, DiskChangedError, type BackupProgress, type BackupResult, type ChunkSink, type UploadChunk } from '../../src/engine/backup-pipeline.js';
 import { CHUNK_SIZE, ChunkIntegrityError, decodeChunk } from '../../src/engine/chunk-codec.js';
 import { DiskOpenError, DiskSizeChangedError } from '../../src/engine/disk-source.js';
 import { hasNativeHelper } from '../../src/io/disk-io.js';
@@ -379,9 +379,9 @@ describe('backup and restore pipelines', () => {
     assert.ok(!sink.uploads.includes(digests[0]!), 'the changed chunk was not sent under its old digest');
   });
 
-  it('asks about digests in batches, uploads each batch at once, and two batches at a time', async () => {
+  it('asks about digests in batches, uploads each batch at once, and BATCHES_IN_FLIGHT at a time', async () => {
     const path = join(dir, 'batches.img');
-    await syntheticDisk(path, [1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    await syntheticDisk(path, Array.from({ length: 4 * BATCHES_IN_FLIGHT + 1 }, (_, i) => i + 1));
     const own = new MemoryStore();
     let inFlight = 0;
     let maxInFlight = 0;
@@ -396,11 +396,11 @@ describe('backup and restore pipelines', () => {
       },
     };
     const result = await backupDisk({ path, pool, sink: slow, batchSize: 4 });
-    assert.equal(result.chunksUploaded, 9);
+    assert.equal(result.chunksUploaded, 4 * BATCHES_IN_FLIGHT + 1);
     assert.ok(own.missingCalls.every((c) => c.length <= 4), JSON.stringify(own.missingCalls.map((c) => c.length)));
-    assert.equal(own.missingCalls.flat().length, 9);
-    assert.deepEqual(own.uploadCalls, [4, 4, 1]);
-    assert.equal(maxInFlight, 2);
+    assert.equal(own.missingCalls.flat().length, 4 * BATCHES_IN_FLIGHT + 1);
+    assert.deepEqual(own.uploadCalls, [...Array<number>(BATCHES_IN_FLIGHT).fill(4), 1]);
+    assert.equal(maxInFlight, BATCHES_IN_FLIGHT);
   });
 
   it('keeps a bounded number of chunks in memory when uploads stall', async () => {
@@ -430,9 +430,10 @@ describe('backup and restore pipelines', () => {
       await sleep(300);
     }
     const chunksRead = bytesRead / CHUNK_SIZE;
-    // Two batches of 2, the encode window of 2 × 2 workers, and the reader's
-    // one chunk ahead plus the one in hand.
-    assert.ok(chunksRead <= 2 + 2 + 4 + 2, `${chunksRead} chunks read while uploads were stalled`);
+    // The batches of 2 in flight, the one waiting for a place among them, the
+    // encode window of two chunks per lane of the pool, and the chunk in hand.
+    const bound = (BATCHES_IN_FLIGHT + 1) * 2 + 2 * pool.size + 1;
+    assert.ok(chunksRead <= bound, `${chunksRead} chunks read while uploads were stalled, more than ${bound}`);
     assert.ok(chunksRead >= 4, `reading should run ahead of the stalled batch, read ${chunksRead}`);
     release();
     const result = await running;
@@ -465,7 +466,7 @@ describe('backup and restore pipelines', () => {
 
   it('fails with the sink error and stops uploading', async () => {
     const path = join(dir, 'failing.img');
-    await syntheticDisk(path, [1, 2, 3, 4, 5, 6, 7, 8]);
+    await syntheticDisk(path, Array.from({ length: 2 * (BATCHES_IN_FLIGHT + 2) }, (_, i) => i + 1));
     let uploads = 0;
     const failing: ChunkSink = {
       missing: async (d) => new Set(d),
@@ -479,8 +480,8 @@ describe('backup and restore pipelines', () => {
     const after = uploads;
     await sleep(100);
     assert.equal(uploads, after, 'no upload started after the backup failed');
-    // Four batches of two; only the one beside the failing one was in flight.
-    assert.ok(uploads <= 2, `${uploads} uploads`);
+    // Batches of two, two more than fit in flight; only those beside the failing one started.
+    assert.ok(uploads <= BATCHES_IN_FLIGHT, `${uploads} uploads`);
   });
 
   it('can be aborted', async () => {
