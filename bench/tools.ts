@@ -184,11 +184,14 @@ export class Cairn implements Tool {
   async version(): Promise<string> {
     const missing: string[] = [];
     if (!(await exists(nativeHelper(this.opts.root, 'disk_io')))) missing.push('disk I/O');
-    // The BLAKE3 addon builds empty without BLAKE3's sources: ask the build which hash it runs.
-    const hashModule = pathToFileURL(join(this.opts.root, 'dist', 'src', 'engine', 'chunk-hash.js')).href;
-    const blake3 = (await run(process.execPath, ['-e', `import(${JSON.stringify(hashModule)}).then((m) => console.log(m.blake3Implementation))`])).stdout.trim();
+    // The chunk addon builds without BLAKE3 or zstd when their sources are missing: ask the build what it runs
+    // (builds from before the chunk jobs have no native-pool.js).
+    const module = (name: string) => JSON.stringify(pathToFileURL(join(this.opts.root, 'dist', 'src', 'engine', name)).href);
+    const probe = `Promise.all([import(${module('chunk-hash.js')}), import(${module('native-pool.js')}).catch(() => ({ nativeChunkJobs: false }))]).then(([h, p]) => console.log(h.blake3Implementation, p.nativeChunkJobs))`;
+    const [blake3, jobs] = (await run(process.execPath, ['-e', probe])).stdout.trim().split(' ');
     if (blake3 !== 'native') missing.push('BLAKE3');
-    const helpers = missing.length ? `WITHOUT its native ${missing.join(' and ')} helper` : 'with its native helpers';
+    if (jobs !== 'true') missing.push('chunk jobs');
+    const helpers = missing.length ? `WITHOUT its native ${missing.join(', ')} helpers` : 'with its native helpers';
     return `cairn ${(await run(process.execPath, [this.bin, '--version'])).stdout.trim()} on node ${process.version}, ${helpers}`;
   }
 
