@@ -111,6 +111,13 @@ static void execute(napi_env env, void *arg) {
   }
 }
 
+// Lets go of the buffers a job kept alive, and of the job.
+static void release(napi_env env, chunk_job *job) {
+  for (int i = 0; i < 2; i++)
+    if (job->refs[i] != NULL) napi_delete_reference(env, job->refs[i]);
+  free(job);
+}
+
 static void complete(napi_env env, napi_status status, void *arg) {
   chunk_job *job = arg;
   if (status != napi_ok) {
@@ -130,10 +137,8 @@ static void complete(napi_env env, napi_status status, void *arg) {
     }
     napi_resolve_deferred(env, job->deferred, result);
   }
-  for (int i = 0; i < 2; i++)
-    if (job->refs[i] != NULL) napi_delete_reference(env, job->refs[i]);
   napi_delete_async_work(env, job->work);
-  free(job);
+  release(env, job);
 }
 
 // The bytes of a Uint8Array argument, which the job keeps alive until it completes.
@@ -156,9 +161,7 @@ static napi_value queue(napi_env env, chunk_job *job, const char *name) {
 }
 
 static napi_value reject_arguments(napi_env env, chunk_job *job, const char *usage) {
-  for (int i = 0; i < 2; i++)
-    if (job->refs[i] != NULL) napi_delete_reference(env, job->refs[i]);
-  free(job);
+  release(env, job);
   napi_throw_type_error(env, NULL, usage);
   return NULL;
 }

@@ -87,7 +87,7 @@ export const BLOB_CAPACITY = BLOB_HEADER_SIZE + zstd.compressBound(CHUNK_SIZE);
  */
 export function compressChunk(data: Uint8Array, into?: Buffer): Buffer {
   checkChunkLength(data);
-  if (into && into.length < BLOB_CAPACITY) throw new RangeError(`a blob buffer needs ${BLOB_CAPACITY} bytes, got ${into.length}`);
+  checkBlobBuffer(into);
   cctx ??= compressionContext();
   // Sized for the worst case so zstd never fails for lack of room.
   const target = into ?? (scratch ??= Buffer.allocUnsafeSlow(BLOB_CAPACITY));
@@ -96,7 +96,17 @@ export function compressChunk(data: Uint8Array, into?: Buffer): Buffer {
   if (!zstdWins) copyBytes(target, BLOB_HEADER_SIZE, data);
   const blob = sealBlob(target, zstdWins ? CODEC_ZSTD : CODEC_RAW, data.length, zstdWins ? compressedLength : data.length);
   // Without `into`, the blob is copied out of the scratch at its exact size.
-  return into ? blob : Buffer.from(blob.buffer.slice(blob.byteOffset, blob.byteOffset + blob.length));
+  return into ? blob : ownedCopy(blob);
+}
+
+/** Refuses a blob buffer that some chunk's blob might not fit in. */
+export function checkBlobBuffer(into: Buffer | undefined): void {
+  if (into && into.length < BLOB_CAPACITY) throw new RangeError(`a blob buffer needs ${BLOB_CAPACITY} bytes, got ${into.length}`);
+}
+
+/** A copy of `blob` in an ArrayBuffer of exactly its size, which can be transferred and pins no slack. */
+export function ownedCopy(blob: Buffer): Buffer {
+  return Buffer.from(blob.buffer.slice(blob.byteOffset, blob.byteOffset + blob.length));
 }
 
 /**
@@ -161,8 +171,7 @@ export function readBlobHeader(blob: Uint8Array, digest: string): BlobHeader {
 export function decodeChunk(blob: Uint8Array, expectedDigest: string, into?: Buffer): Buffer {
   const digest = checkedDigest(expectedDigest);
   const { codec, length } = readBlobHeader(blob, digest);
-  if (into && into.length < length) throw new RangeError(`a buffer of ${into.length} bytes cannot hold a chunk of ${length}`);
-  const data = into ? into.subarray(0, length) : Buffer.allocUnsafeSlow(length);
+  const data = chunkBuffer(into, length);
   if (codec === CODEC_RAW) {
     copyBytes(data, 0, verifiedRawPayload(blob, digest, length));
     return data;
@@ -170,6 +179,12 @@ export function decodeChunk(blob: Uint8Array, expectedDigest: string, into?: Buf
   decompressExactly(blob.subarray(BLOB_HEADER_SIZE), data, digest);
   checkContent(data, digest);
   return data;
+}
+
+/** Where a decoded chunk of `length` bytes goes: the start of `into`, which must hold it, or a buffer of its own. */
+export function chunkBuffer(into: Buffer | undefined, length: number): Buffer {
+  if (into && into.length < length) throw new RangeError(`a buffer of ${into.length} bytes cannot hold a chunk of ${length}`);
+  return into ? into.subarray(0, length) : Buffer.allocUnsafeSlow(length);
 }
 
 let verifyScratch: Buffer | undefined;

@@ -41,8 +41,8 @@ export interface ChunkReadOptions {
   signal?: AbortSignal;
   /**
    * Hash each chunk as it is read, where the native helper can (see
-   * readAndHash): the data is hashed while the core still has it in cache, and
-   * no worker is needed for it. Chunks then carry their `digest`.
+   * readAndHash): the data is hashed while the core still has it in cache, in
+   * the same job as the read. Chunks then carry their `digest`.
    */
   hash?: boolean;
 }

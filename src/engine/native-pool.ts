@@ -4,14 +4,17 @@ import { BufferRecycler } from './buffer-recycler.js';
 import {
   BLOB_CAPACITY,
   BLOB_HEADER_SIZE,
+  checkBlobBuffer,
   checkChunkLength,
   checkedDigest,
+  chunkBuffer,
   CHUNK_SIZE,
   CODEC_RAW,
   CODEC_ZSTD,
   COMPRESSION,
   type Codec,
   decodeChunk,
+  ownedCopy,
   readBlobHeader,
   sealBlob,
   verifyChunk,
@@ -80,21 +83,20 @@ export class NativeChunkPool implements ChunkPool {
 
   async compress(data: Buffer, into?: Buffer): Promise<{ blob: Buffer; data: Buffer }> {
     checkChunkLength(data);
-    if (into && into.length < BLOB_CAPACITY) throw new RangeError(`a blob buffer needs ${BLOB_CAPACITY} bytes, got ${into.length}`);
+    checkBlobBuffer(into);
     const target = into ?? Buffer.allocUnsafeSlow(BLOB_CAPACITY);
     const compressed = await this.run(() =>
       this.native.compressJob(data, target.subarray(BLOB_HEADER_SIZE), COMPRESSION.level, COMPRESSION.hashLog, COMPRESSION.chainLog),
     );
     const blob = compressed > 0 ? sealBlob(target, CODEC_ZSTD, data.length, compressed) : sealBlob(target, CODEC_RAW, data.length, data.length);
     // A blob of its own is exactly its size, as compressChunk makes it.
-    return { blob: into ? blob : Buffer.from(blob.buffer.slice(0, blob.length)), data };
+    return { blob: into ? blob : ownedCopy(blob), data };
   }
 
   async decode(blob: Buffer, digest: string, into?: Buffer): Promise<{ data: Buffer; blob: Buffer }> {
     const expected = checkedDigest(digest);
     const { codec, length } = readBlobHeader(blob, expected);
-    if (into && into.length < length) throw new RangeError(`a buffer of ${into.length} bytes cannot hold a chunk of ${length}`);
-    const data = into ? into.subarray(0, length) : Buffer.allocUnsafeSlow(length);
+    const data = chunkBuffer(into, length);
     if ((await this.run(() => this.decodeJob(blob, codec, length, data))) !== expected) decodeChunk(blob, expected, data);
     return { data, blob };
   }
