@@ -83,9 +83,9 @@ export class ProcessMeter {
 
   constructor(readonly pid: number) {}
 
-  /** CPU seconds so far, all threads (worker threads included). */
-  cpu(): { user: number; sys: number } {
-    const stat = readFileSync(`/proc/${this.pid}/stat`, 'utf8');
+  /** CPU seconds so far, all threads (worker threads included), or only thread `tid` of this process. */
+  cpu(tid?: number): { user: number; sys: number } {
+    const stat = readFileSync(tid === undefined ? `/proc/${this.pid}/stat` : `/proc/${this.pid}/task/${tid}/stat`, 'utf8');
     // The command name may hold spaces and parentheses; the fields after its last ")" are fixed.
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     // utime and stime are fields 14 and 15 of the whole line, 12 and 13 after the name.

@@ -7,7 +7,8 @@ import { formatProfile, summarizeDir } from './cpu-profile.js';
 import { applyChanges, ensureImage, planChanges, PRESETS, type DiskImage, type DiskPreset } from './disk-image.js';
 import { cleanupTimeDir, dropCaches, machineCpu, run, timeSync } from './measure.js';
 import { cairnPeaks, checkTargets, formatRatios, formatSummary, formatTargets, ratios, summarize, type Sample, type Summary } from './report.js';
-import { Borg, Cairn, Restic, snapshotBuild, STEPS, TOOL_NAMES, type StepCost, type Tool, type ToolName } from './tools.js';
+import { formatTimeline, Timeline, TIMELINE_INTERVAL_MS, type TimelineSample } from './timeline.js';
+import { Borg, Cairn, Restic, snapshotBuild, STEPS, TOOL_NAMES, type StepCost, type StepName, type Tool, type ToolName } from './tools.js';
 
 const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 const BENCH = join(ROOT, 'bench');
@@ -24,6 +25,8 @@ const USAGE = `usage: npm run bench -- [flags]
   --no-drop-caches  keep the page cache between steps (default: drop it, when root)
   --profile         profile Cairn instead: client and server under node --cpu-prof, one
                     round, each step summarised; profiles under bench/results/profile-*/
+  --timeline        Cairn alone, one round: each step sampled every 100 ms (cores busy, client
+                    and server CPU, disk reads and writes), printed and written as JSON
   --cairn DIR       measure the Cairn build in DIR (bin/ and dist/src/, e.g. another worktree)
                     instead of this checkout's
   --work DIR        where repositories and copies of the disk go (default: the temp dir)
@@ -37,6 +40,7 @@ interface Flags {
   tools: ToolName[];
   dropCaches: boolean;
   profile: boolean;
+  timeline: boolean;
   work: string;
   keep: boolean;
   cairnRoot: string;
@@ -53,6 +57,7 @@ function parseFlags(argv: string[]): Flags {
       tools: { type: 'string' },
       'no-drop-caches': { type: 'boolean' },
       profile: { type: 'boolean' },
+      timeline: { type: 'boolean' },
       work: { type: 'string' },
       keep: { type: 'boolean' },
       cairn: { type: 'string' },
@@ -65,10 +70,12 @@ function parseFlags(argv: string[]): Flags {
     process.exit(0);
   }
   if (values.quick && values.large) throw new Error('--quick and --large exclude each other');
+  if (values.profile && values.timeline) throw new Error('--profile and --timeline exclude each other: a profiled process runs slower');
+  const alone = Boolean(values.profile || values.timeline);
   const preset = values.quick ? PRESETS.quick : values.large ? PRESETS.large : PRESETS.standard;
-  const rounds = values.rounds !== undefined ? Number(values.rounds) : values.quick || values.profile ? 1 : 3;
+  const rounds = values.rounds !== undefined ? Number(values.rounds) : values.quick || alone ? 1 : 3;
   if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`--rounds wants a positive integer, got "${values.rounds}"`);
-  const tools = values.profile ? (['cairn'] as ToolName[]) : ((values.tools ?? TOOL_NAMES.join(',')).split(',').map((t) => t.trim()) as ToolName[]);
+  const tools = alone ? (['cairn'] as ToolName[]) : ((values.tools ?? TOOL_NAMES.join(',')).split(',').map((t) => t.trim()) as ToolName[]);
   for (const t of tools) if (!TOOL_NAMES.includes(t)) throw new Error(`unknown tool "${t}" in --tools; choose from ${TOOL_NAMES.join(', ')}`);
   return {
     preset,
@@ -77,6 +84,7 @@ function parseFlags(argv: string[]): Flags {
     tools: TOOL_NAMES.filter((t) => tools.includes(t)),
     dropCaches: !values['no-drop-caches'],
     profile: Boolean(values.profile),
+    timeline: Boolean(values.timeline),
     work: values.work ?? tmpdir(),
     keep: Boolean(values.keep),
     cairnRoot: resolve(values.cairn ?? ROOT),
@@ -223,13 +231,21 @@ async function benchmark(flags: Flags, image: DiskImage, work: string, build: st
   return { samples, cachesDropped, versions };
 }
 
-async function profile(flags: Flags, image: DiskImage, work: string, build: string, stamp: string): Promise<void> {
-  const dir = join(RESULTS, `profile-${stamp}`);
-  let step: string | undefined;
-  const cairn = new Cairn({ root: build, diskSize: image.preset.size, profileDir: (who) => (step ? join(dir, step, who) : undefined) });
+/**
+ * Cairn alone, one round, with a server of its own for each step: under
+ * --profile, client and server run under `node --cpu-prof` and each step's
+ * profiles are summarised; under --timeline, each step is sampled every 100 ms
+ * (timeline.ts) and the samples printed and written as JSON.
+ */
+async function inspect(flags: Flags, image: DiskImage, work: string, build: string, stamp: string): Promise<void> {
+  const dir = join(RESULTS, `${flags.profile ? 'profile' : 'timeline'}-${stamp}`);
+  let step: StepName | undefined;
+  const profileDir = (who: 'client' | 'server') => (step ? join(dir, step, who) : undefined);
+  const cairn = new Cairn({ root: build, diskSize: image.preset.size, ...(flags.profile ? { profileDir } : {}) });
   live.add(cairn);
   const disk = join(work, 'disk.img');
   await copyImage(image, disk);
+  const timelines: Partial<Record<StepName, TimelineSample[]>> = {};
   try {
     // Set up on an unprofiled server, so that registration is not in the profiles.
     await cairn.setup(join(work, 'cairn'));
@@ -239,20 +255,36 @@ async function profile(flags: Flags, image: DiskImage, work: string, build: stri
       // A server per step, stopped with SIGINT after it: each profile covers one step.
       await cairn.startServer();
       if (flags.dropCaches) await dropCaches();
+      const timeline = flags.timeline ? new Timeline(cairn.serverPid, work) : undefined;
+      timeline?.start();
       const cost = s === 'restore' ? await cairn.restore(join(work, 'restore')) : await cairn.backup(s, disk);
+      const samples = timeline?.stop();
       await cairn.stopServer();
       step = undefined;
       log(describe('cairn', s, cost));
       if (s === 'restore') await rm(join(work, 'restore'), { recursive: true, force: true });
-      for (const who of ['client', 'server'] as const) {
-        for (const summary of await summarizeDir(join(dir, s, who), `${s} ${who}`)) process.stdout.write(`\n${formatProfile(summary)}`);
+      if (samples) {
+        timelines[s] = samples;
+        const every = Math.max(1, Math.round(samples.length / 40)); // about 40 rows a step, whatever the disk
+        process.stdout.write(`\n${s}, ${((every * TIMELINE_INTERVAL_MS) / 1000).toFixed(1)} s a row:\n${formatTimeline(samples, every)}\n`);
+      }
+      if (flags.profile) {
+        for (const who of ['client', 'server'] as const) {
+          for (const summary of await summarizeDir(join(dir, s, who), `${s} ${who}`)) process.stdout.write(`\n${formatProfile(summary)}`);
+        }
       }
     }
   } finally {
     await cairn.close();
     live.delete(cairn);
   }
-  log(`profiles in ${dir} (open them in Chrome DevTools, or: node dist/bench/cpu-profile.js DIR)`);
+  if (flags.profile) log(`profiles in ${dir} (open them in Chrome DevTools, or: node dist/bench/cpu-profile.js DIR)`);
+  else {
+    await mkdir(RESULTS, { recursive: true });
+    const file = `${dir}.json`;
+    await writeFile(file, `${JSON.stringify({ date: new Date().toISOString(), disk: image.preset.name, intervalMs: TIMELINE_INTERVAL_MS, timelines }, null, 2)}\n`);
+    log(`timelines in ${file}`);
+  }
 }
 
 /**
@@ -307,7 +339,7 @@ async function main(): Promise<void> {
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
   try {
-    if (flags.profile) return await profile(flags, image, work, build, stamp);
+    if (flags.profile || flags.timeline) return await inspect(flags, image, work, build, stamp);
     log(`disk: ${image.path} (${flags.preset.size / 2 ** 20} MiB, ${image.files} files); ${flags.rounds} round(s) of ${flags.tools.join(', ')}; work in ${work}`);
     const { samples, cachesDropped, versions } = await benchmark(flags, image, work, build);
     const summary = summarize(samples, flags.tools);

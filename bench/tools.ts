@@ -247,6 +247,12 @@ export class Cairn implements Tool {
     this.meter = new ProcessMeter(child.pid!);
   }
 
+  /** The running server's process. */
+  get serverPid(): number {
+    if (!this.server?.pid) throw new Error('cairn server is not running');
+    return this.server.pid;
+  }
+
   /** SIGINT, as Ctrl-C would: the server shuts down cleanly, and --cpu-prof writes its profile on the way out. */
   async stopServer(): Promise<void> {
     const child = this.server;
