@@ -4,7 +4,7 @@ import { resolveClient } from './config-file.js';
 import type { CairnClient, Resource } from './http-client.js';
 import { collect, globalsOf } from './options.js';
 import { printMessage } from './output.js';
-import { backupResource, restoreFromServer } from './transfer.js';
+import { backupResource, pointDiskSource, restoreFromServer } from './transfer.js';
 import { withPool, type PointView } from './backups.js';
 import type { ChunkPool } from '../engine/chunk-pool.js';
 
@@ -105,9 +105,7 @@ async function runJob(client: CairnClient, agentId: string, job: AgentJob, maps:
         const target = paths[disk.name];
         if (!target) throw new Error(`Disk "${disk.name}" of ${resource.id} is not mapped on this agent.`);
         const r = await restoreFromServer(client, {
-          base: `/api/v1/points/${pointId}`,
-          manifestPath: `/api/v1/points/${pointId}/disks/${encodeURIComponent(disk.name)}/manifest`,
-          what: `point ${pointId} disk ${disk.name}`,
+          ...pointDiskSource(pointId, disk.name),
           target,
           mode: 'rollback',
           pool,

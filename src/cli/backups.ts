@@ -8,7 +8,7 @@ import { addPageOptions, collect, globalsOf, pageQuery, requireYes, type PageFla
 import { formatBytes, formatTime, printJson, printList, printMessage, printObject, renderTable, type Cell, type Column } from './output.js';
 import { progressReporter } from './progress.js';
 import { waitForJob } from './jobs.js';
-import { backupResource, pointDiskPaths, restoreFromServer } from './transfer.js';
+import { backupResource, pointDiskPaths, pointDiskSource, restoreFromServer } from './transfer.js';
 import type { ChainView as ServerChainView, PointView } from '../services/chains.js';
 
 export type { PointView };
@@ -126,9 +126,7 @@ export function backupCommands(program: Command): void {
         const disk = pointDiskPaths(point, o.disk);
         const bar = progressReporter(`restore ${pointId}/${disk.name}`, { quiet: o.quiet || o.json });
         const r = await restoreFromServer(client, {
-          base: `/api/v1/points/${pointId}`,
-          manifestPath: `/api/v1/points/${pointId}/disks/${encodeURIComponent(disk.name)}/manifest`,
-          what: `point ${pointId} disk ${disk.name}`,
+          ...pointDiskSource(pointId, disk.name),
           target: o.to,
           mode: o.device ? 'device' : 'file',
           pool,
@@ -169,9 +167,7 @@ export function backupCommands(program: Command): void {
         const bar = progressReporter(`restore ${pointId}`, { quiet: o.quiet || o.json });
         await withPool((pool) =>
           restoreFromServer(client, {
-            base: `/api/v1/points/${pointId}`,
-            manifestPath: `/api/v1/points/${pointId}/disks/${encodeURIComponent(resource.source.disk)}/manifest`,
-            what: `point ${pointId} disk ${resource.source.disk}`,
+            ...pointDiskSource(pointId, resource.source.disk),
             target: o.to!,
             mode: 'file',
             pool,

@@ -266,6 +266,15 @@ export async function restoreFromServer(
   }
 }
 
+/** Where restoreFromServer finds disk `disk` of point `pointId`, and how its errors name it. */
+export function pointDiskSource(pointId: string, disk: string): { base: string; manifestPath: string; what: string } {
+  return {
+    base: `/api/v1/points/${pointId}`,
+    manifestPath: `/api/v1/points/${pointId}/disks/${encodeURIComponent(disk)}/manifest`,
+    what: `point ${pointId} disk ${disk}`,
+  };
+}
+
 export function pointDiskPaths(point: { id: string; disks: PointDisk[] }, disk?: string): PointDisk {
   const d = disk ? point.disks.find((x) => x.name === disk) : point.disks[0];
   if (!d) throw badRequest(`Point ${point.id} has no disk "${disk}"; it has ${point.disks.map((x) => x.name).join(', ')}.`, 'disk');
