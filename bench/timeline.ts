@@ -4,14 +4,16 @@ import { renderTable } from './report.js';
 import { machineCpu, ProcessMeter } from './measure.js';
 
 /**
- * What the machine did in one interval of a step: cores busy in all (of
- * `cores`), cores the client and the server used (and of the server's, its
- * main thread), and the disk's reads and writes. It shows what bounds each
- * part of a step: all cores busy, the disk at its rate, or neither (waiting).
+ * What the machine did in one interval of a step, in cores (CPU seconds a
+ * second): busy in all, the client, the server (and of it, its main thread);
+ * and the disk's reads and writes. It shows what bounds each part of a step:
+ * all cores busy, the disk at its rate, or neither (waiting).
  */
 export interface TimelineSample {
   at: number;
   machine: number;
+  /** Of `machine`, cores the hypervisor gave to something else: time this VM did not run at all. */
+  steal: number;
   client: number;
   server: number;
   serverMain: number;
@@ -34,13 +36,14 @@ function diskCounter(dir: string): (() => { read: number; written: number }) | n
   };
 }
 
-/** CPU seconds of `pid` (all threads), or of thread `tid` of it; 0 once it is gone. */
-function cpuSeconds(pid: number, tid?: number): number {
+/** CPU seconds of `pid` (all threads), or of thread `tid` of it; null when there is no such process (not yet, or no longer). */
+function cpuSeconds(pid: number | undefined, tid?: number): number | null {
+  if (pid === undefined) return null;
   try {
     const { user, sys } = new ProcessMeter(pid).cpu(tid);
     return user + sys;
   } catch {
-    return 0;
+    return null;
   }
 }
 
@@ -86,8 +89,8 @@ export class Timeline {
       client ??= findClient();
       return {
         at: performance.now(),
-        machine: machineCpu().busy,
-        client: client === undefined ? 0 : cpuSeconds(client),
+        ...machineCpu(),
+        client: cpuSeconds(client),
         server: cpuSeconds(this.serverPid),
         serverMain: cpuSeconds(this.serverPid, this.serverPid),
         disk: disk?.() ?? null,
@@ -97,12 +100,13 @@ export class Timeline {
     this.timer = setInterval(() => {
       const now = read();
       const seconds = (now.at - last.at) / 1000;
-      const rate = (a: number, b: number) => (b - a) / seconds;
+      // An interval in which a process started or ended counts as idle for it.
+      const rate = (a: number | null, b: number | null) => (a === null || b === null ? 0 : (b - a) / seconds);
       this.samples.push({
         at: (now.at - started) / 1000,
-        machine: rate(last.machine, now.machine),
-        // A client found only now has no earlier reading: its first interval is left at 0.
-        client: last.client === 0 ? 0 : rate(last.client, now.client),
+        machine: rate(last.busy, now.busy),
+        steal: rate(last.steal, now.steal),
+        client: rate(last.client, now.client),
         server: rate(last.server, now.server),
         serverMain: rate(last.serverMain, now.serverMain),
         readMBps: now.disk && last.disk ? rate(last.disk.read, now.disk.read) / 1e6 : null,
@@ -132,6 +136,7 @@ export function formatTimeline(samples: TimelineSample[], every = 1): string {
     rows.push([
       group.at(-1)!.at.toFixed(1),
       cores(mean((s) => s.machine)),
+      cores(mean((s) => s.steal)),
       cores(mean((s) => s.client)),
       cores(mean((s) => s.server)),
       cores(mean((s) => s.serverMain)),
@@ -139,5 +144,5 @@ export function formatTimeline(samples: TimelineSample[], every = 1): string {
       mbps(mean((s) => s.writeMBps)),
     ]);
   }
-  return renderTable(['t s', 'busy cores', 'client', 'server', 'srv main', 'read MB/s', 'write MB/s'], rows, [0, 1, 2, 3, 4, 5, 6]);
+  return renderTable(['t s', 'busy cores', 'steal', 'client', 'server', 'srv main', 'read MB/s', 'write MB/s'], rows, [0, 1, 2, 3, 4, 5, 6, 7]);
 }
