@@ -25,8 +25,9 @@ const USAGE = `usage: npm run bench -- [flags]
   --no-drop-caches  keep the page cache between steps (default: drop it, when root)
   --profile         profile Cairn instead: client and server under node --cpu-prof, one
                     round, each step summarised; profiles under bench/results/profile-*/
-  --timeline        Cairn alone, one round: each step sampled every 100 ms (cores busy, client
-                    and server CPU, disk reads and writes), printed and written as JSON
+  --timeline        Cairn alone, one round: each step sampled every 100 ms (cores busy and
+                    stolen, client and server CPU, disk reads and writes), printed and
+                    written as JSON under bench/results/timeline-*.json
   --cairn DIR       measure the Cairn build in DIR (bin/ and dist/src/, e.g. another worktree)
                     instead of this checkout's
   --work DIR        where repositories and copies of the disk go (default: the temp dir)
