@@ -6,11 +6,13 @@
 // times a second: each time, every page faults in afresh. See
 // src/io/malloc-tuning.ts for what that cost.
 #include <node_api.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif
 #ifdef __linux__
+#include <stdio.h>
 #include <sys/mman.h>
 #endif
 
@@ -39,9 +41,31 @@ static napi_value retain_freed_memory(napi_env env, napi_callback_info info) {
   return result;
 }
 
+// The size of the transparent huge pages this kernel makes: 2 MiB on x86-64
+// and on arm64 with 4 KiB pages, 512 MiB on arm64 with 64 KiB pages. Read
+// once (worker threads may load this module at the same time, and would read
+// the same); 0 where the kernel has none to make.
+static uintptr_t huge_page_size(void) {
+  static _Atomic uintptr_t cached = UINTPTR_MAX;
+  uintptr_t size = atomic_load(&cached);
+  if (size != UINTPTR_MAX) return size;
+  size = 0;
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+  FILE *f = fopen("/sys/kernel/mm/transparent_hugepage/hpage_pmd_size", "r");
+  if (f != NULL) {
+    unsigned long long value = 0;
+    // Only a power of two is a page size; anything else means none.
+    if (fscanf(f, "%llu", &value) == 1 && value > 0 && (value & (value - 1)) == 0) size = (uintptr_t)value;
+    fclose(f);
+  }
+#endif
+  atomic_store(&cached, size);
+  return size;
+}
+
 // adviseHugePages(view): boolean, whether the kernel will back the view's
-// memory with transparent huge pages (2 MiB) where it can. Only the whole
-// 2 MiB pages inside the view are advised, so nothing outside it changes; a
+// memory with transparent huge pages (hugePageSize) where it can. Only the
+// whole huge pages inside the view are advised, so nothing outside it changes; a
 // view holding none of them is left alone (false). Where a page fault costs
 // about 10 µs (a VM with shadow page tables, as our test machine is), first
 // touching 64 MiB took 180 ms in 4 KiB pages and 4-6 ms in huge ones.
@@ -58,10 +82,10 @@ static napi_value advise_huge_pages(napi_env env, napi_callback_info info) {
   }
   bool advised = false;
 #if defined(__linux__) && defined(MADV_HUGEPAGE)
-  const uintptr_t huge = 2u << 20;
+  const uintptr_t huge = huge_page_size();
   uintptr_t start = ((uintptr_t)data + huge - 1) & ~(huge - 1);
   uintptr_t end = ((uintptr_t)data + length) & ~(huge - 1);
-  if (data != NULL && end > start) advised = madvise((void *)start, end - start, MADV_HUGEPAGE) == 0;
+  if (huge > 0 && data != NULL && end > start) advised = madvise((void *)start, end - start, MADV_HUGEPAGE) == 0;
 #endif
   napi_value result;
   napi_get_boolean(env, advised, &result);
@@ -69,9 +93,12 @@ static napi_value advise_huge_pages(napi_env env, napi_callback_info info) {
 }
 
 static napi_value init(napi_env env, napi_value exports) {
+  napi_value huge;
+  if (napi_create_double(env, (double)huge_page_size(), &huge) != napi_ok) return NULL;
   napi_property_descriptor props[] = {
     {"retainFreedMemory", NULL, retain_freed_memory, NULL, NULL, NULL, napi_enumerable, NULL},
     {"adviseHugePages", NULL, advise_huge_pages, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"hugePageSize", NULL, NULL, NULL, NULL, huge, napi_enumerable, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

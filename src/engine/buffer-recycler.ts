@@ -29,8 +29,8 @@ export interface RecyclerOptions {
  * Buffers of a huge page or more start on a huge page boundary and ask for
  * huge pages (see adviseHugePages), since they live long and are written
  * whole: first touching a recycler's 4 MiB buffer then costs two page faults
- * instead of 1024. The 2 MiB of alignment slack is address space only; no
- * page of it is ever touched.
+ * instead of 1024 (with 2 MiB huge pages). The alignment slack, up to a huge
+ * page, is address space only; no page of it is ever touched.
  */
 export class BufferRecycler {
   private readonly free: (ArrayBuffer | SharedArrayBuffer)[] = [];

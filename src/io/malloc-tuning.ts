@@ -4,17 +4,23 @@ import { loadNativeHelper } from './native-helper.js';
 interface MallocTuningAddon {
   retainFreedMemory(trimThreshold: number, topPad: number, arenaMax: number): boolean;
   adviseHugePages(view: Uint8Array): boolean;
+  /** What the kernel says its transparent huge pages are (hpage_pmd_size); 0 when it makes none. */
+  hugePageSize: number;
 }
 
 const MiB = 1024 * 1024;
 
 const addon = loadNativeHelper<MallocTuningAddon>('malloc_tuning');
 
-/** The size of a transparent huge page on x86-64 and most arm64 kernels. */
-export const HUGE_PAGE_SIZE = 2 * MiB;
+/**
+ * The size of this kernel's transparent huge pages, as the native helper
+ * read it: 2 MiB on x86-64 (and arm64 with 4 KiB pages), 512 MiB on arm64
+ * with 64 KiB pages; 0 without the helper or without huge pages.
+ */
+export const HUGE_PAGE_SIZE = addon?.hugePageSize ?? 0;
 
-/** Whether this build can ask for huge pages at all (adviseHugePages may still be refused). */
-export const canAdviseHugePages = typeof addon?.adviseHugePages === 'function';
+/** Whether this build and kernel can ask for huge pages at all (adviseHugePages may still be refused). */
+export const canAdviseHugePages = typeof addon?.adviseHugePages === 'function' && HUGE_PAGE_SIZE > 0;
 
 /**
  * Keeps memory that glibc malloc frees with the process instead of handing
@@ -39,8 +45,8 @@ export function retainFreedMemory(): boolean {
 }
 
 /**
- * Asks the kernel to back the whole 2 MiB pages inside `view` with huge
- * pages, before anything touches them. Meant for big buffers that live long
+ * Asks the kernel to back `view` with huge pages (of HUGE_PAGE_SIZE, the
+ * whole ones inside it), before anything touches them. Meant for big buffers that live long
  * (those a BufferRecycler hands out): each 4 KiB page of a fresh buffer costs
  * a page fault on first touch, and on our test VM, which runs the kernel under
  * shadow page tables, a fault costs about 10 µs, so a 4 MiB buffer cost 10 ms

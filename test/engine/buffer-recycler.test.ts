@@ -70,10 +70,11 @@ describe('buffer recycler', () => {
   it('puts buffers of a huge page or more on huge page boundaries, advised for huge pages', (t) => {
     if (!canAdviseHugePages) return t.skip('native/malloc_tuning.c was not built (node-gyp); run `npm install`');
     for (const shared of [false, true]) {
-      const buffers = new BufferRecycler(4 * 1024 * 1024 + 4096, { keep: 2, shared, align: 4096 });
+      const size = 2 * HUGE_PAGE_SIZE + 4096;
+      const buffers = new BufferRecycler(size, { keep: 2, shared, align: 4096 });
       const a = buffers.take();
-      assert.equal(a.length, 4 * 1024 * 1024 + 4096);
-      assert.ok(isDirectAligned(a.subarray(0, HUGE_PAGE_SIZE), 0, HUGE_PAGE_SIZE), 'starts on a 2 MiB boundary');
+      assert.equal(a.length, size);
+      assert.ok(isDirectAligned(a.subarray(0, HUGE_PAGE_SIZE), 0, HUGE_PAGE_SIZE), 'starts on a huge page boundary');
       buffers.give(a);
       assert.equal(buffers.take().byteOffset, a.byteOffset, 'the same memory comes back, at the same place');
     }
@@ -86,9 +87,9 @@ describe('buffer recycler', () => {
     if (!canAdviseHugePages) return t.skip('native/malloc_tuning.c was not built (node-gyp); run `npm install`');
     const memory = new SharedArrayBuffer(3 * HUGE_PAGE_SIZE);
     const inside = Buffer.from(memory);
-    // A view of less than 2 MiB can hold no whole huge page, wherever it lies.
+    // A view shorter than a huge page can hold no whole one, wherever it lies.
     assert.equal(adviseHugePages(inside.subarray(0, HUGE_PAGE_SIZE - 1)), false);
-    // 3 × 2 MiB always holds at least one whole huge page; the kernel takes the advice where it has them.
+    // Three huge pages' worth always holds at least one whole huge page; the kernel takes the advice where it has them.
     const thp = '/sys/kernel/mm/transparent_hugepage/enabled';
     if (process.platform !== 'linux' || !existsSync(thp)) return t.skip('no transparent huge pages in this kernel');
     if (/\[never\]/.test(readFileSync(thp, 'utf8'))) return t.skip('transparent huge pages are switched off on this machine');

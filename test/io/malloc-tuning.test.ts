@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { retainFreedMemory } from '../../src/io/malloc-tuning.js';
+import { canAdviseHugePages, HUGE_PAGE_SIZE, retainFreedMemory } from '../../src/io/malloc-tuning.js';
 
 describe('keeping freed memory in the process', () => {
   it('is taken by the C library where it is glibc', (t) => {
@@ -10,5 +11,13 @@ describe('keeping freed memory in the process', () => {
     const taken = retainFreedMemory();
     if (!taken && process.env.CI !== 'true') return t.skip('native/malloc_tuning.c was not built (node-gyp); run `npm install`');
     assert.equal(taken, true, 'glibc refused the malloc settings, or build/Release/malloc_tuning.node did not build: check the node-gyp output of `npm ci`');
+  });
+
+  it('takes the huge page size from the kernel', (t) => {
+    const pmd = '/sys/kernel/mm/transparent_hugepage/hpage_pmd_size';
+    if (process.platform !== 'linux' || !existsSync(pmd)) return t.skip('no transparent huge pages in this kernel');
+    if (HUGE_PAGE_SIZE === 0 && process.env.CI !== 'true') return t.skip('native/malloc_tuning.c was not built (node-gyp); run `npm install`');
+    assert.equal(HUGE_PAGE_SIZE, Number(readFileSync(pmd, 'utf8').trim()));
+    assert.equal(canAdviseHugePages, true);
   });
 });
