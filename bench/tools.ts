@@ -128,7 +128,7 @@ export class Borg implements Tool {
   async close(): Promise<void> {}
 }
 
-/** A build's native helpers (disk I/O, BLAKE3), which dist/ finds relative to itself. */
+/** A build's native helpers (disk I/O; BLAKE3 and the chunk jobs; malloc tuning), which dist/ finds relative to itself. */
 const NATIVE_HELPERS = ['disk_io', 'chunk', 'malloc_tuning'] as const;
 const nativeHelper = (root: string, name: (typeof NATIVE_HELPERS)[number]): string => join(root, 'build', 'Release', `${name}.node`);
 const exists = (path: string): Promise<boolean> => stat(path).then(() => true, () => false);

@@ -2,8 +2,7 @@
 // decoding a chunk, each one job that takes the caller's buffers and resolves
 // a promise (src/engine/native-pool.ts). Worker threads did this before; each
 // costs ~75 ms of CPU to start and a message each way per chunk, and keeps a
-// V8 heap of its own. On the benchmark's 2 GiB disk a full backup took
-// (see native-pool.ts for the numbers).
+// V8 heap of its own (docs/architecture.md has what this saved).
 //
 // The blob format is JavaScript's (src/engine/chunk-codec.ts): these jobs see
 // only payloads. Whatever they find wrong with one (a zstd frame that is not

@@ -1,6 +1,9 @@
-// What the backup and restore pipelines and the upload service ask of a chunk pool.
+import { availableParallelism } from 'node:os';
+import { checkPositiveInteger } from './concurrency.js';
+
 /**
- * CPU-bound chunk work that pipelines hand off the main thread: native jobs
+ * What the backup and restore pipelines and the upload service ask of a chunk
+ * pool: CPU-bound chunk work that they hand off the main thread: native jobs
  * on libuv's thread pool (native-pool.ts), or worker threads where the native
  * build is missing (worker-pool.ts). Buffers come back as views of the same
  * memory, so callers can recycle them. Callers must not use a buffer, or any
@@ -30,6 +33,13 @@ export interface ChunkPool {
 export interface ChunkPoolOptions {
   /** Most chunks worked on at once (worker threads, or native jobs); defaults to os.availableParallelism(). */
   size?: number;
+}
+
+/** The size `options` ask for, checked, or one per available core. */
+export function poolSize(options: ChunkPoolOptions): number {
+  const size = options.size ?? availableParallelism();
+  checkPositiveInteger('chunk pool size', size);
+  return size;
 }
 
 export class PoolClosedError extends Error {

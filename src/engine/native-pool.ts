@@ -1,4 +1,3 @@
-import { availableParallelism } from 'node:os';
 import { loadNativeHelper } from '../io/native-helper.js';
 import { BufferRecycler } from './buffer-recycler.js';
 import {
@@ -20,7 +19,7 @@ import {
   verifyChunk,
 } from './chunk-codec.js';
 import { Semaphore } from './concurrency.js';
-import { PoolClosedError, type ChunkPool, type ChunkPoolOptions } from './chunk-pool.js';
+import { poolSize, PoolClosedError, type ChunkPool, type ChunkPoolOptions } from './chunk-pool.js';
 import { WorkerPool } from './worker-pool.js';
 
 /** The chunk jobs of native/chunk_jobs.c, run on libuv's thread pool. */
@@ -68,11 +67,9 @@ export class NativeChunkPool implements ChunkPool {
     private readonly native: ChunkJobs,
     options: ChunkPoolOptions = {},
   ) {
-    const size = options.size ?? availableParallelism();
-    if (!Number.isInteger(size) || size < 1) throw new RangeError(`chunk pool size must be a positive integer, got ${size}`);
-    this.size = size;
-    this.lanes = new Semaphore(size);
-    this.scratch = new BufferRecycler(CHUNK_SIZE, { keep: size });
+    this.size = poolSize(options);
+    this.lanes = new Semaphore(this.size);
+    this.scratch = new BufferRecycler(CHUNK_SIZE, { keep: this.size });
   }
 
   async hash(data: Buffer): Promise<{ digest: string | null; data: Buffer }> {

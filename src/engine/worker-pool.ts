@@ -1,7 +1,6 @@
-import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { ChunkIntegrityError } from './chunk-codec.js';
-import { PoolClosedError, type ChunkPool, type ChunkPoolOptions } from './chunk-pool.js';
+import { poolSize, PoolClosedError, type ChunkPool, type ChunkPoolOptions } from './chunk-pool.js';
 
 export interface Payload {
   buffer: ArrayBuffer | SharedArrayBuffer;
@@ -20,7 +19,6 @@ export type WorkerReply =
   | { id: number; ok: false; name: string; message: string; digest?: string };
 
 type Answer = WorkerReply & { ok: true };
-
 
 interface Task {
   id: number;
@@ -43,7 +41,6 @@ const MAX_FAILURES_IN_A_ROW = 3;
 
 const WORKER_URL = new URL('./chunk-worker.js', import.meta.url);
 
-
 /**
  * The chunk pool in worker threads, for builds without the native chunk jobs
  * (native-pool.ts). Buffers travel to the worker and back without copies: the
@@ -62,11 +59,7 @@ export class WorkerPool implements ChunkPool {
   private failuresInARow = 0;
 
   constructor(options: ChunkPoolOptions = {}) {
-    const size = options.size ?? availableParallelism();
-    if (!Number.isInteger(size) || size < 1) {
-      throw new RangeError(`worker pool size must be a positive integer, got ${size}`);
-    }
-    this.size = size;
+    this.size = poolSize(options);
     // One worker starts now, so it is ready by the first task; the others when
     // tasks have to wait for it. Starting a worker costs about 75 ms of CPU
     // here, which an incremental backup (a few changed chunks to compress, far
