@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import type { Config } from './config.js';
 import { openMetadataStore } from './db/connect.js';
+import { blobSlots } from './api/binary-body.js';
 import { buildServer, type App } from './api/server.js';
 import { createServices, type ServiceSettings, type Services } from './services/index.js';
 import { LocalChunkStore } from './store/local-store.js';
@@ -70,6 +71,9 @@ export async function startServer(config: Config): Promise<Running> {
   const timer = setInterval(() => void housekeeping(), 5_000);
   timer.unref();
 
+  // The first backup after a start then writes its blobs into memory that is
+  // faulted in already, as every later one does (binary-body.ts).
+  blobSlots.prefill();
   await app.listen({ host: config.host, port: config.port });
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : config.port;

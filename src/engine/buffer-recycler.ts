@@ -1,6 +1,9 @@
 import { alignedStart } from '../io/disk-io.js';
 import { adviseHugePages, canAdviseHugePages, HUGE_PAGE_SIZE } from '../io/malloc-tuning.js';
 
+/** The smallest page a buffer's memory may be faulted in by. */
+const PAGE_SIZE = 4096;
+
 export interface RecyclerOptions {
   /** Most buffers kept for reuse; the rest are left to the collector. */
   keep?: number;
@@ -52,11 +55,28 @@ export class BufferRecycler {
   }
 
   take(): Buffer {
-    const fresh = this.free.length === 0;
-    const buffer = this.free.pop() ?? (this.shared ? new SharedArrayBuffer(this.size + this.align) : Buffer.allocUnsafeSlow(this.size + this.align).buffer);
-    const view = this.align ? Buffer.from(buffer, alignedStart(buffer, this.align), this.size) : Buffer.from(buffer);
-    if (fresh && this.hugePages) adviseHugePages(view);
-    return view;
+    const spare = this.free.pop();
+    return spare ? this.viewOf(spare) : this.allocate();
+  }
+
+  /**
+   * Allocates buffers until `count` (at most `keep`) are ready for reuse, and
+   * faults their memory in now, for a long-lived process to pay at its start
+   * what its first transfer would pay as the buffers are first written (see
+   * blobSlots).
+   */
+  prefill(count = this.keep): void {
+    while (this.free.length < Math.min(count, this.keep)) {
+      const view = this.allocate();
+      // A write, not a read: reading would map the shared zero page and fault again on the first write.
+      for (let at = 0; at < view.length; at += PAGE_SIZE) view[at] = 0;
+      this.free.push(view.buffer);
+    }
+  }
+
+  /** Buffers ready for reuse. */
+  get spare(): number {
+    return this.free.length;
   }
 
   /** Returns a buffer (or a view of one) obtained from `take`; others are ignored. */
@@ -66,5 +86,15 @@ export class BufferRecycler {
     if (buffer instanceof kind && buffer.byteLength === this.size + this.align && this.free.length < this.keep && !this.free.includes(buffer)) {
       this.free.push(buffer);
     }
+  }
+
+  private allocate(): Buffer {
+    const view = this.viewOf(this.shared ? new SharedArrayBuffer(this.size + this.align) : Buffer.allocUnsafeSlow(this.size + this.align).buffer);
+    if (this.hugePages) adviseHugePages(view);
+    return view;
+  }
+
+  private viewOf(buffer: ArrayBuffer | SharedArrayBuffer): Buffer {
+    return this.align ? Buffer.from(buffer, alignedStart(buffer, this.align), this.size) : Buffer.from(buffer);
   }
 }

@@ -31,6 +31,25 @@ describe('buffer recycler', () => {
     assert.ok(!again.includes(c.buffer), 'the third was over the limit');
   });
 
+  it('prefills up to the buffers it keeps, with their memory faulted in', () => {
+    const size = 16 * 1024 * 1024;
+    const buffers = new BufferRecycler(size, { keep: 4, shared: true });
+    const held = buffers.take();
+    buffers.give(held);
+    const before = process.memoryUsage().rss;
+    buffers.prefill(10);
+    const grown = process.memoryUsage().rss - before;
+    assert.equal(buffers.spare, 4, 'no more than it keeps');
+    // Three new buffers, written page by page: resident now, not at their first use.
+    assert.ok(grown >= 3 * size - 4 * 1024 * 1024, `the process grew by ${grown} bytes for three ${size}-byte buffers`);
+    const taken = [buffers.take(), buffers.take(), buffers.take(), buffers.take()];
+    assert.equal(buffers.spare, 0);
+    assert.ok(taken.some((b) => b.buffer === held.buffer), 'the one it had is among them');
+    assert.equal(new Set(taken.map((b) => b.buffer)).size, 4);
+    buffers.prefill(2);
+    assert.equal(buffers.spare, 2, 'a count below keep is a count');
+  });
+
   it('hands out buffers aligned for direct I/O when asked, and takes them back', (t) => {
     if (!hasNativeHelper) return t.skip('the native disk I/O helper is not built');
     const buffers = new BufferRecycler(64 * 1024, { keep: 4, align: 4096 });
