@@ -6,6 +6,8 @@ import { buildServer, type App } from './api/server.js';
 import { createServices, type ServiceSettings, type Services } from './services/index.js';
 import { LocalChunkStore } from './store/local-store.js';
 import { createChunkPool } from './engine/native-pool.js';
+import { BATCHES_IN_FLIGHT } from './engine/backup-pipeline.js';
+import { MAX_READ_CHUNKS } from './engine/chunk-batch.js';
 import type { ChunkPool } from './engine/chunk-pool.js';
 import { VERSION } from './version.js';
 import { blake3Implementation } from './engine/chunk-hash.js';
@@ -72,8 +74,9 @@ export async function startServer(config: Config): Promise<Running> {
   timer.unref();
 
   // The first backup after a start then writes its blobs into memory that is
-  // faulted in already, as every later one does (binary-body.ts).
-  blobSlots.prefill();
+  // faulted in already, as every later one does (binary-body.ts): as many
+  // slots as one backup's batches in flight fill.
+  blobSlots.prefill(BATCHES_IN_FLIGHT * MAX_READ_CHUNKS);
   await app.listen({ host: config.host, port: config.port });
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : config.port;

@@ -21,8 +21,8 @@ import { readInto, readIntoParts } from '../io/read-into.js';
  * Sixteen are kept, what a client moving three batches of four holds with
  * room to spare; a burst beyond that allocates, and the collector takes the
  * surplus back, where keeping it would hold the server's memory at its
- * highest. `cairn serve` faults the sixteen in as it starts (prefill): a
- * fresh server otherwise paid for that as its first backup's blobs arrived,
+ * highest. `cairn serve` faults in the twelve one backup fills as it starts
+ * (prefill): a fresh server otherwise paid for that as their blobs arrived,
  * on its main thread, where page faults took 10% of the time (perf, 2 GiB
  * benchmark disk; on our test VM each MiB of fresh memory costs 1–2 ms);
  * prefilled, the full backup was faster in 7 of 8 A/B pairs (median 3.08 →
