@@ -9,6 +9,7 @@ import { CairnError } from '../domain/errors.js';
 import type { Services } from '../services/index.js';
 import { authenticate } from './auth.js';
 import { readBinaryBody } from './binary-body.js';
+import { acceptChunkStreams } from './chunk-stream.js';
 import { registerRoutes } from './routes/index.js';
 import { registerConsole } from './static.js';
 
@@ -38,7 +39,8 @@ function validators() {
     (httpPart === 'body' ? body : params).compile(schema);
 }
 
-function errorBody(err: FastifyError | CairnError) {
+/** The status and JSON body of the answer to a failed request. */
+export function errorBody(err: FastifyError | CairnError) {
   if (err instanceof CairnError) {
     return {
       status: err.status,
@@ -103,6 +105,8 @@ export async function buildServer(services: Services, opts: ServerOptions): Prom
   app.get('/api/v1/openapi.json', { config: { public: true }, schema: { hide: true } }, async () => app.swagger());
   app.get('/api/v1/health', { config: { public: true } }, async () => ({ status: 'ok', version: opts.version, engine: opts.engine }));
   await registerRoutes(app, services);
+  const streams = acceptChunkStreams(app.server, services, app.log, (err) => errorBody(err as FastifyError));
+  app.addHook('preClose', async () => streams.closeAll());
   await registerConsole(app, opts.webDir);
   return app;
 }

@@ -1,6 +1,6 @@
-import http, { type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
+import http, { IncomingMessage, type IncomingHttpHeaders } from 'node:http';
 import https from 'node:https';
-import type { Readable } from 'node:stream';
+import type { Duplex, Readable } from 'node:stream';
 import { CairnError } from '../domain/errors.js';
 import type { Page } from '../domain/page.js';
 import type { AccountView, TokenView } from '../services/accounts.js';
@@ -307,21 +307,55 @@ export class CairnClient {
     path: string,
     init: { query?: Query; headers: Record<string, string>; body?: Body; signal?: AbortSignal },
   ): Promise<StreamResponse> {
-    const headers = { ...init.headers };
-    if (this.token) headers.authorization = `Bearer ${this.token}`;
-    else if (this.session) {
-      headers.cookie = this.session.cookie;
-      headers['x-csrf-token'] = this.session.csrf;
-    }
     let res: IncomingMessage;
     try {
-      res = await exchange(this.url(path, init.query), method, headers, init.body, init.signal);
+      res = await exchange(this.url(path, init.query), method, this.authenticated(init.headers), init.body, init.signal);
     } catch (err) {
       throw this.transportError(init.signal?.aborted ? init.signal.reason : err, method, path);
     }
     const answer: StreamResponse = { status: res.statusCode ?? 0, headers: headersOf(res.headers), body: res };
     if (answer.status >= 400) throw await errorFrom(answer, method, path);
     return answer;
+  }
+
+  /**
+   * Takes a connection to `path` over for `protocol` (an HTTP Upgrade) and
+   * returns it; null when the server answers 426 Upgrade Required, as it does
+   * when the Upgrade header did not reach it (a proxy in between dropped it).
+   */
+  async upgrade(path: string, protocol: string, signal?: AbortSignal): Promise<Duplex | null> {
+    const target = new URL(this.url(path));
+    const transport = target.protocol === 'https:' ? https : http;
+    const headers = this.authenticated({ connection: 'Upgrade', upgrade: protocol });
+    let res: IncomingMessage | undefined;
+    try {
+      const answer = await new Promise<Duplex | IncomingMessage>((resolve, reject) => {
+        // A connection of its own: once taken over, it never goes back to the agent.
+        const req = transport.request(target, { method: 'GET', headers, agent: false, signal });
+        req.on('upgrade', (_res, socket: Duplex, head: Buffer) => {
+          if (head.length > 0) socket.unshift(head);
+          resolve(socket);
+        });
+        req.on('response', resolve);
+        req.on('error', reject);
+        req.end();
+      });
+      if (!(answer instanceof IncomingMessage)) return answer;
+      res = answer;
+    } catch (err) {
+      throw this.transportError(signal?.aborted ? signal.reason : err, 'GET', path);
+    }
+    if (res.statusCode === 426) {
+      res.resume();
+      return null;
+    }
+    throw await errorFrom({ status: res.statusCode ?? 0, headers: headersOf(res.headers), body: res }, 'GET', path);
+  }
+
+  private authenticated(headers: Record<string, string>): Record<string, string> {
+    if (this.token) return { ...headers, authorization: `Bearer ${this.token}` };
+    if (this.session) return { ...headers, cookie: this.session.cookie, 'x-csrf-token': this.session.csrf };
+    return { ...headers };
   }
 
   private transportError(err: unknown, method: string, path: string): Error {
@@ -424,7 +458,8 @@ async function errorFrom(res: StreamResponse, method: string, path: string): Pro
 }
 
 /** The socket error is on the error itself or, behind a wrapper, in its `cause`. */
-function describeNetworkError(err: unknown): string {
+/** What went wrong with a connection, in a few words for an error message. */
+export function describeNetworkError(err: unknown): string {
   const own = err as { code?: string; message?: string } | undefined;
   const cause = own?.code ? own : err instanceof Error ? (err.cause as { code?: string; message?: string } | undefined) : undefined;
   if (cause?.code === 'ECONNREFUSED') return 'connection refused';

@@ -19,6 +19,7 @@ import { linkedAbortController } from '../engine/concurrency.js';
 import type { ChunkPool } from '../engine/chunk-pool.js';
 import { CairnError, badRequest } from '../domain/errors.js';
 import { readIntoParts } from '../io/read-into.js';
+import { ChunkStream } from './chunk-stream.js';
 import type { CairnClient, Resource } from './http-client.js';
 
 /**
@@ -49,7 +50,16 @@ interface UploadView {
 
 const enc = encodeURIComponent;
 
+/**
+ * Sends a backup's chunks to the server: each batch over a chunk stream
+ * (ChunkStream, one per batch in flight, kept for the next) where the server
+ * offers them, else as a batch request.
+ */
 class UploadSink implements ChunkSink {
+  private readonly idle: ChunkStream[] = [];
+  /** False once the server has said it takes no streams. */
+  private streams = true;
+
   /** @param uploadId the id of the upload, once the server has opened it */
   constructor(
     private readonly client: CairnClient,
@@ -66,7 +76,7 @@ class UploadSink implements ChunkSink {
     return out;
   }
 
-  /** One request per batch the server takes (see chunk-batch.ts); the pipeline's batches fit in one. */
+  /** One batch per request-sized group (see chunk-batch.ts); the pipeline's batches fit in one. */
   async upload(chunks: UploadChunk[], signal?: AbortSignal): Promise<void> {
     const uploadId = await this.uploadId;
     for (let i = 0; i < chunks.length; ) {
@@ -76,9 +86,25 @@ class UploadSink implements ChunkSink {
         body += batchSlot(chunks[i]!.blob.length);
         batch.push(chunks[i++]!);
       }
+      const stream = this.idle.pop() ?? (this.streams ? await ChunkStream.open(this.client, uploadId, signal) : null);
+      if (stream) {
+        try {
+          await stream.send(batch, signal);
+        } finally {
+          if (stream.usable) this.idle.push(stream);
+          else stream.close();
+        }
+        continue;
+      }
+      this.streams = false;
       const query = { chunks: formatBatchQuery(batch.map(({ digest, blob }) => ({ digest, length: blob.length }))) };
       await this.client.postBinary(`/api/v1/uploads/${uploadId}/chunks`, batchBodyParts(batch.map((c) => c.blob)), { query, signal });
     }
+  }
+
+  /** Closes the streams kept for more batches. */
+  close(): void {
+    for (const stream of this.idle.splice(0)) stream.close();
   }
 }
 
@@ -199,6 +225,7 @@ export async function backupResource(
     if (id) await client.delete(`/api/v1/uploads/${id}`).catch(() => undefined);
     throw err;
   } finally {
+    sink.close();
     dispose();
   }
 }

@@ -151,3 +151,63 @@ export function splitBatchBody(entries: readonly BatchEntry[], body: Buffer): { 
     return { digest, blob };
   });
 }
+
+/**
+ * The Upgrade token of a chunk stream (docs/upload-protocol.md): batches sent
+ * one after another over one connection taken over from HTTP, each as a frame
+ * naming its chunks (the `chunks` list of the batch request) followed by its
+ * body laid out as above; the server answers each with a frame of JSON.
+ */
+export const CHUNK_STREAM_PROTOCOL = 'cairn-chunks/1';
+
+/** Bytes of a frame's length prefix (big-endian). */
+export const FRAME_PREFIX = 4;
+
+/** Most bytes of a frame's text: a list of MAX_BATCH_CHUNKS chunks, or an answer, fits many times over. */
+export const MAX_FRAME_TEXT = 64 * 1024;
+
+/** A frame: the byte length of `text` in FRAME_PREFIX bytes, then `text` in UTF-8. */
+export function encodeFrame(text: string): Buffer {
+  const body = Buffer.from(text, 'utf8');
+  if (body.length > MAX_FRAME_TEXT) throw new RangeError(`a frame holds at most ${MAX_FRAME_TEXT} bytes of text, not ${body.length}`);
+  const frame = Buffer.allocUnsafe(FRAME_PREFIX + body.length);
+  frame.writeUInt32BE(body.length, 0);
+  body.copy(frame, FRAME_PREFIX);
+  return frame;
+}
+
+/** Gathers one frame's text from the pieces a connection delivers, then the next frame's. */
+export class FrameTextReader {
+  private readonly prefix = Buffer.alloc(FRAME_PREFIX);
+  private prefixFilled = 0;
+  private text: Buffer | null = null;
+  private textFilled = 0;
+
+  /**
+   * Takes what it needs of `piece` and returns how many bytes that was, with
+   * the frame's text once it is whole (the reader then starts on the next).
+   * Throws ChunkBatchError for a length that no frame may have.
+   */
+  take(piece: Uint8Array): { used: number; text?: string } {
+    let used = 0;
+    if (!this.text) {
+      used = Math.min(FRAME_PREFIX - this.prefixFilled, piece.length);
+      this.prefix.set(piece.subarray(0, used), this.prefixFilled);
+      this.prefixFilled += used;
+      if (this.prefixFilled < FRAME_PREFIX) return { used };
+      const length = this.prefix.readUInt32BE(0);
+      if (length < 1 || length > MAX_FRAME_TEXT) throw new ChunkBatchError(`A frame's text is 1 to ${MAX_FRAME_TEXT} bytes, not ${length}.`);
+      this.text = Buffer.allocUnsafe(length);
+    }
+    const take = Math.min(this.text.length - this.textFilled, piece.length - used);
+    this.text.set(piece.subarray(used, used + take), this.textFilled);
+    this.textFilled += take;
+    used += take;
+    if (this.textFilled < this.text.length) return { used };
+    const text = this.text.toString('utf8');
+    this.prefixFilled = 0;
+    this.text = null;
+    this.textFilled = 0;
+    return { used, text };
+  }
+}

@@ -191,6 +191,8 @@ const ROUTES: Row[] = [
   { route: 'PUT /api/v1/uploads/{id}/chunks/{digest}', id: (w) => w.upload(), params: (w) => ({ digest: [...w.pending.chunks.keys()][0]! }), raw: (w) => [...w.pending.chunks.values()][0]!, expect: OWNER_ONLY_201 },
   // After the PUT above: the owner's chunk is in, and this one says so (200 either way).
   { route: 'POST /api/v1/uploads/{id}/chunks', id: (w) => w.upload(), query: (w) => batchQuery([...w.pending.chunks].map(([digest, blob]) => ({ digest, blob }))), raw: (w) => batchBody(w.pending.chunks.values()), expect: OWNER_ONLY },
+  // As a plain request (the stream itself is tested in chunk-stream.test.ts): only the owner learns it needs an Upgrade.
+  { route: 'GET /api/v1/uploads/{id}/chunk-stream', id: (w) => w.upload(), expect: { ...OWNER_ONLY, owner: 426 } },
   { route: 'PUT /api/v1/uploads/{id}/disks/{disk}/manifest', id: (w) => w.upload(), params: () => ({ disk: DISK.name }), raw: (w) => w.pending.manifest, expect: OWNER_ONLY },
   { route: 'POST /api/v1/uploads/{id}/progress', id: (w) => w.upload(), body: () => ({ bytes_done: 100 }), expect: OWNER_ONLY_204 },
   { route: 'POST /api/v1/uploads/{id}/commit', id: (w) => w.freshReadyUpload(), expect: OWNER_ONLY },

@@ -2,7 +2,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyRequest } from 'fastify';
 import type { Services } from '../../services/index.js';
 import { pageOf } from '../../domain/page.js';
-import { BATCH_QUERY_PATTERN, MAX_BATCH_BODY, parseBatchQuery, splitBatchBody } from '../../engine/chunk-batch.js';
+import { BATCH_QUERY_PATTERN, CHUNK_STREAM_PROTOCOL, MAX_BATCH_BODY, parseBatchQuery, splitBatchBody } from '../../engine/chunk-batch.js';
 import { MAX_BLOB_SIZE } from '../../engine/chunk-codec.js';
 import { badRequest } from '../../domain/errors.js';
 import { callerOf } from '../auth.js';
@@ -95,6 +95,16 @@ export function backupRoutes(app: Api, s: Services): void {
       }
     },
   );
+  // Reached only without the Upgrade header (src/api/chunk-stream.ts takes the
+  // connections that have it): what a proxy that drops the header passes on.
+  // The client then sends its batches as requests instead.
+  app.get('/api/v1/uploads/:id/chunk-stream', { schema: { tags: ['backups'], params: PointParams } }, async (req, reply) => {
+    await s.uploads.get(callerOf(req), req.params.id);
+    return reply
+      .status(426)
+      .header('upgrade', CHUNK_STREAM_PROTOCOL)
+      .send({ error: { code: 'upgrade_required', message: `This is a chunk stream: ask for it with "Connection: Upgrade" and "Upgrade: ${CHUNK_STREAM_PROTOCOL}", or send the batches as POST …/chunks requests.` } });
+  });
   app.put(
     '/api/v1/uploads/:id/disks/:disk/manifest',
     { bodyLimit: MAX_MANIFEST, schema: { tags: ['backups'], params: Strict({ id: Id('point'), disk: Name }), consumes: ['application/octet-stream'] } },

@@ -1,0 +1,204 @@
+// Chunk streams (src/api/chunk-stream.ts): upload batches over a connection
+// taken over from HTTP. They store what a batch request stores, refuse what it
+// refuses, and a refusal ends the stream with nothing of the batch stored.
+import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { after, before, describe, it } from 'node:test';
+import { CairnError } from '../../src/domain/errors.js';
+import { CHUNK_STREAM_PROTOCOL, encodeFrame, formatBatchQuery, batchBodyParts, FRAME_PREFIX, FrameTextReader, MAX_FRAME_TEXT } from '../../src/engine/chunk-batch.js';
+import { encodeChunk } from '../../src/engine/chunk-codec.js';
+import { encodeManifest } from '../../src/engine/manifest.js';
+import { ChunkStream } from '../../src/cli/chunk-stream.js';
+import { CairnClient } from '../../src/cli/http-client.js';
+import { expectError, expectStatus, newAccount, newVolume, openUpload, type TestAccount } from '../helpers/http.js';
+import { startServer, type TestServer } from '../helpers/server.js';
+
+const octets = { contentType: 'application/octet-stream' };
+const DISK = { name: 'disk0', size: 1 << 20 };
+
+let server: TestServer;
+let owner: TestAccount;
+let stranger: TestAccount;
+let volume: string;
+
+before(async () => {
+  server = await startServer();
+  owner = await newAccount(server.url, { tag: 'stream' });
+  stranger = await newAccount(server.url, { tag: 'stream-other' });
+  volume = await newVolume(owner.api, 'streamed');
+});
+after(() => server?.stop());
+
+const clientOf = (account: TestAccount, token = account.token) => new CairnClient({ server: server.url, token });
+const streamPath = (upload: string) => `/api/v1/uploads/${upload}/chunk-stream`;
+const chunk = (seed: number) => encodeChunk(Buffer.alloc(64 * 1024 + seed, seed));
+const missing = async (upload: string, digests: string[]): Promise<string[]> =>
+  expectStatus(await owner.api.post(`/uploads/${upload}/missing`, { digests }), 200, 'ask for missing chunks').missing;
+
+async function refusal(promise: Promise<unknown>): Promise<CairnError> {
+  try {
+    await promise;
+  } catch (err) {
+    assert.ok(err instanceof CairnError, `a CairnError, not ${String(err)}`);
+    return err;
+  }
+  assert.fail('expected a refusal');
+}
+
+/** A stream socket to talk to by hand: what the server answers to raw bytes. */
+async function rawStream(upload: string): Promise<{ socket: Duplex; answer(): Promise<{ status?: number; error?: { code: string; message: string }; chunks?: unknown[] }>; ended: Promise<void> }> {
+  const socket = await clientOf(owner).upgrade(streamPath(upload), CHUNK_STREAM_PROTOCOL);
+  assert.ok(socket, 'the server takes the stream');
+  const reader = new FrameTextReader();
+  const texts: string[] = [];
+  let wake: (() => void) | undefined;
+  socket.on('data', (piece: Buffer) => {
+    for (let at = 0; at < piece.length; ) {
+      const { used, text } = reader.take(piece.subarray(at));
+      at += used;
+      if (text !== undefined) texts.push(text);
+    }
+    wake?.();
+  });
+  const ended = new Promise<void>((resolve) => socket.on('close', () => resolve()));
+  return {
+    socket,
+    ended,
+    async answer() {
+      while (texts.length === 0) await new Promise<void>((resolve) => (wake = resolve));
+      return JSON.parse(texts.shift()!) as never;
+    },
+  };
+}
+
+describe('chunk streams', () => {
+  it('store batch after batch, as batch requests do, for the commit to find', async () => {
+    const upload = await openUpload(owner.api, volume, [DISK], 'full');
+    const stream = await ChunkStream.open(clientOf(owner), upload);
+    assert.ok(stream, 'the server offers streams');
+    const first = [chunk(1), chunk(2)];
+    const second = [chunk(3)];
+    try {
+      assert.deepEqual(await stream.send(first), first.map(({ digest }) => ({ digest, stored: true })));
+      assert.deepEqual(await stream.send(second), [{ digest: second[0]!.digest, stored: true }]);
+      assert.ok(stream.usable);
+    } finally {
+      stream.close();
+    }
+    const all = [...first, ...second];
+    assert.deepEqual(await missing(upload, all.map((c) => c.digest)), [], 'every chunk is stored');
+    const manifest = encodeManifest({ size: DISK.size, chunkSize: 4 * 1024 * 1024, chunks: [all[0]!.digest] });
+    expectStatus(await owner.api.request('PUT', `/uploads/${upload}/disks/${DISK.name}/manifest`, undefined, { raw: manifest, ...octets }), 200, 'put the manifest');
+    expectStatus(await owner.api.post(`/uploads/${upload}/commit`), 200, 'commit');
+  });
+
+  it('are refused, as HTTP answers, to anyone but the owner of an open upload', async () => {
+    const upload = await openUpload(owner.api, volume, [DISK], 'full');
+    assert.equal((await refusal(clientOf(owner, 'not-a-token').upgrade(streamPath(upload), CHUNK_STREAM_PROTOCOL))).status, 401);
+    assert.equal((await refusal(new CairnClient({ server: server.url }).upgrade(streamPath(upload), CHUNK_STREAM_PROTOCOL))).status, 401);
+    // Another tenant's upload, like one that does not exist, is not found.
+    assert.equal((await refusal(clientOf(stranger).upgrade(streamPath(upload), CHUNK_STREAM_PROTOCOL))).status, 404);
+    assert.equal((await refusal(clientOf(owner).upgrade(streamPath('ss-00000000'), CHUNK_STREAM_PROTOCOL))).status, 404);
+    const wrong = await refusal(clientOf(owner).upgrade(streamPath(upload), 'websocket'));
+    assert.equal(wrong.status, 400);
+    assert.match(wrong.message, new RegExp(CHUNK_STREAM_PROTOCOL));
+    assert.equal((await refusal(clientOf(owner).upgrade('/api/v1/health', CHUNK_STREAM_PROTOCOL))).status, 404, 'no stream anywhere else');
+    // Without the Upgrade header (a proxy dropped it), a plain answer that says so.
+    const plain = expectError(await owner.api.get(`/uploads/${upload}/chunk-stream`), 426, 'upgrade_required');
+    assert.match(plain.message, new RegExp(CHUNK_STREAM_PROTOCOL));
+    expectError(await stranger.api.get(`/uploads/${upload}/chunk-stream`), 404);
+  });
+
+  it('are not asked for again where the Upgrade header does not get through', async () => {
+    // What the client sees behind such a proxy: the server's 426. It then sends batch requests.
+    const proxy = createServer((_req, res) => res.writeHead(426, { 'content-type': 'application/json' }).end('{"error":{"code":"upgrade_required","message":"no"}}'));
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = proxy.address() as AddressInfo;
+      const client = new CairnClient({ server: `http://127.0.0.1:${port}`, token: owner.token });
+      assert.equal(await client.upgrade(streamPath('ss-00000000'), CHUNK_STREAM_PROTOCOL), null);
+      assert.equal(await ChunkStream.open(client, 'ss-00000000'), null);
+    } finally {
+      await new Promise((resolve) => proxy.close(resolve));
+    }
+  });
+
+  it('refuse a batch with a corrupt blob whole, and end', async () => {
+    const upload = await openUpload(owner.api, volume, [DISK], 'full');
+    const good = chunk(10);
+    const bad = chunk(11);
+    const garbage = Buffer.from(bad.blob);
+    garbage[garbage.length - 1]! ^= 0xff;
+    const stream = await ChunkStream.open(clientOf(owner), upload);
+    assert.ok(stream);
+    try {
+      const err = await refusal(stream.send([good, { digest: bad.digest, blob: garbage }]));
+      assert.equal(err.status, 400);
+      assert.equal(err.code, 'chunk_corrupt');
+      assert.match(err.message, new RegExp(bad.digest));
+      assert.equal(stream.usable, false, 'a refusal ends the stream');
+    } finally {
+      stream.close();
+    }
+    assert.deepEqual(await missing(upload, [good.digest, bad.digest]), [good.digest, bad.digest], 'nothing of the batch is stored');
+  });
+
+  it('refuse malformed frames with a reason, storing nothing', async () => {
+    const upload = await openUpload(owner.api, volume, [DISK], 'full');
+    const c = chunk(20);
+    const cases: { name: string; bytes: Uint8Array[]; mentions: RegExp }[] = [
+      { name: 'an empty frame', bytes: [Buffer.alloc(FRAME_PREFIX)], mentions: /1 to \d+ bytes, not 0/ },
+      { name: 'a frame longer than any', bytes: [Buffer.from([0xff, 0xff, 0xff, 0xff])], mentions: new RegExp(`1 to ${MAX_FRAME_TEXT} bytes`) },
+      { name: 'a list that is not of chunks', bytes: [encodeFrame('hello')], mentions: /not a chunk digest/ },
+      { name: 'a blob length of zero', bytes: [encodeFrame(`${c.digest}:0`)], mentions: /blob length/ },
+      {
+        name: 'bytes after the batch, before its answer',
+        bytes: [encodeFrame(formatBatchQuery([{ digest: c.digest, length: c.blob.length }])), ...batchBodyParts([c.blob]), Buffer.from('more')],
+        mentions: /after its answer|one batch at a time/,
+      },
+    ];
+    for (const { name, bytes, mentions } of cases) {
+      const { socket, answer, ended } = await rawStream(upload);
+      socket.write(Buffer.concat(bytes));
+      const reply = await answer();
+      assert.equal(reply.status, 400, name);
+      assert.equal(reply.error?.code, 'bad_request', name);
+      assert.match(reply.error?.message ?? '', mentions, name);
+      await ended;
+    }
+    assert.deepEqual(await missing(upload, [c.digest]), [c.digest]);
+  });
+
+  it('check the token for every batch', async () => {
+    const account = await newAccount(server.url, { tag: 'stream-revoked' });
+    const own = await newVolume(account.api, 'revoked');
+    const upload = await openUpload(account.api, own, [DISK], 'full');
+    const stream = await ChunkStream.open(clientOf(account), upload);
+    assert.ok(stream);
+    try {
+      await stream.send([chunk(30)]);
+      expectStatus(await account.api.delete(`/tokens/${account.tokenId}`), 200, 'revoke the token');
+      const err = await refusal(stream.send([chunk(31)]));
+      assert.equal(err.status, 401);
+    } finally {
+      stream.close();
+    }
+  });
+
+  it('refuse batches once the upload is closed', async () => {
+    const upload = await openUpload(owner.api, volume, [DISK], 'full');
+    expectStatus(await owner.api.delete(`/uploads/${upload}`), 204, 'cancel the upload');
+    const stream = await ChunkStream.open(clientOf(owner), upload);
+    assert.ok(stream, 'a closed upload is still the caller\'s to ask about');
+    try {
+      const err = await refusal(stream.send([chunk(40)]));
+      assert.equal(err.status, 409);
+      assert.equal(err.code, 'upload_closed');
+    } finally {
+      stream.close();
+    }
+    expectError(await owner.api.post(`/uploads/${upload}/missing`, { digests: [chunk(40).digest] }), 409, 'upload_closed');
+  });
+});
