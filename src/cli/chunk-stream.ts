@@ -16,7 +16,11 @@ interface StreamAnswer {
  * once the server has stored it, before the next goes.
  */
 export class ChunkStream {
+  /** Idle longer than this, a stream is not used again: the server closes streams idle for two minutes. */
+  static readonly REUSE_MS = 30_000;
+
   private readonly answers = new FrameTextReader();
+  private idleSince = Date.now();
   private waiting: { resolve(text: string): void; reject(err: unknown): void } | null = null;
   private failure: unknown = null;
 
@@ -36,9 +40,13 @@ export class ChunkStream {
     return socket && new ChunkStream(socket, client.server);
   }
 
-  /** Whether the stream can take another batch: a refused batch or a lost connection ends it. */
+  /**
+   * Whether the stream can take another batch: a refused batch or a lost
+   * connection ends it, and one idle for REUSE_MS is left alone, well before
+   * the server closes it (src/api/chunk-stream.ts).
+   */
   get usable(): boolean {
-    return this.failure === null;
+    return this.failure === null && Date.now() - this.idleSince < ChunkStream.REUSE_MS;
   }
 
   /**
@@ -76,6 +84,7 @@ export class ChunkStream {
       return answer.chunks ?? [];
     } finally {
       signal?.removeEventListener('abort', abort);
+      this.idleSince = Date.now();
     }
   }
 

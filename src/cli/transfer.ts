@@ -86,13 +86,12 @@ class UploadSink implements ChunkSink {
         body += batchSlot(chunks[i]!.blob.length);
         batch.push(chunks[i++]!);
       }
-      const stream = this.idle.pop() ?? (this.streams ? await ChunkStream.open(this.client, uploadId, signal) : null);
+      const stream = this.idleStream() ?? (this.streams ? await ChunkStream.open(this.client, uploadId, signal) : null);
       if (stream) {
         try {
           await stream.send(batch, signal);
         } finally {
-          if (stream.usable) this.idle.push(stream);
-          else stream.close();
+          this.idle.push(stream);
         }
         continue;
       }
@@ -100,6 +99,15 @@ class UploadSink implements ChunkSink {
       const query = { chunks: formatBatchQuery(batch.map(({ digest, blob }) => ({ digest, length: blob.length }))) };
       await this.client.postBinary(`/api/v1/uploads/${uploadId}/chunks`, batchBodyParts(batch.map((c) => c.blob)), { query, signal });
     }
+  }
+
+  /** A kept stream that can take a batch; the others are closed. */
+  private idleStream(): ChunkStream | undefined {
+    for (let stream = this.idle.pop(); stream; stream = this.idle.pop()) {
+      if (stream.usable) return stream;
+      stream.close();
+    }
+    return undefined;
   }
 
   /** Closes the streams kept for more batches. */
