@@ -25,8 +25,9 @@ import { readInto, readIntoParts } from '../io/read-into.js';
  * (prefill): a fresh server otherwise paid for that as their blobs arrived,
  * on its main thread, where page faults took 10% of the time (perf, 2 GiB
  * benchmark disk; on our test VM each MiB of fresh memory costs 1–2 ms);
- * prefilled, the full backup was faster in 7 of 8 A/B pairs (median 3.08 →
- * 3.01 s).
+ * prefilled (all sixteen, in that test), the full backup was faster in 7 of
+ * 8 A/B pairs (median 3.08 → 3.01 s), and with twelve it took no slot of its
+ * own.
  */
 export const blobSlots = new BufferRecycler(BLOB_SLOT, { shared: true, keep: 16, align: DIRECT_IO_ALIGNMENT });
 

@@ -457,8 +457,10 @@ async function errorFrom(res: StreamResponse, method: string, path: string): Pro
   return new CairnError(res.status, 'http_error', `${method} ${path} failed with HTTP ${res.status}, and the answer carried no Cairn error; is the server URL right?`);
 }
 
-/** The socket error is on the error itself or, behind a wrapper, in its `cause`. */
-/** What went wrong with a connection, in a few words for an error message. */
+/**
+ * What went wrong with a connection, in a few words for an error message. The
+ * socket error is on the error itself or, behind a wrapper, in its `cause`.
+ */
 export function describeNetworkError(err: unknown): string {
   const own = err as { code?: string; message?: string } | undefined;
   const cause = own?.code ? own : err instanceof Error ? (err.cause as { code?: string; message?: string } | undefined) : undefined;
