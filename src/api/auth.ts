@@ -31,10 +31,7 @@ export function authenticate(accounts: AccountsService) {
     req.csrfToken = null;
     const header = req.headers.authorization;
     if (header) {
-      const m = /^Bearer\s+(\S+)$/i.exec(header);
-      const caller = m ? await accounts.fromToken(m[1]!) : null;
-      if (!caller) throw unauthorized('The API token is unknown, revoked, or its account is disabled; create a new one with `cairn login`.');
-      req.caller = caller;
+      req.caller = await callerOfToken(accounts, bearerToken(header));
       return;
     }
     const session = req.cookies[SESSION_COOKIE];
@@ -49,6 +46,18 @@ export function authenticate(accounts: AccountsService) {
     }
     if (!req.caller && !req.routeOptions.config.public) throw unauthorized();
   };
+}
+
+/** The token of an `Authorization: Bearer <token>` header; null for any other. */
+export function bearerToken(header: string | undefined): string | null {
+  return /^Bearer\s+(\S+)$/i.exec(header ?? '')?.[1] ?? null;
+}
+
+/** Who holds `token`; 401 for no token, or one that is unknown, revoked or of a disabled account. */
+export async function callerOfToken(accounts: AccountsService, token: string | null): Promise<Caller> {
+  const caller = token ? await accounts.fromToken(token) : null;
+  if (!caller) throw unauthorized('The API token is unknown, revoked, or its account is disabled; create a new one with `cairn login`.');
+  return caller;
 }
 
 /** The caller of a route that requires one; the hook above guarantees it. */

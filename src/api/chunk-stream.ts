@@ -1,4 +1,4 @@
-import { STATUS_CODES, type IncomingMessage } from 'node:http';
+import { STATUS_CODES, type IncomingMessage, type Server } from 'node:http';
 import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { FastifyBaseLogger } from 'fastify';
@@ -6,7 +6,10 @@ import { CairnError, unauthorized } from '../domain/errors.js';
 import type { Caller } from '../domain/caller.js';
 import { batchSlot, ChunkBatchError, CHUNK_STREAM_PROTOCOL, encodeFrame, FrameTextReader, parseBatchQuery, type BatchEntry } from '../engine/chunk-batch.js';
 import type { Services } from '../services/index.js';
+import { bearerToken, callerOfToken } from './auth.js';
+import { PartsFiller } from '../io/read-into.js';
 import { blobSlots } from './binary-body.js';
+import { errorBody } from './error-body.js';
 
 /**
  * The server's side of chunk streams (CHUNK_STREAM_PROTOCOL, see
@@ -28,19 +31,12 @@ const READ_BUFFER = 1024 * 1024;
 /** A stream with no batch for this long is closed, as an idle upload would expire. */
 const IDLE_MS = 120_000;
 
-type ErrorShape = (err: unknown) => { status: number; body: unknown };
-
 /** Takes Upgrade requests for chunk streams on `server`; the streams close with the app. */
-export function acceptChunkStreams(
-  server: { on(event: 'upgrade', listener: (req: IncomingMessage, socket: Duplex, head: Buffer) => void): unknown },
-  services: Services,
-  log: FastifyBaseLogger,
-  errorShape: ErrorShape,
-): { closeAll(): void } {
+export function acceptChunkStreams(server: Server, services: Services, log: FastifyBaseLogger): { closeAll(): void } {
   const open = new Set<Duplex>();
   server.on('upgrade', (req, socket, head) => {
     void upgrade(req, socket, head).catch((err: unknown) => {
-      const { status, body } = errorShape(err);
+      const { status, body } = errorBody(err);
       if (status >= 500) log.error({ err }, 'chunk stream upgrade failed');
       refuse(socket, status, body);
     });
@@ -55,13 +51,9 @@ export function acceptChunkStreams(
     if (req.headers.upgrade?.toLowerCase() !== CHUNK_STREAM_PROTOCOL) {
       throw new CairnError(400, 'bad_request', `Ask for Upgrade: ${CHUNK_STREAM_PROTOCOL}, not ${JSON.stringify(req.headers.upgrade ?? '')}.`, 'upgrade');
     }
-    const token = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1];
+    const token = bearerToken(req.headers.authorization);
     if (!token) throw unauthorized('A chunk stream needs an "Authorization: Bearer <token>" header.');
-    const caller = async (): Promise<Caller> => {
-      const found = await services.accounts.fromToken(token);
-      if (!found) throw unauthorized('The API token is unknown, revoked, or its account is disabled; create a new one with `cairn login`.');
-      return found;
-    };
+    const caller = (): Promise<Caller> => callerOfToken(services.accounts, token);
     const uploadId = decodeURIComponent(path[1]!);
     // Someone else's upload, or none: 404, as for every other request about it.
     await services.uploads.get(await caller(), uploadId);
@@ -72,7 +64,7 @@ export function acceptChunkStreams(
     // While a batch is being stored its slots are in use: they go back only once putChunks settles.
     let busy = false;
     const fail = (err: unknown): void => {
-      const { status, body } = errorShape(err);
+      const { status, body } = errorBody(err);
       if (status >= 500) log.error({ err }, 'chunk stream batch failed');
       // After a refusal the rest of what the client sent means nothing: the stream ends.
       if (!connection.destroyed && !connection.writableEnded) connection.end(encodeFrame(JSON.stringify({ status, ...(body as object) })));
@@ -159,8 +151,7 @@ class BatchReceiver {
   private readonly list = new FrameTextReader();
   private entries: BatchEntry[] | null = null;
   private slots: Buffer[] = [];
-  private part = 0;
-  private filled = 0;
+  private blobs = new PartsFiller([]);
 
   /** Takes bytes of the stream; the whole batch once its last byte came. Throws ChunkBatchError for a malformed one. */
   take(piece: Buffer): { entries: BatchEntry[]; blobs: Buffer[] } | null {
@@ -171,24 +162,13 @@ class BatchReceiver {
       if (text === undefined) return null;
       this.entries = parseBatchQuery(text);
       this.slots = this.entries.map(() => blobSlots.take());
-      this.part = 0;
-      this.filled = 0;
+      // Each blob with the zeros that pad it, as the batch body lays them out.
+      this.blobs = new PartsFiller(this.entries.map(({ length }, i) => this.slots[i]!.subarray(0, batchSlot(length))));
     }
-    const entries = this.entries;
-    while (at < piece.length && this.part < entries.length) {
-      const room = batchSlot(entries[this.part]!.length) - this.filled;
-      const take = Math.min(room, piece.length - at);
-      piece.copy(this.slots[this.part]!, this.filled, at, at + take);
-      at += take;
-      this.filled += take;
-      if (take === room) {
-        this.part += 1;
-        this.filled = 0;
-      }
-    }
-    if (this.part < entries.length) return null;
+    at += this.blobs.take(piece.subarray(at));
+    if (!this.blobs.full) return null;
     if (at < piece.length) throw new ChunkBatchError('More bytes came after the blobs of the batch; send the next batch after its answer.');
-    return { entries, blobs: entries.map(({ length }, i) => this.slots[i]!.subarray(0, length)) };
+    return { entries: this.entries, blobs: this.entries.map(({ length }, i) => this.slots[i]!.subarray(0, length)) };
   }
 
   /** Gives the slots back and starts over: the batch is stored, refused, or abandoned. */

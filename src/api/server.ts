@@ -5,10 +5,10 @@ import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Ajv } from 'ajv';
 import addFormats from 'ajv-formats';
-import { CairnError } from '../domain/errors.js';
 import type { Services } from '../services/index.js';
 import { authenticate } from './auth.js';
 import { readBinaryBody } from './binary-body.js';
+import { errorBody } from './error-body.js';
 import { acceptChunkStreams } from './chunk-stream.js';
 import { registerRoutes } from './routes/index.js';
 import { registerConsole } from './static.js';
@@ -37,32 +37,6 @@ function validators() {
   const params = make(true);
   return ({ schema, httpPart }: { schema: object; httpPart?: string }) =>
     (httpPart === 'body' ? body : params).compile(schema);
-}
-
-/** The status and JSON body of the answer to a failed request. */
-export function errorBody(err: FastifyError | CairnError) {
-  if (err instanceof CairnError) {
-    return {
-      status: err.status,
-      body: { error: { code: err.code, message: err.message, ...(err.field ? { field: err.field } : {}), ...(err.details ? { details: err.details } : {}) } },
-    };
-  }
-  const fe = err as FastifyError;
-  if (fe.validation) {
-    const first = fe.validation[0];
-    const path = (first?.instancePath ?? '').replace(/^\//, '').replaceAll('/', '.');
-    const extra = first?.params as { additionalProperty?: string; missingProperty?: string } | undefined;
-    const named = extra?.additionalProperty ?? extra?.missingProperty;
-    const field = named ? [path, named].filter(Boolean).join('.') : path;
-    const message = extra?.additionalProperty
-      ? `Unknown field "${field}" in the ${fe.validationContext}.`
-      : `Invalid ${fe.validationContext}${field ? ` field "${field}"` : ''}: ${first?.message ?? 'bad value'}.`;
-    return { status: 400, body: { error: { code: 'bad_request', message, ...(field ? { field } : {}) } } };
-  }
-  const status = fe.statusCode && fe.statusCode >= 400 && fe.statusCode < 500 ? fe.statusCode : 500;
-  const code = status === 413 ? 'too_large' : status === 415 ? 'unsupported_media_type' : status === 429 ? 'too_many_requests' : status === 404 ? 'not_found' : status === 500 ? 'internal' : 'bad_request';
-  const message = status === 500 ? 'The server failed on this request; the error is in its log.' : fe.message;
-  return { status, body: { error: { code, message } } };
 }
 
 export async function buildServer(services: Services, opts: ServerOptions): Promise<App> {
@@ -105,7 +79,7 @@ export async function buildServer(services: Services, opts: ServerOptions): Prom
   app.get('/api/v1/openapi.json', { config: { public: true }, schema: { hide: true } }, async () => app.swagger());
   app.get('/api/v1/health', { config: { public: true } }, async () => ({ status: 'ok', version: opts.version, engine: opts.engine }));
   await registerRoutes(app, services);
-  const streams = acceptChunkStreams(app.server, services, app.log, (err) => errorBody(err as FastifyError));
+  const streams = acceptChunkStreams(app.server, services, app.log);
   app.addHook('preClose', async () => streams.closeAll());
   await registerConsole(app, opts.webDir);
   return app;

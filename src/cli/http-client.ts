@@ -325,13 +325,12 @@ export class CairnClient {
    */
   async upgrade(path: string, protocol: string, signal?: AbortSignal): Promise<Duplex | null> {
     const target = new URL(this.url(path));
-    const transport = target.protocol === 'https:' ? https : http;
     const headers = this.authenticated({ connection: 'Upgrade', upgrade: protocol });
     let res: IncomingMessage | undefined;
     try {
       const answer = await new Promise<Duplex | IncomingMessage>((resolve, reject) => {
         // A connection of its own: once taken over, it never goes back to the agent.
-        const req = transport.request(target, { method: 'GET', headers, agent: false, signal });
+        const req = transportOf(target).request(target, { method: 'GET', headers, agent: false, signal });
         req.on('upgrade', (_res, socket: Duplex, head: Buffer) => {
           if (head.length > 0) socket.unshift(head);
           resolve(socket);
@@ -377,6 +376,8 @@ const enc = encodeURIComponent;
 // and fetch, on web streams, cost more than either.
 const agents = { 'http:': new http.Agent({ keepAlive: true }), 'https:': new https.Agent({ keepAlive: true }) };
 
+const transportOf = (target: URL): typeof http | typeof https => (target.protocol === 'https:' ? https : http);
+
 /** A request body: text, bytes, or bytes in parts sent one after another. */
 type Body = string | Uint8Array | Uint8Array[];
 
@@ -387,12 +388,11 @@ function bodyLength(body: Body): number {
 
 function exchange(url: string, method: string, headers: Record<string, string>, body: Body | undefined, signal: AbortSignal | undefined): Promise<IncomingMessage> {
   const target = new URL(url);
-  const transport = target.protocol === 'https:' ? https : http;
   const sized = { ...headers };
   // A length even for an empty POST: otherwise Node would announce a chunked body.
   if (body !== undefined || (method !== 'GET' && method !== 'HEAD')) sized['content-length'] = String(body === undefined ? 0 : bodyLength(body));
   return new Promise((resolve, reject) => {
-    const req = transport.request(target, { method, headers: sized, agent: agents[target.protocol === 'https:' ? 'https:' : 'http:'], signal }, resolve);
+    const req = transportOf(target).request(target, { method, headers: sized, agent: agents[target.protocol === 'https:' ? 'https:' : 'http:'], signal }, resolve);
     req.on('error', reject);
     if (!Array.isArray(body)) {
       req.end(body);

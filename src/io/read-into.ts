@@ -23,26 +23,46 @@ export async function readInto(stream: AsyncIterable<Uint8Array>, target: Buffer
  * false when the stream holds more or fewer bytes than they take together.
  */
 export async function readIntoParts(stream: AsyncIterable<Uint8Array>, parts: readonly Buffer[]): Promise<boolean> {
-  const total = parts.reduce((sum, part) => sum + part.length, 0);
-  let read = 0;
-  let part = 0;
-  let partStart = 0;
-  for await (let piece of stream) {
+  const filler = new PartsFiller(parts);
+  for await (const piece of stream) {
     noteBytesRead(piece.length);
-    if (read + piece.length > total) return false;
-    while (piece.length > 0) {
-      const into = parts[part]!;
-      const filled = read - partStart;
-      if (filled === into.length) {
-        partStart += into.length;
-        part += 1;
-        continue;
-      }
-      const take = Math.min(piece.length, into.length - filled);
-      copyBytes(into, filled, piece.subarray(0, take));
-      read += take;
-      piece = piece.subarray(take);
+    if (filler.take(piece) < piece.length) return false;
+  }
+  return filler.full;
+}
+
+/** Fills `parts` one after another, exactly, from the pieces it is given as they come. */
+export class PartsFiller {
+  private part = 0;
+  private filled = 0;
+
+  constructor(private readonly parts: readonly Buffer[]) {
+    this.skipFilled();
+  }
+
+  /** Whether every part is filled. */
+  get full(): boolean {
+    return this.part === this.parts.length;
+  }
+
+  /** Copies what fits of `piece` into the parts, and returns how many bytes that was. */
+  take(piece: Uint8Array): number {
+    let used = 0;
+    while (used < piece.length && !this.full) {
+      const into = this.parts[this.part]!;
+      const take = Math.min(piece.length - used, into.length - this.filled);
+      copyBytes(into, this.filled, piece.subarray(used, used + take));
+      used += take;
+      this.filled += take;
+      this.skipFilled();
+    }
+    return used;
+  }
+
+  private skipFilled(): void {
+    while (this.part < this.parts.length && this.filled === this.parts[this.part]!.length) {
+      this.part += 1;
+      this.filled = 0;
     }
   }
-  return read === total;
 }
