@@ -4,6 +4,7 @@ import type { Duplex } from 'node:stream';
 import type { FastifyBaseLogger } from 'fastify';
 import { CairnError, unauthorized } from '../domain/errors.js';
 import type { Caller } from '../domain/caller.js';
+import { isId } from '../domain/ids.js';
 import { batchSlot, ChunkBatchError, CHUNK_STREAM_PROTOCOL, encodeFrame, FrameTextReader, parseBatchQuery, type BatchEntry } from '../engine/chunk-batch.js';
 import type { Services } from '../services/index.js';
 import { bearerToken, callerOfToken } from './auth.js';
@@ -54,7 +55,8 @@ export function acceptChunkStreams(server: Server, services: Services, log: Fast
     const token = bearerToken(req.headers.authorization);
     if (!token) throw unauthorized('A chunk stream needs an "Authorization: Bearer <token>" header.');
     const caller = (): Promise<Caller> => callerOfToken(services.accounts, token);
-    const uploadId = decodeURIComponent(path[1]!);
+    const uploadId = path[1]!;
+    if (!isId('point', uploadId)) throw new CairnError(400, 'bad_request', `"${uploadId}" is not an upload ID.`, 'id');
     // Someone else's upload, or none: 404, as for every other request about it.
     await services.uploads.get(await caller(), uploadId);
     if (socket.destroyed) return;

@@ -101,6 +101,7 @@ describe('chunk streams', () => {
     // Another tenant's upload, like one that does not exist, is not found.
     assert.equal((await refusal(clientOf(stranger).upgrade(streamPath(upload), CHUNK_STREAM_PROTOCOL))).status, 404);
     assert.equal((await refusal(clientOf(owner).upgrade(streamPath('ss-00000000'), CHUNK_STREAM_PROTOCOL))).status, 404);
+    assert.equal((await refusal(clientOf(owner).upgrade(streamPath('%E0%A4%A'), CHUNK_STREAM_PROTOCOL))).status, 400, 'a malformed ID');
     const wrong = await refusal(clientOf(owner).upgrade(streamPath(upload), 'websocket'));
     assert.equal(wrong.status, 400);
     assert.match(wrong.message, new RegExp(CHUNK_STREAM_PROTOCOL));
