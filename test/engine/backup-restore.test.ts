@@ -390,7 +390,12 @@ describe('backup and restore pipelines', () => {
       async upload(chunks) {
         inFlight++;
         maxInFlight = Math.max(maxInFlight, inFlight);
-        await sleep(30);
+        // A full batch is held until as many are in flight as the pipeline allows, so that a
+        // loaded machine, slow to read the next ones, cannot make the count come out lower;
+        // the ceiling only ends the wait of a pipeline that allows fewer.
+        const until = Date.now() + 5_000;
+        while (chunks.length === 4 && inFlight < BATCHES_IN_FLIGHT && Date.now() < until) await sleep(5);
+        await sleep(30); // room for one batch too many to show
         inFlight--;
         await own.upload(chunks);
       },
