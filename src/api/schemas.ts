@@ -24,8 +24,9 @@ export const Email = Type.String({ minLength: 3, maxLength: 254 });
 export const Password = Type.String({ minLength: 1, maxLength: 1024 });
 
 /**
- * A disk moves as thousands of chunk requests: logging each would cost more than
- * serving it and bury the rest of the log. Failures are still logged.
+ * A disk moves as thousands of chunk requests (and a `missing` question per
+ * batch of them): logging each would cost more than serving it and bury the
+ * rest of the log. Failures are still logged.
  */
 export const CHUNK_LOG_LEVEL = 'warn';
 

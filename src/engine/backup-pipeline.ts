@@ -1,3 +1,4 @@
+import { AskFirst } from './ask-first.js';
 import { BufferRecycler } from './buffer-recycler.js';
 import { BLOB_CAPACITY } from './chunk-codec.js';
 import { checkPositiveInteger, linkedAbortController } from './concurrency.js';
@@ -10,7 +11,9 @@ export interface ChunkSink {
   missing(digests: string[], signal?: AbortSignal): Promise<Set<string>>;
   /**
    * Stores chunks, as one request where the sink can (a call carries at most
-   * MAX_BATCH_BYTES of blob buffers, so four chunks).
+   * MAX_BATCH_BYTES of blob buffers, so four chunks). Chunks that were not
+   * asked about (see AskFirst) may be held already: the sink takes them as
+   * stored.
    * The blobs' memory is reused once this resolves: a sink that keeps a blob
    * must copy it.
    */
@@ -137,6 +140,7 @@ export async function backupDisk(options: BackupOptions): Promise<BackupResult> 
   // Digests that are in the store or that an earlier batch has taken charge of
   // uploading: a repeat later on the disk costs nothing but its manifest entry.
   const claimed = new Set<string>();
+  const askFirst = new AskFirst();
   let batch = new Map<string, PendingUpload>();
   let batchBytes = 0;
   const uploading = new Set<Promise<void>>();
@@ -187,11 +191,17 @@ export async function backupDisk(options: BackupOptions): Promise<BackupResult> 
   };
 
   const processBatch = async (pending: PendingUpload[]): Promise<void> => {
-    const missing = await sink.missing(pending.map((p) => p.digest), signal);
+    // Chunks with a blob are those the hint does not name (see AskFirst).
+    const unhinted = pending.filter((p) => p.blob !== undefined);
+    const askAll = unhinted.length === 0 || askFirst.next();
+    const asked = askAll ? pending : pending.filter((p) => p.blob === undefined);
+    const missing = asked.length > 0 ? await sink.missing(asked.map((p) => p.digest), signal) : new Set<string>();
     signal.throwIfAborted();
-    const toUpload = pending.filter((p) => missing.has(p.digest));
+    if (askAll) askFirst.learn(unhinted.length, unhinted.filter((p) => missing.has(p.digest)).length);
+    const wanted = (p: PendingUpload): boolean => missing.has(p.digest) || (!askAll && p.blob !== undefined);
+    const toUpload = pending.filter(wanted);
     for (const p of pending) {
-      if (missing.has(p.digest)) continue;
+      if (wanted(p)) continue;
       blobBuffers.give(p.blob);
       p.blob = undefined;
     }

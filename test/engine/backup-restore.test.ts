@@ -6,6 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { BATCHES_IN_FLIGHT, backupDisk, DiskChangedError, type BackupProgress, type BackupResult, type ChunkSink, type UploadChunk } from '../../src/engine/backup-pipeline.js';
+import { PROBE_EVERY, TRUST_AFTER } from '../../src/engine/ask-first.js';
 import { CHUNK_SIZE, ChunkIntegrityError, decodeChunk } from '../../src/engine/chunk-codec.js';
 import { DiskOpenError, DiskSizeChangedError } from '../../src/engine/disk-source.js';
 import { hasNativeHelper } from '../../src/io/disk-io.js';
@@ -403,9 +404,30 @@ describe('backup and restore pipelines', () => {
     const result = await backupDisk({ path, pool, sink: slow, batchSize: 4 });
     assert.equal(result.chunksUploaded, 4 * BATCHES_IN_FLIGHT + 1);
     assert.ok(own.missingCalls.every((c) => c.length <= 4), JSON.stringify(own.missingCalls.map((c) => c.length)));
-    assert.equal(own.missingCalls.flat().length, 4 * BATCHES_IN_FLIGHT + 1);
+    // Batches ask until TRUST_AFTER answers found all their chunks missing (AskFirst).
+    const batches = [...Array<number>(BATCHES_IN_FLIGHT).fill(4), 1];
+    assert.deepEqual(own.missingCalls.map((c) => c.length), batches.slice(0, TRUST_AFTER));
     assert.deepEqual(own.uploadCalls, [...Array<number>(BATCHES_IN_FLIGHT).fill(4), 1]);
     assert.equal(maxInFlight, BATCHES_IN_FLIGHT);
+  });
+
+  it('sends a new disk without asking once the store has lacked every chunk it was asked about', async () => {
+    const path = join(dir, 'new-disk.img');
+    const batches = TRUST_AFTER + 3;
+    await syntheticDisk(path, Array.from({ length: 4 * batches }, (_, i) => 100 + i));
+    const own = new MemoryStore();
+    // Uploads that take a while, as over a network: the answers of the batches in flight are in before the next batch decides.
+    const remote: ChunkSink = { missing: (d) => own.missing(d), upload: async (chunks) => void (await sleep(10), await own.upload(chunks)) };
+    const result = await backupDisk({ path, pool, sink: remote, batchSize: 4 });
+    assert.equal(result.chunksUploaded, 4 * batches);
+    assert.equal(own.uploads.length, 4 * batches, 'every chunk stored once');
+    assert.ok(batches - TRUST_AFTER < PROBE_EVERY);
+    assert.equal(own.missingCalls.length, TRUST_AFTER, 'the batches after those went without asking');
+
+    // The same disk again, without a hint: the store holds it all, so every batch asks and none sends.
+    const again = await backupDisk({ path, pool, sink: own, batchSize: 4 });
+    assert.equal(again.chunksUploaded, 0);
+    assert.equal(own.missingCalls.length, TRUST_AFTER + batches);
   });
 
   it('keeps a bounded number of chunks in memory when uploads stall', async () => {

@@ -55,7 +55,7 @@ export function backupRoutes(app: Api, s: Services): void {
   app.get('/api/v1/uploads/:id', { schema: { tags: ['backups'], params: PointParams } }, async (req) => ({ upload: await s.uploads.get(callerOf(req), req.params.id) }));
   app.post(
     '/api/v1/uploads/:id/missing',
-    { schema: { tags: ['backups'], params: PointParams, body: Strict({ digests: Type.Array(Type.String(), { maxItems: 1024 }) }) } },
+    { logLevel: CHUNK_LOG_LEVEL, schema: { tags: ['backups'], params: PointParams, body: Strict({ digests: Type.Array(Type.String(), { maxItems: 1024 }) }) } },
     async (req) => ({ missing: await s.uploads.missing(callerOf(req), req.params.id, req.body.digests) }),
   );
   app.put(
