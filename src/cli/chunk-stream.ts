@@ -1,112 +1,119 @@
 import type { Duplex } from 'node:stream';
 import { CairnError } from '../domain/errors.js';
 import type { UploadChunk } from '../engine/backup-pipeline.js';
-import { batchBodyParts, CHUNK_STREAM_PROTOCOL, encodeFrame, formatBatchQuery, FrameTextReader } from '../engine/chunk-batch.js';
+import {
+  batchBodyParts,
+  batchReplyLengths,
+  ChunkBatchError,
+  CHUNK_STREAM_PROTOCOL,
+  encodeFrame,
+  formatBatchQuery,
+  FrameTextReader,
+  replySlots,
+} from '../engine/chunk-batch.js';
+import { PartsFiller } from '../io/read-into.js';
+import { readsInto } from '../io/socket-reads.js';
 import { describeNetworkError, ServerUnreachableError, type CairnClient } from './http-client.js';
 
-interface StreamAnswer {
+/** A refusal as the server sends it, as the last frame of a stream. */
+interface StreamRefusal {
   status?: number;
-  chunks?: { digest: string; stored: boolean }[];
   error?: { code?: string; message?: string; field?: string };
 }
 
 /**
- * The client's side of a chunk stream (src/api/chunk-stream.ts): the batches
- * of one upload sent one after another over one connection, each answered
- * once the server has stored it, before the next goes.
+ * What the client's chunk streams (src/api/chunk-stream.ts) have in common:
+ * one exchange at a time, each answered before the next goes; a refusal or a
+ * lost connection ends the stream, and a stream idle for REUSE_MS is not used
+ * again, well before the server closes it (after two minutes).
  */
-export class ChunkStream {
+abstract class FramedStream<T> {
   /** Idle longer than this, a stream is not used again: the server closes streams idle for two minutes. */
   static readonly REUSE_MS = 30_000;
 
-  private readonly answers = new FrameTextReader();
   private idleSince = Date.now();
-  private waiting: { resolve(text: string): void; reject(err: unknown): void } | null = null;
+  private waiting: { resolve(answer: T): void; reject(err: unknown): void } | null = null;
   private failure: unknown = null;
+  protected readonly socket: Duplex;
 
-  private constructor(
-    private readonly socket: Duplex,
-    private readonly server: string,
+  protected constructor(
+    socket: Duplex,
+    head: Buffer,
+    protected readonly server: string,
+    fast: boolean,
   ) {
-    socket.on('data', (piece: Buffer) => this.received(piece));
+    const onBytes = (piece: Buffer): void => this.receivedOrFail(piece);
+    this.socket = fast ? readsInto(socket, onBytes) : socket.on('data', onBytes);
     // A stream that breaks is a server gone, as a request that finds none is.
-    socket.on('error', (err) => this.fail(new ServerUnreachableError(server, describeNetworkError(err))));
-    socket.on('close', () => this.fail(new ServerUnreachableError(server, 'the connection closed before the server answered')));
+    this.socket.on('error', (err) => this.fail(new ServerUnreachableError(server, describeNetworkError(err))));
+    this.socket.on('close', () => this.fail(new ServerUnreachableError(server, 'the connection closed before the server answered')));
+    // After the subclass's own fields are set up.
+    if (head.length > 0) queueMicrotask(() => onBytes(head));
   }
 
-  /** A stream for the upload `uploadId`; null when the server offers none (batches then go as requests). */
-  static async open(client: CairnClient, uploadId: string, signal?: AbortSignal): Promise<ChunkStream | null> {
-    const socket = await client.upgrade(`/api/v1/uploads/${encodeURIComponent(uploadId)}/chunk-stream`, CHUNK_STREAM_PROTOCOL, signal);
-    return socket && new ChunkStream(socket, client.server);
-  }
-
-  /**
-   * Whether the stream can take another batch: a refused batch or a lost
-   * connection ends it, and one idle for REUSE_MS is left alone, well before
-   * the server closes it (src/api/chunk-stream.ts).
-   */
+  /** Whether the stream can take another exchange. */
   get usable(): boolean {
-    return this.failure === null && Date.now() - this.idleSince < ChunkStream.REUSE_MS;
-  }
-
-  /**
-   * Sends one batch (at most what one batch request carries) and resolves once
-   * the server has stored it; the blobs' memory is not needed after that.
-   */
-  async send(chunks: UploadChunk[], signal?: AbortSignal): Promise<{ digest: string; stored: boolean }[]> {
-    if (this.failure !== null) throw this.failure;
-    if (this.waiting) throw new Error('a chunk stream takes one batch at a time');
-    const answered = new Promise<string>((resolve, reject) => (this.waiting = { resolve, reject }));
-    const abort = (): void => {
-      this.fail(signal?.reason);
-      this.socket.destroy();
-    };
-    signal?.addEventListener('abort', abort, { once: true });
-    try {
-      // Corked, the frame and the blobs leave in one writev, as a request's would.
-      this.socket.cork();
-      this.socket.write(encodeFrame(formatBatchQuery(chunks.map(({ digest, blob }) => ({ digest, length: blob.length })))));
-      for (const part of batchBodyParts(chunks.map((c) => c.blob))) this.socket.write(part);
-      this.socket.uncork();
-      const text = await answered;
-      let answer: StreamAnswer;
-      try {
-        answer = JSON.parse(text) as StreamAnswer;
-      } catch {
-        throw new CairnError(502, 'bad_response', `The server at ${this.server} answered a chunk stream's batch with something that is not JSON.`);
-      }
-      if (answer.error) {
-        const { code = 'error', message = 'The server refused the batch.', field } = answer.error;
-        // The server ends a stream after a refusal.
-        this.fail(new CairnError(answer.status ?? 500, code, message, field));
-        throw this.failure;
-      }
-      return answer.chunks ?? [];
-    } finally {
-      signal?.removeEventListener('abort', abort);
-      this.idleSince = Date.now();
-    }
+    return this.failure === null && Date.now() - this.idleSince < FramedStream.REUSE_MS;
   }
 
   close(): void {
     this.socket.destroy();
   }
 
-  private received(piece: Buffer): void {
-    for (let at = 0; at < piece.length; ) {
-      let taken;
-      try {
-        taken = this.answers.take(piece.subarray(at));
-      } catch (err) {
-        this.fail(new CairnError(502, 'bad_response', `The server at ${this.server} sent a malformed chunk stream frame: ${(err as Error).message}`));
-        this.socket.destroy();
-        return;
-      }
-      at += taken.used;
-      if (taken.text === undefined) continue;
-      const waiting = this.waiting;
-      this.waiting = null;
-      waiting?.resolve(taken.text);
+  /** Writes what `send` writes and waits for the answer that `received` settles. */
+  protected async exchange(send: () => void, signal: AbortSignal | undefined): Promise<T> {
+    if (this.failure !== null) throw this.failure;
+    if (this.waiting) throw new Error('a chunk stream takes one exchange at a time');
+    const answered = new Promise<T>((resolve, reject) => (this.waiting = { resolve, reject }));
+    const abort = (): void => {
+      this.fail(signal?.reason);
+      this.socket.destroy();
+    };
+    signal?.addEventListener('abort', abort, { once: true });
+    try {
+      // Corked, a frame and what follows it leave in one writev, as a request's would.
+      this.socket.cork();
+      send();
+      this.socket.uncork();
+      return await answered;
+    } finally {
+      signal?.removeEventListener('abort', abort);
+      this.idleSince = Date.now();
+    }
+  }
+
+  /** Takes bytes from the server; calls `answer` once the exchange's answer is whole. Throws ChunkBatchError for malformed ones. */
+  protected abstract received(piece: Buffer): void;
+
+  protected get expecting(): boolean {
+    return this.waiting !== null;
+  }
+
+  protected answer(value: T): void {
+    const waiting = this.waiting;
+    this.waiting = null;
+    waiting?.resolve(value);
+  }
+
+  /** The stream's refusal frame (JSON), which ends it, as the error it names. */
+  protected refused(text: string): void {
+    let refusal: StreamRefusal;
+    try {
+      refusal = JSON.parse(text) as StreamRefusal;
+    } catch {
+      throw new ChunkBatchError('an answer frame that is not JSON');
+    }
+    const { code = 'error', message = 'The server refused the request.', field } = refusal.error ?? {};
+    this.fail(new CairnError(refusal.status ?? 500, code, message, field));
+  }
+
+  private receivedOrFail(piece: Buffer): void {
+    try {
+      this.received(piece);
+    } catch (err) {
+      if (!(err instanceof ChunkBatchError)) throw err;
+      this.fail(new CairnError(502, 'bad_response', `The server at ${this.server} sent a malformed chunk stream: ${err.message}.`));
+      this.socket.destroy();
     }
   }
 
@@ -115,5 +122,132 @@ export class ChunkStream {
     const waiting = this.waiting;
     this.waiting = null;
     waiting?.reject(this.failure);
+  }
+}
+
+/**
+ * An upload's chunk stream: batches sent one after another over one
+ * connection, each answered once the server has stored it, before the next goes.
+ */
+export class ChunkStream extends FramedStream<{ digest: string; stored: boolean }[]> {
+  private readonly answers = new FrameTextReader();
+
+  /** A stream for the upload `uploadId`; null when the server offers none (batches then go as requests). */
+  static async open(client: CairnClient, uploadId: string, signal?: AbortSignal): Promise<ChunkStream | null> {
+    const taken = await client.upgrade(`/api/v1/uploads/${encodeURIComponent(uploadId)}/chunk-stream`, CHUNK_STREAM_PROTOCOL, signal);
+    // Answers are small: 'data' events serve.
+    return taken && new ChunkStream(taken.socket, taken.head, client.server, false);
+  }
+
+  /**
+   * Sends one batch (at most what one batch request carries) and resolves once
+   * the server has stored it; the blobs' memory is not needed after that.
+   */
+  send(chunks: UploadChunk[], signal?: AbortSignal): Promise<{ digest: string; stored: boolean }[]> {
+    return this.exchange(() => {
+      this.socket.write(encodeFrame(formatBatchQuery(chunks.map(({ digest, blob }) => ({ digest, length: blob.length })))));
+      for (const part of batchBodyParts(chunks.map((c) => c.blob))) this.socket.write(part);
+    }, signal);
+  }
+
+  protected received(piece: Buffer): void {
+    for (let at = 0; at < piece.length; ) {
+      const taken = this.answers.take(piece.subarray(at));
+      at += taken.used;
+      if (taken.text === undefined) continue;
+      let answer: StreamRefusal & { chunks?: { digest: string; stored: boolean }[] };
+      try {
+        answer = JSON.parse(taken.text) as typeof answer;
+      } catch {
+        throw new ChunkBatchError('an answer frame that is not JSON');
+      }
+      if (answer.error) this.refused(taken.text);
+      else this.answer(answer.chunks ?? []);
+    }
+  }
+}
+
+/**
+ * A restore's chunk stream, for a point's or an image's chunks: reads asked
+ * one after another, each answered with its blobs, which libuv reads into
+ * one buffer a megabyte at a time and which are copied from there straight
+ * into their slots (readsInto). Through HTTP, each 64 KiB of a body is a
+ * fresh buffer, copied once more by the parser, and garbage soon after.
+ */
+export class ChunkReadStream extends FramedStream<Buffer[]> {
+  private readonly frames = new FrameTextReader();
+  private asked: { digests: string[]; into: Buffer } | null = null;
+  private blobs: { slots: Buffer[]; filler: PartsFiller } | null = null;
+
+  /** A stream for the chunks under `base` (`/api/v1/points/ss-…`, `/api/v1/images/img-…`); null when the server offers none. */
+  static async open(client: CairnClient, base: string, signal?: AbortSignal): Promise<ChunkReadStream | null> {
+    const taken = await client.upgrade(`${base}/chunk-stream`, CHUNK_STREAM_PROTOCOL, signal);
+    return taken && new ChunkReadStream(taken.socket, taken.head, client.server, true);
+  }
+
+  /** The blobs of `digests` (at most MAX_READ_CHUNKS), each read into its slot of `into` (replySlots), as a batch read answers. */
+  fetch(digests: string[], signal: AbortSignal | undefined, into: Buffer): Promise<Buffer[]> {
+    return this.exchange(() => {
+      this.asked = { digests, into };
+      this.socket.write(encodeFrame(digests.join(',')));
+    }, signal);
+  }
+
+  protected received(piece: Buffer): void {
+    for (let at = 0; at < piece.length; ) {
+      if (!this.expecting || !this.asked) throw new ChunkBatchError('bytes that nothing asked for');
+      if (!this.blobs) {
+        const taken = this.frames.take(piece.subarray(at));
+        at += taken.used;
+        if (taken.text === undefined) continue;
+        if (taken.text.startsWith('{')) {
+          this.refused(taken.text);
+          return;
+        }
+        const slots = replySlots(batchReplyLengths(this.asked.digests, taken.text), this.asked.into);
+        if (!slots) throw new ChunkBatchError('an answer that lists a blob longer than any chunk\'s');
+        this.blobs = { slots, filler: new PartsFiller(slots) };
+      }
+      at += this.blobs.filler.take(piece.subarray(at));
+      if (!this.blobs.filler.full) continue;
+      const { slots } = this.blobs;
+      this.blobs = null;
+      this.asked = null;
+      this.answer(slots);
+    }
+  }
+}
+
+/**
+ * The streams of one transfer kept between exchanges, one per exchange in
+ * flight; `open` makes more as needed, until the server says it offers none
+ * (a proxy drops the Upgrade header): then `take` says so with null.
+ */
+export class StreamKeeper<S extends FramedStream<unknown>> {
+  private readonly idle: S[] = [];
+  private offered = true;
+
+  constructor(private readonly open: () => Promise<S | null>) {}
+
+  /** A kept stream that can take an exchange, or a new one; null where the server takes none. */
+  async take(): Promise<S | null> {
+    for (let stream = this.idle.pop(); stream; stream = this.idle.pop()) {
+      if (stream.usable) return stream;
+      stream.close();
+    }
+    if (!this.offered) return null;
+    const stream = await this.open();
+    if (!stream) this.offered = false;
+    return stream;
+  }
+
+  /** Keeps a stream taken for another exchange (one that failed is closed at the next take). */
+  give(stream: S): void {
+    this.idle.push(stream);
+  }
+
+  /** Closes the streams kept. */
+  close(): void {
+    for (const stream of this.idle.splice(0)) stream.close();
   }
 }

@@ -320,21 +320,19 @@ export class CairnClient {
 
   /**
    * Takes a connection to `path` over for `protocol` (an HTTP Upgrade) and
-   * returns it; null when the server answers 426 Upgrade Required, as it does
+   * returns it, with any bytes of the protocol that came with the answer
+   * (`head`); null when the server answers 426 Upgrade Required, as it does
    * when the Upgrade header did not reach it (a proxy in between dropped it).
    */
-  async upgrade(path: string, protocol: string, signal?: AbortSignal): Promise<Duplex | null> {
+  async upgrade(path: string, protocol: string, signal?: AbortSignal): Promise<{ socket: Duplex; head: Buffer } | null> {
     const target = new URL(this.url(path));
     const headers = this.authenticated({ connection: 'Upgrade', upgrade: protocol });
     let res: IncomingMessage | undefined;
     try {
-      const answer = await new Promise<Duplex | IncomingMessage>((resolve, reject) => {
+      const answer = await new Promise<{ socket: Duplex; head: Buffer } | IncomingMessage>((resolve, reject) => {
         // A connection of its own: once taken over, it never goes back to the agent.
         const req = transportOf(target).request(target, { method: 'GET', headers, agent: false, signal });
-        req.on('upgrade', (_res, socket: Duplex, head: Buffer) => {
-          if (head.length > 0) socket.unshift(head);
-          resolve(socket);
-        });
+        req.on('upgrade', (_res, socket: Duplex, head: Buffer) => resolve({ socket, head }));
         req.on('response', resolve);
         req.on('error', reject);
         req.end();

@@ -19,7 +19,7 @@ import { linkedAbortController } from '../engine/concurrency.js';
 import type { ChunkPool } from '../engine/chunk-pool.js';
 import { CairnError, badRequest } from '../domain/errors.js';
 import { readIntoParts } from '../io/read-into.js';
-import { ChunkStream } from './chunk-stream.js';
+import { ChunkReadStream, ChunkStream, StreamKeeper } from './chunk-stream.js';
 import type { CairnClient, Resource } from './http-client.js';
 
 /**
@@ -56,15 +56,15 @@ const enc = encodeURIComponent;
  * offers them, else as a batch request.
  */
 class UploadSink implements ChunkSink {
-  private readonly idle: ChunkStream[] = [];
-  /** False once the server has said it takes no streams. */
-  private streams = true;
+  private readonly streams: StreamKeeper<ChunkStream>;
 
   /** @param uploadId the id of the upload, once the server has opened it */
   constructor(
     private readonly client: CairnClient,
     private readonly uploadId: Promise<string>,
-  ) {}
+  ) {
+    this.streams = new StreamKeeper(async () => ChunkStream.open(client, await uploadId));
+  }
 
   async missing(digests: string[]): Promise<Set<string>> {
     const uploadId = await this.uploadId;
@@ -86,45 +86,51 @@ class UploadSink implements ChunkSink {
         body += batchSlot(chunks[i]!.blob.length);
         batch.push(chunks[i++]!);
       }
-      const stream = this.idleStream() ?? (this.streams ? await ChunkStream.open(this.client, uploadId, signal) : null);
+      const stream = await this.streams.take();
       if (stream) {
         try {
           await stream.send(batch, signal);
         } finally {
-          this.idle.push(stream);
+          this.streams.give(stream);
         }
         continue;
       }
-      this.streams = false;
       const query = { chunks: formatBatchQuery(batch.map(({ digest, blob }) => ({ digest, length: blob.length }))) };
       await this.client.postBinary(`/api/v1/uploads/${uploadId}/chunks`, batchBodyParts(batch.map((c) => c.blob)), { query, signal });
     }
   }
 
-  /** A kept stream that can take a batch; the others are closed. */
-  private idleStream(): ChunkStream | undefined {
-    for (let stream = this.idle.pop(); stream; stream = this.idle.pop()) {
-      if (stream.usable) return stream;
-      stream.close();
-    }
-    return undefined;
-  }
-
   /** Closes the streams kept for more batches. */
   close(): void {
-    for (const stream of this.idle.splice(0)) stream.close();
+    this.streams.close();
   }
 }
 
-/** Reads chunks of a point (or an image) from the server; the restore pipeline verifies each. */
+/**
+ * Reads chunks of a point (or an image) from the server, over chunk streams
+ * (ChunkReadStream, one per fetch in flight, kept for the next) where it
+ * offers them, else as batch reads; the restore pipeline verifies each.
+ */
 export class ServerChunkSource implements ChunkSource {
+  private readonly streams: StreamKeeper<ChunkReadStream>;
+
   constructor(
     private readonly client: CairnClient,
     private readonly base: string,
-  ) {}
+  ) {
+    this.streams = new StreamKeeper(() => ChunkReadStream.open(client, base));
+  }
 
-  /** One request for all of `digests` (see chunk-batch.ts), each blob read into its slot of `into` (replySlots). */
+  /** One exchange for all of `digests` (see chunk-batch.ts), each blob read into its slot of `into` (replySlots). */
   async fetch(digests: string[], signal: AbortSignal | undefined, into: Buffer): Promise<Buffer[]> {
+    const stream = await this.streams.take();
+    if (stream) {
+      try {
+        return await stream.fetch(digests, signal, into);
+      } finally {
+        this.streams.give(stream);
+      }
+    }
     const path = `${this.base}/chunks`;
     const query = { digests: digests.join(',') };
     try {
@@ -142,6 +148,11 @@ export class ServerChunkSource implements ChunkSource {
       if (err instanceof ChunkBatchError) throw new CairnError(502, 'bad_response', `The server's answer to GET ${path} is malformed: ${err.message}.`);
       throw err;
     }
+  }
+
+  /** Closes the streams kept for more fetches. */
+  close(): void {
+    this.streams.close();
   }
 }
 
@@ -281,11 +292,12 @@ export async function restoreFromServer(
   },
 ): Promise<RestoreResult & { size: number }> {
   const manifest: Manifest = decodeManifest((await client.getBuffer(opts.manifestPath)).body);
+  const source = new ServerChunkSource(client, opts.base);
   try {
     const r = await restoreDisk({
       manifest,
       target: opts.target,
-      source: new ServerChunkSource(client, opts.base),
+      source,
       pool: opts.pool,
       mode: opts.mode,
       signal: opts.signal,
@@ -298,6 +310,8 @@ export async function restoreFromServer(
     if (err instanceof ChunkIntegrityError)
       throw new CairnError(502, 'chunk_damaged', `${opts.what}: chunk ${err.digest} is damaged (${err.message}); nothing after it was trusted. Run \`cairn verify\` and restore from another point.`);
     throw err;
+  } finally {
+    source.close();
   }
 }
 

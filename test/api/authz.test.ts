@@ -209,6 +209,8 @@ const ROUTES: Row[] = [
   { route: 'GET /api/v1/points/{id}/disks/{disk}/manifest', id: (w) => w.point, params: () => ({ disk: DISK.name }), expect: SHARED_READ },
   { route: 'GET /api/v1/points/{id}/chunks/{digest}', id: (w) => w.point, params: (w) => ({ digest: w.digest }), expect: SHARED_READ },
   { route: 'GET /api/v1/points/{id}/chunks', id: (w) => w.point, query: (w) => ({ digests: w.digest }), expect: SHARED_READ },
+  // As plain requests (the streams themselves are tested in chunk-stream.test.ts): only those who may read learn they need an Upgrade.
+  { route: 'GET /api/v1/points/{id}/chunk-stream', id: (w) => w.point, expect: { ...SHARED_READ, owner: 426, recipient: 426 } },
   { route: 'POST /api/v1/points/{id}/verify', id: (w) => w.point, expect: SHARED_READ },
   { route: 'POST /api/v1/points/{id}/rollback', id: async (w) => (await w.agentAlive(), w.point), expect: SHARED_WRITE_202 },
   { route: 'POST /api/v1/points/{id}/volumes', id: (w) => w.point, body: () => ({ name: 'from a point' }), expect: SHARED_WRITE_201 },
@@ -235,6 +237,7 @@ const ROUTES: Row[] = [
   { route: 'GET /api/v1/images/{id}/manifest', id: (w) => w.image, expect: OWNER_ONLY },
   { route: 'GET /api/v1/images/{id}/chunks/{digest}', id: (w) => w.image, params: (w) => ({ digest: w.digest }), expect: OWNER_ONLY },
   { route: 'GET /api/v1/images/{id}/chunks', id: (w) => w.image, query: (w) => ({ digests: w.digest }), expect: OWNER_ONLY },
+  { route: 'GET /api/v1/images/{id}/chunk-stream', id: (w) => w.image, expect: { ...OWNER_ONLY, owner: 426 } },
   { route: 'GET /api/v1/images/{id}/export', id: (w) => w.image, expect: OWNER_ONLY },
 
   // Activity

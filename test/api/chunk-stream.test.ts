@@ -1,16 +1,17 @@
 // Chunk streams (src/api/chunk-stream.ts): upload batches over a connection
 // taken over from HTTP. They store what a batch request stores, refuse what it
 // refuses, and a refusal ends the stream with nothing of the batch stored.
+// Restore reads over such streams serve what batch reads serve, to whom they serve it.
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { CairnError } from '../../src/domain/errors.js';
-import { CHUNK_STREAM_PROTOCOL, encodeFrame, formatBatchQuery, batchBodyParts, FRAME_PREFIX, FrameTextReader, MAX_FRAME_TEXT } from '../../src/engine/chunk-batch.js';
+import { BLOB_SLOT, CHUNK_STREAM_PROTOCOL, encodeFrame, formatBatchQuery, batchBodyParts, FRAME_PREFIX, FrameTextReader, MAX_FRAME_TEXT } from '../../src/engine/chunk-batch.js';
 import { encodeChunk } from '../../src/engine/chunk-codec.js';
 import { encodeManifest } from '../../src/engine/manifest.js';
-import { ChunkStream } from '../../src/cli/chunk-stream.js';
+import { ChunkReadStream, ChunkStream } from '../../src/cli/chunk-stream.js';
 import { CairnClient } from '../../src/cli/http-client.js';
 import { expectError, expectStatus, newAccount, newVolume, openUpload, type TestAccount } from '../helpers/http.js';
 import { startServer, type TestServer } from '../helpers/server.js';
@@ -48,9 +49,10 @@ async function refusal(promise: Promise<unknown>): Promise<CairnError> {
 }
 
 /** A stream socket to talk to by hand: what the server answers to raw bytes. */
-async function rawStream(upload: string): Promise<{ socket: Duplex; answer(): Promise<{ status?: number; error?: { code: string; message: string }; chunks?: unknown[] }>; ended: Promise<void> }> {
-  const socket = await clientOf(owner).upgrade(streamPath(upload), CHUNK_STREAM_PROTOCOL);
-  assert.ok(socket, 'the server takes the stream');
+async function rawStream(path: string): Promise<{ socket: Duplex; answer(): Promise<{ status?: number; error?: { code: string; message: string }; chunks?: unknown[] }>; ended: Promise<void> }> {
+  const taken = await clientOf(owner).upgrade(path, CHUNK_STREAM_PROTOCOL);
+  assert.ok(taken, 'the server takes the stream');
+  const { socket } = taken;
   const reader = new FrameTextReader();
   const texts: string[] = [];
   let wake: (() => void) | undefined;
@@ -71,6 +73,18 @@ async function rawStream(upload: string): Promise<{ socket: Duplex; answer(): Pr
       return JSON.parse(texts.shift()!) as never;
     },
   };
+}
+
+/** A client of the owner's behind a proxy that drops the Upgrade header, so that the server answers 426. */
+async function behindUpgradeDroppingProxy(use: (client: CairnClient) => Promise<void>): Promise<void> {
+  const proxy = createServer((_req, res) => res.writeHead(426, { 'content-type': 'application/json' }).end('{"error":{"code":"upgrade_required","message":"no"}}'));
+  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+  try {
+    const { port } = proxy.address() as AddressInfo;
+    await use(new CairnClient({ server: `http://127.0.0.1:${port}`, token: owner.token }));
+  } finally {
+    await new Promise((resolve) => proxy.close(resolve));
+  }
 }
 
 describe('chunk streams', () => {
@@ -114,16 +128,10 @@ describe('chunk streams', () => {
 
   it('are not asked for again where the Upgrade header does not get through', async () => {
     // What the client sees behind such a proxy: the server's 426. It then sends batch requests.
-    const proxy = createServer((_req, res) => res.writeHead(426, { 'content-type': 'application/json' }).end('{"error":{"code":"upgrade_required","message":"no"}}'));
-    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
-    try {
-      const { port } = proxy.address() as AddressInfo;
-      const client = new CairnClient({ server: `http://127.0.0.1:${port}`, token: owner.token });
+    await behindUpgradeDroppingProxy(async (client) => {
       assert.equal(await client.upgrade(streamPath('ss-00000000'), CHUNK_STREAM_PROTOCOL), null);
       assert.equal(await ChunkStream.open(client, 'ss-00000000'), null);
-    } finally {
-      await new Promise((resolve) => proxy.close(resolve));
-    }
+    });
   });
 
   it('refuse a batch with a corrupt blob whole, and end', async () => {
@@ -161,7 +169,7 @@ describe('chunk streams', () => {
       },
     ];
     for (const { name, bytes, mentions } of cases) {
-      const { socket, answer, ended } = await rawStream(upload);
+      const { socket, answer, ended } = await rawStream(streamPath(upload));
       socket.write(Buffer.concat(bytes));
       const reply = await answer();
       assert.equal(reply.status, 400, name);
@@ -201,5 +209,77 @@ describe('chunk streams', () => {
       stream.close();
     }
     expectError(await owner.api.post(`/uploads/${upload}/missing`, { digests: [chunk(40).digest] }), 409, 'upload_closed');
+  });
+});
+
+describe('chunk read streams', () => {
+  let point: string;
+  const named = chunk(50);
+  const pointPath = (id: string) => `/api/v1/points/${id}`;
+
+  before(async () => {
+    const upload = await openUpload(owner.api, volume, [DISK], 'full');
+    const stream = await ChunkStream.open(clientOf(owner), upload);
+    assert.ok(stream);
+    try {
+      await stream.send([named, chunk(51)]);
+    } finally {
+      stream.close();
+    }
+    const manifest = encodeManifest({ size: DISK.size, chunkSize: 4 * 1024 * 1024, chunks: [named.digest] });
+    expectStatus(await owner.api.request('PUT', `/uploads/${upload}/disks/${DISK.name}/manifest`, undefined, { raw: manifest, ...octets }), 200, 'put the manifest');
+    point = expectStatus(await owner.api.post(`/uploads/${upload}/commit`), 200, 'commit').point.id;
+  });
+
+  it('serve the chunks a point names, read after read, into the slots given', async () => {
+    const stream = await ChunkReadStream.open(clientOf(owner), pointPath(point));
+    assert.ok(stream, 'the server offers read streams');
+    try {
+      for (let read = 0; read < 3; read++) {
+        const into = Buffer.alloc(2 * BLOB_SLOT);
+        const [blob] = await stream.fetch([named.digest], undefined, into);
+        assert.ok(blob && blob.equals(named.blob), `read ${read} answers the stored blob`);
+        assert.equal(blob.buffer, into.buffer, 'in the memory given');
+      }
+      assert.ok(stream.usable);
+      // A chunk that was uploaded but that the point does not name is not found, as through GET …/chunks; the stream ends.
+      const err = await refusal(stream.fetch([chunk(51).digest], undefined, Buffer.alloc(BLOB_SLOT)));
+      assert.equal(err.status, 404);
+      assert.equal(stream.usable, false);
+    } finally {
+      stream.close();
+    }
+  });
+
+  it('are refused, as HTTP answers, to those who may not read the point or image', async () => {
+    const path = `${pointPath(point)}/chunk-stream`;
+    assert.equal((await refusal(clientOf(owner, 'not-a-token').upgrade(path, CHUNK_STREAM_PROTOCOL))).status, 401);
+    assert.equal((await refusal(clientOf(stranger).upgrade(path, CHUNK_STREAM_PROTOCOL))).status, 404);
+    assert.equal((await refusal(clientOf(stranger).upgrade('/api/v1/images/img-00000000/chunk-stream', CHUNK_STREAM_PROTOCOL))).status, 404);
+    assert.equal((await refusal(clientOf(owner).upgrade('/api/v1/images/ss-00000000/chunk-stream', CHUNK_STREAM_PROTOCOL))).status, 400, 'a point ID for an image');
+    const plain = expectError(await owner.api.get(`/points/${point}/chunk-stream`), 426, 'upgrade_required');
+    assert.match(plain.message, /GET …\/chunks/);
+    expectError(await stranger.api.get(`/points/${point}/chunk-stream`), 404);
+  });
+
+  it('refuse malformed reads with a reason, and end', async () => {
+    const cases: { name: string; text: string; mentions: RegExp }[] = [
+      { name: 'not digests', text: 'hello', mentions: /not a chunk digest/ },
+      { name: 'too many', text: Array.from({ length: 5 }, (_, i) => chunk(60 + i).digest).join(','), mentions: /1 to 4 chunks/ },
+      { name: 'a digest twice', text: `${named.digest},${named.digest}`, mentions: /listed twice/ },
+    ];
+    for (const { name, text, mentions } of cases) {
+      const { socket, answer, ended } = await rawStream(`${pointPath(point)}/chunk-stream`);
+      socket.write(encodeFrame(text));
+      const reply = await answer();
+      assert.equal(reply.status, 400, name);
+      assert.match(reply.error?.message ?? '', mentions, name);
+      await ended;
+    }
+  });
+
+  it('are not asked for where the Upgrade header does not get through', async () => {
+    // The restore then reads with GET …/chunks.
+    await behindUpgradeDroppingProxy(async (client) => assert.equal(await ChunkReadStream.open(client, pointPath(point)), null));
   });
 });

@@ -2,11 +2,11 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyRequest } from 'fastify';
 import type { Services } from '../../services/index.js';
 import { pageOf } from '../../domain/page.js';
-import { BATCH_QUERY_PATTERN, CHUNK_STREAM_PROTOCOL, MAX_BATCH_BODY, parseBatchQuery, splitBatchBody } from '../../engine/chunk-batch.js';
+import { BATCH_QUERY_PATTERN, MAX_BATCH_BODY, parseBatchQuery, splitBatchBody } from '../../engine/chunk-batch.js';
 import { MAX_BLOB_SIZE } from '../../engine/chunk-codec.js';
 import { badRequest } from '../../domain/errors.js';
 import { callerOf } from '../auth.js';
-import { blobSlots, SlottedBody, sendChunk, sendChunks, type BinaryBodyConfig } from '../binary-body.js';
+import { blobSlots, SlottedBody, sendChunk, sendChunks, upgradeRequired, type BinaryBodyConfig } from '../binary-body.js';
 import { CHUNK_LOG_LEVEL, Description, DigestList, digestList, Id, Name, PageQuery, parseBatch, Strict } from '../schemas.js';
 import type { Api } from '../types.js';
 
@@ -95,15 +95,9 @@ export function backupRoutes(app: Api, s: Services): void {
       }
     },
   );
-  // Reached only without the Upgrade header (src/api/chunk-stream.ts takes the
-  // connections that have it): what a proxy that drops the header passes on.
-  // The client then sends its batches as requests instead.
   app.get('/api/v1/uploads/:id/chunk-stream', { schema: { tags: ['backups'], params: PointParams } }, async (req, reply) => {
     await s.uploads.get(callerOf(req), req.params.id);
-    return reply
-      .status(426)
-      .header('upgrade', CHUNK_STREAM_PROTOCOL)
-      .send({ error: { code: 'upgrade_required', message: `This is a chunk stream: ask for it with "Connection: Upgrade" and "Upgrade: ${CHUNK_STREAM_PROTOCOL}", or send the batches as POST …/chunks requests.` } });
+    return upgradeRequired(reply, 'send the batches as POST …/chunks requests');
   });
   app.put(
     '/api/v1/uploads/:id/disks/:disk/manifest',
@@ -167,6 +161,10 @@ export function backupRoutes(app: Api, s: Services): void {
       return sendChunks(reply, digests.length, (into) => s.data.pointChunks(callerOf(req), req.params.id, digests, into));
     },
   );
+  app.get('/api/v1/points/:id/chunk-stream', { schema: { tags: ['points'], params: PointParams } }, async (req, reply) => {
+    await s.data.pointChunks(callerOf(req), req.params.id, []);
+    return upgradeRequired(reply, 'read the chunks with GET …/chunks requests');
+  });
   app.post('/api/v1/points/:id/verify', { schema: { tags: ['points'], params: PointParams } }, async (req) => ({ report: await s.data.verifyPoint(callerOf(req), req.params.id) }));
   app.post('/api/v1/points/:id/rollback', { schema: { tags: ['points'], params: PointParams } }, async (req, reply) =>
     reply.status(202).send({ job: await s.agents.requestRollback(callerOf(req), req.params.id) }),

@@ -3,7 +3,7 @@ import type { Services } from '../../services/index.js';
 import { pageOf } from '../../domain/page.js';
 import { badRequest, CairnError } from '../../domain/errors.js';
 import { callerOf } from '../auth.js';
-import { sendChunk, sendChunks } from '../binary-body.js';
+import { sendChunk, sendChunks, upgradeRequired } from '../binary-body.js';
 import { CHUNK_LOG_LEVEL, Description, DigestList, digestList, Id, Name, PageQuery, Strict } from '../schemas.js';
 import type { Api } from '../types.js';
 
@@ -103,6 +103,10 @@ export function sharingRoutes(app: Api, s: Services): void {
   app.get('/api/v1/images/:id/chunks', { logLevel: CHUNK_LOG_LEVEL, schema: { tags: ['images'], params: ImageParams, querystring: DigestList } }, async (req, reply) => {
     const digests = digestList(req.query.digests);
     return sendChunks(reply, digests.length, (into) => s.images.chunks(callerOf(req), req.params.id, digests, into));
+  });
+  app.get('/api/v1/images/:id/chunk-stream', { schema: { tags: ['images'], params: ImageParams } }, async (req, reply) => {
+    await s.images.chunks(callerOf(req), req.params.id, []);
+    return upgradeRequired(reply, 'read the chunks with GET …/chunks requests');
   });
   app.get('/api/v1/images/:id/export', { schema: { tags: ['images'], params: ImageParams } }, async (req, reply) => {
     const caller = callerOf(req);

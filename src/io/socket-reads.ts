@@ -1,0 +1,28 @@
+import { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+
+/** What libuv reads into at a time, by default. */
+const READ_BUFFER = 1024 * 1024;
+
+/**
+ * The connection, made to hand each read to `onBytes` from one buffer that
+ * libuv reads into (net.Socket's `onread`), which is reused for the next read
+ * once `onBytes` returns. Through 'data' events (and HTTP bodies), Node reads
+ * 64 KiB at a time, each into a fresh buffer that is garbage soon after. Node
+ * offers `onread` only to sockets it makes, so the socket's handle moves to a
+ * new one. Where the socket has no such handle (another Node, a TLS socket),
+ * its 'data' events serve instead. What the socket had already buffered is
+ * lost: take it over before anything is read from it.
+ */
+export function readsInto(socket: Duplex, onBytes: (piece: Buffer) => void, bufferSize = READ_BUFFER): Socket {
+  const handle = (socket as { _handle?: { useUserBuffer?: unknown } | null })._handle;
+  if (socket instanceof Socket && handle && typeof handle.useUserBuffer === 'function') {
+    // Detached first, so that the old socket's end leaves the connection open.
+    (socket as { _handle?: unknown })._handle = null;
+    socket.destroy();
+    const buffer = Buffer.allocUnsafe(bufferSize);
+    return new Socket({ handle, onread: { buffer, callback: (n: number) => void onBytes(buffer.subarray(0, n)) } } as ConstructorParameters<typeof Socket>[0]);
+  }
+  socket.on('data', onBytes);
+  return socket as Socket;
+}
