@@ -40,6 +40,8 @@ interface Session {
   readonly busy: boolean;
   /** Gives back the slots of what was being received; the stream failed or closed. */
   release(): void;
+  /** Where the next bytes belong, for libuv to read them there (see readsInto); null for its own buffer. */
+  target(): Buffer | null;
 }
 
 interface SessionIo {
@@ -103,7 +105,7 @@ export function acceptChunkStreams(server: Server, services: Services, log: Fast
     const onBytes = (piece: Buffer): void => {
       if (!connection.writableEnded) session.take(piece, io);
     };
-    const connection = readsInto(socket, onBytes);
+    const connection = readsInto(socket, onBytes, { target: () => session.target() });
     open.add(connection);
     connection.setTimeout(IDLE_MS, () => connection.destroy());
     connection.on('error', () => connection.destroy());
@@ -189,6 +191,10 @@ class UploadSession implements Session {
   release(): void {
     this.receiver.release();
   }
+
+  target(): Buffer | null {
+    return this.busy ? null : this.receiver.pending;
+  }
 }
 
 /**
@@ -261,6 +267,10 @@ class ReadSession implements Session {
   }
 
   release(): void {}
+
+  target(): null {
+    return null;
+  }
 }
 
 /** An HTTP answer on a connection not taken over, which then closes. */
@@ -295,6 +305,11 @@ class BatchReceiver {
     if (!this.blobs.full) return null;
     if (at < piece.length) throw new ChunkBatchError('More bytes came after the blobs of the batch; send the next batch after its answer.');
     return { entries: this.entries, blobs: this.entries.map(({ length }, i) => this.slots[i]!.subarray(0, length)) };
+  }
+
+  /** The rest of the blob slot being filled, once the batch's frame has come. */
+  get pending(): Buffer | null {
+    return this.entries ? this.blobs.pending : null;
   }
 
   /** Gives the slots back and starts over: the batch is stored, refused, or abandoned. */

@@ -43,7 +43,7 @@ abstract class FramedStream<T> {
     fast: boolean,
   ) {
     const onBytes = (piece: Buffer): void => this.receivedOrFail(piece);
-    this.socket = fast ? readsInto(socket, onBytes) : socket.on('data', onBytes);
+    this.socket = fast ? readsInto(socket, onBytes, { target: () => this.target() }) : socket.on('data', onBytes);
     // A stream that breaks is a server gone, as a request that finds none is.
     this.socket.on('error', (err) => this.fail(new ServerUnreachableError(server, describeNetworkError(err))));
     this.socket.on('close', () => this.fail(new ServerUnreachableError(server, 'the connection closed before the server answered')));
@@ -84,6 +84,11 @@ abstract class FramedStream<T> {
 
   /** Takes bytes from the server; calls `answer` once the exchange's answer is whole. Throws ChunkBatchError for malformed ones. */
   protected abstract received(piece: Buffer): void;
+
+  /** Where the next bytes from the server belong, if somewhere of the exchange's own (see readsInto). */
+  protected target(): Buffer | null {
+    return null;
+  }
 
   protected get expecting(): boolean {
     return this.waiting !== null;
@@ -191,6 +196,10 @@ export class ChunkReadStream extends FramedStream<Buffer[]> {
       this.asked = { digests, into };
       this.socket.write(encodeFrame(digests.join(',')));
     }, signal);
+  }
+
+  protected override target(): Buffer | null {
+    return this.blobs?.filler.pending ?? null;
   }
 
   protected received(piece: Buffer): void {

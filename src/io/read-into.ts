@@ -45,13 +45,22 @@ export class PartsFiller {
     return this.part === this.parts.length;
   }
 
-  /** Copies what fits of `piece` into the parts, and returns how many bytes that was. */
+  /** The unfilled rest of the part being filled, where the next bytes go; null once full. */
+  get pending(): Buffer | null {
+    return this.full ? null : this.parts[this.part]!.subarray(this.filled);
+  }
+
+  /**
+   * Copies what fits of `piece` into the parts, and returns how many bytes
+   * that was. A piece that was read into `pending` itself is taken as it lies.
+   */
   take(piece: Uint8Array): number {
     let used = 0;
     while (used < piece.length && !this.full) {
       const into = this.parts[this.part]!;
       const take = Math.min(piece.length - used, into.length - this.filled);
-      copyBytes(into, this.filled, piece.subarray(used, used + take));
+      const inPlace = used === 0 && piece.buffer === into.buffer && piece.byteOffset === into.byteOffset + this.filled;
+      if (!inPlace) copyBytes(into, this.filled, piece.subarray(used, used + take));
       used += take;
       this.filled += take;
       this.skipFilled();

@@ -3,6 +3,7 @@
 // refuses, and a refusal ends the stream with nothing of the batch stored.
 // Restore reads over such streams serve what batch reads serve, to whom they serve it.
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -248,6 +249,32 @@ describe('chunk read streams', () => {
       assert.equal(stream.usable, false);
     } finally {
       stream.close();
+    }
+  });
+
+  it('carry whole incompressible chunks both ways, read straight into their slots', async () => {
+    // 4 MiB blobs: most of each is read by libuv into its slot itself (readsInto's target), on both sides.
+    const big = [encodeChunk(randomBytes(4 * 1024 * 1024)), encodeChunk(randomBytes(4 * 1024 * 1024 - 4096 + 17))];
+    const size = 2 * 4 * 1024 * 1024;
+    const bigVolume = expectStatus(await owner.api.post('/resources', { kind: 'volume', name: 'streamed-big', disks: [{ name: 'disk0', size }] }), 201, 'create a volume').resource.id;
+    const upload = await openUpload(owner.api, bigVolume, [{ name: 'disk0', size }], 'full');
+    const up = await ChunkStream.open(clientOf(owner), upload);
+    assert.ok(up);
+    try {
+      assert.deepEqual(await up.send(big), big.map(({ digest }) => ({ digest, stored: true })));
+    } finally {
+      up.close();
+    }
+    const manifest = encodeManifest({ size, chunkSize: 4 * 1024 * 1024, chunks: big.map((c) => c.digest) });
+    expectStatus(await owner.api.request('PUT', `/uploads/${upload}/disks/disk0/manifest`, undefined, { raw: manifest, ...octets }), 200, 'put the manifest');
+    const bigPoint = expectStatus(await owner.api.post(`/uploads/${upload}/commit`), 200, 'commit').point.id;
+    const down = await ChunkReadStream.open(clientOf(owner), pointPath(bigPoint));
+    assert.ok(down);
+    try {
+      const blobs = await down.fetch(big.map((c) => c.digest), undefined, Buffer.alloc(2 * BLOB_SLOT));
+      blobs.forEach((blob, i) => assert.ok(blob.equals(big[i]!.blob), `blob ${i} came back whole`));
+    } finally {
+      down.close();
     }
   });
 
