@@ -289,6 +289,19 @@ describe('chunk read streams', () => {
     expectError(await stranger.api.get(`/points/${point}/chunk-stream`), 404);
   });
 
+  it('check the token for every read', async () => {
+    const { token } = expectStatus(await owner.api.post('/tokens', { name: 'read stream' }), 201, 'make a token');
+    const stream = await ChunkReadStream.open(clientOf(owner, token.token), pointPath(point));
+    assert.ok(stream);
+    try {
+      await stream.fetch([named.digest], undefined, Buffer.alloc(BLOB_SLOT));
+      expectStatus(await owner.api.delete(`/tokens/${token.id}`), 200, 'revoke the token');
+      assert.equal((await refusal(stream.fetch([named.digest], undefined, Buffer.alloc(BLOB_SLOT)))).status, 401);
+    } finally {
+      stream.close();
+    }
+  });
+
   it('refuse malformed reads with a reason, and end', async () => {
     const cases: { name: string; text: string; mentions: RegExp }[] = [
       { name: 'not digests', text: 'hello', mentions: /not a chunk digest/ },
