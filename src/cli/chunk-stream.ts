@@ -236,16 +236,16 @@ export class StreamKeeper<S extends FramedStream<unknown>> {
   private readonly idle: S[] = [];
   private offered = true;
 
-  constructor(private readonly open: () => Promise<S | null>) {}
+  constructor(private readonly open: (signal?: AbortSignal) => Promise<S | null>) {}
 
   /** A kept stream that can take an exchange, or a new one; null where the server takes none. */
-  async take(): Promise<S | null> {
+  async take(signal?: AbortSignal): Promise<S | null> {
     for (let stream = this.idle.pop(); stream; stream = this.idle.pop()) {
       if (stream.usable) return stream;
       stream.close();
     }
     if (!this.offered) return null;
-    const stream = await this.open();
+    const stream = await this.open(signal);
     if (!stream) this.offered = false;
     return stream;
   }

@@ -63,7 +63,7 @@ class UploadSink implements ChunkSink {
     private readonly client: CairnClient,
     private readonly uploadId: Promise<string>,
   ) {
-    this.streams = new StreamKeeper(async () => ChunkStream.open(client, await uploadId));
+    this.streams = new StreamKeeper(async (signal) => ChunkStream.open(client, await uploadId, signal));
   }
 
   async missing(digests: string[]): Promise<Set<string>> {
@@ -86,7 +86,7 @@ class UploadSink implements ChunkSink {
         body += batchSlot(chunks[i]!.blob.length);
         batch.push(chunks[i++]!);
       }
-      const stream = await this.streams.take();
+      const stream = await this.streams.take(signal);
       if (stream) {
         try {
           await stream.send(batch, signal);
@@ -118,12 +118,12 @@ export class ServerChunkSource implements ChunkSource {
     private readonly client: CairnClient,
     private readonly base: string,
   ) {
-    this.streams = new StreamKeeper(() => ChunkReadStream.open(client, base));
+    this.streams = new StreamKeeper((signal) => ChunkReadStream.open(client, base, signal));
   }
 
   /** One exchange for all of `digests` (see chunk-batch.ts), each blob read into its slot of `into` (replySlots). */
   async fetch(digests: string[], signal: AbortSignal | undefined, into: Buffer): Promise<Buffer[]> {
-    const stream = await this.streams.take();
+    const stream = await this.streams.take(signal);
     if (stream) {
       try {
         return await stream.fetch(digests, signal, into);
