@@ -63,21 +63,28 @@ export function upgradeRequired(reply: FastifyReply, instead: string): FastifyRe
     .send({ error: { code: 'upgrade_required', message: `This is a chunk stream: ask for it with "Connection: Upgrade" and "Upgrade: ${CHUNK_STREAM_PROTOCOL}", or ${instead}.` } });
 }
 
-/** Blobs read by `read` into slots of blobSlots (count ≤ MAX_READ_CHUNKS). */
+/** Blobs read by `read` into slots of blobSlots (count ≤ MAX_READ_CHUNKS), which go back once the answer has left. */
 async function readIntoSlots(reply: FastifyReply, count: number, read: (into: Buffer[]) => Promise<Buffer[]>): Promise<Buffer[]> {
-  const into = Array.from({ length: count }, () => blobSlots.take());
-  const giveBack = (): void => into.forEach((slot) => blobSlots.give(slot));
-  let blobs: Buffer[];
-  try {
-    blobs = await read(into);
-  } catch (err) {
-    giveBack();
-    throw err;
-  }
+  const { blobs, release } = await readIntoBlobSlots(count, read);
   // 'finish': every byte is with the kernel. A connection cut short never
   // finishes, and those slots are left to the collector instead.
-  reply.raw.once('finish', giveBack);
+  reply.raw.once('finish', release);
   return blobs;
+}
+
+/**
+ * Blobs read by `read` into `count` slots of blobSlots, and how to give the
+ * slots back once the blobs are sent; if `read` fails they go back at once.
+ */
+export async function readIntoBlobSlots(count: number, read: (into: Buffer[]) => Promise<Buffer[]>): Promise<{ blobs: Buffer[]; release(): void }> {
+  const into = Array.from({ length: count }, () => blobSlots.take());
+  const release = (): void => into.forEach((slot) => blobSlots.give(slot));
+  try {
+    return { blobs: await read(into), release };
+  } catch (err) {
+    release();
+    throw err;
+  }
 }
 
 /**

@@ -9,7 +9,7 @@ import type { Services } from '../services/index.js';
 import { bearerToken, callerOfToken } from './auth.js';
 import { PartsFiller } from '../io/read-into.js';
 import { readsInto } from '../io/socket-reads.js';
-import { blobSlots } from './binary-body.js';
+import { blobSlots, readIntoBlobSlots } from './binary-body.js';
 import { errorBody } from './error-body.js';
 import { digestList } from './schemas.js';
 
@@ -241,26 +241,23 @@ class ReadSession implements Session {
   private serve(digests: string[], io: SessionIo): void {
     this.busy = true;
     io.serving();
-    const into = digests.map(() => blobSlots.take());
-    const giveBack = (): void => into.forEach((slot) => blobSlots.give(slot));
     void this.caller()
-      .then((who) => this.read(who, digests, into))
+      .then((who) => readIntoBlobSlots(digests.length, (into) => this.read(who, digests, into)))
       .then(
-        (blobs) => {
+        ({ blobs, release }) => {
           this.busy = false;
           const { connection } = io;
-          if (connection.destroyed || connection.writableEnded) return giveBack();
+          if (connection.destroyed || connection.writableEnded) return release();
           io.served();
           connection.cork();
           connection.write(encodeFrame(blobs.map((b) => b.length).join(',')));
           // Once the last blob is with the kernel, the slots are free again; a
           // connection cut short before leaves them to the collector instead.
-          blobs.forEach((blob, i) => connection.write(blob, i < blobs.length - 1 ? undefined : (err) => void (err ? undefined : giveBack())));
+          blobs.forEach((blob, i) => connection.write(blob, i < blobs.length - 1 ? undefined : (err) => void (err ? undefined : release())));
           connection.uncork();
         },
         (err: unknown) => {
           this.busy = false;
-          giveBack();
           io.fail(err);
         },
       );

@@ -21,6 +21,15 @@ interface StreamRefusal {
   error?: { code?: string; message?: string; field?: string };
 }
 
+/** A frame's JSON; a frame that holds none makes the stream malformed. */
+function jsonFrame<T>(text: string): T {
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    throw new ChunkBatchError('an answer frame that is not JSON');
+  }
+}
+
 /**
  * What the client's chunk streams (src/api/chunk-stream.ts) have in common:
  * one exchange at a time, each answered before the next goes; a refusal or a
@@ -40,10 +49,9 @@ abstract class FramedStream<T> {
     socket: Duplex,
     head: Buffer,
     protected readonly server: string,
-    fast: boolean,
   ) {
     const onBytes = (piece: Buffer): void => this.receivedOrFail(piece);
-    this.socket = fast ? readsInto(socket, onBytes, { target: () => this.target() }) : socket.on('data', onBytes);
+    this.socket = readsInto(socket, onBytes, { target: () => this.target() });
     // A stream that breaks is a server gone, as a request that finds none is.
     this.socket.on('error', (err) => this.fail(new ServerUnreachableError(server, describeNetworkError(err))));
     this.socket.on('close', () => this.fail(new ServerUnreachableError(server, 'the connection closed before the server answered')));
@@ -100,14 +108,8 @@ abstract class FramedStream<T> {
     waiting?.resolve(value);
   }
 
-  /** The stream's refusal frame (JSON), which ends it, as the error it names. */
-  protected refused(text: string): void {
-    let refusal: StreamRefusal;
-    try {
-      refusal = JSON.parse(text) as StreamRefusal;
-    } catch {
-      throw new ChunkBatchError('an answer frame that is not JSON');
-    }
+  /** The stream's refusal frame, which ends it, as the error it names. */
+  protected refused(refusal: StreamRefusal): void {
     const { code = 'error', message = 'The server refused the request.', field } = refusal.error ?? {};
     this.fail(new CairnError(refusal.status ?? 500, code, message, field));
   }
@@ -140,8 +142,7 @@ export class ChunkStream extends FramedStream<{ digest: string; stored: boolean 
   /** A stream for the upload `uploadId`; null when the server offers none (batches then go as requests). */
   static async open(client: CairnClient, uploadId: string, signal?: AbortSignal): Promise<ChunkStream | null> {
     const taken = await client.upgrade(`/api/v1/uploads/${encodeURIComponent(uploadId)}/chunk-stream`, CHUNK_STREAM_PROTOCOL, signal);
-    // Answers are small: 'data' events serve.
-    return taken && new ChunkStream(taken.socket, taken.head, client.server, false);
+    return taken && new ChunkStream(taken.socket, taken.head, client.server);
   }
 
   /**
@@ -160,13 +161,8 @@ export class ChunkStream extends FramedStream<{ digest: string; stored: boolean 
       const taken = this.answers.take(piece.subarray(at));
       at += taken.used;
       if (taken.text === undefined) continue;
-      let answer: StreamRefusal & { chunks?: { digest: string; stored: boolean }[] };
-      try {
-        answer = JSON.parse(taken.text) as typeof answer;
-      } catch {
-        throw new ChunkBatchError('an answer frame that is not JSON');
-      }
-      if (answer.error) this.refused(taken.text);
+      const answer = jsonFrame<StreamRefusal & { chunks?: { digest: string; stored: boolean }[] }>(taken.text);
+      if (answer.error) this.refused(answer);
       else this.answer(answer.chunks ?? []);
     }
   }
@@ -176,7 +172,7 @@ export class ChunkStream extends FramedStream<{ digest: string; stored: boolean 
  * A restore's chunk stream, for a point's or an image's chunks: reads asked
  * one after another, each answered with its blobs, which libuv reads into
  * one buffer a megabyte at a time and which are copied from there straight
- * into their slots (readsInto). Through HTTP, each 64 KiB of a body is a
+ * into their slots, or into the slots themselves (readsInto). Through HTTP, each 64 KiB of a body is a
  * fresh buffer, copied once more by the parser, and garbage soon after.
  */
 export class ChunkReadStream extends FramedStream<Buffer[]> {
@@ -187,7 +183,7 @@ export class ChunkReadStream extends FramedStream<Buffer[]> {
   /** A stream for the chunks under `base` (`/api/v1/points/ss-…`, `/api/v1/images/img-…`); null when the server offers none. */
   static async open(client: CairnClient, base: string, signal?: AbortSignal): Promise<ChunkReadStream | null> {
     const taken = await client.upgrade(`${base}/chunk-stream`, CHUNK_STREAM_PROTOCOL, signal);
-    return taken && new ChunkReadStream(taken.socket, taken.head, client.server, true);
+    return taken && new ChunkReadStream(taken.socket, taken.head, client.server);
   }
 
   /** The blobs of `digests` (at most MAX_READ_CHUNKS), each read into its slot of `into` (replySlots), as a batch read answers. */
@@ -209,8 +205,9 @@ export class ChunkReadStream extends FramedStream<Buffer[]> {
         const taken = this.frames.take(piece.subarray(at));
         at += taken.used;
         if (taken.text === undefined) continue;
+        // Lengths are digits; a refusal is JSON.
         if (taken.text.startsWith('{')) {
-          this.refused(taken.text);
+          this.refused(jsonFrame(taken.text));
           return;
         }
         const slots = replySlots(batchReplyLengths(this.asked.digests, taken.text), this.asked.into);

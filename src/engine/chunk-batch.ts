@@ -1,4 +1,5 @@
 import { blockSpan, DIRECT_IO_ALIGNMENT } from '../io/disk-io.js';
+import { PartsFiller } from '../io/read-into.js';
 import { BLOB_HEADER_SIZE, isDigest, MAX_BLOB_SIZE } from './chunk-codec.js';
 
 /**
@@ -153,10 +154,12 @@ export function splitBatchBody(entries: readonly BatchEntry[], body: Buffer): { 
 }
 
 /**
- * The Upgrade token of a chunk stream (docs/upload-protocol.md): batches sent
- * one after another over one connection taken over from HTTP, each as a frame
- * naming its chunks (the `chunks` list of the batch request) followed by its
- * body laid out as above; the server answers each with a frame of JSON.
+ * The Upgrade token of a chunk stream (docs/upload-protocol.md): exchanges one
+ * after another over one connection taken over from HTTP, each opened by a
+ * frame. An upload's batch is a frame naming its chunks (the `chunks` list of
+ * the batch request) followed by its body laid out as above, answered with a
+ * frame of JSON; a restore's read is a frame of digests, answered with a frame
+ * of blob lengths followed by the blobs.
  */
 export const CHUNK_STREAM_PROTOCOL = 'cairn-chunks/1';
 
@@ -179,9 +182,8 @@ export function encodeFrame(text: string): Buffer {
 /** Gathers one frame's text from the pieces a connection delivers, then the next frame's. */
 export class FrameTextReader {
   private readonly prefix = Buffer.alloc(FRAME_PREFIX);
-  private prefixFilled = 0;
   private text: Buffer | null = null;
-  private textFilled = 0;
+  private filler = new PartsFiller([this.prefix]);
 
   /**
    * Takes what it needs of `piece` and returns how many bytes that was, with
@@ -189,25 +191,19 @@ export class FrameTextReader {
    * Throws ChunkBatchError for a length that no frame may have.
    */
   take(piece: Uint8Array): { used: number; text?: string } {
-    let used = 0;
+    let used = this.filler.take(piece);
+    if (!this.filler.full) return { used };
     if (!this.text) {
-      used = Math.min(FRAME_PREFIX - this.prefixFilled, piece.length);
-      this.prefix.set(piece.subarray(0, used), this.prefixFilled);
-      this.prefixFilled += used;
-      if (this.prefixFilled < FRAME_PREFIX) return { used };
       const length = this.prefix.readUInt32BE(0);
       if (length < 1 || length > MAX_FRAME_TEXT) throw new ChunkBatchError(`A frame's text is 1 to ${MAX_FRAME_TEXT} bytes, not ${length}.`);
       this.text = Buffer.allocUnsafe(length);
+      this.filler = new PartsFiller([this.text]);
+      used += this.filler.take(piece.subarray(used));
+      if (!this.filler.full) return { used };
     }
-    const take = Math.min(this.text.length - this.textFilled, piece.length - used);
-    this.text.set(piece.subarray(used, used + take), this.textFilled);
-    this.textFilled += take;
-    used += take;
-    if (this.textFilled < this.text.length) return { used };
     const text = this.text.toString('utf8');
-    this.prefixFilled = 0;
     this.text = null;
-    this.textFilled = 0;
+    this.filler = new PartsFiller([this.prefix]);
     return { used, text };
   }
 }
