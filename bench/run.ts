@@ -115,9 +115,9 @@ async function checkPrerequisites(flags: Flags): Promise<void> {
   for (const [cmd, pkg] of needed) if (!(await commandExists(cmd))) missing.push(pkg);
   if (missing.length) throw new Error(`missing ${missing.join(', ')}: install with \`apt-get install ${missing.join(' ')}\` (or leave a tool out with --tools)`);
   try {
-    await readFile(join(flags.cairnRoot, 'dist', 'src', 'cli', 'main.js'));
+    await readFile(join(flags.cairnRoot, 'dist', 'src', 'cli', 'cairn.bundle.js'));
   } catch {
-    throw new Error(`${join(flags.cairnRoot, 'dist/src/cli/main.js')} is missing: build first with \`npm run build\` (npm ci does it)`);
+    throw new Error(`${join(flags.cairnRoot, 'dist/src/cli/cairn.bundle.js')} is missing: build first with \`npm run build\` (npm ci does it)`);
   }
 }
 

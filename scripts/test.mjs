@@ -208,15 +208,22 @@ async function main() {
   }
   const files = sources.map((f) => join('dist', f.replace(/\.ts$/, '.js')));
 
-  say(bold(`▶ typecheck + build (tsc) and lint (eslint)`));
+  say(bold(`▶ typecheck + build (tsc, then the CLI bundle) and lint (eslint)`));
   const npx = process.platform === 'win32' ? 'npx.cmd' : 'npx';
-  const [tsc, lint] = await Promise.all([capture(npx, ['tsc', '-p', 'tsconfig.json']), capture(npx, ['eslint', '.'])]);
+  // The end-to-end tests run bin/cairn.js, which is the bundle: it is remade from what tsc just built.
+  const build = async () => {
+    const tsc = await capture(npx, ['tsc', '-p', 'tsconfig.json']);
+    return tsc.code === 0 ? { tsc, bundle: await capture(process.execPath, ['scripts/bundle-cli.mjs']) } : { tsc };
+  };
+  const [{ tsc, bundle }, lint] = await Promise.all([build(), capture(npx, ['eslint', '.'])]);
   const quiet = (o) => o.split('\n').filter((l) => !/^npm warn /.test(l)).join('\n').trim();
   if (quiet(tsc.output)) say(quiet(tsc.output));
   say(`typecheck: ${tsc.code === 0 ? 'ok' : red('FAILED')} (${seconds(tsc.ms)})`);
+  if (bundle && quiet(bundle.output)) say(quiet(bundle.output));
+  if (bundle) say(`CLI bundle: ${bundle.code === 0 ? 'ok' : red('FAILED')} (${seconds(bundle.ms)})`);
   if (quiet(lint.output)) say(quiet(lint.output));
   say(`lint: ${lint.code === 0 ? 'ok' : red('FAILED')} (${seconds(lint.ms)})`);
-  if (tsc.code !== 0) {
+  if (tsc.code !== 0 || bundle?.code !== 0) {
     say(red('The build failed, so no test ran.'));
     say('0 passed, 1 failed');
     process.exit(1);

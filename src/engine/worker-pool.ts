@@ -39,7 +39,8 @@ interface Slot {
 const TASKS_PER_WORKER = 2;
 const MAX_FAILURES_IN_A_ROW = 3;
 
-const WORKER_URL = new URL('./chunk-worker.js', import.meta.url);
+// Up and back down, so that the path holds from the CLI bundle in dist/src/cli/ too.
+const WORKER_URL = new URL('../engine/chunk-worker.js', import.meta.url);
 
 /**
  * The chunk pool in worker threads, for builds without the native chunk jobs
