@@ -134,14 +134,12 @@ const SESSIONS: Record<'uploads' | 'points' | 'images', (services: Services, cal
     return new UploadSession((who, chunks) => services.uploads.putChunks(who, id, chunks), caller);
   },
   async points(services, caller, id) {
-    const read: Reader = (who, digests, into) => services.data.pointChunks(who, id, digests, into);
-    await read(await caller(), [], []);
-    return new ReadSession(read, caller);
+    await services.data.readablePoint(await caller(), id);
+    return new ReadSession((who, digests, into) => services.data.pointChunks(who, id, digests, into), caller);
   },
   async images(services, caller, id) {
-    const read: Reader = (who, digests, into) => services.images.chunks(who, id, digests, into);
-    await read(await caller(), [], []);
-    return new ReadSession(read, caller);
+    await services.images.checkReadable(await caller(), id);
+    return new ReadSession((who, digests, into) => services.images.chunks(who, id, digests, into), caller);
   },
 };
 

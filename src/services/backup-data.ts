@@ -119,7 +119,8 @@ export class BackupDataService {
     return blob;
   }
 
-  private async readablePoint(caller: Caller, pointId: string) {
+  /** The point, if the caller may read its data (its owner, or an account it is shared with) and it is available. */
+  async readablePoint(caller: Caller, pointId: string) {
     const { point } = await this.access.point(caller, pointId, 'use');
     if (point.status !== 'available') throw conflict(`Backup point ${pointId} is ${point.status}, not available; restore it from the recycle bin first.`, 'point_not_available');
     return point;

@@ -120,6 +120,11 @@ export class ImagesService {
     return this.data.manifestBody((await this.own(caller, id)).manifest_digest);
   }
 
+  /** Throws unless the caller may read the image's data: images are never shared, so only its owner. */
+  async checkReadable(caller: Caller, id: string): Promise<void> {
+    await this.own(caller, id);
+  }
+
   /** Chunks of the image, read into `into[i]` when they fit (see BackupDataService.pointChunks). */
   async chunks(caller: Caller, id: string, digests: string[], into?: Buffer[]): Promise<Buffer[]> {
     const img = await this.own(caller, id);

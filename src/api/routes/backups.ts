@@ -162,7 +162,7 @@ export function backupRoutes(app: Api, s: Services): void {
     },
   );
   app.get('/api/v1/points/:id/chunk-stream', { schema: { tags: ['points'], params: PointParams } }, async (req, reply) => {
-    await s.data.pointChunks(callerOf(req), req.params.id, []);
+    await s.data.readablePoint(callerOf(req), req.params.id);
     return upgradeRequired(reply, 'read the chunks with GET …/chunks requests');
   });
   app.post('/api/v1/points/:id/verify', { schema: { tags: ['points'], params: PointParams } }, async (req) => ({ report: await s.data.verifyPoint(callerOf(req), req.params.id) }));

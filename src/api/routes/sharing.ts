@@ -105,7 +105,7 @@ export function sharingRoutes(app: Api, s: Services): void {
     return sendChunks(reply, digests.length, (into) => s.images.chunks(callerOf(req), req.params.id, digests, into));
   });
   app.get('/api/v1/images/:id/chunk-stream', { schema: { tags: ['images'], params: ImageParams } }, async (req, reply) => {
-    await s.images.chunks(callerOf(req), req.params.id, []);
+    await s.images.checkReadable(callerOf(req), req.params.id);
     return upgradeRequired(reply, 'read the chunks with GET …/chunks requests');
   });
   app.get('/api/v1/images/:id/export', { schema: { tags: ['images'], params: ImageParams } }, async (req, reply) => {
