@@ -5,9 +5,9 @@
 //
 // Why: node resolves, reads and compiles each ES module on its own, and the
 // CLI is about 90 of them. Every command paid for that before doing anything:
-// `cairn --version` took 0.12 s warm and 0.30 s right after the page cache was
-// dropped (as before every step of the benchmark), and 0.09 s and 0.25 s
-// bundled (medians of 20 and 5 runs on a 2-core VM).
+// `cairn --version` took 0.13 s warm and 0.28 s right after the page cache was
+// dropped (as before every step of the benchmark), and 0.09 s and 0.21 s
+// bundled (medians of 20 and 5 runs on a 2-core VM; `node -e 0` takes 0.03 s).
 //
 // The bundle sits next to the modules it was made from, at the same depth, so
 // the paths that modules find relative to themselves (the native helpers in
