@@ -156,7 +156,17 @@ export async function backupDisk(options: BackupOptions): Promise<BackupResult> 
   // Every chunk buffer in flight (read ahead, or with the pool) comes back here.
   // Shared memory: the pool hashes and compresses in place, and nothing moves.
   const buffers = new BufferRecycler(source.chunkSize, { keep: encodeWindow + readAhead + 2, shared: true });
-  const blobBuffers = new BufferRecycler(BLOB_CAPACITY, { keep: (BATCHES_IN_FLIGHT + 1) * Math.ceil(MAX_BATCH_BYTES / BLOB_CAPACITY) + encodeWindow + 1, shared: true });
+  // Blob buffers go to the socket, never to the disk, and a compressed blob
+  // fills a fraction of one: in small pages, a fresh buffer costs only what
+  // its blob reaches. On a 2-core VM with free page reporting, the client's
+  // system time for a full backup of the benchmark disk went from 0.57–0.82 s
+  // to 0.46–0.57 s, and the backup was faster in 11 of 16 A/B pairs (medians
+  // 3.67 → 3.59 s and 3.74 → 3.62 s), for 24 thousand page faults instead of 5.
+  const blobBuffers = new BufferRecycler(BLOB_CAPACITY, {
+    keep: (BATCHES_IN_FLIGHT + 1) * Math.ceil(MAX_BATCH_BYTES / BLOB_CAPACITY) + encodeWindow + 1,
+    shared: true,
+    hugePages: false,
+  });
 
   // Hashing comes first and is cheap; compressing, the costly part, is done
   // only for chunks that may have to be sent. The source hashes chunks as it

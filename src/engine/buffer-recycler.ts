@@ -17,6 +17,15 @@ export interface RecyclerOptions {
   shared?: boolean;
   /** Memory alignment of every buffer's start, for O_DIRECT reads and writes. */
   align?: number;
+  /**
+   * Whether buffers of a huge page or more ask for huge pages (the default).
+   * Not for buffers that are mostly filled in part and never pinned for
+   * direct I/O: the kernel zeroes a huge page whole when it is first touched,
+   * and a VM that hands free memory back to its host (free page reporting)
+   * hands it back in exactly such blocks, so each one costs the host
+   * hundreds of faults on first touch.
+   */
+  hugePages?: boolean;
 }
 
 /**
@@ -30,8 +39,8 @@ export interface RecyclerOptions {
  * With `align`, each buffer is a view into a slightly larger ArrayBuffer.
  *
  * Buffers of a huge page or more start on a huge page boundary and ask for
- * huge pages (see adviseHugePages), since they live long and are written
- * whole: first touching a recycler's 4 MiB buffer then costs two page faults
+ * huge pages (see adviseHugePages) unless told not to, since they live long
+ * and are written whole: first touching a recycler's 4 MiB buffer then costs two page faults
  * instead of 1024 (with 2 MiB huge pages). The alignment slack, up to a huge
  * page, is address space only; no page of it is ever touched.
  */
@@ -49,7 +58,7 @@ export class BufferRecycler {
   ) {
     this.keep = options.keep ?? 16;
     this.shared = options.shared ?? false;
-    this.hugePages = canAdviseHugePages && size >= HUGE_PAGE_SIZE;
+    this.hugePages = (options.hugePages ?? true) && canAdviseHugePages && size >= HUGE_PAGE_SIZE;
     // Huge page alignment is also aligned for O_DIRECT (4 KiB).
     this.align = this.hugePages ? Math.max(HUGE_PAGE_SIZE, options.align ?? 0) : (options.align ?? 0);
   }

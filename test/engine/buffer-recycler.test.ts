@@ -100,6 +100,9 @@ describe('buffer recycler', () => {
     // Small buffers are left to malloc as they were.
     const small = new BufferRecycler(64 * 1024, { align: 4096 }).take();
     assert.equal(small.buffer.byteLength, 64 * 1024 + 4096);
+    // So are large ones told not to ask for huge pages: no huge page boundary, so no slack for one.
+    const unadvised = new BufferRecycler(2 * HUGE_PAGE_SIZE, { shared: true, hugePages: false }).take();
+    assert.equal(unadvised.buffer.byteLength, 2 * HUGE_PAGE_SIZE);
   });
 
   it('asks for huge pages only over whole huge pages inside a view', (t) => {
