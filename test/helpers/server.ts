@@ -86,7 +86,8 @@ export function runCli(args: string[], opts: { env?: NodeJS.ProcessEnv; input?: 
     child.on('exit', (code, signal) => {
       clearTimeout(timer);
       live.delete(child);
-      resolve({ code, signal, stdout, stderr });
+      // 'exit' may come before the pipes are drained (a command's last words on stderr lost); 'close' follows once they are.
+      child.once('close', () => resolve({ code, signal, stdout, stderr }));
     });
     child.stdin.end(opts.input ?? '');
   });
