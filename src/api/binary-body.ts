@@ -3,7 +3,7 @@ import { Readable } from 'node:stream';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { CairnError } from '../domain/errors.js';
 import { BufferRecycler } from '../engine/buffer-recycler.js';
-import { BATCH_LENGTHS_HEADER, batchBodyLength, batchSlot, BLOB_SLOT, CHUNK_STREAM_PROTOCOL } from '../engine/chunk-batch.js';
+import { BATCH_LENGTHS_HEADER, batchBodyLength, batchSlot, BLOB_SLOT } from '../engine/chunk-batch.js';
 import { DIRECT_IO_ALIGNMENT } from '../io/disk-io.js';
 import { readInto, readIntoParts } from '../io/read-into.js';
 
@@ -49,18 +49,6 @@ export async function sendChunks(reply: FastifyReply, count: number, read: (into
     .header(BATCH_LENGTHS_HEADER, blobs.map((b) => b.length).join(','))
     .header('content-length', blobs.reduce((sum, b) => sum + b.length, 0))
     .send(Readable.from(blobs));
-}
-
-/**
- * The answer to a chunk stream's path asked for without the Upgrade header
- * (src/api/chunk-stream.ts takes the connections that have it): what a proxy
- * that drops the header passes on. The client then does `instead`.
- */
-export function upgradeRequired(reply: FastifyReply, instead: string): FastifyReply {
-  return reply
-    .status(426)
-    .header('upgrade', CHUNK_STREAM_PROTOCOL)
-    .send({ error: { code: 'upgrade_required', message: `This is a chunk stream: ask for it with "Connection: Upgrade" and "Upgrade: ${CHUNK_STREAM_PROTOCOL}", or ${instead}.` } });
 }
 
 /** Blobs read by `read` into slots of blobSlots (count ≤ MAX_READ_CHUNKS), which go back once the answer has left. */

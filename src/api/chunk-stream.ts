@@ -1,6 +1,6 @@
 import { STATUS_CODES, type IncomingMessage, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { FastifyBaseLogger } from 'fastify';
+import type { FastifyBaseLogger, FastifyReply } from 'fastify';
 import { CairnError, unauthorized } from '../domain/errors.js';
 import type { Caller } from '../domain/caller.js';
 import { isId } from '../domain/ids.js';
@@ -266,6 +266,18 @@ class ReadSession implements Session {
   target(): null {
     return null;
   }
+}
+
+/**
+ * The answer to a chunk stream's path asked for without the Upgrade header
+ * (acceptChunkStreams takes the connections that have it): what a proxy that
+ * drops the header passes on. The client then does `instead`.
+ */
+export function upgradeRequired(reply: FastifyReply, instead: string): FastifyReply {
+  return reply
+    .status(426)
+    .header('upgrade', CHUNK_STREAM_PROTOCOL)
+    .send({ error: { code: 'upgrade_required', message: `This is a chunk stream: ask for it with "Connection: Upgrade" and "Upgrade: ${CHUNK_STREAM_PROTOCOL}", or ${instead}.` } });
 }
 
 /** An HTTP answer on a connection not taken over, which then closes. */

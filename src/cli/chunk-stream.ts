@@ -36,7 +36,7 @@ function jsonFrame<T>(text: string): T {
  * lost connection ends the stream, and a stream idle for REUSE_MS is not used
  * again, well before the server closes it (after two minutes).
  */
-abstract class FramedStream<T> {
+export abstract class FramedStream<T> {
   /** Idle longer than this, a stream is not used again: the server closes streams idle for two minutes. */
   static readonly REUSE_MS = 30_000;
 
@@ -171,9 +171,10 @@ export class ChunkStream extends FramedStream<{ digest: string; stored: boolean 
 /**
  * A restore's chunk stream, for a point's or an image's chunks: reads asked
  * one after another, each answered with its blobs, which libuv reads into
- * one buffer a megabyte at a time and which are copied from there straight
- * into their slots, or into the slots themselves (readsInto). Through HTTP, each 64 KiB of a body is a
- * fresh buffer, copied once more by the parser, and garbage soon after.
+ * one buffer a megabyte at a time and which are copied from there into their
+ * slots, or which it reads into the slots themselves (readsInto). Through
+ * HTTP, each 64 KiB of a body is a fresh buffer, copied once more by the
+ * parser, and garbage soon after.
  */
 export class ChunkReadStream extends FramedStream<Buffer[]> {
   private readonly frames = new FrameTextReader();

@@ -1,3 +1,8 @@
+/** Answers in a row that found every chunk outside the hint missing, before batches stop asking. */
+export const TRUST_AFTER = 3;
+/** Once they stop, one batch in this many still asks. */
+export const PROBE_EVERY = 8;
+
 /**
  * Whether a backup's next batch asks the store which of its chunks it lacks
  * before sending the ones the previous point did not name (the `known` hint).
@@ -13,11 +18,6 @@
  * asking every batch. Chunks the hint names are always asked about: they are
  * not compressed until the store says it lacks them.
  */
-/** Answers in a row that found every chunk outside the hint missing, before batches stop asking. */
-export const TRUST_AFTER = 3;
-/** Once they stop, one batch in this many still asks. */
-export const PROBE_EVERY = 8;
-
 export class AskFirst {
   private lackedInARow = 0;
   private sinceAsked = 0;

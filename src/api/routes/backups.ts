@@ -6,7 +6,8 @@ import { BATCH_QUERY_PATTERN, MAX_BATCH_BODY, parseBatchQuery, splitBatchBody } 
 import { MAX_BLOB_SIZE } from '../../engine/chunk-codec.js';
 import { badRequest } from '../../domain/errors.js';
 import { callerOf } from '../auth.js';
-import { blobSlots, SlottedBody, sendChunk, sendChunks, upgradeRequired, type BinaryBodyConfig } from '../binary-body.js';
+import { blobSlots, SlottedBody, sendChunk, sendChunks, type BinaryBodyConfig } from '../binary-body.js';
+import { upgradeRequired } from '../chunk-stream.js';
 import { CHUNK_LOG_LEVEL, Description, DigestList, digestList, Id, Name, PageQuery, parseBatch, Strict } from '../schemas.js';
 import type { Api } from '../types.js';
 

@@ -3,7 +3,8 @@ import type { Services } from '../../services/index.js';
 import { pageOf } from '../../domain/page.js';
 import { badRequest, CairnError } from '../../domain/errors.js';
 import { callerOf } from '../auth.js';
-import { sendChunk, sendChunks, upgradeRequired } from '../binary-body.js';
+import { sendChunk, sendChunks } from '../binary-body.js';
+import { upgradeRequired } from '../chunk-stream.js';
 import { CHUNK_LOG_LEVEL, Description, DigestList, digestList, Id, Name, PageQuery, Strict } from '../schemas.js';
 import type { Api } from '../types.js';
 
