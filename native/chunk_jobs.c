@@ -21,6 +21,9 @@
 
 typedef enum { JOB_HASH, JOB_COMPRESS, JOB_DECODE } job_kind;
 
+// More (parameter, value) pairs than zstd has compression parameters worth setting.
+#define MAX_PARAMS 16
+
 typedef struct {
   napi_async_work work;
   napi_deferred deferred;
@@ -30,19 +33,24 @@ typedef struct {
   size_t in_length;
   uint8_t *out;
   size_t out_capacity;
-  // compress: zstd level, hashLog, chainLog. decode: whether the payload is zstd, and the chunk's length.
-  int level, hash_log, chain_log;
+  // compress: zstd's (parameter, value) pairs. decode: whether the payload is zstd, and the chunk's length.
+  int params[MAX_PARAMS * 2];
+  size_t n_params;
   int compressed;
   size_t length;
   // Results: hash and decode give a digest (none for zeros or a bad frame); compress a payload length.
   int has_digest;
   uint8_t digest[BLAKE3_OUT_LEN];
   size_t result;
+  // Set when a job could not do its work at all; its promise is rejected with this.
+  const char *error;
 } chunk_job;
 
-// libuv's threads live as long as the process, and each keeps its own contexts.
+// libuv's threads live as long as the process, and each keeps its own contexts,
+// set up with the parameters its last compression job named.
 static __thread ZSTD_CCtx *cctx;
-static __thread int cctx_level, cctx_hash_log, cctx_chain_log;
+static __thread int cctx_params[MAX_PARAMS * 2];
+static __thread size_t cctx_n_params;
 static __thread ZSTD_DCtx *dctx;
 
 static void digest_of(chunk_job *job, const uint8_t *data, size_t n) {
@@ -55,22 +63,25 @@ static void digest_of(chunk_job *job, const uint8_t *data, size_t n) {
 
 static int set_compression(chunk_job *job) {
   if (cctx == NULL && (cctx = ZSTD_createCCtx()) == NULL) return 0;
-  if (cctx_level == job->level && cctx_hash_log == job->hash_log && cctx_chain_log == job->chain_log) return 1;
+  size_t bytes = job->n_params * 2 * sizeof job->params[0];
+  if (cctx_n_params == job->n_params && memcmp(cctx_params, job->params, bytes) == 0) return 1;
   ZSTD_CCtx_reset(cctx, ZSTD_reset_session_and_parameters);
-  if (ZSTD_isError(ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, job->level)) ||
-      ZSTD_isError(ZSTD_CCtx_setParameter(cctx, ZSTD_c_hashLog, job->hash_log)) ||
-      ZSTD_isError(ZSTD_CCtx_setParameter(cctx, ZSTD_c_chainLog, job->chain_log))) {
-    cctx_level = 0;
-    return 0;
-  }
-  cctx_level = job->level, cctx_hash_log = job->hash_log, cctx_chain_log = job->chain_log;
+  cctx_n_params = 0;
+  for (size_t i = 0; i < job->n_params; i++)
+    if (ZSTD_isError(ZSTD_CCtx_setParameter(cctx, (ZSTD_cParameter)job->params[2 * i], job->params[2 * i + 1]))) return 0;
+  memcpy(cctx_params, job->params, bytes);
+  cctx_n_params = job->n_params;
   return 1;
 }
 
 static void compress(chunk_job *job) {
+  if (!set_compression(job)) {
+    job->error = cctx == NULL ? "out of memory for a zstd context" : "zstd refused a compression parameter or its value";
+    return;
+  }
   // zstd output that would not be smaller is not kept: the payload is the chunk itself.
-  size_t n = set_compression(job) ? ZSTD_compress2(cctx, job->out, job->out_capacity, job->in, job->in_length) : 0;
-  if (n > 0 && !ZSTD_isError(n) && n < job->in_length) {
+  size_t n = ZSTD_compress2(cctx, job->out, job->out_capacity, job->in, job->in_length);
+  if (!ZSTD_isError(n) && n < job->in_length) {
     job->result = n;
     return;
   }
@@ -119,9 +130,9 @@ static void release(napi_env env, chunk_job *job) {
 
 static void complete(napi_env env, napi_status status, void *arg) {
   chunk_job *job = arg;
-  if (status != napi_ok) {
+  if (status != napi_ok || job->error != NULL) {
     napi_value message, error;
-    napi_create_string_utf8(env, "chunk job was cancelled", NAPI_AUTO_LENGTH, &message);
+    napi_create_string_utf8(env, status != napi_ok ? "chunk job was cancelled" : job->error, NAPI_AUTO_LENGTH, &message);
     napi_create_error(env, NULL, message, &error);
     napi_reject_deferred(env, job->deferred, error);
   } else {
@@ -190,20 +201,29 @@ static napi_value hash_job(napi_env env, napi_callback_info info) {
   return queue(env, job, "cairn:hashChunk");
 }
 
-// compressJob(data, into, level, hashLog, chainLog): Promise<number>. Writes the
-// zstd frame of `data` to `into` and resolves its length, or copies `data` there
-// and resolves 0 when zstd does not make it smaller. `into` must hold
-// ZSTD_compressBound(data.length) bytes.
+// compressJob(data, into, parameters): Promise<number>. Writes the zstd frame
+// of `data` to `into` and resolves its length, or copies `data` there and
+// resolves 0 when zstd does not make it smaller. `into` must hold
+// ZSTD_compressBound(data.length) bytes; `parameters` is an Int32Array of
+// (ZSTD_cParameter, value) pairs, applied in order to a context reset to
+// zstd's defaults.
 static napi_value compress_job(napi_env env, napi_callback_info info) {
-  static const char usage[] = "expected (data: Uint8Array, into: Uint8Array of compressBound(data.length) bytes, level, hashLog, chainLog: integers)";
-  napi_value argv[5];
-  chunk_job *job = new_job(env, info, JOB_COMPRESS, 5, argv, usage);
+  static const char usage[] = "expected (data: Uint8Array, into: Uint8Array of compressBound(data.length) bytes, parameters: Int32Array of up to 16 (ZSTD_cParameter, value) pairs)";
+  napi_value argv[3];
+  chunk_job *job = new_job(env, info, JOB_COMPRESS, 3, argv, usage);
   if (job == NULL) return NULL;
-  void *in = NULL, *out = NULL;
-  if (!take_bytes(env, argv[0], job, 0, &in, &job->in_length) || !take_bytes(env, argv[1], job, 1, &out, &job->out_capacity) || napi_get_value_int32(env, argv[2], &job->level) != napi_ok ||
-      napi_get_value_int32(env, argv[3], &job->hash_log) != napi_ok || napi_get_value_int32(env, argv[4], &job->chain_log) != napi_ok ||
-      job->out_capacity < ZSTD_compressBound(job->in_length) || job->level == 0)
+  void *in = NULL, *out = NULL, *params = NULL;
+  bool is_typedarray = false;
+  napi_typedarray_type type;
+  size_t n = 0;
+  if (!take_bytes(env, argv[0], job, 0, &in, &job->in_length) || !take_bytes(env, argv[1], job, 1, &out, &job->out_capacity) ||
+      napi_is_typedarray(env, argv[2], &is_typedarray) != napi_ok || !is_typedarray ||
+      napi_get_typedarray_info(env, argv[2], &type, &n, &params, NULL, NULL) != napi_ok || type != napi_int32_array || n == 0 || n % 2 != 0 ||
+      n > MAX_PARAMS * 2 || job->out_capacity < ZSTD_compressBound(job->in_length))
     return reject_arguments(env, job, usage);
+  // Copied: the caller may change its array while the job runs.
+  memcpy(job->params, params, n * sizeof job->params[0]);
+  job->n_params = n / 2;
   job->in = in, job->out = out;
   return queue(env, job, "cairn:compressChunk");
 }

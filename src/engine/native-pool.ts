@@ -10,13 +10,13 @@ import {
   CHUNK_SIZE,
   CODEC_RAW,
   CODEC_ZSTD,
-  COMPRESSION,
   type Codec,
   decodeChunk,
   ownedCopy,
   readBlobHeader,
   sealBlob,
   verifyChunk,
+  ZSTD_PARAMETERS,
 } from './chunk-codec.js';
 import { Semaphore } from './concurrency.js';
 import { poolSize, PoolClosedError, type ChunkPool, type ChunkPoolOptions } from './chunk-pool.js';
@@ -25,7 +25,7 @@ import { WorkerPool } from './worker-pool.js';
 /** The chunk jobs of native/chunk_jobs.c, run on libuv's thread pool. */
 interface ChunkJobs {
   hashJob(data: Uint8Array): Promise<Buffer | null>;
-  compressJob(data: Uint8Array, into: Uint8Array, level: number, hashLog: number, chainLog: number): Promise<number>;
+  compressJob(data: Uint8Array, into: Uint8Array, parameters: Int32Array): Promise<number>;
   decodeJob(payload: Uint8Array, compressed: boolean, length: number, into: Uint8Array | null): Promise<Buffer | null>;
 }
 
@@ -82,9 +82,7 @@ export class NativeChunkPool implements ChunkPool {
     checkChunkLength(data);
     checkBlobBuffer(into);
     const target = into ?? Buffer.allocUnsafeSlow(BLOB_CAPACITY);
-    const compressed = await this.run(() =>
-      this.native.compressJob(data, target.subarray(BLOB_HEADER_SIZE), COMPRESSION.level, COMPRESSION.hashLog, COMPRESSION.chainLog),
-    );
+    const compressed = await this.run(() => this.native.compressJob(data, target.subarray(BLOB_HEADER_SIZE), ZSTD_PARAMETERS));
     const blob = compressed > 0 ? sealBlob(target, CODEC_ZSTD, data.length, compressed) : sealBlob(target, CODEC_RAW, data.length, data.length);
     // A blob of its own is exactly its size, as compressChunk makes it.
     return { blob: into ? blob : ownedCopy(blob), data };

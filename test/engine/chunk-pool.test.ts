@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { BLOB_CAPACITY, CHUNK_SIZE, ChunkIntegrityError, decodeChunk, encodeChunk } from '../../src/engine/chunk-codec.js';
+import zstd from 'zstd-napi/binding.js';
+import { BLOB_CAPACITY, CHUNK_SIZE, ChunkIntegrityError, decodeChunk, encodeChunk, ZSTD_PARAMETERS } from '../../src/engine/chunk-codec.js';
 import { chunkDigest } from '../../src/engine/chunk-hash.js';
 import { createNativeChunkPool, nativeChunkJobs } from '../../src/engine/native-pool.js';
 import { PoolClosedError, type ChunkPool } from '../../src/engine/chunk-pool.js';
 import { WorkerPool } from '../../src/engine/worker-pool.js';
+import { loadNativeHelper } from '../../src/io/native-helper.js';
 import { seededRandom } from '../helpers/disk-images.js';
 
 function chunkOf(seed: number, length = CHUNK_SIZE): Buffer {
@@ -157,6 +159,41 @@ for (const [name, make] of pools) {
     });
   });
 }
+
+describe('native compression job', { skip: nativeChunkJobs || CI ? false : 'native/chunk_jobs.c was not built with zstd' }, () => {
+  type CompressJob = (data: Uint8Array, into: Uint8Array, parameters: Int32Array) => Promise<number>;
+  const compressJob = loadNativeHelper<{ compressJob: CompressJob }>('chunk')?.compressJob;
+
+  it('applies the parameters it is given, as the JavaScript codec does with the same list', async () => {
+    assert.ok(compressJob, 'build/Release/chunk.node has no compressJob');
+    const data = chunkOf(21);
+    const into = Buffer.allocUnsafeSlow(BLOB_CAPACITY);
+    const length = await compressJob(data, into, ZSTD_PARAMETERS);
+    assert.ok(into.subarray(0, length).equals(encodeChunk(data).blob.subarray(8)));
+    // Another setting on the same threads gives another frame, and the list back gives the first one again.
+    const other = await compressJob(data, into, Int32Array.from([zstd.CParameter.compressionLevel, 1]));
+    assert.notEqual(other, length);
+    assert.equal(await compressJob(data, into, ZSTD_PARAMETERS), length);
+  });
+
+  it('rejects a parameter zstd refuses instead of storing the chunk raw', async () => {
+    assert.ok(compressJob);
+    const data = chunkOf(22, 1000);
+    const into = Buffer.allocUnsafeSlow(BLOB_CAPACITY);
+    await assert.rejects(compressJob(data, into, Int32Array.from([zstd.CParameter.windowLog, 99])), { message: /zstd refused a compression parameter/ });
+    // The thread's context is usable afterwards.
+    assert.ok((await compressJob(data, into, ZSTD_PARAMETERS)) > 0);
+  });
+
+  it('refuses parameters that are not (parameter, value) pairs of int32', () => {
+    assert.ok(compressJob);
+    const data = chunkOf(23, 1000);
+    const into = Buffer.allocUnsafeSlow(BLOB_CAPACITY);
+    for (const bad of [new Int32Array(0), Int32Array.from([100]), new Int32Array(34), new Uint32Array(ZSTD_PARAMETERS), [100, 2]]) {
+      assert.throws(() => compressJob(data, into, bad as Int32Array), { name: 'TypeError', message: /pairs/ });
+    }
+  });
+});
 
 describe('worker pool threads', () => {
   let pool: WorkerPool;
