@@ -149,9 +149,10 @@ export async function backupDisk(options: BackupOptions): Promise<BackupResult> 
   // busy while the main thread reads and uploads, and no more in memory.
   const encodeWindow = Math.max(2, pool.size * 2);
   // Direct reads get no read-ahead from the kernel: the disk sees only the
-  // reads in flight. Five (this plus the one awaited) fill libuv's four
-  // threads with one queued; against three, the benchmark disk's incremental
-  // backup took 0.98 s instead of 1.08 s (medians of 8), for 8 MiB more.
+  // reads in flight. Five (this plus the one awaited), each a job on libuv's
+  // pool, which bin/cairn.js sizes to hold them beside the chunk jobs; against
+  // three, the benchmark disk's incremental backup took 0.98 s instead of
+  // 1.08 s (medians of 8), for 8 MiB more.
   const readAhead = 4;
   // Every chunk buffer in flight (read ahead, or with the pool) comes back here.
   // Shared memory: the pool hashes and compresses in place, and nothing moves.

@@ -47,9 +47,10 @@ export const nativeChunkJobs = jobs !== null;
  * while it runs, so callers must leave it alone until the answer, as they do
  * with the workers.
  *
- * At most `size` jobs run at once. libuv's four threads also serve the file
+ * At most `size` jobs run at once. libuv's threads also serve the file
  * system; a server whose uploads filled them with verification would make
- * its chunk writes wait.
+ * its chunk writes wait (bin/cairn.js gives the pool six threads beyond one
+ * per core for that).
  *
  * The jobs know payloads, not blobs: the header is read and written here, in
  * chunk-codec.ts's terms. When a job finds a payload wrong, or a digest other
