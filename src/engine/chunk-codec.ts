@@ -30,24 +30,19 @@ const MAGIC = Buffer.from('CRN', 'ascii');
 // faster. The window spans the whole chunk (2^22 bytes, not 2^20): matches
 // further back cost no time and win back part of the space, so blobs grow by
 // 1.6% on system files and 0.1% on the benchmark disk.
-const COMPRESSION = { level: 2, hashLog: 15, chainLog: 15, minMatch: 7, windowLog: 22 } as const;
+const COMPRESSION: [zstd.CParameter, number][] = [
+  [zstd.CParameter.compressionLevel, 2],
+  [zstd.CParameter.hashLog, 15],
+  [zstd.CParameter.chainLog, 15],
+  [zstd.CParameter.minMatch, 7],
+  [zstd.CParameter.windowLog, 22],
+];
 
 /**
- * COMPRESSION as zstd's (parameter, value) pairs, the level first: the one list
- * that the JavaScript codec and the native jobs (native-pool.ts) both apply.
+ * COMPRESSION flat, as the native jobs (native-pool.ts) take it: the one list
+ * of settings that they and the JavaScript codec both apply.
  */
-export const ZSTD_PARAMETERS = Int32Array.from([
-  zstd.CParameter.compressionLevel,
-  COMPRESSION.level,
-  zstd.CParameter.hashLog,
-  COMPRESSION.hashLog,
-  zstd.CParameter.chainLog,
-  COMPRESSION.chainLog,
-  zstd.CParameter.minMatch,
-  COMPRESSION.minMatch,
-  zstd.CParameter.windowLog,
-  COMPRESSION.windowLog,
-]);
+export const ZSTD_PARAMETERS = Int32Array.from(COMPRESSION.flat());
 const HEX_DIGEST = /^[0-9a-f]{64}$/;
 
 // Shared, never written: zero detection is a memcmp against a slice of it, which
@@ -140,7 +135,7 @@ export function sealBlob(target: Buffer, codec: Codec, chunkLength: number, payl
 
 function compressionContext(): zstd.CCtx {
   const c = new zstd.CCtx();
-  for (let i = 0; i < ZSTD_PARAMETERS.length; i += 2) c.setParameter(ZSTD_PARAMETERS[i] as zstd.CParameter, ZSTD_PARAMETERS[i + 1]!);
+  for (const [parameter, value] of COMPRESSION) c.setParameter(parameter, value);
   return c;
 }
 
