@@ -40,8 +40,8 @@ export interface RecyclerOptions {
  *
  * Buffers of a huge page or more start on a huge page boundary and ask for
  * huge pages (see adviseHugePages) unless told not to, since they live long
- * and are written whole: first touching a recycler's 4 MiB buffer then costs two page faults
- * instead of 1024 (with 2 MiB huge pages). The alignment slack, up to a huge
+ * and are written whole: first touching a recycler's 4 MiB buffer then costs
+ * two page faults instead of 1024 (with 2 MiB huge pages). The alignment slack, up to a huge
  * page, is address space only; no page of it is ever touched.
  */
 export class BufferRecycler {
