@@ -7,8 +7,8 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { CairnClient, type Resource } from '../src/cli/http-client.js';
 import { backupResource } from '../src/cli/transfer.js';
-import { CHUNK_SIZE } from '../src/engine/chunk-codec.js';
-import { createChunkPool } from '../src/engine/native-pool.js';
+import { CHUNK_SIZE } from '../src/format/chunk-codec.js';
+import { createChunkPool } from '../src/compute/native-pool.js';
 import { ByteStream } from './prng.js';
 
 // Making an image must copy no data, so it should cost the same for a 64 MiB disk

@@ -1,5 +1,5 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { splitDevNumber } from '../src/engine/disk-source.js';
+import { splitDevNumber } from '../src/pipeline/disk-source.js';
 import { renderTable } from './report.js';
 import { machineCpu, ProcessMeter } from './measure.js';
 

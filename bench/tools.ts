@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { cp, mkdir, stat, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -186,8 +187,12 @@ export class Cairn implements Tool {
     if (!(await exists(nativeHelper(this.opts.root, 'disk_io')))) missing.push('disk I/O');
     // The chunk addon builds without BLAKE3 or zstd when their sources are missing: ask the build what it runs
     // (builds from before the chunk jobs have no native-pool.js).
-    const module = (name: string) => JSON.stringify(pathToFileURL(join(this.opts.root, 'dist', 'src', 'engine', name)).href);
-    const probe = `Promise.all([import(${module('chunk-hash.js')}), import(${module('native-pool.js')}).catch(() => ({ nativeChunkJobs: false }))]).then(([h, p]) => console.log(h.blake3Implementation, p.nativeChunkJobs))`;
+    // (builds from before the rooms of issue 26 kept both in dist/src/engine/.)
+    const module = (room: string, name: string) => {
+      const dir = existsSync(join(this.opts.root, 'dist', 'src', room)) ? room : 'engine';
+      return JSON.stringify(pathToFileURL(join(this.opts.root, 'dist', 'src', dir, name)).href);
+    };
+    const probe = `Promise.all([import(${module('format', 'chunk-hash.js')}), import(${module('compute', 'native-pool.js')}).catch(() => ({ nativeChunkJobs: false }))]).then(([h, p]) => console.log(h.blake3Implementation, p.nativeChunkJobs))`;
     const [blake3, jobs] = (await run(process.execPath, ['-e', probe])).stdout.trim().split(' ');
     if (blake3 !== 'native') missing.push('BLAKE3');
     if (jobs !== 'true') missing.push('chunk jobs');

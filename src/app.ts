@@ -5,12 +5,11 @@ import { blobSlots } from './api/binary-body.js';
 import { buildServer, type App } from './api/server.js';
 import { createServices, type ServiceSettings, type Services } from './services/index.js';
 import { LocalChunkStore } from './store/local-store.js';
-import { createChunkPool } from './engine/native-pool.js';
-import { BATCHES_IN_FLIGHT } from './engine/backup-pipeline.js';
-import { MAX_READ_CHUNKS } from './engine/chunk-batch.js';
-import type { ChunkPool } from './engine/chunk-pool.js';
+import { createChunkPool } from './compute/native-pool.js';
+import { BATCHES_IN_FLIGHT, MAX_READ_CHUNKS } from './wire/chunk-batch.js';
+import type { ChunkPool } from './compute/chunk-pool.js';
 import { VERSION } from './version.js';
-import { blake3Implementation } from './engine/chunk-hash.js';
+import { blake3Implementation } from './format/chunk-hash.js';
 
 export interface Running {
   app: App;

@@ -2,8 +2,8 @@ import type { IncomingMessage } from 'node:http';
 import { Readable } from 'node:stream';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { CairnError } from '../domain/errors.js';
-import { BufferRecycler } from '../engine/buffer-recycler.js';
-import { BATCH_LENGTHS_HEADER, batchBodyLength, batchSlot, BLOB_SLOT } from '../engine/chunk-batch.js';
+import { BufferRecycler } from '../compute/buffer-recycler.js';
+import { BATCH_LENGTHS_HEADER, batchBodyLength, batchSlot, BLOB_SLOT } from '../wire/chunk-batch.js';
 import { DIRECT_IO_ALIGNMENT } from '../io/disk-io.js';
 import { readInto, readIntoParts } from '../io/read-into.js';
 

@@ -1,7 +1,7 @@
 import { Type, type TSchema } from '@sinclair/typebox';
 import { badRequest } from '../domain/errors.js';
 import { idPattern, type IdKind } from '../domain/ids.js';
-import { ChunkBatchError, DIGEST_LIST_PATTERN, parseDigestList } from '../engine/chunk-batch.js';
+import { ChunkBatchError, DIGEST_LIST_PATTERN, parseDigestList } from '../wire/chunk-batch.js';
 import { MAX_LIMIT } from '../domain/page.js';
 
 /** Request schemas reject fields they do not name. */

@@ -6,7 +6,7 @@ import { collect, globalsOf } from './options.js';
 import { printMessage } from './output.js';
 import { backupResource, pointDiskSource, restoreFromServer } from './transfer.js';
 import { withPool, type PointView } from './backups.js';
-import type { ChunkPool } from '../engine/chunk-pool.js';
+import type { ChunkPool } from '../compute/chunk-pool.js';
 
 interface AgentJob {
   id: string;

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { badRequest, CairnError } from '../domain/errors.js';
-import { createChunkPool } from '../engine/native-pool.js';
-import type { ChunkPool } from '../engine/chunk-pool.js';
+import { createChunkPool } from '../compute/native-pool.js';
+import type { ChunkPool } from '../compute/chunk-pool.js';
 import { resolveClient } from './config-file.js';
 import type { CairnClient, Job, Page, Resource } from './http-client.js';
 import { addPageOptions, collect, globalsOf, pageQuery, requireYes, type PageFlags } from './options.js';

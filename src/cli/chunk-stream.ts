@@ -1,16 +1,8 @@
 import type { Duplex } from 'node:stream';
 import { CairnError } from '../domain/errors.js';
-import type { UploadChunk } from '../engine/backup-pipeline.js';
-import {
-  batchBodyParts,
-  batchReplyLengths,
-  ChunkBatchError,
-  CHUNK_STREAM_PROTOCOL,
-  encodeFrame,
-  formatBatchQuery,
-  FrameTextReader,
-  replySlots,
-} from '../engine/chunk-batch.js';
+import type { UploadChunk } from '../pipeline/backup-pipeline.js';
+import { batchBodyParts, batchReplyLengths, ChunkBatchError, formatBatchQuery, replySlots } from '../wire/chunk-batch.js';
+import { CHUNK_STREAM_PROTOCOL, encodeFrame, FrameTextReader } from '../wire/frames.js';
 import { PartsFiller } from '../io/read-into.js';
 import { readsInto } from '../io/socket-reads.js';
 import { describeNetworkError, ServerUnreachableError, type CairnClient } from './http-client.js';

@@ -1,6 +1,6 @@
 import { unlink } from 'node:fs/promises';
-import { encodeManifest, decodeManifest, type Manifest } from '../engine/manifest.js';
-import { backupDisk, type ChunkSink, type UploadChunk } from '../engine/backup-pipeline.js';
+import { encodeManifest, decodeManifest, type Manifest } from '../format/manifest.js';
+import { backupDisk, type ChunkSink, type UploadChunk } from '../pipeline/backup-pipeline.js';
 import {
   BATCH_LENGTHS_HEADER,
   batchBodyParts,
@@ -11,12 +11,12 @@ import {
   MAX_BATCH_BODY,
   MAX_BATCH_CHUNKS,
   replySlots,
-} from '../engine/chunk-batch.js';
-import { restoreDisk, type ChunkSource, type RestoreMode, type RestoreResult } from '../engine/restore-pipeline.js';
-import { openDiskSource } from '../engine/disk-source.js';
-import { ChunkIntegrityError } from '../engine/chunk-codec.js';
-import { linkedAbortController } from '../engine/concurrency.js';
-import type { ChunkPool } from '../engine/chunk-pool.js';
+} from '../wire/chunk-batch.js';
+import { restoreDisk, type ChunkSource, type RestoreMode, type RestoreResult } from '../pipeline/restore-pipeline.js';
+import { openDiskSource } from '../pipeline/disk-source.js';
+import { ChunkIntegrityError } from '../format/chunk-codec.js';
+import { linkedAbortController } from '../compute/concurrency.js';
+import type { ChunkPool } from '../compute/chunk-pool.js';
 import { CairnError, badRequest } from '../domain/errors.js';
 import { readIntoParts } from '../io/read-into.js';
 import { ChunkReadStream, ChunkStream, StreamKeeper } from './chunk-stream.js';

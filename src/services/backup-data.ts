@@ -1,9 +1,9 @@
 import type { Db } from '../db/connect.js';
 import type { Caller } from '../domain/caller.js';
 import { CairnError, conflict, forbidden, notFound } from '../domain/errors.js';
-import { verifyChunk } from '../engine/chunk-codec.js';
-import { settleAll } from '../engine/concurrency.js';
-import { decodeManifest, manifestChunkDigests } from '../engine/manifest.js';
+import { verifyChunk } from '../format/chunk-codec.js';
+import { settleAll } from '../compute/concurrency.js';
+import { decodeManifest, manifestChunkDigests } from '../format/manifest.js';
 import type { ChunkStore } from '../store/chunk-store.js';
 import type { Access } from './access.js';
 import { mapLimit } from './batches.js';

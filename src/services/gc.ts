@@ -1,7 +1,7 @@
 import type { Db } from '../db/connect.js';
 import { newId } from '../domain/ids.js';
 import { isoPlus, nowIso } from '../domain/time.js';
-import { decodeManifest, manifestChunkDigests } from '../engine/manifest.js';
+import { decodeManifest, manifestChunkDigests } from '../format/manifest.js';
 import type { ChunkStore } from '../store/chunk-store.js';
 import { inBatches } from './batches.js';
 

@@ -1,6 +1,6 @@
 import type { MetadataStore } from '../db/connect.js';
 import type { ChunkStore } from '../store/chunk-store.js';
-import type { ChunkPool } from '../engine/chunk-pool.js';
+import type { ChunkPool } from '../compute/chunk-pool.js';
 import { Access } from './access.js';
 import { AccountsService } from './accounts.js';
 import { AgentsService } from './agents.js';

@@ -19,8 +19,8 @@
 // last so that a row may destroy what its `id` made for it.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { CHUNK_SIZE, decodeChunk } from '../../src/engine/chunk-codec.js';
-import { encodeManifest } from '../../src/engine/manifest.js';
+import { CHUNK_SIZE, decodeChunk } from '../../src/format/chunk-codec.js';
+import { encodeManifest } from '../../src/format/manifest.js';
 import { openTestStore, type TestStore } from '../helpers/db.js';
 import {
   api,

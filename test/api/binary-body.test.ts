@@ -4,8 +4,8 @@ import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import { readBinaryBody, SlottedBody, type BinaryBodyConfig } from '../../src/api/binary-body.js';
-import { BATCH_ALIGNMENT, batchBodyParts } from '../../src/engine/chunk-batch.js';
-import { BufferRecycler } from '../../src/engine/buffer-recycler.js';
+import { BATCH_ALIGNMENT, batchBodyParts } from '../../src/wire/chunk-batch.js';
+import { BufferRecycler } from '../../src/compute/buffer-recycler.js';
 import { CairnError } from '../../src/domain/errors.js';
 
 describe('binary request bodies', () => {

@@ -4,9 +4,9 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { openTestStore, type TestStore } from '../helpers/db.js';
-import { MAX_BATCH_CHUNKS } from '../../src/engine/chunk-batch.js';
-import { encodeChunk, CHUNK_SIZE } from '../../src/engine/chunk-codec.js';
-import { encodeManifest } from '../../src/engine/manifest.js';
+import { MAX_BATCH_CHUNKS } from '../../src/wire/chunk-batch.js';
+import { encodeChunk, CHUNK_SIZE } from '../../src/format/chunk-codec.js';
+import { encodeManifest } from '../../src/format/manifest.js';
 import {
   api,
   backup,

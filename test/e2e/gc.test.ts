@@ -3,7 +3,7 @@ import { copyFile, open, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { blake3Hex } from '../../src/engine/chunk-hash.js';
+import { blake3Hex } from '../../src/format/chunk-hash.js';
 import {
   CHUNK,
   chunkFile,

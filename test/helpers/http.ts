@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { Agent, fetch as undiciFetch } from 'undici';
-import { batchBodyParts, formatBatchQuery } from '../../src/engine/chunk-batch.js';
-import { CHUNK_SIZE, encodeChunk, isZeroChunk } from '../../src/engine/chunk-codec.js';
-import { encodeManifest } from '../../src/engine/manifest.js';
+import { batchBodyParts, formatBatchQuery } from '../../src/wire/chunk-batch.js';
+import { CHUNK_SIZE, encodeChunk, isZeroChunk } from '../../src/format/chunk-codec.js';
+import { encodeManifest } from '../../src/format/manifest.js';
 
 // Tests read response fields by path; a wrong guess fails the assertion that reads it.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any

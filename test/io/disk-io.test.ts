@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { open, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { CHUNK_SIZE } from '../../src/engine/chunk-codec.js';
-import { openDiskSource, type DiskChunk } from '../../src/engine/disk-source.js';
+import { CHUNK_SIZE } from '../../src/format/chunk-codec.js';
+import { openDiskSource, type DiskChunk } from '../../src/pipeline/disk-source.js';
 import { hasNativeHelper, HoleMap } from '../../src/io/disk-io.js';
 import { cachedBytes, makeTempDir, removeTempDir, seededRandom } from '../helpers/disk-images.js';
 

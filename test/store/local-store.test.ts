@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { BufferRecycler } from '../../src/engine/buffer-recycler.js';
+import { BufferRecycler } from '../../src/compute/buffer-recycler.js';
 import { DIRECT_IO_ALIGNMENT, hasNativeHelper } from '../../src/io/disk-io.js';
 import { LocalChunkStore } from '../../src/store/local-store.js';
 import { cachedBytes, makeTempDir, removeTempDir, seededRandom } from '../helpers/disk-images.js';

@@ -4,10 +4,10 @@ import { open, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { BufferRecycler } from '../../src/engine/buffer-recycler.js';
-import { CHUNK_SIZE } from '../../src/engine/chunk-codec.js';
-import { chunkDigest, readAndHash } from '../../src/engine/chunk-hash.js';
-import { DiskOpenError, DiskSizeChangedError, openDiskSource, splitDevNumber } from '../../src/engine/disk-source.js';
+import { BufferRecycler } from '../../src/compute/buffer-recycler.js';
+import { CHUNK_SIZE } from '../../src/format/chunk-codec.js';
+import { chunkDigest, readAndHash } from '../../src/format/chunk-hash.js';
+import { DiskOpenError, DiskSizeChangedError, openDiskSource, splitDevNumber } from '../../src/pipeline/disk-source.js';
 import { DIRECT_IO_ALIGNMENT } from '../../src/io/disk-io.js';
 import { makeTempDir, removeTempDir, seededRandom } from '../helpers/disk-images.js';
 

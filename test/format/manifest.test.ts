@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { CHUNK_SIZE } from '../../src/engine/chunk-codec.js';
-import { chunkDigest } from '../../src/engine/chunk-hash.js';
+import { CHUNK_SIZE } from '../../src/format/chunk-codec.js';
+import { chunkDigest } from '../../src/format/chunk-hash.js';
 import {
   ManifestFormatError,
   chunkLength,
@@ -13,7 +13,7 @@ import {
   manifestDigest,
   manifestLogicalSize,
   type Manifest,
-} from '../../src/engine/manifest.js';
+} from '../../src/format/manifest.js';
 
 const A = chunkDigest(Buffer.from('a'));
 const B = chunkDigest(Buffer.from('b'));

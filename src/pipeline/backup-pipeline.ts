@@ -1,9 +1,10 @@
 import { AskFirst } from './ask-first.js';
-import { BufferRecycler } from './buffer-recycler.js';
-import { BLOB_CAPACITY } from './chunk-codec.js';
-import { checkPositiveInteger, linkedAbortController } from './concurrency.js';
+import { BufferRecycler } from '../compute/buffer-recycler.js';
+import { BLOB_CAPACITY } from '../format/chunk-codec.js';
+import { checkPositiveInteger, linkedAbortController } from '../compute/concurrency.js';
+import { BATCHES_IN_FLIGHT } from '../wire/chunk-batch.js';
 import { openDiskSource, type ReadChunk } from './disk-source.js';
-import type { ChunkPool } from './chunk-pool.js';
+import type { ChunkPool } from '../compute/chunk-pool.js';
 
 /** Where a backup puts its chunks: normally the server's chunk API. */
 export interface ChunkSink {
@@ -75,18 +76,6 @@ export interface BackupResult {
  */
 const MAX_BATCH_BYTES = 16 * 1024 * 1024;
 
-/**
- * Batches talking to the store at once. A batch waits for its `missing`
- * answer and then for its upload, which the server verifies and writes
- * durably before answering; with one batch at a time, backing up 400 MiB of
- * random data ran at 260 MB/s with 70–80% of both cores idle. With three
- * rather than two, the server always has a batch to verify while it writes
- * another. On the benchmark's 2 GiB disk, in three sets of A/B pairs, the
- * full backup's median went 2.72 → 2.49 s and 2.59 → 2.58 s, and 5 of 6
- * pairs were faster (by 0.10 s in the median pair); for 17 MB more at the
- * peak on each side, which the chunk jobs had saved (native-pool.ts).
- */
-export const BATCHES_IN_FLIGHT = 3;
 
 interface PendingUpload {
   digest: string;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Semaphore, settleAll } from '../../src/engine/concurrency.js';
+import { Semaphore, settleAll } from '../../src/compute/concurrency.js';
 
 describe('settleAll', () => {
   it('gives the values in order', async () => {

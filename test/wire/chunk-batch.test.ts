@@ -16,8 +16,8 @@ import {
   parseDigestList,
   replySlots,
   splitBatchBody,
-} from '../../src/engine/chunk-batch.js';
-import { BLOB_HEADER_SIZE, CHUNK_SIZE, MAX_BLOB_SIZE } from '../../src/engine/chunk-codec.js';
+} from '../../src/wire/chunk-batch.js';
+import { BLOB_HEADER_SIZE, CHUNK_SIZE, MAX_BLOB_SIZE } from '../../src/format/chunk-codec.js';
 
 const digest = (n: number) => n.toString(16).padStart(64, '0');
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { AskFirst } from '../../src/engine/ask-first.js';
+import { AskFirst } from '../../src/pipeline/ask-first.js';
 
 /** The next `n` decisions, each asked batch answered with `lacked` of 4 chunks missing. */
 function decisions(policy: AskFirst, n: number, lacked = 4): string {

@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import { ChunkIntegrityError } from './chunk-codec.js';
+import { ChunkIntegrityError } from '../format/chunk-codec.js';
 import { poolSize, PoolClosedError, type ChunkPool, type ChunkPoolOptions } from './chunk-pool.js';
 
 export interface Payload {
@@ -40,7 +40,7 @@ const TASKS_PER_WORKER = 2;
 const MAX_FAILURES_IN_A_ROW = 3;
 
 // Up and back down, so that the path holds from the CLI bundle in dist/src/cli/ too.
-const WORKER_URL = new URL('../engine/chunk-worker.js', import.meta.url);
+const WORKER_URL = new URL('../compute/chunk-worker.js', import.meta.url);
 
 /**
  * The chunk pool in worker threads, for builds without the native chunk jobs

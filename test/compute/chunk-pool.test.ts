@@ -2,11 +2,11 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import zstd from 'zstd-napi/binding.js';
-import { BLOB_CAPACITY, CHUNK_SIZE, ChunkIntegrityError, decodeChunk, encodeChunk, ZSTD_PARAMETERS } from '../../src/engine/chunk-codec.js';
-import { chunkDigest } from '../../src/engine/chunk-hash.js';
-import { createNativeChunkPool, nativeChunkJobs } from '../../src/engine/native-pool.js';
-import { PoolClosedError, type ChunkPool } from '../../src/engine/chunk-pool.js';
-import { WorkerPool } from '../../src/engine/worker-pool.js';
+import { BLOB_CAPACITY, CHUNK_SIZE, ChunkIntegrityError, decodeChunk, encodeChunk, ZSTD_PARAMETERS } from '../../src/format/chunk-codec.js';
+import { chunkDigest } from '../../src/format/chunk-hash.js';
+import { createNativeChunkPool, nativeChunkJobs } from '../../src/compute/native-pool.js';
+import { PoolClosedError, type ChunkPool } from '../../src/compute/chunk-pool.js';
+import { WorkerPool } from '../../src/compute/worker-pool.js';
 import { loadNativeHelper } from '../../src/io/native-helper.js';
 import { seededRandom } from '../helpers/disk-images.js';
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { BufferRecycler } from '../../src/engine/buffer-recycler.js';
+import { BufferRecycler } from '../../src/compute/buffer-recycler.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { hasNativeHelper, isDirectAligned } from '../../src/io/disk-io.js';
 import { adviseHugePages, canAdviseHugePages, HUGE_PAGE_SIZE } from '../../src/io/malloc-tuning.js';

@@ -3,13 +3,13 @@ import { open, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { DIRECT_IO_ALIGNMENT, DirectChannel, dropCached } from '../io/disk-io.js';
 import { readFull, writeFull } from '../io/file-io.js';
-import { BufferRecycler } from './buffer-recycler.js';
-import { BLOB_SLOT, MAX_READ_CHUNKS } from './chunk-batch.js';
-import { BLOB_HEADER_SIZE, CHUNK_SIZE, CODEC_RAW, ChunkIntegrityError, isZeroChunk, readBlobHeader } from './chunk-codec.js';
-import { checkPositiveInteger, linkedAbortController, runConcurrently, Semaphore, settleAll } from './concurrency.js';
+import { BufferRecycler } from '../compute/buffer-recycler.js';
+import { BLOB_SLOT, MAX_READ_CHUNKS } from '../wire/chunk-batch.js';
+import { BLOB_HEADER_SIZE, CHUNK_SIZE, CODEC_RAW, ChunkIntegrityError, isZeroChunk, readBlobHeader } from '../format/chunk-codec.js';
+import { checkPositiveInteger, linkedAbortController, runConcurrently, Semaphore, settleAll } from '../compute/concurrency.js';
 import { blockDeviceSize } from './disk-source.js';
-import { chunkLength, chunkOffset, expectedChunkCount, type Manifest } from './manifest.js';
-import type { ChunkPool } from './chunk-pool.js';
+import { chunkLength, chunkOffset, expectedChunkCount, type Manifest } from '../format/manifest.js';
+import type { ChunkPool } from '../compute/chunk-pool.js';
 
 /** Where a restore gets its chunks: normally the server's chunk API. */
 export interface ChunkSource {

@@ -17,7 +17,7 @@ import {
   sealBlob,
   verifyChunk,
   ZSTD_PARAMETERS,
-} from './chunk-codec.js';
+} from '../format/chunk-codec.js';
 import { Semaphore } from './concurrency.js';
 import { poolSize, PoolClosedError, type ChunkPool, type ChunkPoolOptions } from './chunk-pool.js';
 import { WorkerPool } from './worker-pool.js';

@@ -15,10 +15,10 @@ import {
   verifyChunk,
   encodeChunk,
   isZeroChunk,
-} from '../../src/engine/chunk-codec.js';
-import { blake3Hex, blake3Implementation, chunkDigest, contentMatches, sha256Hex, wasmBlake3 } from '../../src/engine/chunk-hash.js';
-import { createNativeChunkPool } from '../../src/engine/native-pool.js';
-import { WorkerPool } from '../../src/engine/worker-pool.js';
+} from '../../src/format/chunk-codec.js';
+import { blake3Hex, blake3Implementation, chunkDigest, contentMatches, sha256Hex, wasmBlake3 } from '../../src/format/chunk-hash.js';
+import { createNativeChunkPool } from '../../src/compute/native-pool.js';
+import { WorkerPool } from '../../src/compute/worker-pool.js';
 import { seededRandom } from '../helpers/disk-images.js';
 
 const CI = /^(1|true|yes)$/i.test(process.env.CI ?? '');

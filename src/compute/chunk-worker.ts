@@ -1,6 +1,6 @@
 import { parentPort } from 'node:worker_threads';
-import { ChunkIntegrityError, compressChunk, decodeChunk, isZeroChunk, verifyChunk } from './chunk-codec.js';
-import { chunkDigest } from './chunk-hash.js';
+import { ChunkIntegrityError, compressChunk, decodeChunk, isZeroChunk, verifyChunk } from '../format/chunk-codec.js';
+import { chunkDigest } from '../format/chunk-hash.js';
 import { movable, payloadOf, viewOf, type WorkerReply, type WorkerRequest } from './worker-pool.js';
 
 if (!parentPort) {

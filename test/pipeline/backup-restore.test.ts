@@ -5,10 +5,11 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
-import { BATCHES_IN_FLIGHT, backupDisk, DiskChangedError, type BackupProgress, type BackupResult, type ChunkSink, type UploadChunk } from '../../src/engine/backup-pipeline.js';
-import { PROBE_EVERY, TRUST_AFTER } from '../../src/engine/ask-first.js';
-import { CHUNK_SIZE, ChunkIntegrityError, decodeChunk } from '../../src/engine/chunk-codec.js';
-import { DiskOpenError, DiskSizeChangedError } from '../../src/engine/disk-source.js';
+import { BATCHES_IN_FLIGHT } from '../../src/wire/chunk-batch.js';
+import { backupDisk, DiskChangedError, type BackupProgress, type BackupResult, type ChunkSink, type UploadChunk } from '../../src/pipeline/backup-pipeline.js';
+import { PROBE_EVERY, TRUST_AFTER } from '../../src/pipeline/ask-first.js';
+import { CHUNK_SIZE, ChunkIntegrityError, decodeChunk } from '../../src/format/chunk-codec.js';
+import { DiskOpenError, DiskSizeChangedError } from '../../src/pipeline/disk-source.js';
 import { hasNativeHelper } from '../../src/io/disk-io.js';
 import {
   decodeManifest,
@@ -16,10 +17,10 @@ import {
   manifestChunkDigests,
   manifestLogicalSize,
   type Manifest,
-} from '../../src/engine/manifest.js';
-import { restoreDisk, RestoreTargetError, type ChunkSource, type RestoreMode } from '../../src/engine/restore-pipeline.js';
-import type { ChunkPool } from '../../src/engine/chunk-pool.js';
-import { createChunkPool } from '../../src/engine/native-pool.js';
+} from '../../src/format/manifest.js';
+import { restoreDisk, RestoreTargetError, type ChunkSource, type RestoreMode } from '../../src/pipeline/restore-pipeline.js';
+import type { ChunkPool } from '../../src/compute/chunk-pool.js';
+import { createChunkPool } from '../../src/compute/native-pool.js';
 import {
   allocatedBytes,
   cachedBytes,

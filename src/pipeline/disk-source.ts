@@ -2,9 +2,9 @@ import { constants as fsConstants } from 'node:fs';
 import { open, readFile, type FileHandle } from 'node:fs/promises';
 import { adviseSequential, DirectChannel, dropCached, HoleMap } from '../io/disk-io.js';
 import { readFull } from '../io/file-io.js';
-import type { BufferRecycler } from './buffer-recycler.js';
-import { CHUNK_SIZE } from './chunk-codec.js';
-import { readAndHash, type HashedRead } from './chunk-hash.js';
+import type { BufferRecycler } from '../compute/buffer-recycler.js';
+import { CHUNK_SIZE } from '../format/chunk-codec.js';
+import { readAndHash, type HashedRead } from '../format/chunk-hash.js';
 
 export type DiskKind = 'file' | 'block';
 
