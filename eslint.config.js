@@ -13,9 +13,9 @@ export default tseslint.config(
     },
   },
   {
-    // CommonJS (bin/package.json): the entry that sizes libuv's pool before any ES module loads.
-    files: ['bin/**/*.js'],
-    languageOptions: { sourceType: 'commonjs', globals: { require: 'readonly' } },
+    // CommonJS: the entry that sizes libuv's pool before any ES module loads (bin/package.json), and tool configs.
+    files: ['bin/**/*.js', '*.cjs'],
+    languageOptions: { sourceType: 'commonjs', globals: { require: 'readonly', module: 'writable' } },
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
 );

@@ -3,11 +3,11 @@ import SqliteDatabase from 'better-sqlite3';
 import pg from 'pg';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { Database } from './schema.js';
+import type { Database, Engine } from './schema.js';
 import { migrateToLatest } from './migrations.js';
 
-export type Engine = 'sqlite' | 'postgres';
 export type Db = Kysely<Database>;
+export type { Engine };
 
 export interface MetadataStore {
   db: Db;

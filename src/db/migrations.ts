@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Kysely, Migrator, sql, type Migration, type MigrationProvider } from 'kysely';
-import type { Engine } from './connect.js';
+import type { Engine } from './schema.js';
 
 /**
  * Versioned migrations, applied in name order on every start. A migration is

@@ -3,6 +3,9 @@
  * flags are 0/1 integers and sizes are 64-bit integers, so one set of queries
  * serves both engines.
  */
+/** The SQL engine behind the metadata store: the embedded default, or the scale-out one. */
+export type Engine = 'sqlite' | 'postgres';
+
 export interface AccountTable {
   id: string;
   email: string;
