@@ -1,10 +1,10 @@
 // Chunk work as jobs on libuv's thread pool: hashing, compressing and
 // decoding a chunk, each one job that takes the caller's buffers and resolves
-// a promise (src/engine/native-pool.ts). Worker threads did this before; each
+// a promise (src/compute/native-pool.ts). Worker threads did this before; each
 // costs ~75 ms of CPU to start and a message each way per chunk, and keeps a
-// V8 heap of its own (docs/architecture.md has what this saved).
+// V8 heap of its own (docs/performance.md has what this saved).
 //
-// The blob format is JavaScript's (src/engine/chunk-codec.ts): these jobs see
+// The blob format is JavaScript's (src/format/chunk-codec.ts): these jobs see
 // only payloads. Whatever they find wrong with one (a zstd frame that is not
 // exactly the declared chunk, a digest that differs) they report as such, and
 // the JavaScript decoder, which knows the format and its error messages, says

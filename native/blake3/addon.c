@@ -1,5 +1,5 @@
 // BLAKE3 of a byte view, for chunk digests: on CPUs without SHA instructions
-// it runs an order of magnitude faster than SHA-256 (see src/engine/chunk-hash.ts).
+// it runs an order of magnitude faster than SHA-256 (see src/format/chunk-hash.ts).
 // The implementation is BLAKE3's own C and assembly, which the upstream_* files
 // here include from the directory native/blake3/locate.mjs finds: nothing of it
 // is copied into this repository.

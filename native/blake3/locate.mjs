@@ -3,7 +3,7 @@
 // $BLAKE3_C_DIR names another copy), and what it needs defined on this CPU.
 // The upstream_* files include its sources from that directory. Without one,
 // CAIRN_NO_BLAKE3 leaves the addon empty and the chunk hash falls back to
-// WebAssembly (src/engine/chunk-hash.ts).
+// WebAssembly (src/format/chunk-hash.ts).
 //
 //   node native/blake3/locate.mjs include|defines
 import { existsSync, readdirSync } from 'node:fs';

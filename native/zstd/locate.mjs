@@ -3,7 +3,7 @@
 // addon, so that the chunk jobs (native/chunk_jobs.c) compress and decompress
 // with the very zstd the JavaScript fallback uses. Without it, CAIRN_NO_ZSTD
 // leaves those jobs out and chunks are compressed in worker threads
-// (src/engine/worker-pool.ts).
+// (src/compute/worker-pool.ts).
 //
 //   node native/zstd/locate.mjs gyp|defines
 import { existsSync } from 'node:fs';

@@ -20,16 +20,8 @@ export const CODEC_ZSTD = 1;
 export type Codec = typeof CODEC_RAW | typeof CODEC_ZSTD;
 
 const MAGIC = Buffer.from('CRN', 'ascii');
-// Level 2 stores 7% less than level 1 on typical disks (mixed text and binaries)
-// for a third more compression time; decompression speed is the same. Its match
-// tables are shrunk from 2^16 to 2^15 entries: on the benchmark's text that is
-// 10% faster for 3.7% larger blobs (1% of the whole disk's), and the smaller
-// tables suffer less when the cores are shared with the server. Matches start
-// at 7 bytes, as at level 1, not 6: compression takes 6–11% less time on
-// system files and 9% less on the benchmark disk, and the server decodes 8%
-// faster. The window spans the whole chunk (2^22 bytes, not 2^20): matches
-// further back cost no time and win back part of the space, so blobs grow by
-// 1.6% on system files and 0.1% on the benchmark disk.
+// Level 2 with 2^15-entry tables, 7-byte matches and a chunk-long window: most of
+// level 2's space for less time than level 1's defaults (docs/performance.md).
 const COMPRESSION: [zstd.CParameter, number][] = [
   [zstd.CParameter.compressionLevel, 2],
   [zstd.CParameter.hashLog, 15],

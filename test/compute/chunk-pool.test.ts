@@ -21,7 +21,7 @@ function chunkOf(seed: number, length = CHUNK_SIZE): Buffer {
 const CI = /^(1|true|yes)$/i.test(process.env.CI ?? '');
 
 // What every chunk pool does, whether its work runs in worker threads or as
-// native jobs (src/engine/native-pool.ts); callers cannot tell them apart.
+// native jobs (src/compute/native-pool.ts); callers cannot tell them apart.
 const pools: [string, (size?: number) => ChunkPool | null][] = [
   ['worker pool', (size) => new WorkerPool(size === undefined ? {} : { size })],
   ['native pool', (size) => createNativeChunkPool(size === undefined ? {} : { size })],
