@@ -1,7 +1,7 @@
 import type { BufferRecycler } from '../compute/buffer-recycler.js';
 import { BLOB_CAPACITY } from '../format/chunk-codec.js';
 import { MAX_BATCH_BYTES, type PendingUpload } from './batch-uploader.js';
-import type { EncodedChunk } from './chunk-encoder.js';
+import type { PreparedChunk } from './chunk-encoder.js';
 
 /**
  * Takes encoded chunks in disk order: records each digest in the manifest,
@@ -29,7 +29,7 @@ export class ChunkBatcher {
   }
 
   /** Takes the next chunk in disk order; returns the batch it completes, if it does. */
-  add(encoded: EncodedChunk): PendingUpload[] | undefined {
+  add(encoded: PreparedChunk): PendingUpload[] | undefined {
     const { index, digest, blob } = encoded;
     if (digest === null) return undefined;
     this.digests[index] = digest;

@@ -3,7 +3,7 @@ import type { ChunkPool } from '../compute/chunk-pool.js';
 import type { DiskSource, ReadChunk } from './disk-source.js';
 
 /** A chunk after the encoder has seen it: digest null for all zeros; a blob unless it need not be sent. */
-export interface EncodedChunk {
+export interface PreparedChunk {
   index: number;
   digest: string | null;
   blob?: Buffer;
@@ -48,7 +48,7 @@ export class ChunkEncoder {
   private readonly known: Promise<ReadonlySet<string>>;
   private readonly claimed: ReadonlySet<string>;
   /** The chunks being encoded, in disk order. */
-  private readonly encoding: Promise<EncodedChunk>[] = [];
+  private readonly encoding: Promise<PreparedChunk>[] = [];
 
   constructor(options: ChunkEncoderOptions) {
     ({ pool: this.pool, source: this.source, buffers: this.buffers, blobBuffers: this.blobBuffers, window: this.window, known: this.known, claimed: this.claimed } = options);
@@ -71,12 +71,12 @@ export class ChunkEncoder {
   }
 
   /** The earliest chunk pushed and not taken yet; not to be called when empty. */
-  next(): Promise<EncodedChunk> {
+  next(): Promise<PreparedChunk> {
     return this.encoding.shift()!;
   }
 
   /** The encodes not taken yet, which must settle before their buffers are released. */
-  get running(): readonly Promise<EncodedChunk>[] {
+  get running(): readonly Promise<PreparedChunk>[] {
     return this.encoding;
   }
 
@@ -92,7 +92,7 @@ export class ChunkEncoder {
     return blob;
   }
 
-  private async encode(chunk: ReadChunk): Promise<EncodedChunk> {
+  private async encode(chunk: ReadChunk): Promise<PreparedChunk> {
     const hashed = await this.digestOf(chunk);
     const known = await this.known;
     const { digest } = hashed;
