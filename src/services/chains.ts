@@ -1,6 +1,7 @@
 
 import type { Db } from '../db/connect.js';
 import { countRows } from '../db/count.js';
+import { liveShare } from '../db/live-share.js';
 import { anyContains } from '../db/search.js';
 import type { ChainTable, PointTable } from '../db/schema.js';
 import type { Caller } from '../domain/caller.js';
@@ -10,7 +11,7 @@ import { checkName } from '../domain/rules.js';
 import { isoPlus, nowIso } from '../domain/time.js';
 import type { Access, Relation } from './access.js';
 import type { EventsService } from './events.js';
-import { AGENT_ONLINE_MS } from './agents.js';
+import { isAgentOnline } from './agent-presence.js';
 
 export interface ChainView {
   id: string;
@@ -52,7 +53,8 @@ export interface PointView {
   disks: { name: string; size: number; role: 'system' | 'data' }[];
 }
 
-type ChainRow = ChainTable & { agent_id: string | null; agent_name: string | null; agent_seen: string | null; resource_name: string | null; point_count: number | string | null; total_size: number | string | null; share_count: number | string | null };
+/** A row of `chainsQuery`: the chain with its aggregates. */
+export type ChainRow = ChainTable & { agent_id: string | null; agent_name: string | null; agent_seen: string | null; resource_name: string | null; point_count: number | string | null; total_size: number | string | null; share_count: number | string | null };
 
 export interface ChainFilter {
   resource_id?: string;
@@ -94,8 +96,7 @@ export class ChainsService {
           .selectFrom('shares')
           .select(eb.fn.countAll<number>().as('n'))
           .whereRef('shares.chain_id', '=', 'chains.id')
-          .where('shares.status', '=', 'active')
-          .where((e) => e.or([e('shares.expires_at', 'is', null), e('shares.expires_at', '>', nowIso())]))
+          .where(liveShare('shares', nowIso()))
           .as('share_count'),
       ]);
   }
@@ -120,7 +121,7 @@ export class ChainsService {
       share_count: relation === 'owner' ? Number(row.share_count ?? 0) : 0,
       agent:
         relation === 'owner' && row.agent_id
-          ? { id: row.agent_id, name: row.agent_name ?? '', online: !!row.agent_seen && row.agent_seen > isoPlus(nowIso(), -AGENT_ONLINE_MS) }
+          ? { id: row.agent_id, name: row.agent_name ?? '', online: isAgentOnline(row.agent_seen) }
           : null,
     };
   }
@@ -136,9 +137,8 @@ export class ChainsService {
   }
 
   async get(caller: Caller, id: string): Promise<ChainView & { points: PointView[] }> {
-    const { relation } = await this.access.chain(caller, id, 'read');
-    const row = await this.chainsQuery().where('chains.id', '=', id).executeTakeFirstOrThrow();
-    return { ...this.chainView(row, relation), points: await this.points(row, relation) };
+    const { chain, relation } = await this.access.decideChain(caller, id, 'read', await this.chainsQuery().where('chains.id', '=', id).executeTakeFirst());
+    return { ...this.chainView(chain, relation), points: await this.points(chain, relation) };
   }
 
   /** Points of a chain as a tree (parent links), oldest first; a recipient sees only available ones. */
