@@ -1,33 +1,43 @@
 import type { Db } from '../db/connect.js';
+import { liveShare } from '../db/live-share.js';
 import type { AccountTable, ChainTable, JobTable, PointTable, ResourceTable } from '../db/schema.js';
 import type { Caller } from '../domain/caller.js';
-import { CairnError, forbidden, notFound } from '../domain/errors.js';
+import { forbidden, notFound } from '../domain/errors.js';
+import { nowIso } from '../domain/time.js';
 
 /**
  * The one place that decides what a caller may do with an ID. Services ask here
- * before they read or change anything; an ID the caller may not see is reported
- * as not found, so its existence is never revealed.
+ * before they read or change anything, and use the rows it returns instead of
+ * loading them again; an ID the caller may not see is reported as not found, so
+ * its existence is never revealed.
  *
- * Relations: `owner` (the account that made it). Sharing adds `recipient` for
- * chains (and their points), which grants `read` and `use` but never `write`.
+ * Relations: `owner` (the account that made it) may do all. A live share (see
+ * `liveShare`) makes its recipient a `recipient` of the chain and its points,
+ * which grants `read` and `use` (making images) but never `write`.
  */
 export type Need = 'read' | 'write' | 'use';
 export type Relation = 'owner' | 'recipient';
 
-export interface RecipientRelation {
-  /** Whether `accountId` currently holds a live share of `chainId`. */
-  isRecipient(accountId: string, chainId: string): Promise<boolean>;
+export interface ChainGrant<C extends ChainTable = ChainTable> {
+  chain: C;
+  relation: Relation;
+}
+
+export interface PointGrant extends ChainGrant {
+  point: PointTable;
+}
+
+function permits(relation: Relation, need: Need): boolean {
+  return relation === 'owner' || need !== 'write';
+}
+
+// Resources are never shared: only the owner sees them.
+function ownsResource(caller: Caller, row: Pick<ResourceTable, 'account_id'>): boolean {
+  return row.account_id === caller.accountId;
 }
 
 export class Access {
-  private recipients: RecipientRelation | null = null;
-
   constructor(private readonly db: Db) {}
-
-  /** Sharing plugs its relation in here; nothing else needs to change. */
-  useRecipientRelation(relation: RecipientRelation): void {
-    this.recipients = relation;
-  }
 
   requireAdmin(caller: Caller): void {
     if (!caller.isAdmin) throw forbidden('Only a server administrator can do this.');
@@ -47,9 +57,15 @@ export class Access {
 
   async resource(caller: Caller, id: string, _need: Need = 'read'): Promise<ResourceTable> {
     const row = await this.db.selectFrom('resources').selectAll().where('id', '=', id).executeTakeFirst();
-    // Resources are never shared: only the owner sees them.
-    if (!row || row.account_id !== caller.accountId) throw notFound('Resource', id);
+    if (!row || !ownsResource(caller, row)) throw notFound('Resource', id);
     return row;
+  }
+
+  /** The resources among `ids` the caller may use for `need`, in one query. */
+  async resources(caller: Caller, ids: ReadonlySet<string>, _need: Need): Promise<Set<string>> {
+    if (ids.size === 0) return new Set();
+    const rows = await this.db.selectFrom('resources').select(['id', 'account_id']).where('id', 'in', [...ids]).execute();
+    return new Set(rows.filter((r) => ownsResource(caller, r)).map((r) => r.id));
   }
 
   async job(caller: Caller, id: string): Promise<JobTable> {
@@ -58,31 +74,62 @@ export class Access {
     return row;
   }
 
-  async chain(caller: Caller, id: string, need: Need): Promise<{ chain: ChainTable; relation: Relation }> {
-    const chain = await this.db.selectFrom('chains').selectAll().where('id', '=', id).executeTakeFirst();
-    if (!chain) throw notFound('Backup chain', id);
-    const relation = await this.relationTo(caller, chain);
-    if (!relation) throw notFound('Backup chain', id);
-    if (relation === 'recipient' && need === 'write')
-      throw forbidden(`Backup chain ${id} is shared with you read-only; only its owner can change it.`);
+  async chain(caller: Caller, id: string, need: Need): Promise<ChainGrant> {
+    return this.decideChain(caller, id, need, await this.db.selectFrom('chains').selectAll().where('id', '=', id).executeTakeFirst());
+  }
+
+  /** The same decision on a chain row the service loaded itself (with its aggregates, say), so the row is read once. */
+  async decideChain<C extends ChainTable>(caller: Caller, id: string, need: Need, chain: C | undefined): Promise<ChainGrant<C>> {
+    const relation = chain?.id === id ? await this.relationTo(caller, chain, need) : undefined;
+    if (!chain || !relation) throw notFound('Backup chain', id);
     return { chain, relation };
   }
 
-  async point(caller: Caller, id: string, need: Need): Promise<{ point: PointTable; chain: ChainTable; relation: Relation }> {
-    const point = await this.db.selectFrom('points').selectAll().where('id', '=', id).executeTakeFirst();
-    if (!point) throw notFound('Backup point', id);
-    try {
-      const { chain, relation } = await this.chain(caller, point.chain_id, need);
-      return { point, chain, relation };
-    } catch (err) {
-      if (err instanceof CairnError && err.status === 404) throw notFound('Backup point', id);
-      throw err;
-    }
+  /** The chains among `ids` the caller may use for `need`: one query for the chains, one for the shares. */
+  async chains(caller: Caller, ids: ReadonlySet<string>, need: Need): Promise<Set<string>> {
+    if (ids.size === 0) return new Set();
+    const rows = await this.db.selectFrom('chains').select(['id', 'account_id']).where('id', 'in', [...ids]).execute();
+    const relations = await this.relations(caller, rows);
+    return new Set([...relations].filter(([, relation]) => permits(relation, need)).map(([id]) => id));
   }
 
-  private async relationTo(caller: Caller, chain: ChainTable): Promise<Relation | null> {
-    if (chain.account_id === caller.accountId) return 'owner';
-    if (this.recipients && (await this.recipients.isRecipient(caller.accountId, chain.id))) return 'recipient';
-    return null;
+  async point(caller: Caller, id: string, need: Need): Promise<PointGrant> {
+    const point = await this.db.selectFrom('points').selectAll().where('id', '=', id).executeTakeFirst();
+    const chain = point && (await this.db.selectFrom('chains').selectAll().where('id', '=', point.chain_id).executeTakeFirst());
+    const relation = chain && (await this.relationTo(caller, chain, need));
+    // A point the caller may not see is not found as a point, whatever hides it.
+    if (!point || !chain || !relation) throw notFound('Backup point', id);
+    return { point, chain, relation };
+  }
+
+  /** The caller's relation to one chain, if any; a recipient asking to write is refused here. */
+  private async relationTo(caller: Caller, chain: Pick<ChainTable, 'id' | 'account_id'>, need: Need): Promise<Relation | undefined> {
+    const relation = (await this.relations(caller, [chain])).get(chain.id);
+    if (relation && !permits(relation, need)) throw forbidden(`Backup chain ${chain.id} is shared with you read-only; only its owner can change it.`);
+    return relation;
+  }
+
+  /**
+   * The caller's relation to each chain; chains it has none with are left out.
+   * Ownership is read off the rows; recipients take one query, whatever the number of chains.
+   */
+  private async relations(caller: Caller, chains: readonly Pick<ChainTable, 'id' | 'account_id'>[]): Promise<Map<string, Relation>> {
+    const out = new Map<string, Relation>();
+    const others: string[] = [];
+    for (const c of chains) {
+      if (c.account_id === caller.accountId) out.set(c.id, 'owner');
+      else others.push(c.id);
+    }
+    if (others.length) {
+      const shared = await this.db
+        .selectFrom('shares')
+        .select('shares.chain_id')
+        .where('shares.chain_id', 'in', others)
+        .where('shares.recipient_id', '=', caller.accountId)
+        .where(liveShare('shares', nowIso()))
+        .execute();
+      for (const s of shared) out.set(s.chain_id, 'recipient');
+    }
+    return out;
   }
 }

@@ -4,13 +4,12 @@ import type { Caller } from '../domain/caller.js';
 import { badRequest, conflict, notFound } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
 import { checkName } from '../domain/rules.js';
-import { isoPlus, nowIso } from '../domain/time.js';
+import { nowIso } from '../domain/time.js';
 import type { Access } from './access.js';
+import { isAgentOnline } from './agent-presence.js';
 import type { ChainsService } from './chains.js';
 import { jobView, type JobsService, type JobView } from './jobs.js';
 
-/** An agent that has not called in for this long is shown offline and gets no new jobs. */
-export const AGENT_ONLINE_MS = 30_000;
 const AGENT_LEASE_MS = 60_000;
 
 export interface AgentView {
@@ -37,7 +36,9 @@ export class AgentsService {
 
   async register(caller: Caller, input: { name: string; resources: string[] }): Promise<AgentView> {
     const name = checkName(input.name);
-    for (const id of input.resources) await this.access.resource(caller, id, 'write');
+    const mine = await this.access.resources(caller, new Set(input.resources), 'write');
+    const unknown = input.resources.find((id) => !mine.has(id));
+    if (unknown) throw notFound('Resource', unknown);
     const now = nowIso();
     let agent = await this.db.selectFrom('agents').selectAll().where('account_id', '=', caller.accountId).where('name', '=', name).executeTakeFirst();
     if (!agent) {
@@ -105,16 +106,12 @@ export class AgentsService {
   private async onlineAgentOf(agentId: string | null, resourceId: string): Promise<AgentTable> {
     const agent = agentId ? await this.db.selectFrom('agents').selectAll().where('id', '=', agentId).executeTakeFirst() : undefined;
     if (!agent) throw conflict(`No agent hosts ${resourceId}; start one with \`cairn agent --map ${resourceId}:…\` on the machine with its disks.`, 'agent_offline');
-    if (!this.isOnline(agent)) throw conflict(`Agent ${agent.name} (${agent.id}) that hosts ${resourceId} is offline (last seen ${agent.last_seen_at ?? 'never'}); start it again.`, 'agent_offline');
+    if (!isAgentOnline(agent.last_seen_at)) throw conflict(`Agent ${agent.name} (${agent.id}) that hosts ${resourceId} is offline (last seen ${agent.last_seen_at ?? 'never'}); start it again.`, 'agent_offline');
     return agent;
-  }
-
-  isOnline(a: { last_seen_at: string | null }): boolean {
-    return !!a.last_seen_at && a.last_seen_at > isoPlus(nowIso(), -AGENT_ONLINE_MS);
   }
 
   private async view(a: AgentTable): Promise<AgentView> {
     const res = await this.db.selectFrom('resources').select('id').where('agent_id', '=', a.id).execute();
-    return { id: a.id, name: a.name, online: this.isOnline(a), last_seen_at: a.last_seen_at, resources: res.map((r) => r.id), created_at: a.created_at };
+    return { id: a.id, name: a.name, online: isAgentOnline(a.last_seen_at), last_seen_at: a.last_seen_at, resources: res.map((r) => r.id), created_at: a.created_at };
   }
 }

@@ -1,6 +1,7 @@
 
 import type { Db } from '../db/connect.js';
 import { countRows } from '../db/count.js';
+import { liveShare } from '../db/live-share.js';
 import { anyContains } from '../db/search.js';
 import type { ChainTable, PointTable } from '../db/schema.js';
 import type { Caller } from '../domain/caller.js';
@@ -8,9 +9,9 @@ import { badRequest, conflict, notFound } from '../domain/errors.js';
 import type { Page, PageRequest } from '../domain/page.js';
 import { checkName } from '../domain/rules.js';
 import { isoPlus, nowIso } from '../domain/time.js';
-import type { Access, Relation } from './access.js';
+import type { Access, PointGrant, Relation } from './access.js';
 import type { EventsService } from './events.js';
-import { AGENT_ONLINE_MS } from './agents.js';
+import { isAgentOnline } from './agent-presence.js';
 
 export interface ChainView {
   id: string;
@@ -52,7 +53,10 @@ export interface PointView {
   disks: { name: string; size: number; role: 'system' | 'data' }[];
 }
 
-type ChainRow = ChainTable & { agent_id: string | null; agent_name: string | null; agent_seen: string | null; resource_name: string | null; point_count: number | string | null; total_size: number | string | null; share_count: number | string | null };
+/** A row of `chainsQuery`: the chain with its aggregates. */
+export type ChainRow = ChainTable & { agent_id: string | null; agent_name: string | null; agent_seen: string | null; resource_name: string | null; point_count: number | string | null; total_size: number | string | null; share_count: number | string | null };
+
+type PointDetail = PointView & { disks: { name: string; size: number; role: 'system' | 'data'; manifest_digest: string | null }[] };
 
 export interface ChainFilter {
   resource_id?: string;
@@ -94,8 +98,7 @@ export class ChainsService {
           .selectFrom('shares')
           .select(eb.fn.countAll<number>().as('n'))
           .whereRef('shares.chain_id', '=', 'chains.id')
-          .where('shares.status', '=', 'active')
-          .where((e) => e.or([e('shares.expires_at', 'is', null), e('shares.expires_at', '>', nowIso())]))
+          .where(liveShare('shares', nowIso()))
           .as('share_count'),
       ]);
   }
@@ -120,7 +123,7 @@ export class ChainsService {
       share_count: relation === 'owner' ? Number(row.share_count ?? 0) : 0,
       agent:
         relation === 'owner' && row.agent_id
-          ? { id: row.agent_id, name: row.agent_name ?? '', online: !!row.agent_seen && row.agent_seen > isoPlus(nowIso(), -AGENT_ONLINE_MS) }
+          ? { id: row.agent_id, name: row.agent_name ?? '', online: isAgentOnline(row.agent_seen) }
           : null,
     };
   }
@@ -136,9 +139,8 @@ export class ChainsService {
   }
 
   async get(caller: Caller, id: string): Promise<ChainView & { points: PointView[] }> {
-    const { relation } = await this.access.chain(caller, id, 'read');
-    const row = await this.chainsQuery().where('chains.id', '=', id).executeTakeFirstOrThrow();
-    return { ...this.chainView(row, relation), points: await this.points(row, relation) };
+    const { chain, relation } = await this.access.decideChain(caller, id, 'read', await this.chainsQuery().where('chains.id', '=', id).executeTakeFirst());
+    return { ...this.chainView(chain, relation), points: await this.points(chain, relation) };
   }
 
   /** Points of a chain as a tree (parent links), oldest first; a recipient sees only available ones. */
@@ -172,11 +174,14 @@ export class ChainsService {
     };
   }
 
-  async getPoint(caller: Caller, id: string): Promise<PointView & { disks: { name: string; size: number; role: 'system' | 'data'; manifest_digest: string | null }[] }> {
-    const { point, chain } = await this.access.point(caller, id, 'read');
+  async getPoint(caller: Caller, id: string): Promise<PointDetail> {
+    return this.pointDetail(await this.access.point(caller, id, 'read'));
+  }
+
+  private async pointDetail({ point, chain, relation }: PointGrant): Promise<PointDetail> {
     // A recipient sees available points only; anything else does not exist for it.
-    if (point.status !== 'available' && point.account_id !== caller.accountId) throw notFound('Backup point', id);
-    const disks = await this.db.selectFrom('point_disks').selectAll().where('point_id', '=', id).orderBy('position').execute();
+    if (point.status !== 'available' && relation !== 'owner') throw notFound('Backup point', point.id);
+    const disks = await this.db.selectFrom('point_disks').selectAll().where('point_id', '=', point.id).orderBy('position').execute();
     const v = this.pointView(point, chain, disks);
     return { ...v, disks: v.disks.map((d, i) => ({ ...d, manifest_digest: disks[i]!.manifest_digest })) };
   }
@@ -188,9 +193,10 @@ export class ChainsService {
   }
 
   async editPoint(caller: Caller, id: string, patch: { name?: string; description?: string }): Promise<PointView> {
-    await this.access.point(caller, id, 'write');
-    await this.db.updateTable('points').set(this.patchOf(patch)).where('id', '=', id).execute();
-    return this.getPoint(caller, id);
+    const grant = await this.access.point(caller, id, 'write');
+    const set = this.patchOf(patch);
+    await this.db.updateTable('points').set(set).where('id', '=', id).execute();
+    return this.pointDetail({ ...grant, point: { ...grant.point, ...set } });
   }
 
   private patchOf(patch: { name?: string; description?: string }) {
@@ -209,7 +215,7 @@ export class ChainsService {
   async deletePoint(caller: Caller, id: string): Promise<{ deleted: 'point' | 'chain'; id: string; purge_after: string }> {
     const { point, chain } = await this.access.point(caller, id, 'write');
     if (point.status !== 'available') throw conflict(`Backup point ${id} is already ${point.status}.`);
-    if (point.id === chain.id) return { deleted: 'chain', ...(await this.deleteChain(caller, chain.id)) };
+    if (point.id === chain.id) return { deleted: 'chain', ...(await this.deleteChainRow(caller, chain)) };
     const now = nowIso();
     const purge = isoPlus(now, this.settings.recycleBinMs);
     await this.db.transaction().execute(async (tx) => {
@@ -223,7 +229,11 @@ export class ChainsService {
   }
 
   async deleteChain(caller: Caller, id: string): Promise<{ id: string; purge_after: string }> {
-    const { chain } = await this.access.chain(caller, id, 'write');
+    return this.deleteChainRow(caller, (await this.access.chain(caller, id, 'write')).chain);
+  }
+
+  private async deleteChainRow(caller: Caller, chain: ChainTable): Promise<{ id: string; purge_after: string }> {
+    const id = chain.id;
     if (chain.status !== 'available') throw conflict(`Backup chain ${id} is already deleted.`);
     const now = nowIso();
     const purge = isoPlus(now, this.settings.recycleBinMs);

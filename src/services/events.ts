@@ -1,5 +1,6 @@
 import type { Db } from '../db/connect.js';
 import { countRows } from '../db/count.js';
+import { liveShare } from '../db/live-share.js';
 import type { EventTable } from '../db/schema.js';
 import type { Caller } from '../domain/caller.js';
 import { notFound } from '../domain/errors.js';
@@ -63,7 +64,7 @@ export class EventsService {
   /** A chain-wide event, told to the owner and to each recipient that holds a live share. */
   async chainEvent(type: EventType, chain: { id: string; account_id: string; name: string }, actorId: string, tx: Db = this.db): Promise<void> {
     await this.record({ type, chainId: chain.id, ownerId: chain.account_id, actorId, data: { chain_name: chain.name } }, tx);
-    const recipients = await tx.selectFrom('shares').select('recipient_id').where('chain_id', '=', chain.id).where('status', '=', 'active').execute();
+    const recipients = await tx.selectFrom('shares').select('recipient_id').where('chain_id', '=', chain.id).where(liveShare('shares', nowIso())).execute();
     for (const r of recipients)
       await this.record({ type, chainId: chain.id, ownerId: chain.account_id, recipientId: r.recipient_id, actorId, data: { chain_name: chain.name }, notify: type === 'chain.deleted' }, tx);
   }

@@ -11,7 +11,7 @@ import { checkName } from '../domain/rules.js';
 import { nowIso } from '../domain/time.js';
 import { decodeChunk } from '../format/chunk-codec.js';
 import { chunkLength, chunkOffset, decodeManifest } from '../format/manifest.js';
-import type { Access } from './access.js';
+import type { Access, PointGrant } from './access.js';
 import type { BackupDataService } from './backup-data.js';
 import type { EventsService } from './events.js';
 
@@ -48,14 +48,8 @@ export class ImagesService {
 
   async create(caller: Caller, input: { point_id?: string; chain_id?: string; disk?: string; name: string; description?: string }): Promise<ImageView> {
     const name = checkName(input.name);
-    let pointId = input.point_id;
-    if (!pointId) {
-      if (!input.chain_id) throw badRequest('Name the point (point_id) or the chain (chain_id, for its head point) to make the image from.', 'point_id');
-      const { chain } = await this.access.chain(caller, input.chain_id, 'use');
-      if (!chain.head_point_id || chain.status !== 'available') throw conflict(`Backup chain ${chain.id} has no available head point.`, 'point_not_available');
-      pointId = chain.head_point_id;
-    }
-    const { point, chain, relation } = await this.access.point(caller, pointId, 'use');
+    const { point, chain, relation } = await this.source(caller, input);
+    const pointId = point.id;
     if (input.chain_id && point.chain_id !== input.chain_id) throw badRequest(`Point ${pointId} is not in chain ${input.chain_id}.`, 'point_id');
     if (point.status !== 'available' || chain.status !== 'available')
       throw conflict(`Backup point ${pointId} is ${chain.status === 'deleted' ? 'in a deleted chain' : point.status}; only an available point can make an image.`, 'point_not_available');
@@ -177,6 +171,16 @@ export class ImagesService {
     let q = this.db.selectFrom('images').select('manifest_digest').distinct().where('status', '!=', 'deleted');
     if (among) q = q.where('manifest_digest', 'in', among);
     return (await q.execute()).map((r) => r.manifest_digest);
+  }
+
+  /** The named point, or the chain's head: the chain row is loaded and the caller's relation asked once either way. */
+  private async source(caller: Caller, input: { point_id?: string; chain_id?: string }): Promise<PointGrant> {
+    if (input.point_id) return this.access.point(caller, input.point_id, 'use');
+    if (!input.chain_id) throw badRequest('Name the point (point_id) or the chain (chain_id, for its head point) to make the image from.', 'point_id');
+    const { chain, relation } = await this.access.chain(caller, input.chain_id, 'use');
+    const point = chain.head_point_id && chain.status === 'available' ? await this.db.selectFrom('points').selectAll().where('id', '=', chain.head_point_id).executeTakeFirst() : undefined;
+    if (!point) throw conflict(`Backup chain ${chain.id} has no available head point.`, 'point_not_available');
+    return { point, chain, relation };
   }
 
   private async own(caller: Caller, id: string): Promise<ImageTable> {

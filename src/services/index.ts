@@ -42,7 +42,6 @@ export function createServices(meta: MetadataStore, store: ChunkStore, settings:
   const events = new EventsService(db);
   const chains = new ChainsService(db, access, events, settings);
   const shares = new SharesService(db, access, chains, events, settings);
-  access.useRecipientRelation(shares);
   const data = new BackupDataService(db, store, access);
   const images = new ImagesService(db, access, data, events);
   const gc = new GarbageCollector(db, store, settings);

@@ -7,8 +7,8 @@ import { badRequest, conflict } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
 import type { Page, PageRequest } from '../domain/page.js';
 import { checkDisks, checkName, type DiskSpec } from '../domain/rules.js';
-import { isoPlus, nowIso } from '../domain/time.js';
-import { AGENT_ONLINE_MS } from './agents.js';
+import { nowIso } from '../domain/time.js';
+import { isAgentOnline } from './agent-presence.js';
 import type { Access } from './access.js';
 
 export interface ResourceView {
@@ -104,10 +104,9 @@ export class ResourcesService {
     const disks = await this.db.selectFrom('disks').selectAll().where('resource_id', 'in', rows.map((r) => r.id)).execute();
     const agentIds = [...new Set(rows.map((r) => r.agent_id).filter((a): a is string => !!a))];
     const agents = agentIds.length ? await this.db.selectFrom('agents').selectAll().where('id', 'in', agentIds).execute() : [];
-    const onlineSince = isoPlus(nowIso(), -AGENT_ONLINE_MS);
     return rows.map((r) => {
       const a = agents.find((x) => x.id === r.agent_id);
-      const agent = a ? { id: a.id, name: a.name, online: !!a.last_seen_at && a.last_seen_at > onlineSince } : null;
+      const agent = a ? { id: a.id, name: a.name, online: isAgentOnline(a.last_seen_at) } : null;
       return resourceView(r, disks.filter((d) => d.resource_id === r.id), agent);
     });
   }

@@ -1,5 +1,6 @@
 import type { Db } from '../db/connect.js';
 import { countRows } from '../db/count.js';
+import { liveShare } from '../db/live-share.js';
 import { anyContains } from '../db/search.js';
 import type { ShareTable } from '../db/schema.js';
 import type { Caller } from '../domain/caller.js';
@@ -7,8 +8,8 @@ import { badRequest, CairnError, conflict, notFound } from '../domain/errors.js'
 import { isId } from '../domain/ids.js';
 import type { Page, PageRequest } from '../domain/page.js';
 import { nowIso } from '../domain/time.js';
-import type { Access, RecipientRelation } from './access.js';
-import type { ChainsService, ChainView, PointView } from './chains.js';
+import type { Access } from './access.js';
+import type { ChainRow, ChainsService, ChainView, PointView } from './chains.js';
 import type { EventsService } from './events.js';
 
 export interface ShareSettings {
@@ -32,12 +33,12 @@ export interface SharedChainView extends ChainView {
 }
 
 /**
- * Sharing chains with other accounts (共享备份). A share is read-only: it adds
- * the recipient relation to Access (see `isRecipient`), which grants reading the
+ * Sharing chains with other accounts (共享备份). A share is read-only: while it
+ * is live Access gives its recipient the `recipient` relation, which grants reading the
  * chain and making images from it, and nothing else. Ending a share (cancel,
  * expiry, the recipient's delete) removes only that relation.
  */
-export class SharesService implements RecipientRelation {
+export class SharesService {
   constructor(
     private readonly db: Db,
     private readonly access: Access,
@@ -45,18 +46,6 @@ export class SharesService implements RecipientRelation {
     private readonly events: EventsService,
     private readonly settings: ShareSettings,
   ) {}
-
-  async isRecipient(accountId: string, chainId: string): Promise<boolean> {
-    const share = await this.db
-      .selectFrom('shares')
-      .select('expires_at')
-      .where('chain_id', '=', chainId)
-      .where('recipient_id', '=', accountId)
-      .where('status', '=', 'active')
-      .executeTakeFirst();
-    // Expiry is checked here, not only by the housekeeping sweep, so a share stops at its time exactly.
-    return !!share && (share.expires_at === null || share.expires_at > nowIso());
-  }
 
   /** Shares a chain with several accounts in one request: all or none. */
   async share(caller: Caller, chainId: string, input: { recipients: string[]; expires_at?: string; note?: string }): Promise<ShareView[]> {
@@ -80,9 +69,9 @@ export class SharesService implements RecipientRelation {
       else if (resolved.some((r) => r.id === acct.id)) problems.push({ item: asked, code: 'duplicate', message: `${asked} is named twice in this request.` });
       else resolved.push({ id: acct.id, email: acct.email, asked });
     }
-    const live = await this.liveShares(chainId);
+    const live = await this.liveList(chainId);
     for (const r of resolved)
-      if (live.some((s) => s.recipient_id === r.id)) problems.push({ item: r.asked, code: 'already_shared', message: `Chain ${chainId} is already shared with ${r.email}.` });
+      if (live.some((s) => s.recipient.id === r.id)) problems.push({ item: r.asked, code: 'already_shared', message: `Chain ${chainId} is already shared with ${r.email}.` });
     if (problems.length) {
       const status = problems.every((p) => p.code === 'already_shared') ? 409 : 400;
       throw new CairnError(status, problems.length === 1 ? problems[0]!.code : 'invalid_recipients', problems.map((p) => `${p.item}: ${p.message}`).join(' '), 'recipients', problems);
@@ -94,8 +83,7 @@ export class SharesService implements RecipientRelation {
         .selectFrom('shares')
         .select('chain_id')
         .where('owner_id', '=', caller.accountId)
-        .where('status', '=', 'active')
-        .where((e) => e.or([e('expires_at', 'is', null), e('expires_at', '>', nowIso())])),
+        .where(liveShare('shares', nowIso())),
     );
     if (owned + resolved.length > this.settings.maxSharesPerAccount)
       throw conflict(`An account can hold at most ${this.settings.maxSharesPerAccount} active shares; you have ${owned}.`, 'too_many_shares');
@@ -115,23 +103,13 @@ export class SharesService implements RecipientRelation {
 
   async list(caller: Caller, chainId: string): Promise<ShareView[]> {
     await this.access.chain(caller, chainId, 'write');
-    const rows = await this.db
-      .selectFrom('shares')
-      .innerJoin('accounts', 'accounts.id', 'shares.recipient_id')
-      .selectAll('shares')
-      .select('accounts.email')
-      .where('shares.chain_id', '=', chainId)
-      .where('shares.status', '=', 'active')
-      .where((e) => e.or([e('shares.expires_at', 'is', null), e('shares.expires_at', '>', nowIso())]))
-      .orderBy('shares.created_at')
-      .execute();
-    return rows.map((r) => ({ chain_id: r.chain_id, recipient: { id: r.recipient_id, email: r.email }, note: r.note, shared_at: r.created_at, expires_at: r.expires_at }));
+    return this.liveList(chainId);
   }
 
   /** 取消共享: ends the named shares (or all). Nothing else changes. */
   async cancel(caller: Caller, chainId: string, input: { recipients?: string[]; all?: boolean }): Promise<ShareView[]> {
     const { chain } = await this.access.chain(caller, chainId, 'write');
-    const live = await this.list(caller, chainId);
+    const live = await this.liveList(chainId);
     let ending: ShareView[];
     if (input.all) ending = live;
     else {
@@ -157,41 +135,41 @@ export class SharesService implements RecipientRelation {
   }
 
   /** 共享备份: chains shared with the caller, deleted ones shown as such while they are in the recycle bin. */
-  async received(caller: Caller, page: PageRequest, filter: { search?: string; chain_id?: string } = {}): Promise<Page<SharedChainView>> {
-    const now = nowIso();
-    let q = this.chains
+  async received(caller: Caller, page: PageRequest, filter: { search?: string } = {}): Promise<Page<SharedChainView>> {
+    let q = this.receivedQuery(caller);
+    if (filter.search) {
+      q = q.where(anyContains(['chains.name', 'chains.id', 'chains.resource_id', 'owner.email'], filter.search));
+    }
+    const rows = await q.orderBy('shares.created_at', 'desc').orderBy('chains.id').offset(page.offset).limit(page.limit).execute();
+    return { total_count: await countRows(q), items: rows.map((r) => this.sharedView(r)) };
+  }
+
+  async receivedOne(caller: Caller, chainId: string): Promise<SharedChainView & { points: PointView[] }> {
+    const { chain, relation } = await this.access.chain(caller, chainId, 'read');
+    if (relation !== 'recipient') throw notFound('Shared backup chain', chainId);
+    const row = await this.receivedQuery(caller).where('chains.id', '=', chainId).executeTakeFirst();
+    if (!row) throw notFound('Shared backup chain', chainId);
+    return { ...this.sharedView(row), points: await this.chains.points(chain, 'recipient') };
+  }
+
+  private receivedQuery(caller: Caller) {
+    return this.chains
       .chainsQuery()
       .innerJoin('shares', 'shares.chain_id', 'chains.id')
       .innerJoin('accounts as owner', 'owner.id', 'chains.account_id')
       .select(['shares.created_at as shared_at', 'shares.expires_at', 'shares.note', 'owner.email as owner_email'])
       .where('shares.recipient_id', '=', caller.accountId)
-      .where('shares.status', '=', 'active')
-      .where((e) => e.or([e('shares.expires_at', 'is', null), e('shares.expires_at', '>', now)]));
-    if (filter.chain_id) q = q.where('chains.id', '=', filter.chain_id);
-    if (filter.search) {
-      q = q.where(anyContains(['chains.name', 'chains.id', 'chains.resource_id', 'owner.email'], filter.search));
-    }
-    const rows = await q.orderBy('shares.created_at', 'desc').orderBy('chains.id').offset(page.offset).limit(page.limit).execute();
-    return {
-      total_count: await countRows(q),
-      items: rows.map((r) => ({
-        ...this.chains.chainView(r, 'recipient'),
-        owner: { id: r.account_id, email: r.owner_email },
-        shared_at: r.shared_at,
-        expires_at: r.expires_at,
-        note: r.note,
-      })),
-    };
+      .where(liveShare('shares', nowIso()));
   }
 
-  async receivedOne(caller: Caller, chainId: string): Promise<SharedChainView & { points: PointView[] }> {
-    const { relation } = await this.access.chain(caller, chainId, 'read');
-    if (relation !== 'recipient') throw notFound('Shared backup chain', chainId);
-    const page = await this.received(caller, { offset: 0, limit: 1 }, { chain_id: chainId });
-    const item = page.items.find((c) => c.id === chainId);
-    if (!item) throw notFound('Shared backup chain', chainId);
-    const chain = await this.db.selectFrom('chains').selectAll().where('id', '=', chainId).executeTakeFirstOrThrow();
-    return { ...item, points: await this.chains.points(chain, 'recipient') };
+  private sharedView(r: ChainRow & { shared_at: string; expires_at: string | null; note: string; owner_email: string }): SharedChainView {
+    return {
+      ...this.chains.chainView(r, 'recipient'),
+      owner: { id: r.account_id, email: r.owner_email },
+      shared_at: r.shared_at,
+      expires_at: r.expires_at,
+      note: r.note,
+    };
   }
 
   /** 删除 on the recipient's side: the chain leaves its list; nothing else changes. */
@@ -202,21 +180,6 @@ export class SharesService implements RecipientRelation {
       await tx.updateTable('shares').set({ status: 'removed', ended_at: nowIso() }).where('chain_id', '=', chainId).where('recipient_id', '=', caller.accountId).where('status', '=', 'active').execute();
       await this.events.record({ type: 'share.removed', chainId, ownerId: chain.account_id, recipientId: caller.accountId, actorId: caller.accountId, data: { chain_name: chain.name } }, tx);
     });
-  }
-
-  /** Number of live recipients per chain, for the owner's chain list. */
-  async counts(chainIds: string[]): Promise<Map<string, number>> {
-    if (chainIds.length === 0) return new Map();
-    const now = nowIso();
-    const rows = await this.db
-      .selectFrom('shares')
-      .select(['chain_id', (e) => e.fn.countAll<number>().as('n')])
-      .where('chain_id', 'in', chainIds)
-      .where('status', '=', 'active')
-      .where((e) => e.or([e('expires_at', 'is', null), e('expires_at', '>', now)]))
-      .groupBy('chain_id')
-      .execute();
-    return new Map(rows.map((r) => [r.chain_id, Number(r.n)]));
   }
 
   /** Marks shares past their expiry and tells both sides. */
@@ -239,13 +202,17 @@ export class SharesService implements RecipientRelation {
     return due.length;
   }
 
-  private liveShares(chainId: string) {
-    return this.db
+  /** The chain's live shares with their recipients, oldest first. */
+  private async liveList(chainId: string): Promise<ShareView[]> {
+    const rows = await this.db
       .selectFrom('shares')
-      .select(['recipient_id'])
-      .where('chain_id', '=', chainId)
-      .where('status', '=', 'active')
-      .where((e) => e.or([e('expires_at', 'is', null), e('expires_at', '>', nowIso())]))
+      .innerJoin('accounts', 'accounts.id', 'shares.recipient_id')
+      .selectAll('shares')
+      .select('accounts.email')
+      .where('shares.chain_id', '=', chainId)
+      .where(liveShare('shares', nowIso()))
+      .orderBy('shares.created_at')
       .execute();
+    return rows.map((r) => ({ chain_id: r.chain_id, recipient: { id: r.recipient_id, email: r.email }, note: r.note, shared_at: r.created_at, expires_at: r.expires_at }));
   }
 }
