@@ -32,6 +32,8 @@ interface StreamHandle {
 
 let checked: Promise<Verdict> | undefined;
 let verdict: Verdict | undefined;
+/** The kind of handle the check read through (TCP): a TLS socket's handle aborts the process when taken over. */
+let checkedKind: unknown;
 
 /**
  * Whether libuv reads into buffers of ours here (net.Socket's `onread` on a
@@ -48,14 +50,15 @@ export function checkSocketReads(): Promise<Verdict> {
  * libuv reads into, reused for the next read once `onBytes` returns, instead
  * of a fresh 64 KiB buffer per read: the server took a 2 GiB full backup in
  * 1.7 CPU-s instead of 2.1, and a restore of it took 1.18 s instead of 1.38.
- * Where the socket has no libuv handle (a stream of another kind), or the
- * check has not passed (checkSocketReads), its 'data' events serve instead.
+ * Where the socket is not a plain TCP one (a TLS socket, a stream of another
+ * kind), or the check has not passed (checkSocketReads), its 'data' events
+ * serve instead.
  * What the socket had already buffered is lost: take it over before
  * anything is read from it.
  */
 export function readsInto(socket: Duplex, onBytes: (piece: Buffer) => void, options: ReadsIntoOptions = {}): Socket {
   const handle = handleOf(socket);
-  if (handle && verdict?.active) return takeOver(socket as Socket, handle, onBytes, options);
+  if (handle && verdict?.active && handle.constructor === checkedKind) return takeOver(socket as Socket, handle, onBytes, options);
   // The connections after this one know.
   if (!verdict) void checkSocketReads();
   socket.on('data', onBytes);
@@ -97,6 +100,7 @@ async function probe(): Promise<Verdict> {
     const [peer] = await Promise.race([accepted, once(client, 'error') as Promise<never>]);
     const handle = handleOf(peer);
     if (!handle) return inactive('a net.Socket here has no _handle with useUserBuffer');
+    checkedKind = handle.constructor;
     const sent = Buffer.from('cairn checks that libuv reads into the buffer it is given');
     // At an odd offset, and with room for a direct read: as a blob's slot is read into.
     const memory = Buffer.alloc(DIRECT_READ_MIN + 4096);

@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs';
 import { connect, createServer, type Socket } from 'node:net';
 import { PassThrough } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
+import { TLSSocket } from 'node:tls';
 import { GCProfiler } from 'node:v8';
 import { checkSocketReads, COLLECT_EVERY, noteBytesRead, readsInto, runtimeTricks, type Verdict } from '../../src/runtime/index.js';
 
@@ -88,6 +89,15 @@ describe('reading a socket into our own buffers', () => {
     assert.deepEqual([first.text, second.text], ['one', 'two']);
     assert.ok(first.buffer !== memory.buffer, 'without a target, into a buffer of readsInto\'s own');
     assert.ok(second.buffer === first.buffer && second.byteOffset === first.byteOffset, 'the same buffer for every read');
+  });
+
+  it('leaves a TLS socket as it is: taking its handle over aborts the process at its first read', () => {
+    const secure = new TLSSocket(pair.client);
+    try {
+      assert.equal(readsInto(secure, () => {}), secure);
+    } finally {
+      secure.destroy();
+    }
   });
 
   it('reads a stream that is not a socket through its data events', async () => {
