@@ -52,9 +52,8 @@ export function checkSocketReads(): Promise<Verdict> {
  * 1.7 CPU-s instead of 2.1, and a restore of it took 1.18 s instead of 1.38.
  * Where the socket is not a plain TCP one (a TLS socket, a stream of another
  * kind), or the check has not passed (checkSocketReads), its 'data' events
- * serve instead.
- * What the socket had already buffered is lost: take it over before
- * anything is read from it.
+ * serve instead. What the socket had already buffered is lost: take it over
+ * before anything is read from it.
  */
 export function readsInto(socket: Duplex, onBytes: (piece: Buffer) => void, options: ReadsIntoOptions = {}): Socket {
   const handle = handleOf(socket);
