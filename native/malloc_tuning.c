@@ -4,7 +4,7 @@
 // free (brk, or madvise in threads' arenas), and a server that receives
 // chunks through 64 KiB socket buffers frees and reallocates that much many
 // times a second: each time, every page faults in afresh. See
-// src/io/malloc-tuning.ts for what that cost.
+// src/runtime/malloc-tuning.ts for what that cost.
 #include <node_api.h>
 #include <stdatomic.h>
 #include <stdint.h>

@@ -10,6 +10,7 @@ import { BATCHES_IN_FLIGHT, MAX_READ_CHUNKS } from './wire/chunk-batch.js';
 import type { ChunkPool } from './compute/chunk-pool.js';
 import { VERSION } from './version.js';
 import { blake3Implementation } from './format/chunk-hash.js';
+import { runtimeTricks } from './runtime/index.js';
 
 export interface Running {
   app: App;
@@ -47,6 +48,7 @@ export async function startServer(config: Config): Promise<Running> {
   if (blake3Implementation !== 'native') {
     app.log.warn('chunks are hashed with BLAKE3 in WebAssembly, about ten times slower than native: install librust-blake3-dev (Debian) and run `npm run install` to build it');
   }
+  app.log.info({ runtime: await runtimeTricks() }, 'Node, V8 and C library tricks checked');
 
   let lastGc = Date.now();
   const housekeeping = async () => {

@@ -9,7 +9,7 @@ import { CHUNK_STREAM_PROTOCOL, encodeFrame, FrameTextReader } from '../wire/fra
 import type { Services } from '../services/index.js';
 import { bearerToken, callerOfToken } from './auth.js';
 import { PartsFiller } from '../io/read-into.js';
-import { readsInto } from '../io/socket-reads.js';
+import { readsInto } from '../runtime/index.js';
 import { blobSlots, readIntoBlobSlots } from './binary-body.js';
 import { errorBody } from './error-body.js';
 import { digestList } from './schemas.js';

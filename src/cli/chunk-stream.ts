@@ -4,7 +4,7 @@ import type { UploadChunk } from '../pipeline/backup-pipeline.js';
 import { batchBodyParts, batchReplyLengths, ChunkBatchError, formatBatchQuery, replySlots } from '../wire/chunk-batch.js';
 import { CHUNK_STREAM_PROTOCOL, encodeFrame, FrameTextReader } from '../wire/frames.js';
 import { PartsFiller } from '../io/read-into.js';
-import { readsInto } from '../io/socket-reads.js';
+import { readsInto } from '../runtime/index.js';
 import { describeNetworkError, ServerUnreachableError, type CairnClient } from './http-client.js';
 
 /** A refusal as the server sends it, as the last frame of a stream. */

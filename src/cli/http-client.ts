@@ -3,6 +3,7 @@ import https from 'node:https';
 import type { Duplex, Readable } from 'node:stream';
 import { CairnError } from '../domain/errors.js';
 import type { Page } from '../domain/page.js';
+import { checkSocketReads } from '../runtime/index.js';
 import type { AccountView, TokenView } from '../services/accounts.js';
 import type { JobStatus, JobView } from '../services/jobs.js';
 import type { ResourceView } from '../services/resources.js';
@@ -325,6 +326,8 @@ export class CairnClient {
    * when the Upgrade header did not reach it (a proxy in between dropped it).
    */
   async upgrade(path: string, protocol: string, signal?: AbortSignal): Promise<{ socket: Duplex; head: Buffer } | null> {
+    // Once per process, before a socket is taken over (readsInto).
+    await checkSocketReads();
     const target = new URL(this.url(path));
     const headers = this.authenticated({ connection: 'Upgrade', upgrade: protocol });
     let res: IncomingMessage | undefined;

@@ -1,6 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { CairnError } from '../domain/errors.js';
-import { retainFreedMemory } from '../io/malloc-tuning.js';
+import { retainFreedMemory, runtimeTricks } from '../runtime/index.js';
 import { VERSION } from '../version.js';
 import { accountCommands } from './accounts.js';
 import { adminCommand } from './admin.js';
@@ -8,6 +8,7 @@ import { agentCommand } from './agent.js';
 import { backupCommands } from './backups.js';
 import { imageCommands } from './images.js';
 import { jobCommands } from './jobs.js';
+import { printJson, renderTable } from './output.js';
 import { resourceCommands } from './resources.js';
 import { serveCommand } from './serve.js';
 import { sessionCommands } from './session.js';
@@ -37,6 +38,14 @@ backupCommands(program);
 sharingCommands(program);
 imageCommands(program);
 agentCommand(program);
+program
+  .command('runtime')
+  .description('Show which tricks with Node, V8 and the C library work here (checked now), and why not where one does not')
+  .action(async () => {
+    const tricks = await runtimeTricks();
+    if (program.opts<{ json?: boolean }>().json) return printJson(tricks);
+    process.stdout.write(renderTable(['trick', 'state', 'why'], Object.entries(tricks).map(([name, { active, reason }]) => [name, active ? 'active' : 'inactive', reason])));
+  });
 
 try {
   await program.parseAsync(process.argv);

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { loadConfig, type ConfigInput } from '../config.js';
-import { startFullCollectionsNearTheLimit } from './heap-tuning.js';
+import { startFullCollectionsNearTheLimit } from '../runtime/index.js';
 
 export function serveCommand(program: Command): void {
   program

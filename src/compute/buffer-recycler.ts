@@ -1,5 +1,5 @@
 import { alignedStart } from '../io/disk-io.js';
-import { adviseHugePages, canAdviseHugePages, HUGE_PAGE_SIZE } from '../io/malloc-tuning.js';
+import { adviseHugePages, canAdviseHugePages, HUGE_PAGE_SIZE } from '../runtime/index.js';
 
 /** The smallest page a buffer's memory may be faulted in by. */
 const PAGE_SIZE = 4096;

@@ -1,4 +1,4 @@
-import { loadNativeHelper } from '../io/native-helper.js';
+import { loadNativeHelper } from '../runtime/index.js';
 import { BufferRecycler } from './buffer-recycler.js';
 import {
   BLOB_CAPACITY,

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { loadNativeHelper } from '../io/native-helper.js';
+import { loadNativeHelper } from '../runtime/index.js';
 
 /**
  * What names a chunk: the BLAKE3 (256 bits, lowercase hex) of its content.

@@ -1,6 +1,6 @@
 import { constants as fsConstants } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
-import { loadNativeHelper } from './native-helper.js';
+import { loadNativeHelper } from '../runtime/index.js';
 
 /** The native helper in native/disk_io.c, built by `npm install` (node-gyp). */
 interface DiskIoAddon {
@@ -28,13 +28,10 @@ export function adviseSequential(fd: number): void {
 }
 
 /**
- * Drops the clean cached pages of a range (dirty ones stay). A backup reads,
- * and a restore writes, each byte of a disk once, so caching it only evicts
- * the machine's working set; and pages freed at once are reused by the next
- * I/O while still warm, where fresh ones cost the kernel (and, in a VM that
- * returns free memory to its host, the host) far more. Reading 1.3 GB of a
- * disk image this way took 0.4–0.6 s (0.2–0.4 s of system time) on our test
- * VM, and plain reads 0.4–1.7 s (up to 2.3 s of system time). Only a hint.
+ * Drops the clean cached pages of a range (dirty ones stay): a backup reads,
+ * and a restore writes, each byte once, and pages freed at once are reused
+ * warm by the next I/O; reading 1.3 GB of a disk image took 0.4–0.6 s this
+ * way, 0.4–1.7 s through the cache. Only a hint.
  */
 export function dropCached(fd: number, position: number, length: number): void {
   try {

@@ -1,11 +1,11 @@
 import { copyBytes } from './copy-bytes.js';
-import { noteBytesRead } from './read-buffers.js';
+import { noteBytesRead } from '../runtime/index.js';
 
 /**
  * Reads a byte stream (an HTTP body) into the start of `target` and returns the
  * part filled. A stream longer than `target` asks `tooSmall` for a bigger
  * buffer holding what came so far, or for an error to throw. Both readers
- * here have the stream's own buffers collected as they go (read-buffers.ts).
+ * here have the stream's own buffers collected as they go (noteBytesRead).
  */
 export async function readInto(stream: AsyncIterable<Uint8Array>, target: Buffer, tooSmall: (target: Buffer, filled: number, needed: number) => Buffer): Promise<Buffer> {
   let filled = 0;

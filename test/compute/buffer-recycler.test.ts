@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { BufferRecycler } from '../../src/compute/buffer-recycler.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { hasNativeHelper, isDirectAligned } from '../../src/io/disk-io.js';
-import { adviseHugePages, canAdviseHugePages, HUGE_PAGE_SIZE } from '../../src/io/malloc-tuning.js';
+import { adviseHugePages, canAdviseHugePages, HUGE_PAGE_SIZE } from '../../src/runtime/index.js';
 
 describe('buffer recycler', () => {
   it('hands back the memory it was given, from any view of it', () => {

@@ -7,7 +7,7 @@ import { chunkDigest } from '../../src/format/chunk-hash.js';
 import { createNativeChunkPool, nativeChunkJobs } from '../../src/compute/native-pool.js';
 import { PoolClosedError, type ChunkPool } from '../../src/compute/chunk-pool.js';
 import { WorkerPool } from '../../src/compute/worker-pool.js';
-import { loadNativeHelper } from '../../src/io/native-helper.js';
+import { loadNativeHelper } from '../../src/runtime/index.js';
 import { seededRandom } from '../helpers/disk-images.js';
 
 function chunkOf(seed: number, length = CHUNK_SIZE): Buffer {

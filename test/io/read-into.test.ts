@@ -1,9 +1,7 @@
 import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
 import { describe, it } from 'node:test';
-import { GCProfiler } from 'node:v8';
 import { copyBytes } from '../../src/io/copy-bytes.js';
-import { COLLECT_EVERY, noteBytesRead } from '../../src/io/read-buffers.js';
 import { readInto, readIntoParts } from '../../src/io/read-into.js';
 
 describe('reading a stream into a buffer', () => {
@@ -44,21 +42,5 @@ describe('reading a stream into a buffer', () => {
     assert.equal(await readIntoParts(Readable.from([Buffer.from('abcdefghijk')]), parts), false, 'a byte too many');
     assert.equal(await readIntoParts(Readable.from([Buffer.from('abcdefghi')]), parts), false, 'a byte short');
     assert.equal(await readIntoParts(Readable.from([]), []), true);
-  });
-});
-
-describe('the buffers a stream reads into', () => {
-  it('are collected every COLLECT_EVERY bytes read, by a minor collection', () => {
-    // The collections V8 ran during `work`, counted as it runs them: no waiting on timers.
-    const minor = (work: () => void): number => {
-      const profiler = new GCProfiler();
-      profiler.start();
-      work();
-      return profiler.stop().statistics.filter((s) => s.gcType === 'Scavenge').length;
-    };
-    // Nothing here allocates: any collection is the one asked for.
-    noteBytesRead(COLLECT_EVERY); // starts the count from zero, whatever came before
-    assert.equal(minor(() => noteBytesRead(COLLECT_EVERY - 1)), 0);
-    assert.equal(minor(() => noteBytesRead(1)), 1);
   });
 });

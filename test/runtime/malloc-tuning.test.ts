@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { canAdviseHugePages, HUGE_PAGE_SIZE, retainFreedMemory } from '../../src/io/malloc-tuning.js';
+import { canAdviseHugePages, HUGE_PAGE_SIZE, retainFreedMemory } from '../../src/runtime/index.js';
 
 describe('keeping freed memory in the process', () => {
   it('is taken by the C library where it is glibc', (t) => {

@@ -1,0 +1,22 @@
+import { startFullCollectionsNearTheLimit } from './heap-flags.js';
+import { hugePagesVerdict, retainFreedMemoryVerdict } from './malloc-tuning.js';
+import { minorGcVerdict } from './minor-gc.js';
+import { NATIVE_HELPERS, nativeHelperVerdict } from './native-helpers.js';
+import { checkSocketReads } from './socket-reads.js';
+import type { Verdict } from './verdict.js';
+
+/**
+ * Every trick this module plays on Node, V8 and the C library, by name, each
+ * checked (and so applied) now if it was not yet: whether it took effect in
+ * this process, and why (not).
+ */
+export async function runtimeTricks(): Promise<Record<string, Verdict>> {
+  return {
+    ...Object.fromEntries(NATIVE_HELPERS.map((name) => [`native:${name}`, nativeHelperVerdict(name)])),
+    'socket-reads': await checkSocketReads(),
+    'minor-gc': minorGcVerdict(),
+    'heap-flags': startFullCollectionsNearTheLimit(),
+    'malloc-retain': retainFreedMemoryVerdict(),
+    'huge-pages': hugePagesVerdict(),
+  };
+}

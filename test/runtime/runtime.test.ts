@@ -1,0 +1,127 @@
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { existsSync } from 'node:fs';
+import { connect, createServer, type Socket } from 'node:net';
+import { PassThrough } from 'node:stream';
+import { after, before, describe, it } from 'node:test';
+import { TLSSocket } from 'node:tls';
+import { GCProfiler } from 'node:v8';
+import { checkSocketReads, COLLECT_EVERY, noteBytesRead, readsInto, runtimeTricks, type Verdict } from '../../src/runtime/index.js';
+
+// Each of these fails when a trick silently stops working on the installed Node: the
+// fallbacks keep Cairn correct, so nothing else would notice but the benchmark.
+
+const NATIVE_HELPERS = ['disk_io', 'chunk', 'malloc_tuning'];
+/** From dist/test/runtime/, where this runs, up to the package root. */
+const built = (name: string): boolean => existsSync(new URL(`../../../build/Release/${name}.node`, import.meta.url));
+const glibc = Boolean((process.report.getReport() as { header?: { glibcVersionRuntime?: string } }).header?.glibcVersionRuntime);
+const hugePagesKernel = process.platform === 'linux' && existsSync('/sys/kernel/mm/transparent_hugepage/hpage_pmd_size');
+
+/** The two ends of a loopback TCP connection. */
+async function loopbackPair(): Promise<{ client: Socket; peer: Socket; close(): void }> {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const accepted = once(server, 'connection') as Promise<[Socket]>;
+  const client = connect((server.address() as { port: number }).port, '127.0.0.1');
+  const [peer] = await accepted;
+  return { client, peer, close: () => (client.destroy(), peer.destroy(), server.close()) };
+}
+
+describe('the runtime tricks', () => {
+  let tricks: Record<string, Verdict>;
+  before(async () => {
+    tricks = await runtimeTricks();
+  });
+
+  it('are all in the report, each active on this machine or with a reason this platform lacks it', () => {
+    assert.deepEqual(Object.keys(tricks).sort(), ['heap-flags', 'huge-pages', 'malloc-retain', 'minor-gc', ...NATIVE_HELPERS.map((n) => `native:${n}`), 'socket-reads'].sort());
+    const lacking = new Set<string>();
+    for (const name of NATIVE_HELPERS) if (!built(name) && process.env.CI !== 'true') lacking.add(`native:${name}`);
+    if (!glibc || lacking.has('native:malloc_tuning')) lacking.add('malloc-retain');
+    if (!hugePagesKernel || lacking.has('native:malloc_tuning')) lacking.add('huge-pages');
+    for (const [name, { active, reason }] of Object.entries(tricks)) {
+      assert.equal(typeof reason, 'string');
+      if (!lacking.has(name)) assert.ok(active, `${name} did not take effect on Node ${process.version}: ${reason}`);
+    }
+  });
+
+  it('load every native helper that was built', () => {
+    for (const name of NATIVE_HELPERS.filter(built)) assert.ok(tricks[`native:${name}`]!.active, `build/Release/${name}.node is there but ${tricks[`native:${name}`]!.reason}`);
+  });
+});
+
+describe('reading a socket into our own buffers', () => {
+  let pair: Awaited<ReturnType<typeof loopbackPair>>;
+  before(async () => {
+    assert.ok((await checkSocketReads()).active, 'the check passed');
+    pair = await loopbackPair();
+  });
+  after(() => pair.close());
+
+  it('hands each read over in the caller\'s own memory, not a copy', async () => {
+    // A piece is a view valid until the callback returns: what it said is noted then.
+    const pieces: { text: string; buffer: ArrayBufferLike; byteOffset: number }[] = [];
+    let arrived: () => void = () => {};
+    const memory = Buffer.alloc(512 * 1024);
+    // Asked after each read for the next one: only the first goes to the target.
+    let target: Buffer | null = memory.subarray(4099);
+    const onBytes = (piece: Buffer): void => {
+      pieces.push({ text: piece.toString(), buffer: piece.buffer, byteOffset: piece.byteOffset });
+      target = null;
+      arrived();
+    };
+    const connection = readsInto(pair.peer, onBytes, { target: () => target });
+    assert.notEqual(connection, pair.peer, 'the connection was taken over');
+    const exchange = async (text: string): Promise<(typeof pieces)[number]> => {
+      const got = new Promise<void>((resolve) => (arrived = resolve));
+      pair.client.write(text);
+      await got;
+      return pieces.at(-1)!;
+    };
+
+    const direct = await exchange('into the slot');
+    assert.equal(direct.text, 'into the slot');
+    assert.ok(direct.buffer === memory.buffer && direct.byteOffset === 4099, 'read into the target given, at its offset');
+
+    const first = await exchange('one');
+    const second = await exchange('two');
+    assert.deepEqual([first.text, second.text], ['one', 'two']);
+    assert.ok(first.buffer !== memory.buffer, 'without a target, into a buffer of readsInto\'s own');
+    assert.ok(second.buffer === first.buffer && second.byteOffset === first.byteOffset, 'the same buffer for every read');
+  });
+
+  it('leaves a TLS socket as it is: taking its handle over aborts the process at its first read', () => {
+    const secure = new TLSSocket(pair.client);
+    try {
+      assert.equal(readsInto(secure, () => {}), secure);
+    } finally {
+      secure.destroy();
+    }
+  });
+
+  it('reads a stream that is not a socket through its data events', async () => {
+    const stream = new PassThrough();
+    const pieces: Buffer[] = [];
+    assert.equal(readsInto(stream, (piece) => pieces.push(piece)), stream);
+    stream.end('plain');
+    await once(stream, 'end');
+    assert.equal(Buffer.concat(pieces).toString(), 'plain');
+  });
+});
+
+describe('the buffers a stream reads into', () => {
+  it('are collected every COLLECT_EVERY bytes read, by a minor collection', () => {
+    // The collections V8 ran during `work`, counted as it runs them: no waiting on timers.
+    const minor = (work: () => void): number => {
+      const profiler = new GCProfiler();
+      profiler.start();
+      work();
+      return profiler.stop().statistics.filter((s) => s.gcType === 'Scavenge').length;
+    };
+    // Nothing here allocates: any collection is the one asked for.
+    noteBytesRead(COLLECT_EVERY); // starts the count from zero, whatever came before
+    assert.equal(minor(() => noteBytesRead(COLLECT_EVERY - 1)), 0);
+    assert.equal(minor(() => noteBytesRead(1)), 1);
+  });
+});
