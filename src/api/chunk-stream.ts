@@ -25,8 +25,9 @@ import { digestList } from './schemas.js';
  * read, is checked as its HTTP twin is: the caller's token again, then the
  * same service call (UploadsService.putChunks verifies every blob before
  * recording any; BackupDataService serves only chunks the point's or image's
- * manifest names). Only API tokens open streams: a console session cookie is
- * refused with 401, as no browser can send the Upgrade header anyway.
+ * manifest names). Only API tokens open streams: a session cookie gets 401
+ * (no browser can send this Upgrade header, and a cookie-borne upload over a
+ * GET would pass by auth.ts's CSRF check).
  */
 
 declare module 'fastify' {
