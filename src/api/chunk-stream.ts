@@ -1,16 +1,16 @@
-import { STATUS_CODES, type IncomingMessage, type Server } from 'node:http';
+import { ServerResponse, type IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import type { FastifyBaseLogger, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { CairnError, unauthorized } from '../domain/errors.js';
 import type { Caller } from '../domain/caller.js';
-import { isId } from '../domain/ids.js';
+import type { BufferRecycler, Lease } from '../compute/buffer-recycler.js';
 import { batchSlot, ChunkBatchError, parseBatchQuery, type BatchEntry } from '../wire/chunk-batch.js';
 import { CHUNK_STREAM_PROTOCOL, encodeFrame, FrameTextReader } from '../wire/frames.js';
 import type { Services } from '../services/index.js';
 import { bearerToken, callerOfToken } from './auth.js';
 import { PartsFiller } from '../io/read-into.js';
 import { readsInto } from '../runtime/index.js';
-import { blobSlots, readIntoBlobSlots } from './binary-body.js';
 import { errorBody } from './error-body.js';
 import { digestList } from './schemas.js';
 
@@ -18,17 +18,24 @@ import { digestList } from './schemas.js';
  * The server's side of chunk streams (CHUNK_STREAM_PROTOCOL, see
  * docs/upload-protocol.md): upload batches, or restore reads, over a
  * connection taken over from HTTP, read by libuv straight into a buffer of
- * ours a megabyte at a time (readsInto). Through HTTP, Node reads a request
- * body 64 KiB at a time, copies each piece into a fresh buffer for JavaScript
- * and then we copy it into its slot: a server taking 640 MiB as 16 MiB bodies
- * over three connections spent 0.69–0.86 CPU-s on our test VM, against
- * 0.24–0.29 over such connections. Each batch, and each read, is checked as
- * its HTTP twin is: the caller's token again, then the same service call
- * (UploadsService.putChunks verifies every blob before recording any;
- * BackupDataService serves only chunks the point's or image's manifest names).
+ * ours (readsInto); through HTTP bodies the same 640 MiB cost about three
+ * times the CPU. An Upgrade request goes through the app's router, hooks and
+ * error handler like any other; the route (GET …/chunk-stream) checks access
+ * as its HTTP answer does, then takes the connection. Each batch, and each
+ * read, is checked as its HTTP twin is: the caller's token again, then the
+ * same service call (UploadsService.putChunks verifies every blob before
+ * recording any; BackupDataService serves only chunks the point's or image's
+ * manifest names). Only API tokens open streams: a session cookie gets 401
+ * (no browser can send this Upgrade header, and a cookie-borne upload over a
+ * GET would pass by auth.ts's CSRF check).
  */
 
-const STREAM_PATH = /^\/api\/v1\/(uploads|points|images)\/([^/?#]+)\/chunk-stream(?:\?.*)?$/;
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The route takes chunk-stream upgrades (chunkStream); every other route answers an Upgrade request with the API's 404. */
+    chunkStream?: boolean;
+  }
+}
 
 /** A stream with nothing asked of it for this long is closed, as an idle upload would expire. */
 const IDLE_MS = 120_000;
@@ -54,95 +61,102 @@ interface SessionIo {
   served(): void;
 }
 
-/** Takes Upgrade requests for chunk streams on `server`; the streams close with the app. */
-export function acceptChunkStreams(server: Server, services: Services, log: FastifyBaseLogger): { closeAll(): void } {
-  const open = new Set<Duplex>();
-  server.on('upgrade', (req, socket, head) => {
-    void upgrade(req, socket, head).catch((err: unknown) => {
-      const { status, body } = errorBody(err);
-      if (status >= 500) log.error({ err }, 'chunk stream upgrade failed');
-      refuse(socket, status, body);
-    });
-  });
-
-  async function upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
-    socket.on('error', () => socket.destroy());
-    const path = STREAM_PATH.exec(req.url ?? '');
-    if (!path || req.method !== 'GET') {
-      throw new CairnError(
-        404,
-        'not_found',
-        `No upgrade to ${req.method} ${(req.url ?? '').split('?')[0]}; only GET /api/v1/{uploads,points,images}/:id/chunk-stream take one (Upgrade: ${CHUNK_STREAM_PROTOCOL}).`,
-      );
-    }
-    if (req.headers.upgrade?.toLowerCase() !== CHUNK_STREAM_PROTOCOL) {
-      throw new CairnError(400, 'bad_request', `Ask for Upgrade: ${CHUNK_STREAM_PROTOCOL}, not ${JSON.stringify(req.headers.upgrade ?? '')}.`, 'upgrade');
-    }
-    const token = bearerToken(req.headers.authorization);
-    if (!token) throw unauthorized('A chunk stream needs an "Authorization: Bearer <token>" header.');
-    const caller = (): Promise<Caller> => callerOfToken(services.accounts, token);
-    const kind = path[1] as 'uploads' | 'points' | 'images';
-    const id = path[2]!;
-    if (!isId(kind === 'images' ? 'image' : 'point', id)) throw new CairnError(400, 'bad_request', `"${id}" is not ${ID_NAMES[kind]}.`, 'id');
-    // Someone else's upload, point or image, or none: 404 (or 409), as for every other request about it.
-    const session = await SESSIONS[kind](services, caller, id);
-    if (socket.destroyed) return;
-    socket.write(`HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: ${CHUNK_STREAM_PROTOCOL}\r\n\r\n`);
-
-    const io: SessionIo = {
-      get connection() {
-        return connection;
-      },
-      fail(err) {
-        const { status, body } = errorBody(err);
-        if (status >= 500) log.error({ err }, 'chunk stream request failed');
-        // After a refusal the rest of what the client sent means nothing: the stream ends.
-        if (!connection.destroyed && !connection.writableEnded) connection.end(encodeFrame(JSON.stringify({ status, ...(body as object) })));
-        if (!session.busy) session.release();
-      },
-      serving: () => connection.setTimeout(0),
-      served: () => connection.setTimeout(IDLE_MS),
-    };
-    const onBytes = (piece: Buffer): void => {
-      if (!connection.writableEnded) session.take(piece, io);
-    };
-    const connection = readsInto(socket, onBytes, { target: () => session.target() });
-    open.add(connection);
-    connection.setTimeout(IDLE_MS, () => connection.destroy());
-    connection.on('error', () => connection.destroy());
-    connection.on('close', () => {
-      open.delete(connection);
-      if (!session.busy) session.release();
-    });
-    if (head.length > 0) onBytes(head);
-  }
-
-  return {
-    closeAll() {
-      for (const connection of open) connection.destroy();
-    },
-  };
+/** An Upgrade request's connection, kept for the route that takes it over. */
+interface Upgrade {
+  socket: Socket;
+  head: Buffer;
+  /** The app's open streams, closed with it. */
+  open: Set<Duplex>;
 }
 
-const ID_NAMES = { uploads: 'an upload ID', points: 'a point ID', images: 'an image ID' } as const;
+const upgrades = new WeakMap<IncomingMessage, Upgrade>();
 
-type Reader = (caller: Caller, digests: string[], into: Buffer[]) => Promise<Buffer[]>;
+/**
+ * Routes the server's Upgrade requests through `app` (as @fastify/websocket
+ * does): its onRequest hooks authenticate them, its router finds the route,
+ * whose params are checked, and its error and not-found handlers answer in
+ * HTTP on the connection, which then closes. Streams close with the app.
+ */
+export function routeUpgrades(app: FastifyInstance): void {
+  const open = new Set<Duplex>();
+  app.server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
+    socket.on('error', () => socket.destroy());
+    upgrades.set(req, { socket, head, open });
+    const res = new ServerResponse(req);
+    res.shouldKeepAlive = false;
+    res.assignSocket(socket);
+    // An answer in HTTP (a refusal) is the last thing on the connection; a stream taken over detaches it first.
+    res.once('finish', () => socket.end(() => socket.destroy()));
+    app.routing(req, res);
+  });
+  app.addHook('onRequest', async (req, reply) => {
+    if (upgrades.has(req.raw) && !req.is404 && !req.routeOptions.config.chunkStream) return reply.callNotFound();
+  });
+  app.addHook('preClose', async () => {
+    for (const connection of open) connection.destroy();
+  });
+}
 
-/** How each kind of stream checks its caller before it is taken, and then serves. */
-const SESSIONS: Record<'uploads' | 'points' | 'images', (services: Services, caller: () => Promise<Caller>, id: string) => Promise<Session>> = {
-  async uploads(services, caller, id) {
-    await services.uploads.get(await caller(), id);
-    return new UploadSession((who, chunks) => services.uploads.putChunks(who, id, chunks), caller);
-  },
-  async points(services, caller, id) {
-    await services.data.readablePoint(await caller(), id);
-    return new ReadSession((who, digests, into) => services.data.pointChunks(who, id, digests, into), caller);
-  },
-  async images(services, caller, id) {
-    await services.images.checkReadable(await caller(), id);
-    return new ReadSession((who, digests, into) => services.images.chunks(who, id, digests, into), caller);
-  },
-};
+/** What a chunk stream route serves, once the route has checked its caller may. */
+export type StreamOf = { uploads: string } | { points: string } | { images: string };
+
+/**
+ * Takes the request's connection over as a chunk stream of `what`, whose
+ * caller the route has checked; without the Upgrade header (a proxy dropped
+ * it), answers 426, saying what the client does instead.
+ */
+export function chunkStream(req: FastifyRequest, reply: FastifyReply, services: Services, what: StreamOf): FastifyReply {
+  const upgrade = upgrades.get(req.raw);
+  if (!upgrade) return upgradeRequired(reply, 'uploads' in what ? 'send the batches as POST …/chunks requests' : 'read the chunks with GET …/chunks requests');
+  if (req.headers.upgrade?.toLowerCase() !== CHUNK_STREAM_PROTOCOL) {
+    throw new CairnError(400, 'bad_request', `Ask for Upgrade: ${CHUNK_STREAM_PROTOCOL}, not ${JSON.stringify(req.headers.upgrade ?? '')}.`, 'upgrade');
+  }
+  const token = bearerToken(req.headers.authorization);
+  if (!token) throw unauthorized('A chunk stream needs an API token in an "Authorization: Bearer <token>" header; a session cookie does not open one.');
+  const caller = (): Promise<Caller> => callerOfToken(services.accounts, token);
+  const session: Session =
+    'uploads' in what
+      ? new UploadSession((who, chunks) => services.uploads.putChunks(who, what.uploads, chunks), caller, req.server.blobSlots)
+      : 'points' in what
+        ? new ReadSession((who, digests) => services.data.pointChunks(who, what.points, digests), caller)
+        : new ReadSession((who, digests) => services.images.chunks(who, what.images, digests), caller);
+
+  reply.hijack();
+  const { socket, head, open } = upgrade;
+  reply.raw.detachSocket(socket);
+  if (socket.destroyed) return reply;
+  socket.write(`HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: ${CHUNK_STREAM_PROTOCOL}\r\n\r\n`);
+
+  const io: SessionIo = {
+    get connection() {
+      return connection;
+    },
+    fail(err) {
+      const { status, body } = errorBody(err);
+      if (status >= 500) req.log.error({ err }, 'chunk stream request failed');
+      // After a refusal the rest of what the client sent means nothing: the stream ends.
+      if (!connection.destroyed && !connection.writableEnded) connection.end(encodeFrame(JSON.stringify({ status, ...(body as object) })));
+      if (!session.busy) session.release();
+    },
+    serving: () => connection.setTimeout(0),
+    served: () => connection.setTimeout(IDLE_MS),
+  };
+  const onBytes = (piece: Buffer): void => {
+    if (!connection.writableEnded) session.take(piece, io);
+  };
+  const connection = readsInto(socket, onBytes, { target: () => session.target() });
+  open.add(connection);
+  connection.setTimeout(IDLE_MS, () => connection.destroy());
+  connection.on('error', () => connection.destroy());
+  connection.on('close', () => {
+    open.delete(connection);
+    if (!session.busy) session.release();
+  });
+  if (head.length > 0) onBytes(head);
+  return reply;
+}
+
+type Reader = (caller: Caller, digests: string[]) => Promise<Lease>;
 
 /**
  * Upload batches: a frame of chunks (a batch request's `chunks` query), then
@@ -150,13 +164,16 @@ const SESSIONS: Record<'uploads' | 'points' | 'images', (services: Services, cal
  * request's answer, before the next may come.
  */
 class UploadSession implements Session {
-  private readonly receiver = new BatchReceiver();
+  private readonly receiver: BatchReceiver;
   busy = false;
 
   constructor(
     private readonly store: (caller: Caller, chunks: { digest: string; blob: Buffer }[]) => Promise<{ digest: string; stored: boolean }[]>,
     private readonly caller: () => Promise<Caller>,
-  ) {}
+    slots: BufferRecycler,
+  ) {
+    this.receiver = new BatchReceiver(slots);
+  }
 
   take(piece: Buffer, io: SessionIo): void {
     if (this.busy) {
@@ -241,18 +258,19 @@ class ReadSession implements Session {
     this.busy = true;
     io.serving();
     void this.caller()
-      .then((who) => readIntoBlobSlots(digests.length, (into) => this.read(who, digests, into)))
+      .then((who) => this.read(who, digests))
       .then(
-        ({ blobs, release }) => {
+        (lease) => {
           this.busy = false;
           const { connection } = io;
-          if (connection.destroyed || connection.writableEnded) return release();
+          if (connection.destroyed || connection.writableEnded) return lease.release();
+          const { blobs } = lease;
           io.served();
           connection.cork();
           connection.write(encodeFrame(blobs.map((b) => b.length).join(',')));
           // Once the last blob is with the kernel, the slots are free again; a
           // connection cut short before leaves them to the collector instead.
-          blobs.forEach((blob, i) => connection.write(blob, i < blobs.length - 1 ? undefined : (err) => void (err ? undefined : release())));
+          blobs.forEach((blob, i) => connection.write(blob, i < blobs.length - 1 ? undefined : (err) => void (err ? undefined : lease.release())));
           connection.uncork();
         },
         (err: unknown) => {
@@ -270,32 +288,24 @@ class ReadSession implements Session {
 }
 
 /**
- * The answer to a chunk stream's path asked for without the Upgrade header
- * (acceptChunkStreams takes the connections that have it): what a proxy that
- * drops the header passes on. The client then does `instead`.
+ * The answer to a chunk stream's path asked for without the Upgrade header:
+ * what a proxy that drops the header passes on. The client then does `instead`.
  */
-export function upgradeRequired(reply: FastifyReply, instead: string): FastifyReply {
+function upgradeRequired(reply: FastifyReply, instead: string): FastifyReply {
   return reply
     .status(426)
     .header('upgrade', CHUNK_STREAM_PROTOCOL)
     .send({ error: { code: 'upgrade_required', message: `This is a chunk stream: ask for it with "Connection: Upgrade" and "Upgrade: ${CHUNK_STREAM_PROTOCOL}", or ${instead}.` } });
 }
 
-/** An HTTP answer on a connection not taken over, which then closes. */
-function refuse(socket: Duplex, status: number, body: unknown): void {
-  if (socket.destroyed) return;
-  const text = JSON.stringify(body);
-  socket.end(
-    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`,
-  );
-}
-
-/** The batch a stream is receiving: its frame of chunks, then their blobs, one to a slot of blobSlots. */
+/** The batch a stream is receiving: its frame of chunks, then their blobs, one to a blob slot. */
 class BatchReceiver {
   private readonly list = new FrameTextReader();
   private entries: BatchEntry[] | null = null;
-  private slots: Buffer[] = [];
+  private lease: Lease | null = null;
   private blobs = new PartsFiller([]);
+
+  constructor(private readonly slots: BufferRecycler) {}
 
   /** Takes bytes of the stream; the whole batch once its last byte came. Throws ChunkBatchError for a malformed one. */
   take(piece: Buffer): { entries: BatchEntry[]; blobs: Buffer[] } | null {
@@ -305,14 +315,14 @@ class BatchReceiver {
       at = used;
       if (text === undefined) return null;
       this.entries = parseBatchQuery(text);
-      this.slots = this.entries.map(() => blobSlots.take());
+      const lease = (this.lease = this.slots.leaseOf(this.entries.map(({ length }) => length)));
       // Each blob with the zeros that pad it, as the batch body lays them out.
-      this.blobs = new PartsFiller(this.entries.map(({ length }, i) => this.slots[i]!.subarray(0, batchSlot(length))));
+      this.blobs = new PartsFiller(this.entries.map(({ length }, i) => lease.buffers[i]!.subarray(0, batchSlot(length))));
     }
     at += this.blobs.take(piece.subarray(at));
     if (!this.blobs.full) return null;
     if (at < piece.length) throw new ChunkBatchError('More bytes came after the blobs of the batch; send the next batch after its answer.');
-    return { entries: this.entries, blobs: this.entries.map(({ length }, i) => this.slots[i]!.subarray(0, length)) };
+    return { entries: this.entries, blobs: this.lease!.blobs };
   }
 
   /** The rest of the blob slot being filled, once the batch's frame has come. */
@@ -322,8 +332,8 @@ class BatchReceiver {
 
   /** Gives the slots back and starts over: the batch is stored, refused, or abandoned. */
   release(): void {
-    for (const slot of this.slots) blobSlots.give(slot);
-    this.slots = [];
+    this.lease?.release();
+    this.lease = null;
     this.entries = null;
   }
 }

@@ -9,7 +9,8 @@ import type { Services } from '../services/index.js';
 import { authenticate } from './auth.js';
 import { readBinaryBody } from './binary-body.js';
 import { errorBody } from './error-body.js';
-import { acceptChunkStreams } from './chunk-stream.js';
+import { routeUpgrades } from './chunk-stream.js';
+import type { BufferRecycler } from '../compute/buffer-recycler.js';
 import { registerRoutes } from './routes/index.js';
 import { registerConsole } from './static.js';
 
@@ -18,6 +19,8 @@ export interface ServerOptions {
   version: string;
   engine: string;
   webDir: string | null;
+  /** The slots chunk blobs are received and sent in (blobSlotPool in app.ts). */
+  blobSlots: BufferRecycler;
 }
 
 export type App = FastifyInstance;
@@ -47,7 +50,8 @@ export async function buildServer(services: Services, opts: ServerOptions): Prom
     return503OnClosing: true,
   }).withTypeProvider<TypeBoxTypeProvider>();
   app.setValidatorCompiler(validators());
-  app.addContentTypeParser('application/octet-stream', (req: FastifyRequest, payload: IncomingMessage) => readBinaryBody(req, payload));
+  app.decorate('blobSlots', opts.blobSlots);
+  app.addContentTypeParser('application/octet-stream', (req: FastifyRequest, payload: IncomingMessage) => readBinaryBody(req, payload, opts.blobSlots));
   app.setErrorHandler((err: FastifyError, req, reply) => {
     const { status, body } = errorBody(err);
     if (status >= 500) req.log.error({ err }, 'request failed');
@@ -76,11 +80,10 @@ export async function buildServer(services: Services, opts: ServerOptions): Prom
     if (!req.url.startsWith('/api/')) return;
     await authenticate(services.accounts)(req, reply);
   });
+  routeUpgrades(app);
   app.get('/api/v1/openapi.json', { config: { public: true }, schema: { hide: true } }, async () => app.swagger());
   app.get('/api/v1/health', { config: { public: true } }, async () => ({ status: 'ok', version: opts.version, engine: opts.engine }));
   await registerRoutes(app, services);
-  const streams = acceptChunkStreams(app.server, services, app.log);
-  app.addHook('preClose', async () => streams.closeAll());
   await registerConsole(app, opts.webDir);
   return app;
 }

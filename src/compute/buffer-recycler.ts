@@ -72,7 +72,7 @@ export class BufferRecycler {
    * Allocates buffers until `count` (at most `keep`) are ready for reuse, and
    * faults their memory in now, for a long-lived process to pay at its start
    * what its first transfer would pay as the buffers are first written (see
-   * blobSlots).
+   * blobSlotPool in app.ts).
    */
   prefill(count = this.keep): void {
     while (this.free.length < Math.min(count, this.keep)) {
@@ -86,6 +86,30 @@ export class BufferRecycler {
   /** Buffers ready for reuse. */
   get spare(): number {
     return this.free.length;
+  }
+
+  /** One buffer for each length, seen through `blobs` as its first `length` bytes, until the lease is released. */
+  leaseOf(lengths: readonly number[]): Lease {
+    const buffers = lengths.map(() => this.take());
+    return new Lease(
+      this,
+      buffers,
+      lengths.map((length, i) => buffers[i]!.subarray(0, length)),
+    );
+  }
+
+  /**
+   * `count` buffers for `fill` to put blobs in (its result, views of them),
+   * held until the lease is released; if `fill` fails they come back at once.
+   */
+  async lease(count: number, fill: (buffers: Buffer[]) => Promise<Buffer[]>): Promise<Lease> {
+    const buffers = Array.from({ length: count }, () => this.take());
+    try {
+      return new Lease(this, buffers, await fill(buffers));
+    } catch (err) {
+      for (const buffer of buffers) this.give(buffer);
+      throw err;
+    }
   }
 
   /** Returns a buffer (or a view of one) obtained from `take`; others are ignored. */
@@ -105,5 +129,27 @@ export class BufferRecycler {
 
   private viewOf(buffer: ArrayBuffer | SharedArrayBuffer): Buffer {
     return this.align ? Buffer.from(buffer, alignedStart(buffer, this.align), this.size) : Buffer.from(buffer);
+  }
+}
+
+/**
+ * Blobs in buffers taken from a recycler, owned by the holder until `release`
+ * gives the buffers back. Releasing twice is a bug (the buffers may already
+ * hold someone else's blobs), so it throws.
+ */
+export class Lease {
+  private released = false;
+
+  constructor(
+    private readonly recycler: BufferRecycler,
+    /** The whole buffers, for a holder that fills them past the blobs (a batch body's padding). */
+    readonly buffers: readonly Buffer[],
+    readonly blobs: Buffer[],
+  ) {}
+
+  release(): void {
+    if (this.released) throw new Error('This lease of buffers was released already; a second release would hand them out twice.');
+    this.released = true;
+    for (const buffer of this.buffers) this.recycler.give(buffer);
   }
 }

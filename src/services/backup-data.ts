@@ -3,6 +3,7 @@ import type { Caller } from '../domain/caller.js';
 import { CairnError, conflict, forbidden, notFound } from '../domain/errors.js';
 import { verifyChunk } from '../format/chunk-codec.js';
 import { settleAll } from '../compute/concurrency.js';
+import type { BufferRecycler, Lease } from '../compute/buffer-recycler.js';
 import { decodeManifest, manifestChunkDigests } from '../format/manifest.js';
 import type { ChunkStore } from '../store/chunk-store.js';
 import type { Access } from './access.js';
@@ -32,6 +33,8 @@ export class BackupDataService {
     private readonly db: Db,
     private readonly store: ChunkStore,
     private readonly access: Access,
+    /** Blob slots (blobSlotPool in app.ts): chunks are read one to a slot, and handed out as leases of them. */
+    private readonly slots: BufferRecycler,
   ) {}
 
   async manifestBody(digest: string): Promise<Buffer> {
@@ -46,30 +49,35 @@ export class BackupDataService {
   }
 
   /**
-   * Blobs of chunks that the point's manifests name, read into `into[i]` when
-   * they fit (see ChunkStore.get); any digest they do not name is not found,
-   * and nothing is read.
+   * Blobs of chunks that the point's manifests name, one to a slot, held until
+   * the lease is released; any digest they do not name is not found, and
+   * nothing is read.
    */
-  async pointChunks(caller: Caller, pointId: string, digests: string[], into: Buffer[] = []): Promise<Buffer[]> {
+  async pointChunks(caller: Caller, pointId: string, digests: string[]): Promise<Lease> {
     await this.readablePoint(caller, pointId);
     const disks = await this.db.selectFrom('point_disks').select('manifest_digest').where('point_id', '=', pointId).execute();
     return this.chunksOf(
       disks.flatMap((d) => (d.manifest_digest ? [d.manifest_digest] : [])),
       digests,
       `point ${pointId}`,
-      into,
     );
   }
 
-  /** Serves blobs named by a manifest the caller may read (images). */
-  chunksOfManifest(manifestDigest: string, digests: string[], owner: string, into: Buffer[] = []): Promise<Buffer[]> {
-    return this.chunksOf([manifestDigest], digests, owner, into);
+  /** Blobs named by a manifest the caller may read (images), as pointChunks hands them out. */
+  chunksOfManifest(manifestDigest: string, digests: string[], owner: string): Promise<Lease> {
+    return this.chunksOf([manifestDigest], digests, owner);
   }
 
-  private async chunksOf(manifests: string[], digests: string[], owner: string, into: Buffer[]): Promise<Buffer[]> {
+  /** One blob named by the manifest, in memory of its own (no slot), for a reader that keeps it as long as it likes. */
+  async chunkOfManifest(manifestDigest: string, digest: string, owner: string): Promise<Buffer> {
+    if (!(await this.names(manifestDigest, digest))) throw notFound('Chunk', digest);
+    return this.blob(digest, owner);
+  }
+
+  private async chunksOf(manifests: string[], digests: string[], owner: string): Promise<Lease> {
     for (const digest of digests) if (!(await this.namedByAny(manifests, digest))) throw notFound('Chunk', digest);
-    // Every read settles before an error is thrown: the caller reuses `into` at once.
-    return settleAll(digests.map((digest, i) => this.blob(digest, owner, into[i])));
+    // Every read settles before a failure gives the slots back.
+    return this.slots.lease(digests.length, (slots) => settleAll(digests.map((digest, i) => this.blob(digest, owner, slots[i]))));
   }
 
   async verifyPoint(caller: Caller, pointId: string): Promise<VerifyReport> {
@@ -113,8 +121,8 @@ export class BackupDataService {
     return results.filter((r): r is { digest: string; problem: string } => r !== null);
   }
 
-  private async blob(digest: string, owner: string, into?: Buffer): Promise<Buffer> {
-    const blob = await this.store.get(digest, into);
+  private async blob(digest: string, owner: string, slot?: Buffer): Promise<Buffer> {
+    const blob = await this.store.get(digest, slot);
     if (!blob) throw new CairnError(500, 'chunk_missing', `Chunk ${digest} of ${owner} is missing from the chunk store; run \`cairn verify\` and restore from another point.`);
     return blob;
   }

@@ -11,6 +11,7 @@ import { checkName } from '../domain/rules.js';
 import { nowIso } from '../domain/time.js';
 import { decodeChunk } from '../format/chunk-codec.js';
 import { chunkLength, chunkOffset, decodeManifest } from '../format/manifest.js';
+import type { Lease } from '../compute/buffer-recycler.js';
 import type { Access, PointGrant } from './access.js';
 import type { BackupDataService } from './backup-data.js';
 import type { EventsService } from './events.js';
@@ -119,10 +120,10 @@ export class ImagesService {
     await this.own(caller, id);
   }
 
-  /** Chunks of the image, read into `into[i]` when they fit (see BackupDataService.pointChunks). */
-  async chunks(caller: Caller, id: string, digests: string[], into?: Buffer[]): Promise<Buffer[]> {
+  /** Chunks of the image, one to a slot, held until the lease is released (see BackupDataService.pointChunks). */
+  async chunks(caller: Caller, id: string, digests: string[]): Promise<Lease> {
     const img = await this.own(caller, id);
-    return this.data.chunksOfManifest(img.manifest_digest, digests, `image ${id}`, into);
+    return this.data.chunksOfManifest(img.manifest_digest, digests, `image ${id}`);
   }
 
   /**
@@ -144,8 +145,7 @@ export class ImagesService {
         const digest = manifest.chunks[i];
         const len = chunkLength(manifest, i);
         if (!digest) return Buffer.alloc(len);
-        const [blob] = await data.chunksOfManifest(img.manifest_digest, [digest], `image ${id}`);
-        return decodeChunk(blob!, digest);
+        return decodeChunk(await data.chunkOfManifest(img.manifest_digest, digest, `image ${id}`), digest);
       };
       let next = fetchAt(first);
       // A read ahead that fails after the client left must not be an unhandled rejection; `await next` still throws.

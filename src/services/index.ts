@@ -1,6 +1,7 @@
 import type { MetadataStore } from '../db/connect.js';
 import type { ChunkStore } from '../store/chunk-store.js';
 import type { ChunkPool } from '../compute/chunk-pool.js';
+import type { BufferRecycler } from '../compute/buffer-recycler.js';
 import { Access } from './access.js';
 import { AccountsService } from './accounts.js';
 import { AgentsService } from './agents.js';
@@ -34,15 +35,19 @@ export const DEFAULT_SETTINGS: ServiceSettings = {
   maxSharesPerAccount: 10_000,
 };
 
-/** The use cases, wired to one metadata store and one chunk store. The API and the local CLI commands both use this. */
-export function createServices(meta: MetadataStore, store: ChunkStore, settings: ServiceSettings = DEFAULT_SETTINGS, pool?: ChunkPool) {
+/**
+ * The use cases, wired to one metadata store and one chunk store, with the
+ * slots chunk blobs are read into (blobSlotPool in app.ts). The API and the
+ * local CLI commands both use this.
+ */
+export function createServices(meta: MetadataStore, store: ChunkStore, blobSlots: BufferRecycler, settings: ServiceSettings = DEFAULT_SETTINGS, pool?: ChunkPool) {
   const db = meta.db;
   const access = new Access(db);
   const jobs = new JobsService(db, access);
   const events = new EventsService(db);
   const chains = new ChainsService(db, access, events, settings);
   const shares = new SharesService(db, access, chains, events, settings);
-  const data = new BackupDataService(db, store, access);
+  const data = new BackupDataService(db, store, access, blobSlots);
   const images = new ImagesService(db, access, data, events);
   const gc = new GarbageCollector(db, store, settings);
   gc.addManifestReferences((among) => images.liveManifests(among));

@@ -7,11 +7,12 @@ export interface ChunkStore {
   /** Stores the blob unless the key exists; true when this call wrote it. */
   putIfAbsent(key: string, blob: Buffer): Promise<boolean>;
   /**
-   * The blob, or null when the key is absent. Read into the start of `into`
-   * when given and large enough (the result is then a view of it); bytes of
-   * `into` past the blob may be overwritten too.
+   * The blob, or null when the key is absent. Given a slot its caller holds
+   * (a leased blob slot) that is large enough, it is read to the slot's start
+   * and the result is a view of it; bytes of the slot past the blob may be
+   * overwritten too. Otherwise it comes in memory of its own.
    */
-  get(key: string, into?: Buffer): Promise<Buffer | null>;
+  get(key: string, slot?: Buffer): Promise<Buffer | null>;
   head(key: string): Promise<{ size: number; modifiedAt: Date } | null>;
   delete(key: string): Promise<void>;
   list(): AsyncIterable<{ key: string; size: number; modifiedAt: Date }>;

@@ -19,9 +19,9 @@ function isErrno(err: unknown, code: string): boolean {
  *
  * With the native helper, each write and each read is one job on the thread
  * pool (writeNewFile, readFileInto), and blobs in memory aligned for direct
- * I/O (the server's request and reply buffers) go around the page cache: a
- * chunk store is written once and read rarely, so caching it only costs the
- * kernel allocating pages, and evicts what the machine does use. Without it,
+ * I/O (the server's blob slots) go around the page cache: a chunk store is
+ * written once and read rarely, so caching it only costs the kernel
+ * allocating pages, and evicts what the machine does use. Without it,
  * the same steps go through node:fs and the page cache.
  */
 export class LocalChunkStore implements ChunkStore {
@@ -58,21 +58,21 @@ export class LocalChunkStore implements ChunkStore {
     }
   }
 
-  async get(key: string, into?: Buffer): Promise<Buffer | null> {
+  async get(key: string, slot?: Buffer): Promise<Buffer | null> {
     const { file } = this.pathOf(key);
     try {
-      if (!into) return await readFile(file);
-      const native = readFileInto(file, into);
+      if (!slot) return await readFile(file);
+      const native = readFileInto(file, slot);
       if (native) {
         const length = await native;
-        return length >= 0 ? into.subarray(0, length) : await readFile(file);
+        return length >= 0 ? slot.subarray(0, length) : await readFile(file);
       }
       const fh = await open(file, 'r');
       try {
         const { size } = await fh.stat();
-        if (size > into.length) return await fh.readFile();
+        if (size > slot.length) return await fh.readFile();
         // Short if truncated meanwhile: the reader's digest check catches it.
-        return into.subarray(0, await readFull(fh, into.subarray(0, size), 0));
+        return slot.subarray(0, await readFull(fh, slot.subarray(0, size), 0));
       } finally {
         await fh.close();
       }

@@ -5,12 +5,10 @@ import { BLOB_HEADER_SIZE, isDigest, MAX_BLOB_SIZE } from '../format/chunk-codec
  * Several chunks in one upload request (docs/upload-protocol.md): their
  * digests and blob lengths in the query, as `chunks=<digest>:<length>,…`, and
  * the blobs in the body in that order, each padded with zeros to a whole
- * number of BATCH_ALIGNMENT bytes. Per request the server pays for the
- * caller's token, the upload's row, a transaction and the HTTP exchange: one
- * request per chunk cost it 2–3 ms of CPU (on our test VM), as much as
- * verifying a 4 MiB chunk. The padding puts every blob at an aligned place in
- * the (aligned) request buffer, so the store writes each around the page cache
- * straight from it.
+ * number of BATCH_ALIGNMENT bytes. Batches, since a request per chunk cost the
+ * server 2–3 ms of CPU, as much as verifying a 4 MiB chunk; padded, so that
+ * each blob lands aligned in its slot and the store writes it around the page
+ * cache straight from there.
  */
 export const BATCH_ALIGNMENT = DIRECT_IO_ALIGNMENT;
 
@@ -153,14 +151,8 @@ export function splitBatchBody(entries: readonly BatchEntry[], body: Buffer): { 
 }
 
 /**
- * Batches talking to the store at once. A batch waits for its `missing`
- * answer and then for its upload, which the server verifies and writes
- * durably before answering; with one batch at a time, backing up 400 MiB of
- * random data ran at 260 MB/s with 70–80% of both cores idle. With three
- * rather than two, the server always has a batch to verify while it writes
- * another. On the benchmark's 2 GiB disk, in three sets of A/B pairs, the
- * full backup's median went 2.72 → 2.49 s and 2.59 → 2.58 s, and 5 of 6
- * pairs were faster (by 0.10 s in the median pair); for 17 MB more at the
- * peak on each side, which the chunk jobs had saved (native-pool.ts).
+ * Batches talking to the store at once: three, so the server always has one
+ * to verify while it writes another (full backup of the 2 GiB benchmark disk
+ * 2.72 → 2.49 s against two, for 17 MB more at the peak on each side).
  */
 export const BATCHES_IN_FLIGHT = 3;

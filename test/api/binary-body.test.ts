@@ -11,9 +11,11 @@ import { CairnError } from '../../src/domain/errors.js';
 describe('binary request bodies', () => {
   let app: FastifyInstance;
   const recycler = new BufferRecycler(16, { keep: 4, shared: true });
+  // The slots a batch body's blobs are read into, one to a slot (the server's are blobSlotPool's).
+  const blobSlots = new BufferRecycler(BATCH_ALIGNMENT, { keep: 4, shared: true });
   before(async () => {
     app = Fastify();
-    app.addContentTypeParser('application/octet-stream', (req: FastifyRequest, payload: IncomingMessage) => readBinaryBody(req, payload));
+    app.addContentTypeParser('application/octet-stream', (req: FastifyRequest, payload: IncomingMessage) => readBinaryBody(req, payload, blobSlots));
     app.setErrorHandler((err, _req, reply) => {
       const status = err instanceof CairnError ? err.status : 500;
       return reply.status(status).send({ code: err instanceof CairnError ? err.code : 'internal' });
@@ -106,5 +108,28 @@ describe('binary request bodies', () => {
       payload: Readable.from([body.subarray(0, 100)]),
     });
     assert.equal(short.statusCode, 400);
+  });
+});
+
+describe('leases of blob slots', () => {
+  it('give each slot back exactly once: a second release is an error', async () => {
+    const slots = new BufferRecycler(BATCH_ALIGNMENT, { keep: 4, shared: true });
+    const lease = slots.leaseOf([10, 1]);
+    assert.deepEqual(lease.blobs.map((b) => b.length), [10, 1]);
+    assert.equal(slots.spare, 0);
+    lease.release();
+    assert.equal(slots.spare, 2, 'both slots are back');
+    assert.throws(() => lease.release(), /released already/);
+    assert.equal(slots.spare, 2, 'and not twice');
+    // A lease whose filling fails gives its slots back at once, and is never handed out.
+    await assert.rejects(
+      slots.lease(3, () => Promise.reject(new Error('disk on fire'))),
+      /disk on fire/,
+    );
+    assert.equal(slots.spare, 3);
+    const read = await slots.lease(1, async ([slot]) => [slot!.subarray(0, 5)]);
+    assert.equal(slots.spare, 2);
+    read.release();
+    assert.equal(slots.spare, 3);
   });
 });

@@ -4,7 +4,7 @@
 // Restore reads over such streams serve what batch reads serve, to whom they serve it.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:http';
+import { createServer, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
@@ -322,5 +322,64 @@ describe('chunk read streams', () => {
   it('are not asked for where the Upgrade header does not get through', async () => {
     // The restore then reads with GET …/chunks.
     await behindUpgradeDroppingProxy(async (client) => assert.equal(await ChunkReadStream.open(client, pointPath(point)), null));
+  });
+});
+
+/** An Upgrade request sent by hand, and the HTTP answer it gets instead of a stream (a stream taken fails the test). */
+async function refusedUpgrade(path: string, headers: Record<string, string>): Promise<{ status: number; body: unknown; connection?: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(new URL(path, server.url), { method: 'GET', agent: false, headers: { connection: 'Upgrade', upgrade: CHUNK_STREAM_PROTOCOL, ...headers } });
+    req.on('upgrade', (_res, socket: Duplex) => {
+      socket.destroy();
+      reject(new Error(`the server took a stream at ${path}`));
+    });
+    req.on('response', (res) => {
+      let text = '';
+      res.setEncoding('utf8').on('data', (d: string) => (text += d));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as unknown, connection: res.headers.connection }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+describe('chunk stream upgrades, as requests of the API', () => {
+  const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+
+  it('get the API\'s 404 where no route takes a stream, and the connection closes', async () => {
+    for (const path of ['/api/v1/nowhere/chunk-stream', '/api/v1/health', '/']) {
+      const answer = await refusedUpgrade(path, bearer(owner.token));
+      assert.equal(answer.status, 404, path);
+      assert.equal(answer.connection, 'close', path);
+      const { error } = answer.body as { error: { code: string; message: string } };
+      assert.equal(error.code, 'not_found', path);
+      assert.match(error.message, new RegExp(`^No route GET ${path.replaceAll('/', '\\/')};`), path);
+    }
+  });
+
+  it('get the API\'s 401, body and all, for a token it does not know', async () => {
+    const upload = await openUpload(owner.api, volume, [DISK], 'full');
+    const answer = await refusedUpgrade(streamPath(upload), bearer('not-a-token'));
+    assert.equal(answer.status, 401);
+    // The same body the route answers without the Upgrade header.
+    const plain = await fetch(new URL(streamPath(upload), server.url), { headers: bearer('not-a-token') });
+    assert.equal(plain.status, 401);
+    assert.deepEqual(answer.body, await plain.json());
+    assert.equal((answer.body as { error: { code: string } }).error.code, 'unauthorized');
+  });
+
+  it('are refused with 401 to a session cookie, which the HTTP route answers with 426', async () => {
+    // Streams are opened with API tokens only: no browser can send the Upgrade header, and a cookie-borne upload would skip the CSRF check.
+    const upload = await openUpload(owner.api, volume, [DISK], 'full');
+    const cookie = { cookie: owner.session.cookie, 'x-csrf-token': owner.session.csrf };
+    const answer = await refusedUpgrade(streamPath(upload), cookie);
+    assert.equal(answer.status, 401);
+    const { error } = answer.body as { error: { code: string; message: string } };
+    assert.equal(error.code, 'unauthorized');
+    assert.match(error.message, /API token/);
+    // The caller is known all the same: another tenant's upload is not found, as through HTTP.
+    const stranger = await refusedUpgrade(streamPath(upload), { cookie: (await newAccount(server.url, { tag: 'stream-cookie' })).session.cookie });
+    assert.equal(stranger.status, 404);
+    expectError(await owner.api.withSession(owner.session).get(`/uploads/${upload}/chunk-stream`), 426, 'upgrade_required');
   });
 });

@@ -6,6 +6,7 @@ import pg from 'pg';
 import { openMetadataStore, type MetadataStore } from '../../src/db/connect.js';
 import type { AccountView } from '../../src/services/accounts.js';
 import { DEFAULT_SETTINGS, createServices, type Services } from '../../src/services/index.js';
+import { blobSlotPool } from '../../src/app.js';
 import type { Caller } from '../../src/domain/caller.js';
 import { LocalChunkStore } from '../../src/store/local-store.js';
 
@@ -115,7 +116,7 @@ export async function openTestStore(opts: { database?: TestDatabase; chunkDir?: 
     throw err;
   }
   const chunkDir = opts.chunkDir ?? (await mkdtemp(join(tmpdir(), 'cairn-test-chunks-')));
-  const services = createServices(meta, new LocalChunkStore(chunkDir), { ...DEFAULT_SETTINGS, openRegistration: opts.openRegistration ?? true });
+  const services = createServices(meta, new LocalChunkStore(chunkDir), blobSlotPool(), { ...DEFAULT_SETTINGS, openRegistration: opts.openRegistration ?? true });
   let closed = false;
   return {
     database,

@@ -6,8 +6,8 @@ import { BATCH_QUERY_PATTERN, MAX_BATCH_BODY, parseBatchQuery, splitBatchBody } 
 import { MAX_BLOB_SIZE } from '../../format/chunk-codec.js';
 import { badRequest } from '../../domain/errors.js';
 import { callerOf } from '../auth.js';
-import { blobSlots, SlottedBody, sendChunk, sendChunks, type BinaryBodyConfig } from '../binary-body.js';
-import { upgradeRequired } from '../chunk-stream.js';
+import { SlottedBody, sendChunk, sendChunks, type BinaryBodyConfig } from '../binary-body.js';
+import { chunkStream } from '../chunk-stream.js';
 import { CHUNK_LOG_LEVEL, Description, DigestList, digestList, Id, Name, PageQuery, parseBatch, Strict } from '../schemas.js';
 import type { Api } from '../types.js';
 
@@ -35,6 +35,7 @@ function batchBlobLengths(req: FastifyRequest): number[] | null {
 }
 
 export function backupRoutes(app: Api, s: Services): void {
+  const { blobSlots } = app;
   // --- the upload protocol (docs/upload-protocol.md)
   app.post(
     '/api/v1/uploads',
@@ -96,9 +97,9 @@ export function backupRoutes(app: Api, s: Services): void {
       }
     },
   );
-  app.get('/api/v1/uploads/:id/chunk-stream', { schema: { tags: ['backups'], params: PointParams } }, async (req, reply) => {
+  app.get('/api/v1/uploads/:id/chunk-stream', { config: { chunkStream: true }, schema: { tags: ['backups'], params: PointParams } }, async (req, reply) => {
     await s.uploads.get(callerOf(req), req.params.id);
-    return upgradeRequired(reply, 'send the batches as POST …/chunks requests');
+    return chunkStream(req, reply, s, { uploads: req.params.id });
   });
   app.put(
     '/api/v1/uploads/:id/disks/:disk/manifest',
@@ -152,19 +153,19 @@ export function backupRoutes(app: Api, s: Services): void {
     reply.type('application/octet-stream').send(await s.data.pointManifest(callerOf(req), req.params.id, req.params.disk)),
   );
   app.get('/api/v1/points/:id/chunks/:digest', { logLevel: CHUNK_LOG_LEVEL, schema: { tags: ['points'], params: Strict({ id: Id('point'), digest: Digest }) } }, async (req, reply) =>
-    sendChunk(reply, async (into) => (await s.data.pointChunks(callerOf(req), req.params.id, [req.params.digest], [into]))[0]!),
+    sendChunk(reply, await s.data.pointChunks(callerOf(req), req.params.id, [req.params.digest])),
   );
   app.get(
     '/api/v1/points/:id/chunks',
     { logLevel: CHUNK_LOG_LEVEL, schema: { tags: ['points'], params: PointParams, querystring: DigestList } },
     async (req, reply) => {
       const digests = digestList(req.query.digests);
-      return sendChunks(reply, digests.length, (into) => s.data.pointChunks(callerOf(req), req.params.id, digests, into));
+      return sendChunks(reply, await s.data.pointChunks(callerOf(req), req.params.id, digests));
     },
   );
-  app.get('/api/v1/points/:id/chunk-stream', { schema: { tags: ['points'], params: PointParams } }, async (req, reply) => {
+  app.get('/api/v1/points/:id/chunk-stream', { config: { chunkStream: true }, schema: { tags: ['points'], params: PointParams } }, async (req, reply) => {
     await s.data.readablePoint(callerOf(req), req.params.id);
-    return upgradeRequired(reply, 'read the chunks with GET …/chunks requests');
+    return chunkStream(req, reply, s, { points: req.params.id });
   });
   app.post('/api/v1/points/:id/verify', { schema: { tags: ['points'], params: PointParams } }, async (req) => ({ report: await s.data.verifyPoint(callerOf(req), req.params.id) }));
   app.post('/api/v1/points/:id/rollback', { schema: { tags: ['points'], params: PointParams } }, async (req, reply) =>

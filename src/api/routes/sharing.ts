@@ -4,7 +4,7 @@ import { pageOf } from '../../domain/page.js';
 import { badRequest, CairnError } from '../../domain/errors.js';
 import { callerOf } from '../auth.js';
 import { sendChunk, sendChunks } from '../binary-body.js';
-import { upgradeRequired } from '../chunk-stream.js';
+import { chunkStream } from '../chunk-stream.js';
 import { CHUNK_LOG_LEVEL, Description, DigestList, digestList, Id, Name, PageQuery, Strict } from '../schemas.js';
 import type { Api } from '../types.js';
 
@@ -99,15 +99,15 @@ export function sharingRoutes(app: Api, s: Services): void {
     reply.type('application/octet-stream').send(await s.images.manifest(callerOf(req), req.params.id)),
   );
   app.get('/api/v1/images/:id/chunks/:digest', { logLevel: CHUNK_LOG_LEVEL, schema: { tags: ['images'], params: Strict({ id: Id('image'), digest: Type.String({ pattern: '^[0-9a-f]{64}$' }) }) } }, async (req, reply) =>
-    sendChunk(reply, async (into) => (await s.images.chunks(callerOf(req), req.params.id, [req.params.digest], [into]))[0]!),
+    sendChunk(reply, await s.images.chunks(callerOf(req), req.params.id, [req.params.digest])),
   );
   app.get('/api/v1/images/:id/chunks', { logLevel: CHUNK_LOG_LEVEL, schema: { tags: ['images'], params: ImageParams, querystring: DigestList } }, async (req, reply) => {
     const digests = digestList(req.query.digests);
-    return sendChunks(reply, digests.length, (into) => s.images.chunks(callerOf(req), req.params.id, digests, into));
+    return sendChunks(reply, await s.images.chunks(callerOf(req), req.params.id, digests));
   });
-  app.get('/api/v1/images/:id/chunk-stream', { schema: { tags: ['images'], params: ImageParams } }, async (req, reply) => {
+  app.get('/api/v1/images/:id/chunk-stream', { config: { chunkStream: true }, schema: { tags: ['images'], params: ImageParams } }, async (req, reply) => {
     await s.images.checkReadable(callerOf(req), req.params.id);
-    return upgradeRequired(reply, 'read the chunks with GET …/chunks requests');
+    return chunkStream(req, reply, s, { images: req.params.id });
   });
   app.get('/api/v1/images/:id/export', { schema: { tags: ['images'], params: ImageParams } }, async (req, reply) => {
     const caller = callerOf(req);
