@@ -9,7 +9,7 @@ import { formatBytes, formatTime, printJson, printList, printMessage, printObjec
 import { progressReporter } from './progress.js';
 import { waitForJob } from './jobs.js';
 import { backupResource, pointDiskPaths, pointDiskSource, restoreFromServer } from './transfer.js';
-import type { ChainView as ServerChainView, PointView } from '../services/chains.js';
+import type { ChainView as ServerChainView, PointDetailView, PointView } from '../contract/index.js';
 
 export type { PointView };
 export type ChainView = ServerChainView & { points?: PointView[] };
@@ -122,7 +122,7 @@ export function backupCommands(program: Command): void {
       const client = await resolveClient(o, { requireToken: true });
       // The pool's workers start while the point and its manifest are fetched.
       const { disk, r } = await withPool(async (pool) => {
-        const { point } = await client.get<{ point: PointView }>(`/api/v1/points/${pointId}`);
+        const { point } = await client.get<{ point: PointDetailView }>(`/api/v1/points/${pointId}`);
         const disk = pointDiskPaths(point, o.disk);
         const bar = progressReporter(`restore ${pointId}/${disk.name}`, { quiet: o.quiet || o.json });
         const r = await restoreFromServer(client, {
@@ -211,7 +211,7 @@ export function backupCommands(program: Command): void {
     .command('show <point>')
     .action(async (id: string, _o, cmd: Command) => {
       const o = globalsOf(cmd);
-      const { point: p } = await (await resolveClient(o, { requireToken: true })).get<{ point: PointView }>(`/api/v1/points/${id}`);
+      const { point: p } = await (await resolveClient(o, { requireToken: true })).get<{ point: PointDetailView }>(`/api/v1/points/${id}`);
       if (o.json) return printJson({ point: p });
       printObject({ point: p }, [
         ['ID', p.id],

@@ -3,16 +3,14 @@ import https from 'node:https';
 import type { Duplex, Readable } from 'node:stream';
 import { CairnError } from '../domain/errors.js';
 import type { Page } from '../domain/page.js';
-import type { AccountView, TokenView } from '../services/accounts.js';
-import type { JobStatus, JobView } from '../services/jobs.js';
-import type { ResourceView } from '../services/resources.js';
+import type { AccountView, NewTokenView, TokenView, JobStatus, JobView, ResourceView } from '../contract/index.js';
 
 // The CLI speaks only HTTP to the server; these are type-only imports of the
 // server's response shapes, so the two cannot drift apart unnoticed.
 export type { Page } from '../domain/page.js';
 export type Account = AccountView;
 export type ApiToken = TokenView;
-export type NewApiToken = TokenView & { token: string };
+export type NewApiToken = NewTokenView;
 export type Resource = ResourceView;
 export type Job = JobView;
 export type { JobStatus };

@@ -10,28 +10,12 @@ import { isoPlus, nowIso } from '../domain/time.js';
 import type { Access } from './access.js';
 import { LoginThrottle } from './login-throttle.js';
 import { hashPassword, hashSecret, newSecret, verifyPassword } from './passwords.js';
+import type { AccountView, TokenView } from '../contract/index.js';
 
 /** A valid scrypt hash of a random password: what an unknown email is checked against. */
 const DUMMY_HASH = 'scrypt$32768$8$1$AAAAAAAAAAAAAAAAAAAAAA==$mW2Zrx2iHgVu1B3zVfOq5JQNuJ1lRpwbo9XGbGd3b0w=';
 
 export const SESSION_TTL_MS = 7 * 24 * 3600 * 1000;
-
-export interface AccountView {
-  id: string;
-  email: string;
-  parent_id: string | null;
-  is_admin: boolean;
-  status: 'active' | 'disabled';
-  created_at: string;
-}
-
-export interface TokenView {
-  id: string;
-  name: string;
-  created_at: string;
-  last_used_at: string | null;
-  revoked_at: string | null;
-}
 
 export const accountView = (a: AccountTable): AccountView => ({
   id: a.id,

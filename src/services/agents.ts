@@ -7,20 +7,12 @@ import { checkName } from '../domain/rules.js';
 import { isoPlus, nowIso } from '../domain/time.js';
 import type { Access } from './access.js';
 import type { ChainsService } from './chains.js';
-import { jobView, type JobsService, type JobView } from './jobs.js';
+import { jobView, type JobsService } from './jobs.js';
+import type { AgentView, JobView } from '../contract/index.js';
 
 /** An agent that has not called in for this long is shown offline and gets no new jobs. */
 export const AGENT_ONLINE_MS = 30_000;
 const AGENT_LEASE_MS = 60_000;
-
-export interface AgentView {
-  id: string;
-  name: string;
-  online: boolean;
-  last_seen_at: string | null;
-  resources: string[];
-  created_at: string;
-}
 
 /**
  * Agents run where the disks are. They register the resources they host, call

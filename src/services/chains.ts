@@ -11,46 +11,7 @@ import { isoPlus, nowIso } from '../domain/time.js';
 import type { Access, Relation } from './access.js';
 import type { EventsService } from './events.js';
 import { AGENT_ONLINE_MS } from './agents.js';
-
-export interface ChainView {
-  id: string;
-  name: string;
-  description: string;
-  status: ChainTable['status'];
-  resource_id: string;
-  resource_name: string | null;
-  resource_kind: 'volume' | 'instance';
-  total_size: number;
-  point_count: number;
-  head_point_id: string | null;
-  created_at: string;
-  deleted_at: string | null;
-  purge_after: string | null;
-  owner_id: string;
-  relation: Relation;
-  /** Accounts the chain is shared with now (the owner's view; 0 for recipients). */
-  share_count: number;
-  /** The agent hosting the chain's resource (the owner's view), for "backup now". */
-  agent: { id: string; name: string; online: boolean } | null;
-}
-
-export interface PointView {
-  id: string;
-  chain_id: string;
-  parent_id: string | null;
-  type: PointTable['type'];
-  name: string;
-  description: string;
-  status: PointTable['status'];
-  snapshot_at: string;
-  logical_size: number;
-  stored_bytes: number;
-  is_head: boolean;
-  created_at: string;
-  deleted_at: string | null;
-  purge_after: string | null;
-  disks: { name: string; size: number; role: 'system' | 'data' }[];
-}
+import type { ChainView, PointView } from '../contract/index.js';
 
 type ChainRow = ChainTable & { agent_id: string | null; agent_name: string | null; agent_seen: string | null; resource_name: string | null; point_count: number | string | null; total_size: number | string | null; share_count: number | string | null };
 

@@ -10,16 +10,7 @@ import { checkDisks, checkName, type DiskSpec } from '../domain/rules.js';
 import { isoPlus, nowIso } from '../domain/time.js';
 import { AGENT_ONLINE_MS } from './agents.js';
 import type { Access } from './access.js';
-
-export interface ResourceView {
-  id: string;
-  kind: 'volume' | 'instance';
-  name: string;
-  disks: { name: string; size: number; role: 'system' | 'data' }[];
-  agent_id: string | null;
-  agent: { id: string; name: string; online: boolean } | null;
-  created_at: string;
-}
+import type { ResourceView } from '../contract/index.js';
 
 export function resourceView(r: ResourceTable, disks: DiskTable[], agent: ResourceView['agent'] = null): ResourceView {
   return {

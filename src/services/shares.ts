@@ -8,27 +8,13 @@ import { isId } from '../domain/ids.js';
 import type { Page, PageRequest } from '../domain/page.js';
 import { nowIso } from '../domain/time.js';
 import type { Access, RecipientRelation } from './access.js';
-import type { ChainsService, ChainView, PointView } from './chains.js';
+import type { ChainsService } from './chains.js';
 import type { EventsService } from './events.js';
+import type { PointView, SharedChainView, ShareView } from '../contract/index.js';
 
 export interface ShareSettings {
   maxRecipientsPerChain: number;
   maxSharesPerAccount: number;
-}
-
-export interface ShareView {
-  chain_id: string;
-  recipient: { id: string; email: string };
-  note: string;
-  shared_at: string;
-  expires_at: string | null;
-}
-
-export interface SharedChainView extends ChainView {
-  owner: { id: string; email: string };
-  shared_at: string;
-  expires_at: string | null;
-  note: string;
 }
 
 /**

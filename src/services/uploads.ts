@@ -14,24 +14,7 @@ import type { ChunkPool } from '../compute/chunk-pool.js';
 import type { Access } from './access.js';
 import type { JobsService } from './jobs.js';
 import { inBatches, mapLimit } from './batches.js';
-
-export interface UploadDisk {
-  position: number;
-  name: string;
-  size: number;
-  manifest_digest: string | null;
-}
-
-export interface UploadView {
-  id: string;
-  job_id: string;
-  resource_id: string;
-  requested_type: 'full' | 'incremental';
-  disks: UploadDisk[];
-  snapshot_at: string;
-  status: UploadTable['status'];
-  expires_at: string;
-}
+import type { UploadDisk, UploadView } from '../contract/index.js';
 
 export interface UploadSettings {
   chainMaxLength: number;
