@@ -12,6 +12,8 @@ import { errorBody } from './error-body.js';
 import { acceptChunkStreams } from './chunk-stream.js';
 import { registerRoutes } from './routes/index.js';
 import { registerConsole } from './static.js';
+import { answers } from './schemas.js';
+import { HealthView } from '../contract/index.js';
 
 export interface ServerOptions {
   logLevel: string;
@@ -77,7 +79,7 @@ export async function buildServer(services: Services, opts: ServerOptions): Prom
     await authenticate(services.accounts)(req, reply);
   });
   app.get('/api/v1/openapi.json', { config: { public: true }, schema: { hide: true } }, async () => app.swagger());
-  app.get('/api/v1/health', { config: { public: true } }, async () => ({ status: 'ok', version: opts.version, engine: opts.engine }));
+  app.get('/api/v1/health', { config: { public: true }, schema: { tags: ['health'], response: answers({ 200: HealthView }) } }, async () => ({ status: 'ok' as const, version: opts.version, engine: opts.engine }));
   await registerRoutes(app, services);
   const streams = acceptChunkStreams(app.server, services, app.log);
   app.addHook('preClose', async () => streams.closeAll());

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { badRequest, CairnError } from '../domain/errors.js';
 import type { Page } from '../domain/page.js';
 import type { EventView, NotificationPage, NotificationView, SharedChainDetailView, SharedChainView, ShareView } from '../contract/index.js';
-import { chainRows, renderPointTree, type PointView } from './backups.js';
+import { chainRows, renderPointTree } from './backups.js';
 import { resolveClient } from './config-file.js';
 import { addPageOptions, collect, globalsOf, pageQuery, requireYes, type PageFlags } from './options.js';
 import { formatBytes, formatTime, printJson, printList, printMessage, printObject, type Column } from './output.js';

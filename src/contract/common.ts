@@ -27,7 +27,11 @@ export const ErrorBody = Type.Object(
 );
 export type ErrorBody = Static<typeof ErrorBody>;
 
-/** An account as another account sees it in events and shares (its email may be gone). */
+/** Another account, as lookups and shares name it. */
+export const AccountRef = Type.Object({ id: Type.String(), email: Type.String() });
+export type AccountRef = Static<typeof AccountRef>;
+
+/** An account as events and images name it (its email is null once the account is gone). */
 export const Person = Type.Object({ id: Type.String(), email: Nullable(Type.String()) });
 export type Person = Static<typeof Person>;
 

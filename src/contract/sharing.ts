@@ -1,10 +1,10 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { Nullable, PageOf, Person, Timestamp } from './common.js';
+import { AccountRef, Nullable, PageOf, Person, Timestamp } from './common.js';
 import { ChainView, PointView } from './backups.js';
 
 export const ShareView = Type.Object({
   chain_id: Type.String(),
-  recipient: Type.Object({ id: Type.String(), email: Type.String() }),
+  recipient: AccountRef,
   note: Type.String(),
   shared_at: Timestamp,
   expires_at: Nullable(Timestamp),
@@ -15,7 +15,7 @@ export type ShareView = Static<typeof ShareView>;
 export const SharedChainView = Type.Composite([
   ChainView,
   Type.Object({
-    owner: Type.Object({ id: Type.String(), email: Type.String() }),
+    owner: AccountRef,
     shared_at: Timestamp,
     expires_at: Nullable(Timestamp),
     note: Type.String(),

@@ -8,7 +8,7 @@ import { isoPlus, nowIso } from '../domain/time.js';
 import type { Access } from './access.js';
 import type { ChainsService } from './chains.js';
 import { jobView, type JobsService } from './jobs.js';
-import type { AgentView, JobView } from '../contract/index.js';
+import type { AgentJobView, AgentView, JobView } from '../contract/index.js';
 
 /** An agent that has not called in for this long is shown offline and gets no new jobs. */
 export const AGENT_ONLINE_MS = 30_000;
@@ -54,13 +54,13 @@ export class AgentsService {
   }
 
   /** The agent calls in and takes its next job, if any. */
-  async poll(caller: Caller, id: string, claim = true): Promise<JobView | null> {
+  async poll(caller: Caller, id: string, claim = true): Promise<AgentJobView | null> {
     const agent = await this.get(caller, id);
     await this.db.updateTable('agents').set({ last_seen_at: nowIso() }).where('id', '=', agent.id).execute();
     // A busy agent still calls in (claim=false) so it is not taken for offline.
     if (!claim) return null;
     const job = await this.jobs.claim(agent.id, AGENT_LEASE_MS);
-    return job ? { ...jobView(job), params: JSON.parse(job.params) } as JobView : null;
+    return job ? { ...jobView(job), params: JSON.parse(job.params) } as AgentJobView : null;
   }
 
   async report(caller: Caller, jobId: string, r: { bytes_done?: number; bytes_total?: number; status?: 'successful' | 'failed'; error?: string }): Promise<JobView> {

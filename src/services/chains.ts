@@ -11,7 +11,7 @@ import { isoPlus, nowIso } from '../domain/time.js';
 import type { Access, Relation } from './access.js';
 import type { EventsService } from './events.js';
 import { AGENT_ONLINE_MS } from './agents.js';
-import type { ChainView, PointView } from '../contract/index.js';
+import type { ChainDetailView, ChainView, DeletedView, PointDetailView, PointView, RecycleItemView, RestoredView } from '../contract/index.js';
 
 type ChainRow = ChainTable & { agent_id: string | null; agent_name: string | null; agent_seen: string | null; resource_name: string | null; point_count: number | string | null; total_size: number | string | null; share_count: number | string | null };
 
@@ -96,7 +96,7 @@ export class ChainsService {
     return { total_count: await countRows(q), items: rows.map((r) => this.chainView(r, 'owner')) };
   }
 
-  async get(caller: Caller, id: string): Promise<ChainView & { points: PointView[] }> {
+  async get(caller: Caller, id: string): Promise<ChainDetailView> {
     const { relation } = await this.access.chain(caller, id, 'read');
     const row = await this.chainsQuery().where('chains.id', '=', id).executeTakeFirstOrThrow();
     return { ...this.chainView(row, relation), points: await this.points(row, relation) };
@@ -133,7 +133,7 @@ export class ChainsService {
     };
   }
 
-  async getPoint(caller: Caller, id: string): Promise<PointView & { disks: { name: string; size: number; role: 'system' | 'data'; manifest_digest: string | null }[] }> {
+  async getPoint(caller: Caller, id: string): Promise<PointDetailView> {
     const { point, chain } = await this.access.point(caller, id, 'read');
     // A recipient sees available points only; anything else does not exist for it.
     if (point.status !== 'available' && point.account_id !== caller.accountId) throw notFound('Backup point', id);
@@ -148,7 +148,7 @@ export class ChainsService {
     return this.chainView(await this.chainsQuery().where('chains.id', '=', id).executeTakeFirstOrThrow(), 'owner');
   }
 
-  async editPoint(caller: Caller, id: string, patch: { name?: string; description?: string }): Promise<PointView> {
+  async editPoint(caller: Caller, id: string, patch: { name?: string; description?: string }): Promise<PointDetailView> {
     await this.access.point(caller, id, 'write');
     await this.db.updateTable('points').set(this.patchOf(patch)).where('id', '=', id).execute();
     return this.getPoint(caller, id);
@@ -167,7 +167,7 @@ export class ChainsService {
    * manifests are complete, so deleting an incremental point removes no other
    * point; the head moves back to its nearest live ancestor.
    */
-  async deletePoint(caller: Caller, id: string): Promise<{ deleted: 'point' | 'chain'; id: string; purge_after: string }> {
+  async deletePoint(caller: Caller, id: string): Promise<Required<DeletedView>> {
     const { point, chain } = await this.access.point(caller, id, 'write');
     if (point.status !== 'available') throw conflict(`Backup point ${id} is already ${point.status}.`);
     if (point.id === chain.id) return { deleted: 'chain', ...(await this.deleteChain(caller, chain.id)) };
@@ -183,7 +183,7 @@ export class ChainsService {
     return { deleted: 'point', id, purge_after: purge };
   }
 
-  async deleteChain(caller: Caller, id: string): Promise<{ id: string; purge_after: string }> {
+  async deleteChain(caller: Caller, id: string): Promise<DeletedView> {
     const { chain } = await this.access.chain(caller, id, 'write');
     if (chain.status !== 'available') throw conflict(`Backup chain ${id} is already deleted.`);
     const now = nowIso();
@@ -198,7 +198,7 @@ export class ChainsService {
   }
 
   /** Deleted chains and points still in the recycle bin. */
-  async recycleBin(caller: Caller, page: PageRequest): Promise<Page<{ kind: 'chain' | 'point'; id: string; chain_id: string; name: string; resource_id: string; deleted_at: string; purge_after: string }>> {
+  async recycleBin(caller: Caller, page: PageRequest): Promise<Page<RecycleItemView>> {
     const q = this.db
       .selectFrom('points')
       .innerJoin('chains', 'chains.id', 'points.chain_id')
@@ -218,7 +218,7 @@ export class ChainsService {
   }
 
   /** Brings a chain or point back from the recycle bin. */
-  async restore(caller: Caller, id: string): Promise<{ kind: 'chain' | 'point'; id: string }> {
+  async restore(caller: Caller, id: string): Promise<RestoredView> {
     const { point, chain } = await this.access.point(caller, id, 'write');
     if (chain.status === 'deleted') {
       if (point.id !== chain.id) throw conflict(`Point ${id} was deleted with its chain ${chain.id}; restore the chain (${chain.id}) instead.`);

@@ -6,7 +6,7 @@ import { notFound } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
 import type { Page, PageRequest } from '../domain/page.js';
 import { nowIso } from '../domain/time.js';
-import type { EventType, EventView, NotificationView } from '../contract/index.js';
+import type { EventType, EventView, NotificationPage } from '../contract/index.js';
 
 /**
  * The activity log of shared chains. Each event names the chain's owner and,
@@ -53,7 +53,7 @@ export class EventsService {
     return { total_count: await countRows(q), items: await this.views(rows) };
   }
 
-  async notifications(caller: Caller, page: PageRequest, unreadOnly = false): Promise<Page<NotificationView> & { unread_count: number }> {
+  async notifications(caller: Caller, page: PageRequest, unreadOnly = false): Promise<NotificationPage> {
     let q = this.db.selectFrom('notifications').selectAll().where('account_id', '=', caller.accountId);
     const unread = await countRows(q.where('read_at', 'is', null));
     if (unreadOnly) q = q.where('read_at', 'is', null);

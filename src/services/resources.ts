@@ -10,7 +10,7 @@ import { checkDisks, checkName, type DiskSpec } from '../domain/rules.js';
 import { isoPlus, nowIso } from '../domain/time.js';
 import { AGENT_ONLINE_MS } from './agents.js';
 import type { Access } from './access.js';
-import type { ResourceView } from '../contract/index.js';
+import type { ResourceFromPointView, ResourceView } from '../contract/index.js';
 
 export function resourceView(r: ResourceTable, disks: DiskTable[], agent: ResourceView['agent'] = null): ResourceView {
   return {
@@ -80,7 +80,7 @@ export class ResourcesService {
   }
 
   /** 创建硬盘: a new volume in the caller's account, sized like one disk of a point; its data is restored by a client. */
-  async createFromPoint(caller: Caller, pointId: string, input: { disk?: string; name: string }): Promise<ResourceView & { source: { point_id: string; disk: string } }> {
+  async createFromPoint(caller: Caller, pointId: string, input: { disk?: string; name: string }): Promise<ResourceFromPointView> {
     const { point } = await this.access.point(caller, pointId, 'write');
     if (point.status !== 'available') throw conflict(`Backup point ${pointId} is ${point.status}; only an available point can make a volume.`, 'point_not_available');
     const disks = await this.db.selectFrom('point_disks').selectAll().where('point_id', '=', pointId).orderBy('position').execute();

@@ -10,7 +10,7 @@ import { nowIso } from '../domain/time.js';
 import type { Access, RecipientRelation } from './access.js';
 import type { ChainsService } from './chains.js';
 import type { EventsService } from './events.js';
-import type { PointView, SharedChainView, ShareView } from '../contract/index.js';
+import type { SharedChainDetailView, SharedChainView, ShareView } from '../contract/index.js';
 
 export interface ShareSettings {
   maxRecipientsPerChain: number;
@@ -170,7 +170,7 @@ export class SharesService implements RecipientRelation {
     };
   }
 
-  async receivedOne(caller: Caller, chainId: string): Promise<SharedChainView & { points: PointView[] }> {
+  async receivedOne(caller: Caller, chainId: string): Promise<SharedChainDetailView> {
     const { relation } = await this.access.chain(caller, chainId, 'read');
     if (relation !== 'recipient') throw notFound('Shared backup chain', chainId);
     const page = await this.received(caller, { offset: 0, limit: 1 }, { chain_id: chainId });
