@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { badRequest, CairnError } from '../domain/errors.js';
 import type { Page } from '../domain/page.js';
-import type { EventView, NotificationPage, NotificationView, SharedChainDetailView, SharedChainView, ShareView } from '../contract/index.js';
+import type { EventView, NotificationPage, Person, NotificationView, SharedChainDetailView, SharedChainView, ShareView } from '../contract/index.js';
 import { chainRows, renderPointTree } from './backups.js';
 import { resolveClient } from './config-file.js';
 import { addPageOptions, collect, globalsOf, pageQuery, requireYes, type PageFlags } from './options.js';
@@ -75,7 +75,7 @@ function eventDetails(e: EventView): string {
   return parts.join('; ');
 }
 
-const who = (a: { id: string; email: string | null } | null) => (a ? (a.email ? `${a.email} (${a.id})` : a.id) : '');
+const who = (a: Person | null) => (a ? (a.email ? `${a.email} (${a.id})` : a.id) : '');
 
 const eventColumns: Column<EventView>[] = [
   { header: 'Time', value: (e) => formatTime(e.created_at) },

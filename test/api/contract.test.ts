@@ -81,8 +81,8 @@ test('real answers match their declared schema and carry every field the service
   const callerOf = async (who: TestAccount): Promise<Caller> => (await s.accounts.fromToken(who.token))!;
 
   const vol = await newVolume(alice.api, 'contract vol');
-  const full = await backup(alice.api, vol, [randomDisk('disk0', 20_000)], 'full');
-  const incr = await backup(alice.api, vol, [randomDisk('disk0', 20_000)]);
+  const full = await backup(alice.api, vol, [randomDisk('disk0', 1 << 20)], 'full');
+  const incr = await backup(alice.api, vol, [randomDisk('disk0', 1 << 20)]);
   expectStatus(await alice.api.post(`/chains/${full.chain_id}/shares`, { recipients: [bob.email], note: 'for the contract' }), 201);
   const image = expectStatus(await bob.api.post('/images', { chain_id: full.chain_id, name: 'contract image' }), 201).image;
   const agent = expectStatus(await alice.api.post('/agents', { name: 'contract agent', resources: [vol] }), 201).agent;
