@@ -9,6 +9,10 @@ import { ErrorBody } from '../contract/index.js';
 export const Strict = <T extends Record<string, TSchema>>(props: T) => Type.Object(props, { additionalProperties: false });
 
 export const Id = (kind: IdKind) => Type.String({ pattern: idPattern(kind) });
+/** A volume's or an instance's ID. */
+export const ResourceId = Type.String({ pattern: '^(vol|i)-[a-z0-9]{8}$' });
+/** A chunk's digest (SHA-256, hex). */
+export const Digest = Type.String({ pattern: '^[0-9a-f]{64}$' });
 
 export const PageQuery = {
   offset: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })),

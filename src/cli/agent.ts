@@ -6,7 +6,7 @@ import { collect, globalsOf } from './options.js';
 import { printMessage } from './output.js';
 import { backupResource, pointDiskSource, restoreFromServer } from './transfer.js';
 import { withPool } from './backups.js';
-import type { AgentJobView, PointDetailView } from '../contract/index.js';
+import type { AgentJobView, AgentView, PointDetailView } from '../contract/index.js';
 import type { ChunkPool } from '../compute/chunk-pool.js';
 
 /** `vol-x:PATH` or `i-x:root=PATH,data=PATH` → resource → disk name (or '' for the only disk) → path. */
@@ -51,7 +51,7 @@ export function agentCommand(program: Command): void {
       const o = globalsOf<{ name: string; map: string[]; pollMs: string }>(cmd);
       const client = await resolveClient(o, { requireToken: true });
       const maps = parseMaps(o.map);
-      const { agent } = await client.post<{ agent: { id: string; name: string } }>('/api/v1/agents', { name: o.name, resources: [...maps.keys()] });
+      const { agent } = await client.post<{ agent: AgentView }>('/api/v1/agents', { name: o.name, resources: [...maps.keys()] });
       printMessage(`agent ${agent.id} (${agent.name}) hosting ${[...maps.keys()].join(', ')}`);
       let stopping = false;
       const stop = () => {

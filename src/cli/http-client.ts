@@ -3,7 +3,7 @@ import https from 'node:https';
 import type { Duplex, Readable } from 'node:stream';
 import { CairnError } from '../domain/errors.js';
 import type { Page } from '../domain/page.js';
-import type { AccountView, NewTokenView, TokenView, JobStatus, JobView, ResourceView } from '../contract/index.js';
+import type { AccountRef, AccountView, HealthView, NewTokenView, TokenView, JobStatus, JobView, ResourceView } from '../contract/index.js';
 
 // The CLI speaks only HTTP to the server; these are type-only imports of the
 // server's response shapes, so the two cannot drift apart unnoticed.
@@ -197,7 +197,7 @@ export class CairnClient {
 
   // ---- typed endpoints -------------------------------------------------------
 
-  health(): Promise<{ status: string; version: string; engine: string }> {
+  health(): Promise<HealthView> {
     return this.get('/api/v1/health');
   }
 
@@ -230,7 +230,7 @@ export class CairnClient {
     return this.get('/api/v1/account');
   }
 
-  lookupAccount(q: string): Promise<{ account: Pick<Account, 'id' | 'email'> }> {
+  lookupAccount(q: string): Promise<{ account: AccountRef }> {
     return this.get('/api/v1/accounts/lookup', { q });
   }
 

@@ -21,7 +21,7 @@ import { CairnError, badRequest } from '../domain/errors.js';
 import { readIntoParts } from '../io/read-into.js';
 import { ChunkReadStream, ChunkStream, StreamKeeper } from './chunk-stream.js';
 import type { CairnClient, Resource } from './http-client.js';
-import type { CommittedPointView, DiskView, UploadView } from '../contract/index.js';
+import type { ChainView, CommittedPointView, DiskView, Page, UploadView } from '../contract/index.js';
 
 /**
  * The client's side of moving disks to and from the server, shared by the CLI
@@ -243,7 +243,7 @@ export async function backupResource(
 async function previousManifests(client: CairnClient, resource: Resource): Promise<Map<string, Set<string>>> {
   const known = new Map<string, Set<string>>();
   try {
-    const { items } = await client.get<{ items: { head_point_id: string | null }[] }>('/api/v1/chains', { resource_id: resource.id, status: 'available', limit: 1 });
+    const { items } = await client.get<Page<ChainView>>('/api/v1/chains', { resource_id: resource.id, status: 'available', limit: 1 });
     const head = items[0]?.head_point_id;
     if (!head) return known;
     for (const disk of resource.disks) {

@@ -105,15 +105,7 @@ export const BatchChunkView = Type.Object({ digest: Type.String(), stored: Type.
 export type BatchChunkView = Static<typeof BatchChunkView>;
 
 /** The point an upload's commit made. */
-export const CommittedPointView = Type.Object({
-  id: Type.String(),
-  chain_id: Type.String(),
-  type: BackupType,
-  parent_id: Nullable(Type.String()),
-  logical_size: Type.Integer(),
-  stored_bytes: Type.Integer(),
-  snapshot_at: Timestamp,
-});
+export const CommittedPointView = Type.Pick(PointView, ['id', 'chain_id', 'type', 'parent_id', 'logical_size', 'stored_bytes', 'snapshot_at']);
 export type CommittedPointView = Static<typeof CommittedPointView>;
 
 export const DamagedChunk = Type.Object({ digest: Type.String(), problem: Type.String(), points: Type.Array(Type.String()) });

@@ -8,7 +8,7 @@ import { badRequest } from '../../domain/errors.js';
 import { callerOf } from '../auth.js';
 import { blobSlots, SlottedBody, sendChunk, sendChunks, type BinaryBodyConfig } from '../binary-body.js';
 import { upgradeRequired } from '../chunk-stream.js';
-import { answers, Binary, CHUNK_LOG_LEVEL, Description, DigestList, digestList, Id, Name, NoContent, PageQuery, parseBatch, Strict, UpgradeAnswers } from '../schemas.js';
+import { answers, Binary, CHUNK_LOG_LEVEL, Description, Digest, DigestList, digestList, Id, Name, NoContent, PageQuery, parseBatch, ResourceId, Strict, UpgradeAnswers } from '../schemas.js';
 import {
   AgentJobView,
   AgentView,
@@ -33,8 +33,6 @@ import {
 } from '../../contract/index.js';
 import type { Api } from '../types.js';
 
-const ResourceId = Type.String({ pattern: '^(vol|i)-[a-z0-9]{8}$' });
-const Digest = Type.String({ pattern: '^[0-9a-f]{64}$' });
 const OneUpload = Type.Object({ upload: UploadView });
 const OneJob = Type.Object({ job: JobView });
 const OnePoint = Type.Object({ point: PointDetailView });

@@ -3,11 +3,10 @@ import type { Services } from '../../services/index.js';
 import { pageOf } from '../../domain/page.js';
 import { MAX_DISK_SIZE } from '../../domain/rules.js';
 import { callerOf } from '../auth.js';
-import { answers, Name, NoContent, PageQuery, Strict } from '../schemas.js';
+import { answers, Name, NoContent, PageQuery, ResourceId, Strict } from '../schemas.js';
 import { PageOf, ResourceKind, ResourceView } from '../../contract/index.js';
 import type { Api } from '../types.js';
 
-const ResourceId = Type.String({ pattern: '^(vol|i)-[a-z0-9]{8}$' });
 const One = Type.Object({ resource: ResourceView });
 
 export function resourceRoutes(app: Api, s: Services): void {

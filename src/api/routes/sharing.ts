@@ -5,7 +5,7 @@ import { badRequest, CairnError } from '../../domain/errors.js';
 import { callerOf } from '../auth.js';
 import { sendChunk, sendChunks } from '../binary-body.js';
 import { upgradeRequired } from '../chunk-stream.js';
-import { answers, Binary, CHUNK_LOG_LEVEL, Description, DigestList, digestList, Id, Name, NoContent, PageQuery, Strict, UpgradeAnswers } from '../schemas.js';
+import { answers, Binary, CHUNK_LOG_LEVEL, Description, Digest, DigestList, digestList, Id, Name, NoContent, PageQuery, Strict, UpgradeAnswers } from '../schemas.js';
 import { EventView, ImageView, NotificationPage, PageOf, SharedChainDetailView, SharedChainView, ShareView } from '../../contract/index.js';
 import type { Api } from '../types.js';
 
@@ -102,7 +102,7 @@ export function sharingRoutes(app: Api, s: Services): void {
   app.get('/api/v1/images/:id/manifest', { schema: { tags: ['images'], params: ImageParams, response: answers({ 200: Binary }) } }, async (req, reply) =>
     reply.type('application/octet-stream').send(await s.images.manifest(callerOf(req), req.params.id)),
   );
-  app.get('/api/v1/images/:id/chunks/:digest', { logLevel: CHUNK_LOG_LEVEL, schema: { tags: ['images'], params: Strict({ id: Id('image'), digest: Type.String({ pattern: '^[0-9a-f]{64}$' }) }), response: answers({ 200: Binary }) } }, async (req, reply) =>
+  app.get('/api/v1/images/:id/chunks/:digest', { logLevel: CHUNK_LOG_LEVEL, schema: { tags: ['images'], params: Strict({ id: Id('image'), digest: Digest }), response: answers({ 200: Binary }) } }, async (req, reply) =>
     sendChunk(reply, async (into) => (await s.images.chunks(callerOf(req), req.params.id, [req.params.digest], [into]))[0]!),
   );
   app.get('/api/v1/images/:id/chunks', { logLevel: CHUNK_LOG_LEVEL, schema: { tags: ['images'], params: ImageParams, querystring: DigestList, response: answers({ 200: Binary }) } }, async (req, reply) => {
