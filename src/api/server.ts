@@ -13,6 +13,8 @@ import { routeUpgrades } from './chunk-stream.js';
 import type { BufferRecycler } from '../compute/buffer-recycler.js';
 import { registerRoutes } from './routes/index.js';
 import { registerConsole } from './static.js';
+import { answers } from './schemas.js';
+import { HealthView } from '../contract/index.js';
 
 export interface ServerOptions {
   logLevel: string;
@@ -82,7 +84,7 @@ export async function buildServer(services: Services, opts: ServerOptions): Prom
   });
   routeUpgrades(app);
   app.get('/api/v1/openapi.json', { config: { public: true }, schema: { hide: true } }, async () => app.swagger());
-  app.get('/api/v1/health', { config: { public: true } }, async () => ({ status: 'ok', version: opts.version, engine: opts.engine }));
+  app.get('/api/v1/health', { config: { public: true }, schema: { tags: ['health'], response: answers({ 200: HealthView }) } }, async () => ({ status: 'ok' as const, version: opts.version, engine: opts.engine }));
   await registerRoutes(app, services);
   await registerConsole(app, opts.webDir);
   return app;

@@ -5,16 +5,9 @@ import type { CairnClient, Resource } from './http-client.js';
 import { collect, globalsOf } from './options.js';
 import { printMessage } from './output.js';
 import { backupResource, pointDiskSource, restoreFromServer } from './transfer.js';
-import { withPool, type PointView } from './backups.js';
+import { withPool } from './backups.js';
+import type { AgentJobView, AgentView, PointDetailView } from '../contract/index.js';
 import type { ChunkPool } from '../compute/chunk-pool.js';
-
-interface AgentJob {
-  id: string;
-  action: string;
-  resource_id: string | null;
-  target_id: string | null;
-  params: { type?: 'full' | 'incremental'; name?: string; point_id?: string };
-}
 
 /** `vol-x:PATH` or `i-x:root=PATH,data=PATH` → resource → disk name (or '' for the only disk) → path. */
 export function parseMaps(specs: string[]): Map<string, Record<string, string>> {
@@ -58,7 +51,7 @@ export function agentCommand(program: Command): void {
       const o = globalsOf<{ name: string; map: string[]; pollMs: string }>(cmd);
       const client = await resolveClient(o, { requireToken: true });
       const maps = parseMaps(o.map);
-      const { agent } = await client.post<{ agent: { id: string; name: string } }>('/api/v1/agents', { name: o.name, resources: [...maps.keys()] });
+      const { agent } = await client.post<{ agent: AgentView }>('/api/v1/agents', { name: o.name, resources: [...maps.keys()] });
       printMessage(`agent ${agent.id} (${agent.name}) hosting ${[...maps.keys()].join(', ')}`);
       let stopping = false;
       const stop = () => {
@@ -68,9 +61,9 @@ export function agentCommand(program: Command): void {
       process.on('SIGINT', stop);
       await withPool(async (pool) => {
         while (!stopping) {
-          let job: AgentJob | null = null;
+          let job: AgentJobView | null = null;
           try {
-            job = (await client.post<{ job: AgentJob | null }>(`/api/v1/agents/${agent.id}/poll`)).job;
+            job = (await client.post<{ job: AgentJobView | null }>(`/api/v1/agents/${agent.id}/poll`)).job;
           } catch (err) {
             process.stderr.write(`agent: poll failed: ${err instanceof Error ? err.message : String(err)}\n`);
           }
@@ -81,7 +74,7 @@ export function agentCommand(program: Command): void {
     });
 }
 
-async function runJob(client: CairnClient, agentId: string, job: AgentJob, maps: Map<string, Record<string, string>>, pool: ChunkPool): Promise<void> {
+async function runJob(client: CairnClient, agentId: string, job: AgentJobView, maps: Map<string, Record<string, string>>, pool: ChunkPool): Promise<void> {
   const heartbeat = setInterval(() => void client.post(`/api/v1/agents/${agentId}/poll?claim=false`).catch(() => undefined), 10_000);
   process.stdout.write(`agent: job ${job.id} ${job.action} ${job.resource_id ?? ''}\n`);
   try {
@@ -97,7 +90,7 @@ async function runJob(client: CairnClient, agentId: string, job: AgentJob, maps:
     }
     if (job.action === 'rollback') {
       const pointId = job.params.point_id!;
-      const { point } = await client.get<{ point: PointView }>(`/api/v1/points/${pointId}`);
+      const { point } = await client.get<{ point: PointDetailView }>(`/api/v1/points/${pointId}`);
       const total = point.disks.reduce((n, d) => n + d.size, 0);
       let before = 0;
       let written = 0;

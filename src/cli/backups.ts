@@ -9,7 +9,7 @@ import { formatBytes, formatTime, printJson, printList, printMessage, printObjec
 import { progressReporter } from './progress.js';
 import { waitForJob } from './jobs.js';
 import { backupResource, pointDiskPaths, pointDiskSource, restoreFromServer } from './transfer.js';
-import type { ChainView as ServerChainView, PointView } from '../services/chains.js';
+import type { ChainView as ServerChainView, GcReport, PointDetailView, PointView, RestoredView, VerifyReport } from '../contract/index.js';
 
 export type { PointView };
 export type ChainView = ServerChainView & { points?: PointView[] };
@@ -122,7 +122,7 @@ export function backupCommands(program: Command): void {
       const client = await resolveClient(o, { requireToken: true });
       // The pool's workers start while the point and its manifest are fetched.
       const { disk, r } = await withPool(async (pool) => {
-        const { point } = await client.get<{ point: PointView }>(`/api/v1/points/${pointId}`);
+        const { point } = await client.get<{ point: PointDetailView }>(`/api/v1/points/${pointId}`);
         const disk = pointDiskPaths(point, o.disk);
         const bar = progressReporter(`restore ${pointId}/${disk.name}`, { quiet: o.quiet || o.json });
         const r = await restoreFromServer(client, {
@@ -211,7 +211,7 @@ export function backupCommands(program: Command): void {
     .command('show <point>')
     .action(async (id: string, _o, cmd: Command) => {
       const o = globalsOf(cmd);
-      const { point: p } = await (await resolveClient(o, { requireToken: true })).get<{ point: PointView }>(`/api/v1/points/${id}`);
+      const { point: p } = await (await resolveClient(o, { requireToken: true })).get<{ point: PointDetailView }>(`/api/v1/points/${id}`);
       if (o.json) return printJson({ point: p });
       printObject({ point: p }, [
         ['ID', p.id],
@@ -245,7 +245,7 @@ export function backupCommands(program: Command): void {
   });
   recycle.command('restore <id>').action(async (id: string, _o, cmd: Command) => {
     const o = globalsOf(cmd);
-    const r = await (await resolveClient(o, { requireToken: true })).post<{ restored: { kind: string; id: string } }>(`/api/v1/recycle-bin/${id}/restore`);
+    const r = await (await resolveClient(o, { requireToken: true })).post<{ restored: RestoredView }>(`/api/v1/recycle-bin/${id}/restore`);
     if (o.json) return printJson(r);
     printMessage(`Restored ${r.restored.kind} ${r.restored.id} from the recycle bin.`);
   });
@@ -265,7 +265,7 @@ export function backupCommands(program: Command): void {
     .description('Run garbage collection now (administrators)')
     .action(async (_o, cmd: Command) => {
       const o = globalsOf(cmd);
-      const r = await (await resolveClient(o, { requireToken: true })).post<{ report: { chunks_removed: number; bytes_removed: number; live_chunks: number; manifests_removed: number } }>('/api/v1/admin/gc');
+      const r = await (await resolveClient(o, { requireToken: true })).post<{ report: GcReport }>('/api/v1/admin/gc');
       if (o.json) return printJson(r);
       printMessage(`Garbage collection: ${r.report.chunks_removed} chunks (${formatBytes(r.report.bytes_removed)}) and ${r.report.manifests_removed} manifests removed; ${r.report.live_chunks} chunks in use.`);
     });
@@ -277,7 +277,7 @@ export function backupCommands(program: Command): void {
     .action(async (_o, cmd: Command) => {
       const o = globalsOf<{ point?: string }>(cmd);
       const client = await resolveClient(o, { requireToken: true });
-      const r = await client.post<{ report: { chunks_checked: number; damaged: { digest: string; problem: string; points: string[] }[] } }>(o.point ? `/api/v1/points/${o.point}/verify` : '/api/v1/admin/verify');
+      const r = await client.post<{ report: VerifyReport }>(o.point ? `/api/v1/points/${o.point}/verify` : '/api/v1/admin/verify');
       if (o.json) printJson(r);
       else {
         printMessage(`${r.report.chunks_checked} chunks checked, ${r.report.damaged.length} damaged.`);

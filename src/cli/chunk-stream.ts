@@ -1,5 +1,6 @@
 import type { Duplex } from 'node:stream';
 import { CairnError } from '../domain/errors.js';
+import type { ErrorBody } from '../contract/index.js';
 import type { UploadChunk } from '../pipeline/backup-pipeline.js';
 import { batchBodyParts, batchReplyLengths, ChunkBatchError, formatBatchQuery, replySlots } from '../wire/chunk-batch.js';
 import { CHUNK_STREAM_PROTOCOL, encodeFrame, FrameTextReader } from '../wire/frames.js';
@@ -8,10 +9,8 @@ import { readsInto } from '../runtime/index.js';
 import { describeNetworkError, ServerUnreachableError, type CairnClient } from './http-client.js';
 
 /** A refusal as the server sends it, as the last frame of a stream. */
-interface StreamRefusal {
-  status?: number;
-  error?: { code?: string; message?: string; field?: string };
-}
+/** A refusal frame: the HTTP status the request would have had, and its error body. */
+type StreamRefusal = Partial<ErrorBody> & { status?: number };
 
 /** A frame's JSON; a frame that holds none makes the stream malformed. */
 function jsonFrame<T>(text: string): T {

@@ -4,16 +4,14 @@ import type { Duplex, Readable } from 'node:stream';
 import { CairnError } from '../domain/errors.js';
 import type { Page } from '../domain/page.js';
 import { checkSocketReads } from '../runtime/index.js';
-import type { AccountView, TokenView } from '../services/accounts.js';
-import type { JobStatus, JobView } from '../services/jobs.js';
-import type { ResourceView } from '../services/resources.js';
+import type { AccountRef, AccountView, HealthView, NewTokenView, TokenView, JobStatus, JobView, ResourceView } from '../contract/index.js';
 
 // The CLI speaks only HTTP to the server; these are type-only imports of the
 // server's response shapes, so the two cannot drift apart unnoticed.
 export type { Page } from '../domain/page.js';
 export type Account = AccountView;
 export type ApiToken = TokenView;
-export type NewApiToken = TokenView & { token: string };
+export type NewApiToken = NewTokenView;
 export type Resource = ResourceView;
 export type Job = JobView;
 export type { JobStatus };
@@ -200,7 +198,7 @@ export class CairnClient {
 
   // ---- typed endpoints -------------------------------------------------------
 
-  health(): Promise<{ status: string; version: string; engine: string }> {
+  health(): Promise<HealthView> {
     return this.get('/api/v1/health');
   }
 
@@ -233,7 +231,7 @@ export class CairnClient {
     return this.get('/api/v1/account');
   }
 
-  lookupAccount(q: string): Promise<{ account: Pick<Account, 'id' | 'email'> }> {
+  lookupAccount(q: string): Promise<{ account: AccountRef }> {
     return this.get('/api/v1/accounts/lookup', { q });
   }
 

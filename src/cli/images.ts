@@ -2,7 +2,7 @@ import { open, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { Option, type Command } from 'commander';
 import { badRequest, CairnError } from '../domain/errors.js';
 import type { Page } from '../domain/page.js';
-import type { ImageView } from '../services/images.js';
+import type { ImageView } from '../contract/index.js';
 import { withPool } from './backups.js';
 import { resolveClient } from './config-file.js';
 import type { CairnClient } from './http-client.js';

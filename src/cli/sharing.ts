@@ -1,9 +1,8 @@
 import type { Command } from 'commander';
 import { badRequest, CairnError } from '../domain/errors.js';
 import type { Page } from '../domain/page.js';
-import type { EventView, NotificationView } from '../services/events.js';
-import type { SharedChainView, ShareView } from '../services/shares.js';
-import { chainRows, renderPointTree, type PointView } from './backups.js';
+import type { EventView, NotificationPage, Person, NotificationView, SharedChainDetailView, SharedChainView, ShareView } from '../contract/index.js';
+import { chainRows, renderPointTree } from './backups.js';
 import { resolveClient } from './config-file.js';
 import { addPageOptions, collect, globalsOf, pageQuery, requireYes, type PageFlags } from './options.js';
 import { formatBytes, formatTime, printJson, printList, printMessage, printObject, type Column } from './output.js';
@@ -76,7 +75,7 @@ function eventDetails(e: EventView): string {
   return parts.join('; ');
 }
 
-const who = (a: { id: string; email: string | null } | null) => (a ? (a.email ? `${a.email} (${a.id})` : a.id) : '');
+const who = (a: Person | null) => (a ? (a.email ? `${a.email} (${a.id})` : a.id) : '');
 
 const eventColumns: Column<EventView>[] = [
   { header: 'Time', value: (e) => formatTime(e.created_at) },
@@ -166,7 +165,7 @@ export function sharingCommands(program: Command): void {
     .description('A chain shared with you and its points (read-only); make an image of one with `cairn image create`')
     .action(async (chainId: string, _o, cmd: Command) => {
       const o = globalsOf(cmd);
-      const r = await (await resolveClient(o, { requireToken: true })).get<{ chain: SharedChainView & { points: PointView[] } }>(`/api/v1/shared/${enc(chainId)}`);
+      const r = await (await resolveClient(o, { requireToken: true })).get<{ chain: SharedChainDetailView }>(`/api/v1/shared/${enc(chainId)}`);
       if (o.json) return printJson(r);
       const c = r.chain;
       printObject(r, [
@@ -207,7 +206,7 @@ export function sharingCommands(program: Command): void {
   addPageOptions(notifications.command('list', { isDefault: true }).description('Your notifications, newest first (the default)').option('--unread', 'only the unread ones')).action(
     async (_o, cmd: Command) => {
       const o = globalsOf<PageFlags & { unread?: boolean }>(cmd);
-      const page = await (await resolveClient(o, { requireToken: true })).get<Page<NotificationView> & { unread_count: number }>('/api/v1/notifications', { ...pageQuery(o), unread: o.unread ? true : undefined });
+      const page = await (await resolveClient(o, { requireToken: true })).get<NotificationPage>('/api/v1/notifications', { ...pageQuery(o), unread: o.unread ? true : undefined });
       printList(page, notificationColumns, { json: o.json, noun: 'notifications', offset: pageQuery(o).offset });
       if (!o.json && page.unread_count) printMessage(`${page.unread_count} unread; mark one read with \`cairn notifications read <id>\`.`);
     },

@@ -21,6 +21,7 @@ import { CairnError, badRequest } from '../domain/errors.js';
 import { readIntoParts } from '../io/read-into.js';
 import { ChunkReadStream, ChunkStream, StreamKeeper } from './chunk-stream.js';
 import type { CairnClient, Resource } from './http-client.js';
+import type { ChainView, CommittedPointView, DiskView, Page, UploadView } from '../contract/index.js';
 
 /**
  * The client's side of moving disks to and from the server, shared by the CLI
@@ -31,21 +32,6 @@ export interface TransferProgress {
   bytesDone: number;
   bytesTotal: number;
   bytesSent: number;
-}
-
-export interface CommittedPoint {
-  id: string;
-  chain_id: string;
-  type: 'full' | 'incremental';
-  parent_id: string | null;
-  logical_size: number;
-  stored_bytes: number;
-  snapshot_at: string;
-}
-
-interface UploadView {
-  id: string;
-  job_id: string;
 }
 
 const enc = encodeURIComponent;
@@ -174,7 +160,7 @@ export async function backupResource(
     onProgress?: (p: TransferProgress) => void;
     signal?: AbortSignal;
   },
-): Promise<CommittedPoint> {
+): Promise<CommittedPointView> {
   const { resource, paths } = opts;
   const sizes: { name: string; size: number; path: string }[] = [];
   for (const disk of resource.disks) {
@@ -237,7 +223,7 @@ export async function backupResource(
       const manifest = encodeManifest({ size: result.size, chunkSize: result.chunkSize, chunks: result.chunks });
       await client.putBinary(`/api/v1/uploads/${await uploadId}/disks/${enc(disk.name)}/manifest`, manifest);
     }
-    const { point } = await client.post<{ point: CommittedPoint }>(`/api/v1/uploads/${await uploadId}/commit`);
+    const { point } = await client.post<{ point: CommittedPointView }>(`/api/v1/uploads/${await uploadId}/commit`);
     return point;
   } catch (err) {
     const id = await uploadId.catch(() => undefined);
@@ -257,7 +243,7 @@ export async function backupResource(
 async function previousManifests(client: CairnClient, resource: Resource): Promise<Map<string, Set<string>>> {
   const known = new Map<string, Set<string>>();
   try {
-    const { items } = await client.get<{ items: { head_point_id: string | null }[] }>('/api/v1/chains', { resource_id: resource.id, status: 'available', limit: 1 });
+    const { items } = await client.get<Page<ChainView>>('/api/v1/chains', { resource_id: resource.id, status: 'available', limit: 1 });
     const head = items[0]?.head_point_id;
     if (!head) return known;
     for (const disk of resource.disks) {
@@ -268,12 +254,6 @@ async function previousManifests(client: CairnClient, resource: Resource): Promi
     // No hint (an older server, a point deleted meanwhile): every chunk is compressed, as for a first backup.
   }
   return known;
-}
-
-export interface PointDisk {
-  name: string;
-  size: number;
-  role: 'system' | 'data';
 }
 
 /** Restores one disk of a point (or the disk of an image) to a path or device. */
@@ -324,7 +304,7 @@ export function pointDiskSource(pointId: string, disk: string): { base: string; 
   };
 }
 
-export function pointDiskPaths(point: { id: string; disks: PointDisk[] }, disk?: string): PointDisk {
+export function pointDiskPaths(point: { id: string; disks: DiskView[] }, disk?: string): DiskView {
   const d = disk ? point.disks.find((x) => x.name === disk) : point.disks[0];
   if (!d) throw badRequest(`Point ${point.id} has no disk "${disk}"; it has ${point.disks.map((x) => x.name).join(', ')}.`, 'disk');
   return d;

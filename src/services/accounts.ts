@@ -10,28 +10,12 @@ import { isoPlus, nowIso } from '../domain/time.js';
 import type { Access } from './access.js';
 import { LoginThrottle } from './login-throttle.js';
 import { hashPassword, hashSecret, newSecret, verifyPassword } from './passwords.js';
+import type { AccountRef, AccountView, NewTokenView, TokenView } from '../contract/index.js';
 
 /** A valid scrypt hash of a random password: what an unknown email is checked against. */
 const DUMMY_HASH = 'scrypt$32768$8$1$AAAAAAAAAAAAAAAAAAAAAA==$mW2Zrx2iHgVu1B3zVfOq5JQNuJ1lRpwbo9XGbGd3b0w=';
 
 export const SESSION_TTL_MS = 7 * 24 * 3600 * 1000;
-
-export interface AccountView {
-  id: string;
-  email: string;
-  parent_id: string | null;
-  is_admin: boolean;
-  status: 'active' | 'disabled';
-  created_at: string;
-}
-
-export interface TokenView {
-  id: string;
-  name: string;
-  created_at: string;
-  last_used_at: string | null;
-  revoked_at: string | null;
-}
 
 export const accountView = (a: AccountTable): AccountView => ({
   id: a.id,
@@ -163,7 +147,7 @@ export class AccountsService {
     return accountView(await this.access.account(caller, caller.accountId));
   }
 
-  async createToken(caller: Caller, name: string): Promise<TokenView & { token: string }> {
+  async createToken(caller: Caller, name: string): Promise<NewTokenView> {
     const { secret, hash } = newSecret('cairn');
     const row = { id: newId('token'), account_id: caller.accountId, name: checkName(name), token_hash: hash, created_at: nowIso(), last_used_at: null, revoked_at: null };
     await this.db.insertInto('api_tokens').values(row).execute();
@@ -207,7 +191,7 @@ export class AccountsService {
   }
 
   /** Finds an account by registered email or by ID, as the share dialog names recipients. */
-  async lookup(caller: Caller, query: string): Promise<{ id: string; email: string }> {
+  async lookup(caller: Caller, query: string): Promise<AccountRef> {
     const q = query.trim().toLowerCase();
     const row = await this.db
       .selectFrom('accounts')

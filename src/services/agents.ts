@@ -8,18 +8,10 @@ import { nowIso } from '../domain/time.js';
 import type { Access } from './access.js';
 import { isAgentOnline } from './agent-presence.js';
 import type { ChainsService } from './chains.js';
-import { jobView, type JobsService, type JobView } from './jobs.js';
+import { jobView, type JobsService } from './jobs.js';
+import type { AgentJobView, AgentView, JobView } from '../contract/index.js';
 
 const AGENT_LEASE_MS = 60_000;
-
-export interface AgentView {
-  id: string;
-  name: string;
-  online: boolean;
-  last_seen_at: string | null;
-  resources: string[];
-  created_at: string;
-}
 
 /**
  * Agents run where the disks are. They register the resources they host, call
@@ -63,13 +55,13 @@ export class AgentsService {
   }
 
   /** The agent calls in and takes its next job, if any. */
-  async poll(caller: Caller, id: string, claim = true): Promise<JobView | null> {
+  async poll(caller: Caller, id: string, claim = true): Promise<AgentJobView | null> {
     const agent = await this.get(caller, id);
     await this.db.updateTable('agents').set({ last_seen_at: nowIso() }).where('id', '=', agent.id).execute();
     // A busy agent still calls in (claim=false) so it is not taken for offline.
     if (!claim) return null;
     const job = await this.jobs.claim(agent.id, AGENT_LEASE_MS);
-    return job ? { ...jobView(job), params: JSON.parse(job.params) } as JobView : null;
+    return job ? { ...jobView(job), params: JSON.parse(job.params) } as AgentJobView : null;
   }
 
   async report(caller: Caller, jobId: string, r: { bytes_done?: number; bytes_total?: number; status?: 'successful' | 'failed'; error?: string }): Promise<JobView> {

@@ -8,17 +8,7 @@ import { decodeManifest, manifestChunkDigests } from '../format/manifest.js';
 import type { ChunkStore } from '../store/chunk-store.js';
 import type { Access } from './access.js';
 import { mapLimit } from './batches.js';
-
-export interface DamagedChunk {
-  digest: string;
-  problem: string;
-  points: string[];
-}
-
-export interface VerifyReport {
-  chunks_checked: number;
-  damaged: DamagedChunk[];
-}
+import type { VerifyReport } from '../contract/index.js';
 
 /**
  * Reading stored backups back: manifests and chunk blobs for restores, and

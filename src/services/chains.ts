@@ -12,51 +12,10 @@ import { isoPlus, nowIso } from '../domain/time.js';
 import type { Access, PointGrant, Relation } from './access.js';
 import type { EventsService } from './events.js';
 import { isAgentOnline } from './agent-presence.js';
-
-export interface ChainView {
-  id: string;
-  name: string;
-  description: string;
-  status: ChainTable['status'];
-  resource_id: string;
-  resource_name: string | null;
-  resource_kind: 'volume' | 'instance';
-  total_size: number;
-  point_count: number;
-  head_point_id: string | null;
-  created_at: string;
-  deleted_at: string | null;
-  purge_after: string | null;
-  owner_id: string;
-  relation: Relation;
-  /** Accounts the chain is shared with now (the owner's view; 0 for recipients). */
-  share_count: number;
-  /** The agent hosting the chain's resource (the owner's view), for "backup now". */
-  agent: { id: string; name: string; online: boolean } | null;
-}
-
-export interface PointView {
-  id: string;
-  chain_id: string;
-  parent_id: string | null;
-  type: PointTable['type'];
-  name: string;
-  description: string;
-  status: PointTable['status'];
-  snapshot_at: string;
-  logical_size: number;
-  stored_bytes: number;
-  is_head: boolean;
-  created_at: string;
-  deleted_at: string | null;
-  purge_after: string | null;
-  disks: { name: string; size: number; role: 'system' | 'data' }[];
-}
+import type { ChainDetailView, ChainView, DeletedView, PointDetailView, PointView, RecycleItemView, RestoredView } from '../contract/index.js';
 
 /** A row of `chainsQuery`: the chain with its aggregates. */
 export type ChainRow = ChainTable & { agent_id: string | null; agent_name: string | null; agent_seen: string | null; resource_name: string | null; point_count: number | string | null; total_size: number | string | null; share_count: number | string | null };
-
-type PointDetail = PointView & { disks: { name: string; size: number; role: 'system' | 'data'; manifest_digest: string | null }[] };
 
 export interface ChainFilter {
   resource_id?: string;
@@ -138,7 +97,7 @@ export class ChainsService {
     return { total_count: await countRows(q), items: rows.map((r) => this.chainView(r, 'owner')) };
   }
 
-  async get(caller: Caller, id: string): Promise<ChainView & { points: PointView[] }> {
+  async get(caller: Caller, id: string): Promise<ChainDetailView> {
     const { chain, relation } = await this.access.decideChain(caller, id, 'read', await this.chainsQuery().where('chains.id', '=', id).executeTakeFirst());
     return { ...this.chainView(chain, relation), points: await this.points(chain, relation) };
   }
@@ -174,11 +133,11 @@ export class ChainsService {
     };
   }
 
-  async getPoint(caller: Caller, id: string): Promise<PointDetail> {
+  async getPoint(caller: Caller, id: string): Promise<PointDetailView> {
     return this.pointDetail(await this.access.point(caller, id, 'read'));
   }
 
-  private async pointDetail({ point, chain, relation }: PointGrant): Promise<PointDetail> {
+  private async pointDetail({ point, chain, relation }: PointGrant): Promise<PointDetailView> {
     // A recipient sees available points only; anything else does not exist for it.
     if (point.status !== 'available' && relation !== 'owner') throw notFound('Backup point', point.id);
     const disks = await this.db.selectFrom('point_disks').selectAll().where('point_id', '=', point.id).orderBy('position').execute();
@@ -192,7 +151,7 @@ export class ChainsService {
     return this.chainView(await this.chainsQuery().where('chains.id', '=', id).executeTakeFirstOrThrow(), 'owner');
   }
 
-  async editPoint(caller: Caller, id: string, patch: { name?: string; description?: string }): Promise<PointView> {
+  async editPoint(caller: Caller, id: string, patch: { name?: string; description?: string }): Promise<PointDetailView> {
     const grant = await this.access.point(caller, id, 'write');
     const set = this.patchOf(patch);
     await this.db.updateTable('points').set(set).where('id', '=', id).execute();
@@ -212,7 +171,7 @@ export class ChainsService {
    * manifests are complete, so deleting an incremental point removes no other
    * point; the head moves back to its nearest live ancestor.
    */
-  async deletePoint(caller: Caller, id: string): Promise<{ deleted: 'point' | 'chain'; id: string; purge_after: string }> {
+  async deletePoint(caller: Caller, id: string): Promise<Required<DeletedView>> {
     const { point, chain } = await this.access.point(caller, id, 'write');
     if (point.status !== 'available') throw conflict(`Backup point ${id} is already ${point.status}.`);
     if (point.id === chain.id) return { deleted: 'chain', ...(await this.deleteChainRow(caller, chain)) };
@@ -228,11 +187,11 @@ export class ChainsService {
     return { deleted: 'point', id, purge_after: purge };
   }
 
-  async deleteChain(caller: Caller, id: string): Promise<{ id: string; purge_after: string }> {
+  async deleteChain(caller: Caller, id: string): Promise<DeletedView> {
     return this.deleteChainRow(caller, (await this.access.chain(caller, id, 'write')).chain);
   }
 
-  private async deleteChainRow(caller: Caller, chain: ChainTable): Promise<{ id: string; purge_after: string }> {
+  private async deleteChainRow(caller: Caller, chain: ChainTable): Promise<DeletedView> {
     const id = chain.id;
     if (chain.status !== 'available') throw conflict(`Backup chain ${id} is already deleted.`);
     const now = nowIso();
@@ -247,7 +206,7 @@ export class ChainsService {
   }
 
   /** Deleted chains and points still in the recycle bin. */
-  async recycleBin(caller: Caller, page: PageRequest): Promise<Page<{ kind: 'chain' | 'point'; id: string; chain_id: string; name: string; resource_id: string; deleted_at: string; purge_after: string }>> {
+  async recycleBin(caller: Caller, page: PageRequest): Promise<Page<RecycleItemView>> {
     const q = this.db
       .selectFrom('points')
       .innerJoin('chains', 'chains.id', 'points.chain_id')
@@ -267,7 +226,7 @@ export class ChainsService {
   }
 
   /** Brings a chain or point back from the recycle bin. */
-  async restore(caller: Caller, id: string): Promise<{ kind: 'chain' | 'point'; id: string }> {
+  async restore(caller: Caller, id: string): Promise<RestoredView> {
     const { point, chain } = await this.access.point(caller, id, 'write');
     if (chain.status === 'deleted') {
       if (point.id !== chain.id) throw conflict(`Point ${id} was deleted with its chain ${chain.id}; restore the chain (${chain.id}) instead.`);

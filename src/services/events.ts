@@ -7,34 +7,7 @@ import { notFound } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
 import type { Page, PageRequest } from '../domain/page.js';
 import { nowIso } from '../domain/time.js';
-
-export type EventType =
-  | 'share.created'
-  | 'share.cancelled'
-  | 'share.expired'
-  | 'share.removed'
-  | 'image.created'
-  | 'chain.deleted'
-  | 'chain.restored'
-  | 'chain.purged';
-
-export interface EventView {
-  id: string;
-  type: EventType;
-  chain_id: string | null;
-  owner: { id: string; email: string | null };
-  recipient: { id: string; email: string | null } | null;
-  actor: { id: string; email: string | null } | null;
-  data: Record<string, unknown>;
-  created_at: string;
-}
-
-export interface NotificationView {
-  id: string;
-  read: boolean;
-  created_at: string;
-  event: EventView;
-}
+import type { EventType, EventView, NotificationPage } from '../contract/index.js';
 
 /**
  * The activity log of shared chains. Each event names the chain's owner and,
@@ -81,7 +54,7 @@ export class EventsService {
     return { total_count: await countRows(q), items: await this.views(rows) };
   }
 
-  async notifications(caller: Caller, page: PageRequest, unreadOnly = false): Promise<Page<NotificationView> & { unread_count: number }> {
+  async notifications(caller: Caller, page: PageRequest, unreadOnly = false): Promise<NotificationPage> {
     let q = this.db.selectFrom('notifications').selectAll().where('account_id', '=', caller.accountId);
     const unread = await countRows(q.where('read_at', 'is', null));
     if (unreadOnly) q = q.where('read_at', 'is', null);

@@ -4,21 +4,10 @@ import { isoPlus, nowIso } from '../domain/time.js';
 import { decodeManifest, manifestChunkDigests } from '../format/manifest.js';
 import type { ChunkStore } from '../store/chunk-store.js';
 import { inBatches } from './batches.js';
+import type { GcReport } from '../contract/index.js';
 
 /** The manifests a holder names: all of them, or only those among `among` (the re-check before deleting). */
 export type ManifestReferences = (among?: string[]) => Promise<string[]>;
-
-export interface GcReport {
-  id: string;
-  started_at: string;
-  finished_at: string;
-  live_manifests: number;
-  live_chunks: number;
-  chunks_removed: number;
-  bytes_removed: number;
-  manifests_removed: number;
-  orphan_blobs_removed: number;
-}
 
 /**
  * Garbage collection: mark and sweep with a grace period, after Proxmox Backup

@@ -15,23 +15,7 @@ import type { Lease } from '../compute/buffer-recycler.js';
 import type { Access, PointGrant } from './access.js';
 import type { BackupDataService } from './backup-data.js';
 import type { EventsService } from './events.js';
-
-export interface ImageView {
-  id: string;
-  name: string;
-  description: string;
-  size: number;
-  status: ImageTable['status'];
-  created_at: string;
-  source: {
-    point_id: string;
-    chain_id: string;
-    resource_id: string;
-    disk: string;
-    /** Set when the image was made from a chain shared with the caller. */
-    owner: { id: string; email: string | null } | null;
-  };
-}
+import type { ImageView } from '../contract/index.js';
 
 /**
  * Images (镜像) made from backup points. Making one copies no data: the image

@@ -6,26 +6,7 @@ import { newId } from '../domain/ids.js';
 import type { Page, PageRequest } from '../domain/page.js';
 import { isoPlus, nowIso } from '../domain/time.js';
 import type { Access } from './access.js';
-
-export type JobStatus = JobTable['status'];
-
-export interface JobView {
-  id: string;
-  action: string;
-  status: JobStatus;
-  resource_id: string | null;
-  target_id: string | null;
-  runner: string;
-  progress: number;
-  bytes_done: number;
-  bytes_total: number;
-  error: string | null;
-  result: unknown;
-  created_at: string;
-  started_at: string | null;
-  finished_at: string | null;
-  updated_at: string;
-}
+import type { JobStatus, JobView } from '../contract/index.js';
 
 export const jobView = (j: JobTable): JobView => ({
   id: j.id,

@@ -10,16 +10,7 @@ import { checkDisks, checkName, type DiskSpec } from '../domain/rules.js';
 import { nowIso } from '../domain/time.js';
 import { isAgentOnline } from './agent-presence.js';
 import type { Access } from './access.js';
-
-export interface ResourceView {
-  id: string;
-  kind: 'volume' | 'instance';
-  name: string;
-  disks: { name: string; size: number; role: 'system' | 'data' }[];
-  agent_id: string | null;
-  agent: { id: string; name: string; online: boolean } | null;
-  created_at: string;
-}
+import type { ResourceFromPointView, ResourceView } from '../contract/index.js';
 
 export function resourceView(r: ResourceTable, disks: DiskTable[], agent: ResourceView['agent'] = null): ResourceView {
   return {
@@ -89,7 +80,7 @@ export class ResourcesService {
   }
 
   /** 创建硬盘: a new volume in the caller's account, sized like one disk of a point; its data is restored by a client. */
-  async createFromPoint(caller: Caller, pointId: string, input: { disk?: string; name: string }): Promise<ResourceView & { source: { point_id: string; disk: string } }> {
+  async createFromPoint(caller: Caller, pointId: string, input: { disk?: string; name: string }): Promise<ResourceFromPointView> {
     const { point } = await this.access.point(caller, pointId, 'write');
     if (point.status !== 'available') throw conflict(`Backup point ${pointId} is ${point.status}; only an available point can make a volume.`, 'point_not_available');
     const disks = await this.db.selectFrom('point_disks').selectAll().where('point_id', '=', pointId).orderBy('position').execute();

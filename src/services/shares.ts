@@ -9,27 +9,13 @@ import { isId } from '../domain/ids.js';
 import type { Page, PageRequest } from '../domain/page.js';
 import { nowIso } from '../domain/time.js';
 import type { Access } from './access.js';
-import type { ChainRow, ChainsService, ChainView, PointView } from './chains.js';
+import type { ChainRow, ChainsService } from './chains.js';
 import type { EventsService } from './events.js';
+import type { SharedChainDetailView, SharedChainView, ShareView } from '../contract/index.js';
 
 export interface ShareSettings {
   maxRecipientsPerChain: number;
   maxSharesPerAccount: number;
-}
-
-export interface ShareView {
-  chain_id: string;
-  recipient: { id: string; email: string };
-  note: string;
-  shared_at: string;
-  expires_at: string | null;
-}
-
-export interface SharedChainView extends ChainView {
-  owner: { id: string; email: string };
-  shared_at: string;
-  expires_at: string | null;
-  note: string;
 }
 
 /**
@@ -144,7 +130,7 @@ export class SharesService {
     return { total_count: await countRows(q), items: rows.map((r) => this.sharedView(r)) };
   }
 
-  async receivedOne(caller: Caller, chainId: string): Promise<SharedChainView & { points: PointView[] }> {
+  async receivedOne(caller: Caller, chainId: string): Promise<SharedChainDetailView> {
     const { chain, relation } = await this.access.chain(caller, chainId, 'read');
     if (relation !== 'recipient') throw notFound('Shared backup chain', chainId);
     const row = await this.receivedQuery(caller).where('chains.id', '=', chainId).executeTakeFirst();

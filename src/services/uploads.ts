@@ -14,24 +14,7 @@ import type { ChunkPool } from '../compute/chunk-pool.js';
 import type { Access } from './access.js';
 import type { JobsService } from './jobs.js';
 import { inBatches, mapLimit } from './batches.js';
-
-export interface UploadDisk {
-  position: number;
-  name: string;
-  size: number;
-  manifest_digest: string | null;
-}
-
-export interface UploadView {
-  id: string;
-  job_id: string;
-  resource_id: string;
-  requested_type: 'full' | 'incremental';
-  disks: UploadDisk[];
-  snapshot_at: string;
-  status: UploadTable['status'];
-  expires_at: string;
-}
+import type { BatchChunkView, ChunkStoredView, UploadDisk, UploadView } from '../contract/index.js';
 
 export interface UploadSettings {
   chainMaxLength: number;
@@ -163,7 +146,7 @@ export class UploadsService {
   }
 
   /** Verifies and stores one chunk blob. */
-  async putChunk(caller: Caller, id: string, digest: string, blob: Buffer): Promise<{ stored: boolean }> {
+  async putChunk(caller: Caller, id: string, digest: string, blob: Buffer): Promise<ChunkStoredView> {
     const [answer] = await this.putChunks(caller, id, [{ digest, blob }]);
     return { stored: answer!.stored };
   }
@@ -174,7 +157,7 @@ export class UploadsService {
    * `stored` says whether THIS account lacked the chunk before: whether the
    * store already had it from another tenant must not show.
    */
-  async putChunks(caller: Caller, id: string, chunks: { digest: string; blob: Buffer }[]): Promise<{ digest: string; stored: boolean }[]> {
+  async putChunks(caller: Caller, id: string, chunks: { digest: string; blob: Buffer }[]): Promise<BatchChunkView[]> {
     const upload = await this.openUpload(caller, id);
     const seen = new Set<string>();
     for (const { digest, blob } of chunks) {

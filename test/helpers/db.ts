@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { openMetadataStore, type MetadataStore } from '../../src/db/connect.js';
-import type { AccountView } from '../../src/services/accounts.js';
+import type { AccountView } from '../../src/contract/index.js';
 import { DEFAULT_SETTINGS, createServices, type Services } from '../../src/services/index.js';
 import { blobSlotPool } from '../../src/app.js';
 import type { Caller } from '../../src/domain/caller.js';

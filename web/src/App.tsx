@@ -1,6 +1,6 @@
 import { useEffect, useId, useRef, useState, type FormEvent } from 'react';
 import { BrowserRouter, Link, Navigate, NavLink, Outlet, Route, Routes, useLocation } from 'react-router';
-import { api, ApiError } from './api';
+import { api, ApiError, type NotificationPage } from './api';
 import { useI18n, type Key, type Lang } from './i18n';
 import { usePageTitle } from './pages/common';
 import { ActivityPage } from './pages/Activity';
@@ -99,7 +99,7 @@ function Shell() {
   useEffect(() => {
     let stop = false;
     const load = () =>
-      api.get<{ unread_count: number }>('/notifications', { unread: true, limit: 1 }).then(
+      api.get<NotificationPage>('/notifications', { unread: true, limit: 1 }).then(
         (r) => !stop && setUnread(r.unread_count),
         () => undefined,
       );

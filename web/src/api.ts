@@ -1,176 +1,35 @@
 // The console talks only to the public HTTP API, with the session cookie that
 // POST /sessions sets; every write carries the session's CSRF token.
 
-export interface Page<T> {
-  total_count: number;
-  items: T[];
-}
-
-export interface Account {
-  id: string;
-  email: string;
-  parent_id: string | null;
-  is_admin: boolean;
-  status: 'active' | 'disabled';
-  created_at: string;
-}
-
-export interface ApiToken {
-  id: string;
-  name: string;
-  created_at: string;
-  last_used_at: string | null;
-  revoked_at: string | null;
-  token?: string;
-}
-
-export interface Disk {
-  name: string;
-  size: number;
-  role: 'system' | 'data';
-}
-
-export interface AgentRef {
-  id: string;
-  name: string;
-  online: boolean;
-}
-
-export interface Resource {
-  id: string;
-  kind: 'volume' | 'instance';
-  name: string;
-  disks: Disk[];
-  agent_id: string | null;
-  agent: AgentRef | null;
-  created_at: string;
-}
-
-export type JobStatus = 'pending' | 'working' | 'successful' | 'failed';
-
-export interface Job {
-  id: string;
-  action: string;
-  status: JobStatus;
-  resource_id: string | null;
-  target_id: string | null;
-  runner: string;
-  progress: number;
-  bytes_done: number;
-  bytes_total: number;
-  error: string | null;
-  created_at: string;
-  started_at: string | null;
-  finished_at: string | null;
-  updated_at: string;
-}
-
-export interface Chain {
-  id: string;
-  name: string;
-  description: string;
-  status: 'available' | 'deleted';
-  resource_id: string;
-  resource_name: string | null;
-  resource_kind: 'volume' | 'instance';
-  total_size: number;
-  point_count: number;
-  head_point_id: string | null;
-  created_at: string;
-  deleted_at: string | null;
-  purge_after: string | null;
-  owner_id: string;
-  relation: 'owner' | 'recipient';
-  share_count: number;
-  /** The resource's agent, if the server includes it (else the console looks it up in /resources). */
-  agent?: AgentRef | null;
-}
-
-export interface Point {
-  id: string;
-  chain_id: string;
-  parent_id: string | null;
-  type: 'full' | 'incremental';
-  name: string;
-  description: string;
-  status: 'creating' | 'available' | 'failed' | 'deleted';
-  snapshot_at: string;
-  logical_size: number;
-  stored_bytes: number;
-  is_head: boolean;
-  created_at: string;
-  deleted_at: string | null;
-  purge_after: string | null;
-  disks: Disk[];
-}
-
-export type ChainDetail = Chain & { points: Point[] };
-
-export interface Share {
-  chain_id: string;
-  recipient: { id: string; email: string };
-  note: string;
-  shared_at: string;
-  expires_at: string | null;
-}
-
-export interface SharedChain extends Chain {
-  owner: { id: string; email: string };
-  shared_at: string;
-  expires_at: string | null;
-  note: string;
-}
-
-export type SharedChainDetail = SharedChain & { points: Point[] };
-
-export interface Image {
-  id: string;
-  name: string;
-  description: string;
-  size: number;
-  status: 'pending' | 'available' | 'deleted';
-  created_at: string;
-  source: { point_id: string; chain_id: string; resource_id: string; disk: string; owner: { id: string; email: string | null } | null };
-}
-
-export interface Person {
-  id: string;
-  email: string | null;
-}
-
-export interface CairnEvent {
-  id: string;
-  type: string;
-  chain_id: string | null;
-  owner: Person;
-  recipient: Person | null;
-  actor: Person | null;
-  data: Record<string, unknown>;
-  created_at: string;
-}
-
-export interface Notification {
-  id: string;
-  read: boolean;
-  created_at: string;
-  event: CairnEvent;
-}
-
-export interface RecycleItem {
-  kind: 'chain' | 'point';
-  id: string;
-  chain_id: string;
-  name: string;
-  resource_id: string;
-  deleted_at: string;
-  purge_after: string;
-}
-
-export interface ErrorDetail {
-  item: string;
-  code: string;
-  message: string;
-}
+// The answers' types come from the server's contract, type-only: vite bundles none of it.
+export type {
+  Page,
+  AccountView as Account,
+  AccountRef,
+  TokenView as ApiToken,
+  NewTokenView as NewApiToken,
+  DiskView as Disk,
+  AgentRef,
+  ResourceView as Resource,
+  JobStatus,
+  JobView as Job,
+  ChainView as Chain,
+  PointView as Point,
+  ChainDetailView as ChainDetail,
+  ShareView as Share,
+  SharedChainView as SharedChain,
+  SharedChainDetailView as SharedChainDetail,
+  ImageView as Image,
+  Person,
+  EventView as CairnEvent,
+  NotificationView as Notification,
+  NotificationPage,
+  SessionView,
+  RecycleItemView as RecycleItem,
+  ErrorBody,
+  ErrorDetail,
+} from '../../src/contract/index.js';
+import type { ErrorBody, ErrorDetail } from '../../src/contract/index.js';
 
 export class ApiError extends Error {
   constructor(
@@ -235,7 +94,7 @@ export async function request<T>(method: string, path: string, body?: unknown, q
     json = null;
   }
   if (!res.ok) {
-    const e = (json as { error?: { code?: string; message?: string; field?: string; details?: ErrorDetail[] } } | null)?.error;
+    const e = (json as Partial<ErrorBody> | null)?.error;
     const err = new ApiError(res.status, e?.code ?? 'http_' + res.status, e?.message ?? (text.slice(0, 200) || res.statusText), e?.field, e?.details);
     // A failed sign-in is a 401 too, but it is the form's to show, not a lost session.
     if (res.status === 401 && path !== '/sessions') onUnauthorized?.();

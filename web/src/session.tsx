@@ -1,5 +1,5 @@
 import { createContext, useCallback, useContext, useEffect, useMemo, useState, type ReactNode } from 'react';
-import { api, csrf, setUnauthorizedHandler, type Account } from './api';
+import { api, csrf, setUnauthorizedHandler, type Account, type SessionView } from './api';
 import type { Key } from './i18n';
 
 type State =
@@ -27,7 +27,7 @@ export function SessionProvider({ children }: { children: ReactNode }) {
     let cancelled = false;
     (async () => {
       try {
-        const res = await api.get<{ account: Account; csrf_token?: string }>('/account');
+        const res = await api.get<SessionView>('/account');
         // The server hands the session's token to the session's own GET /account, so a new tab need not sign in.
         if (res.csrf_token) csrf.set(res.csrf_token);
         if (cancelled) return;
@@ -46,8 +46,8 @@ export function SessionProvider({ children }: { children: ReactNode }) {
   }, []);
 
   const signIn = useCallback(async (email: string, password: string) => {
-    const res = await api.post<{ account: Account; csrf_token: string }>('/sessions', { email, password });
-    csrf.set(res.csrf_token);
+    const res = await api.post<SessionView>('/sessions', { email, password });
+    csrf.set(res.csrf_token ?? null);
     setState({ kind: 'signedIn', account: res.account });
   }, []);
 

@@ -1,7 +1,7 @@
 import type { ColumnDef } from '@tanstack/react-table';
 import { useMemo } from 'react';
 import { Link } from 'react-router';
-import { api, type CairnEvent, type Notification, type Page } from '../api';
+import { api, type CairnEvent, type Notification, type NotificationPage, type Page } from '../api';
 import { formatDate } from '../format';
 import { useI18n } from '../i18n';
 import { useAccount } from '../session';
@@ -18,7 +18,7 @@ export function ActivityPage() {
   const me = useAccount();
   usePageTitle(t('activity.title'));
   const list = useListParams();
-  const notes = useFetch(() => api.get<Page<Notification> & { unread_count: number }>('/notifications', { limit: 20 }), 'notifications');
+  const notes = useFetch(() => api.get<NotificationPage>('/notifications', { limit: 20 }), 'notifications');
   const events = useFetch(() => api.get<Page<CairnEvent>>('/events', { offset: list.offset, limit: list.limit }), `${list.offset}|${list.limit}`);
 
   const markRead = async (n: Notification) => {

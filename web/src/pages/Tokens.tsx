@@ -1,6 +1,6 @@
 import type { ColumnDef } from '@tanstack/react-table';
 import { useEffect, useId, useMemo, useState } from 'react';
-import { api, type ApiToken, type Page } from '../api';
+import { api, type ApiToken, type NewApiToken, type Page } from '../api';
 import { formatDate } from '../format';
 import { useI18n } from '../i18n';
 import { DataTable } from '../ui/DataTable';
@@ -108,8 +108,8 @@ function CreateToken({ open, onClose, onDone }: { open: boolean; onClose(): void
       title={t('tokens.create')}
       submitDisabled={!name.trim()}
       onSubmit={async () => {
-        const r = await api.post<{ token: ApiToken }>('/tokens', { name: name.trim() });
-        setSecret(r.token.token ?? '');
+        const r = await api.post<{ token: NewApiToken }>('/tokens', { name: name.trim() });
+        setSecret(r.token.token);
         onDone();
         // Stays open to show the secret: the throw-free path of Modal would close it.
         throw new KeepOpen();

@@ -1,5 +1,5 @@
 import { useEffect, type ReactNode } from 'react';
-import type { Account, CairnEvent, Point } from '../api';
+import type { Account, CairnEvent, Person, Point } from '../api';
 import { isKey, type I18n } from '../i18n';
 
 export function usePageTitle(title: string): void {
@@ -30,7 +30,7 @@ export function NameAndId({ name, id }: { name: string | null | undefined; id: s
   );
 }
 
-export function who(p: { id: string; email: string | null } | null, me: Account, t: I18n['t']): string {
+export function who(p: Person | null, me: Account, t: I18n['t']): string {
   if (!p) return '—';
   if (p.id === me.id) return t('event.you');
   return p.email ?? p.id;

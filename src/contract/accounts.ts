@@ -1,0 +1,32 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { Nullable, Timestamp } from './common.js';
+
+export const AccountStatus = Type.Union([Type.Literal('active'), Type.Literal('disabled')]);
+export type AccountStatus = Static<typeof AccountStatus>;
+
+export const AccountView = Type.Object({
+  id: Type.String(),
+  email: Type.String(),
+  parent_id: Nullable(Type.String()),
+  is_admin: Type.Boolean(),
+  status: AccountStatus,
+  created_at: Timestamp,
+});
+export type AccountView = Static<typeof AccountView>;
+
+export const TokenView = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  created_at: Timestamp,
+  last_used_at: Nullable(Timestamp),
+  revoked_at: Nullable(Timestamp),
+});
+export type TokenView = Static<typeof TokenView>;
+
+/** A token as created: the only answer that carries its secret. */
+export const NewTokenView = Type.Composite([TokenView, Type.Object({ token: Type.String() })]);
+export type NewTokenView = Static<typeof NewTokenView>;
+
+/** The answer to signing in, and to GET /account for a session (with its CSRF token). */
+export const SessionView = Type.Object({ account: AccountView, csrf_token: Type.Optional(Type.String()) });
+export type SessionView = Static<typeof SessionView>;
