@@ -4,6 +4,7 @@ import type { AccountTable, ChainTable, JobTable, PointTable, ResourceTable } fr
 import type { Caller } from '../domain/caller.js';
 import { forbidden, notFound } from '../domain/errors.js';
 import { nowIso } from '../domain/time.js';
+import type { Relation } from '../contract/index.js';
 
 /**
  * The one place that decides what a caller may do with an ID. Services ask here
@@ -16,7 +17,6 @@ import { nowIso } from '../domain/time.js';
  * which grants `read` and `use` (making images) but never `write`.
  */
 export type Need = 'read' | 'write' | 'use';
-export type Relation = 'owner' | 'recipient';
 
 export interface ChainGrant<C extends ChainTable = ChainTable> {
   chain: C;

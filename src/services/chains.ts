@@ -9,10 +9,10 @@ import { badRequest, conflict, notFound } from '../domain/errors.js';
 import type { Page, PageRequest } from '../domain/page.js';
 import { checkName } from '../domain/rules.js';
 import { isoPlus, nowIso } from '../domain/time.js';
-import type { Access, PointGrant, Relation } from './access.js';
+import type { Access, PointGrant } from './access.js';
 import type { EventsService } from './events.js';
 import { isAgentOnline } from './agent-presence.js';
-import type { ChainDetailView, ChainView, DeletedView, PointDetailView, PointView, RecycleItemView, RestoredView } from '../contract/index.js';
+import type { ChainDetailView, ChainView, DeletedView, PointDetailView, PointView, RecycleItemView, Relation, RestoredView } from '../contract/index.js';
 
 /** A row of `chainsQuery`: the chain with its aggregates. */
 export type ChainRow = ChainTable & { agent_id: string | null; agent_name: string | null; agent_seen: string | null; resource_name: string | null; point_count: number | string | null; total_size: number | string | null; share_count: number | string | null };
