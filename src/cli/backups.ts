@@ -36,13 +36,18 @@ export async function withPool<T>(fn: (pool: ChunkPool) => Promise<T>): Promise<
   }
 }
 
-const chainColumns: Column<ChainView>[] = [
+/** The columns the seed's lists share: the owner's backup data and the recipient's Shared backups. */
+export const chainSummaryColumns: Column<ServerChainView>[] = [
   { header: 'ID', value: (c) => c.id },
   { header: 'Name', value: (c) => c.name },
   { header: 'Status', value: (c) => c.status },
   { header: 'Resource', value: (c) => (c.resource_name ? `${c.resource_id} (${c.resource_name})` : c.resource_id) },
   { header: 'Total size', value: (c) => formatBytes(c.total_size), align: 'right' },
   { header: 'Points', value: (c) => c.point_count, align: 'right' },
+];
+
+const chainColumns: Column<ChainView>[] = [
+  ...chainSummaryColumns,
   { header: 'Shared', value: (c) => (c.share_count ? `with ${c.share_count}` : '') },
   { header: 'Created', value: (c) => formatTime(c.created_at) },
 ];

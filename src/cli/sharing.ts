@@ -2,10 +2,10 @@ import type { Command } from 'commander';
 import { badRequest, CairnError } from '../domain/errors.js';
 import type { Page } from '../domain/page.js';
 import type { EventView, NotificationPage, Person, NotificationView, SharedChainDetailView, SharedChainView, ShareView } from '../contract/index.js';
-import { chainRows, renderPointTree } from './backups.js';
+import { chainRows, chainSummaryColumns, renderPointTree } from './backups.js';
 import { resolveClient } from './config-file.js';
 import { addPageOptions, collect, globalsOf, pageQuery, requireYes, type PageFlags } from './options.js';
-import { formatBytes, formatTime, printJson, printList, printMessage, printObject, type Column } from './output.js';
+import { formatTime, printJson, printList, printMessage, printObject, type Column } from './output.js';
 
 const enc = encodeURIComponent;
 
@@ -52,12 +52,7 @@ const shareColumns: Column<ShareView>[] = [
 ];
 
 const sharedColumns: Column<SharedChainView>[] = [
-  { header: 'ID', value: (c) => c.id },
-  { header: 'Name', value: (c) => c.name },
-  { header: 'Status', value: (c) => c.status },
-  { header: 'Resource', value: (c) => (c.resource_name ? `${c.resource_id} (${c.resource_name})` : c.resource_id) },
-  { header: 'Total size', value: (c) => formatBytes(c.total_size), align: 'right' },
-  { header: 'Points', value: (c) => c.point_count, align: 'right' },
+  ...chainSummaryColumns,
   { header: 'Created', value: (c) => formatTime(c.created_at) },
   { header: 'Owner', value: (c) => `${c.owner.email} (${c.owner.id})` },
   { header: 'Shared at', value: (c) => formatTime(c.shared_at) },
