@@ -98,7 +98,6 @@ export function nodeEnv(dir, base = process.env) {
     PATH: `${join(dir, 'bin')}:${base.PATH ?? ''}`,
     // node-gyp finds include/node/common.gypi and the headers under this folder.
     npm_config_nodedir: dir,
-    npm_config_build_from_source: 'true',
   };
 }
 
