@@ -34,7 +34,10 @@ describe('the bundled CLI', () => {
       const probe = join(dir, 'probe.cjs');
       await writeFile(
         probe,
-        "process.on('exit', () => process.stderr.write(JSON.stringify({ size: process.env.UV_THREADPOOL_SIZE, threads: require('fs').readdirSync('/proc/self/task').length })));",
+        // The probe starts the pool once bin/cairn.js has run: Node 20's module loader starts it
+        // then anyway; Node 24's reads modules synchronously, and `--version` alone never does.
+        "process.nextTick(() => require('fs').stat(__filename, () => {})); " +
+          "process.on('exit', () => process.stderr.write(JSON.stringify({ size: process.env.UV_THREADPOOL_SIZE, threads: require('fs').readdirSync('/proc/self/task').length })));",
       );
       const probed = async (env: NodeJS.ProcessEnv): Promise<{ size: string; threads: number }> => {
         const { stderr } = await run(process.execPath, ['--require', probe, CAIRN_BIN, '--version'], { env });
