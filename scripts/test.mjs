@@ -364,6 +364,7 @@ async function main() {
   const byNode = [];
   for (const node of nodes) {
     if (interrupted) break;
+    if (node === 'current' && nodes.length > 1) say(bold(`▶ Node ${process.version.slice(1)} (the one running npm test)`));
     const r = node === 'current' ? await runHere(engines, sources) : await runOnNode(node, engines, prefixes);
     byNode.push({ node: node === 'current' ? process.version.slice(1) : node, ...r });
   }
