@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'web/dist/', 'data/', 'test-artifacts/', 'bench/results/'] },
+  { ignores: ['dist/', 'node_modules/', '.cache/', 'web/dist/', 'data/', 'test-artifacts/', 'bench/results/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -6,6 +6,8 @@
 //   npm test -- --engine sqlite       one engine (repeat the flag, or use a comma list)
 //   npm test -- test/api              only test files under this path prefix
 //   npm test -- test/api/authz.test.ts --engine postgres
+//   npm test -- --node current,24     on this Node, then on Node 24 (scripts/with-node.mjs)
+//   npm test -- --node 24 test/io     only on Node 24
 //
 // Environment: CI=true makes an unreachable PostgreSQL a failure instead of a loud skip;
 // CAIRN_TEST_PG_URL names the server (an admin URL: each test makes and drops its own database);
@@ -16,6 +18,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { availableParallelism, tmpdir } from 'node:os';
 import { join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { prepare, resolveVersion } from './with-node.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const ENGINES = ['sqlite', 'postgres'];
@@ -34,13 +37,15 @@ const say = (s = '') => process.stdout.write(`${s}\n`);
 const seconds = (ms) => `${(ms / 1000).toFixed(1)} s`;
 
 function usage(code) {
-  say('usage: npm test -- [--engine sqlite|postgres]... [path-prefix]...');
+  say('usage: npm test -- [--engine sqlite|postgres]... [--node current|24]... [path-prefix]...');
   say('  path prefixes are matched against test/…/*.test.ts (dist/ paths and .js also work)');
+  say(`  --node: the Node versions to run on (comma list); "current" is this one (${process.version}), the default`);
   process.exit(code);
 }
 
 function parseArgs(argv) {
   const engines = [];
+  const nodes = [];
   const prefixes = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -55,12 +60,29 @@ function parseArgs(argv) {
         }
         if (!engines.includes(e)) engines.push(e);
       }
+    } else if (a === '--node' || a.startsWith('--node=')) {
+      const v = a.includes('=') ? a.slice(a.indexOf('=') + 1) : argv[++i];
+      if (!v) usage(2);
+      for (const n of v.split(',').map((x) => x.trim().toLowerCase()).filter(Boolean)) {
+        let version = 'current';
+        if (n !== 'current') {
+          try {
+            version = resolveVersion(n);
+          } catch (err) {
+            say(err.message);
+            process.exit(2);
+          }
+        }
+        // The pinned version may be the one running this script.
+        if (`v${version}` === process.version) version = 'current';
+        if (!nodes.includes(version)) nodes.push(version);
+      }
     } else if (a.startsWith('-')) {
       say(`unknown option ${a}`);
       usage(2);
     } else prefixes.push(normalizePrefix(a));
   }
-  return { engines: engines.length ? engines : ENGINES, prefixes };
+  return { engines: engines.length ? engines : ENGINES, nodes: nodes.length ? nodes : ['current'], prefixes };
 }
 
 /** `./dist/test/api/x.test.js` and `test/api/x.test.ts` name the same test. */
@@ -147,9 +169,11 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
   process.on(signal, () => {
     // The test runner is in its own process group (so that stray servers can be
     // reaped after it); a Ctrl-C on the terminal does not reach it by itself.
+    // The run on another Node is not (its own runner makes that group).
     if (current) {
       try {
-        process.kill(-current.pid, signal);
+        if (current.spawnargs.includes('--test')) process.kill(-current.pid, signal);
+        else current.kill(signal);
       } catch {
         /* already gone */
       }
@@ -196,16 +220,8 @@ function runNodeTest(engine, files, runId, runTmp) {
   });
 }
 
-async function main() {
-  const started = Date.now();
-  const { engines, prefixes } = parseArgs(process.argv.slice(2));
-  const all = findTests(join(ROOT, 'test'));
-  const sources = prefixes.length ? all.filter((f) => prefixes.some((p) => f.startsWith(p))) : all;
-  if (sources.length === 0) {
-    say(red(prefixes.length ? `No test file matches ${prefixes.join(', ')}.` : 'No test files (test/**/*.test.ts) found.'));
-    say('0 passed, 1 failed');
-    process.exit(1);
-  }
+/** Builds, lints and runs `sources` on the Node running this script; returns the counts. */
+async function runHere(engines, sources) {
   const files = sources.map((f) => join('dist', f.replace(/\.ts$/, '.js')));
 
   say(bold(`▶ typecheck + build (tsc, then the CLI bundle) and lint (eslint)`));
@@ -225,14 +241,12 @@ async function main() {
   say(`lint: ${lint.code === 0 ? 'ok' : red('FAILED')} (${seconds(lint.ms)})`);
   if (tsc.code !== 0 || bundle?.code !== 0) {
     say(red('The build failed, so no test ran.'));
-    say('0 passed, 1 failed');
-    process.exit(1);
+    return { pass: 0, fail: 1, skipped: 0 };
   }
   const missing = files.filter((f) => !existsSync(join(ROOT, f)));
   if (missing.length) {
     say(red(`tsc did not produce: ${missing.join(', ')}`));
-    say('0 passed, 1 failed');
-    process.exit(1);
+    return { pass: 0, fail: 1, skipped: 0 };
   }
 
   const runId = randomBytes(4).toString('hex');
@@ -294,6 +308,80 @@ async function main() {
     }
   }
   if (total.todo) say(`(skipped includes ${total.todo} todo: tests of known bugs, see their # TODO notes)`);
+  return total;
+}
+
+/**
+ * Runs this script, with the same engines and paths, in the copy of the checkout that
+ * scripts/with-node.mjs installs and builds for Node `version`, and reads its closing line.
+ */
+async function runOnNode(version, engines, prefixes) {
+  say('');
+  say(bold(`▶ Node ${version}`));
+  let ready;
+  try {
+    ready = prepare(version);
+  } catch (err) {
+    say(red(`Node ${version} could not be set up: ${err instanceof Error ? err.message : err}`));
+    return { pass: 0, fail: 1, skipped: 0 };
+  }
+  const args = ['scripts/test.mjs', '--engine', engines.join(','), ...prefixes];
+  const node = join(ready.nodeDir, 'bin', 'node');
+  const started = Date.now();
+  const { code, closing } = await new Promise((resolve) => {
+    const child = spawn(node, args, { cwd: ready.checkout, env: ready.env, stdio: ['ignore', 'pipe', 'inherit'] });
+    current = child;
+    let tail = '';
+    child.stdout.on('data', (d) => {
+      process.stdout.write(d);
+      tail = (tail + d).slice(-4096);
+    });
+    child.on('error', (err) => say(red(`could not start ${node}: ${err.message}`)));
+    child.on('close', (code, signal) => {
+      current = null;
+      const lines = [...tail.matchAll(/^(\d+) passed, (\d+) failed(?:, (\d+) skipped)?$/gm)];
+      resolve({ code: code ?? (signal ? 1 : 0), closing: lines.at(-1) });
+    });
+  });
+  const r = closing ? { pass: Number(closing[1]), fail: Number(closing[2]), skipped: Number(closing[3] ?? 0) } : { pass: 0, fail: 1, skipped: 0 };
+  if (!closing) say(red(`Node ${version}: the test run closed without its "N passed, N failed" line`));
+  else if (code !== 0 && r.fail === 0) r.fail = 1;
+  r.ms = Date.now() - started;
+  r.setup = ready.times;
+  return r;
+}
+
+async function main() {
+  const started = Date.now();
+  const { engines, nodes, prefixes } = parseArgs(process.argv.slice(2));
+  const all = findTests(join(ROOT, 'test'));
+  const sources = prefixes.length ? all.filter((f) => prefixes.some((p) => f.startsWith(p))) : all;
+  if (sources.length === 0) {
+    say(red(prefixes.length ? `No test file matches ${prefixes.join(', ')}.` : 'No test files (test/**/*.test.ts) found.'));
+    say('0 passed, 1 failed');
+    process.exit(1);
+  }
+  const byNode = [];
+  for (const node of nodes) {
+    if (interrupted) break;
+    if (node === 'current' && nodes.length > 1) say(bold(`▶ Node ${process.version.slice(1)} (the one running npm test)`));
+    const r = node === 'current' ? await runHere(engines, sources) : await runOnNode(node, engines, prefixes);
+    byNode.push({ node: node === 'current' ? process.version.slice(1) : node, ...r });
+  }
+  const total = { pass: 0, fail: 0, skipped: 0 };
+  if (byNode.length > 1) {
+    say('');
+    say(bold('── summary by Node version ──'));
+  }
+  for (const r of byNode) {
+    total.pass += r.pass;
+    total.fail += r.fail;
+    total.skipped += r.skipped;
+    if (byNode.length > 1) {
+      const setup = r.setup ? ` (set up in ${seconds(r.setup.install + r.setup.copy + r.setup.npm)}, tests ${seconds(r.ms)})` : '';
+      say(`Node ${r.node}: ${r.pass} passed, ${r.fail} failed${r.skipped ? `, ${r.skipped} skipped` : ''}${setup}`);
+    }
+  }
   if (interrupted) {
     say(red(`interrupted by ${interrupted}`));
     total.fail += 1;

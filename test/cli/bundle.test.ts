@@ -34,7 +34,14 @@ describe('the bundled CLI', () => {
       const probe = join(dir, 'probe.cjs');
       await writeFile(
         probe,
-        "process.on('exit', () => process.stderr.write(JSON.stringify({ size: process.env.UV_THREADPOOL_SIZE, threads: require('fs').readdirSync('/proc/self/task').length })));",
+        // The probe starts the pool once bin/cairn.js has run: Node 20's module loader starts it
+        // then anyway; Node 24's reads modules synchronously, and `--version` alone never does.
+        // Node 24 names the pool's threads (and an unnamed one may come and go at exit); Node 20 names none.
+        "process.nextTick(() => require('fs').stat(__filename, () => {})); " +
+          "process.on('exit', () => { const fs = require('fs'); " +
+          "const names = fs.readdirSync('/proc/self/task').map((t) => fs.readFileSync(`/proc/self/task/${t}/comm`, 'utf8').trim()); " +
+          "const threads = names.includes('libuv-worker') ? names.filter((n) => n === 'libuv-worker').length : names.length; " +
+          'process.stderr.write(JSON.stringify({ size: process.env.UV_THREADPOOL_SIZE, threads })); });',
       );
       const probed = async (env: NodeJS.ProcessEnv): Promise<{ size: string; threads: number }> => {
         const { stderr } = await run(process.execPath, ['--require', probe, CAIRN_BIN, '--version'], { env });
