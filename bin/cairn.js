@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // CommonJS (bin/package.json), so that nothing has touched libuv's thread pool
-// when its size is set below: node loads an ES module entry with the pool's
+// when its size is set below: Node 20 loads an ES module entry with the pool's
 // help, and the pool takes its size once, at its first job.
 //
 // One thread per core for chunk jobs (src/compute/native-pool.ts), six more that
