@@ -15,6 +15,8 @@ export interface ChunkStore {
   get(key: string, slot?: Buffer): Promise<Buffer | null>;
   head(key: string): Promise<{ size: number; modifiedAt: Date } | null>;
   delete(key: string): Promise<void>;
+  /** Deletes every key (absent ones are no error); an object store does it in a few requests. */
+  deleteMany(keys: string[]): Promise<void>;
   list(): AsyncIterable<{ key: string; size: number; modifiedAt: Date }>;
 }
 

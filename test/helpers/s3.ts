@@ -1,0 +1,66 @@
+import { randomBytes } from 'node:crypto';
+import { basename } from 'node:path';
+import type { TestContext } from 'node:test';
+import { DeleteObjectsCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { S3ChunkStore, type S3Settings } from '../../src/store/s3-store.js';
+
+/**
+ * The Ceph RGW that scripts/test.mjs starts for a run (scripts/ceph-rgw.sh), as
+ * it passes it on: CAIRN_TEST_S3_ENDPOINT and CAIRN_TEST_S3_BUCKET, credentials in AWS_*.
+ * A test file that imports this helper makes the test command start RGW.
+ */
+export const S3_ENDPOINT = process.env.CAIRN_TEST_S3_ENDPOINT || null;
+export const S3_BUCKET = process.env.CAIRN_TEST_S3_BUCKET || 'cairn-test';
+const CI = /^(1|true|yes)$/i.test(process.env.CI ?? '');
+
+/** Which chunk store the servers of this run use: `npm test -- --store s3` puts every server's chunks in RGW. */
+export const TEST_STORE: 'folder' | 's3' = process.env.CAIRN_TEST_STORE === 's3' ? 's3' : 'folder';
+
+/** Skips the test when no RGW runs (a failure under CI=true, as for PostgreSQL). */
+export function needS3(t: TestContext): boolean {
+  if (S3_ENDPOINT) return true;
+  if (CI) throw new Error('No S3 store for this run (CAIRN_TEST_S3_ENDPOINT unset): scripts/test.mjs starts Ceph RGW with scripts/ceph-rgw.sh; see its output.');
+  t.skip('no Ceph RGW (run through `npm test`, which starts scripts/ceph-rgw.sh)');
+  return false;
+}
+
+export function s3Settings(prefix: string, overrides: Partial<S3Settings> = {}): S3Settings {
+  if (!S3_ENDPOINT) throw new Error('No S3 store for this run (CAIRN_TEST_S3_ENDPOINT unset).');
+  return { bucket: S3_BUCKET, prefix, endpoint: S3_ENDPOINT, pathStyle: true, region: process.env.AWS_REGION || 'us-east-1', ...overrides };
+}
+
+/** A prefix no other test uses, so tests share the bucket without seeing each other's objects. */
+export const uniquePrefix = (tag: string) => `t-${tag}-${randomBytes(4).toString('hex')}/`;
+
+/** The prefix a server started on `dataDir` keeps its chunks under when the run's store is S3. */
+export const serverPrefix = (dataDir: string) => `srv-${basename(dataDir)}/`;
+
+/** `cairn serve` settings that put the chunks of a server on `dataDir` in the run's bucket. */
+export function serverStoreEnv(dataDir: string): NodeJS.ProcessEnv {
+  return { CAIRN_CHUNK_STORE: `s3://${S3_BUCKET}/${serverPrefix(dataDir)}`, CAIRN_S3_ENDPOINT: S3_ENDPOINT ?? '', CAIRN_S3_PATH_STYLE: 'true' };
+}
+
+export function openS3Store(prefix: string): Promise<S3ChunkStore> {
+  return S3ChunkStore.open(s3Settings(prefix));
+}
+
+function rawClient(): S3Client {
+  return new S3Client({ endpoint: S3_ENDPOINT!, region: process.env.AWS_REGION || 'us-east-1', forcePathStyle: true, requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' });
+}
+
+/** Deletes everything under the prefix: memstore keeps objects in RAM, and its writes hang once it is full. */
+export async function emptyPrefix(prefix: string): Promise<void> {
+  if (!S3_ENDPOINT) return;
+  const s3 = rawClient();
+  try {
+    let token: string | undefined;
+    do {
+      const page = await s3.send(new ListObjectsV2Command({ Bucket: S3_BUCKET, Prefix: prefix, ContinuationToken: token }));
+      const keys = (page.Contents ?? []).map((o) => ({ Key: o.Key! }));
+      if (keys.length) await s3.send(new DeleteObjectsCommand({ Bucket: S3_BUCKET, Delete: { Objects: keys, Quiet: true } }));
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+  } finally {
+    s3.destroy();
+  }
+}
