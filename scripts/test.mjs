@@ -10,6 +10,11 @@
 // Environment: CI=true makes an unreachable PostgreSQL a failure instead of a loud skip;
 // CAIRN_TEST_PG_URL names the server (an admin URL: each test makes and drops its own database);
 // CAIRN_TEST_CONCURRENCY overrides how many test files run at once.
+//
+//   npm test -- test/e2e/backups.test.ts --store s3   the servers keep their chunks in Ceph RGW
+// A test file that imports test/helpers/s3.js, or --store s3, makes the run start Ceph RGW with
+// scripts/ceph-rgw.sh (and stop it after, if this run started it); CI=true makes an RGW that
+// cannot start a failure instead of a loud skip.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -34,7 +39,7 @@ const say = (s = '') => process.stdout.write(`${s}\n`);
 const seconds = (ms) => `${(ms / 1000).toFixed(1)} s`;
 
 function usage(code) {
-  say('usage: npm test -- [--engine sqlite|postgres]... [path-prefix]...');
+  say('usage: npm test -- [--engine sqlite|postgres]... [--store folder|s3] [path-prefix]...');
   say('  path prefixes are matched against test/…/*.test.ts (dist/ paths and .js also work)');
   process.exit(code);
 }
@@ -42,9 +47,14 @@ function usage(code) {
 function parseArgs(argv) {
   const engines = [];
   const prefixes = [];
+  let store = 'folder';
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '-h' || a === '--help') usage(0);
+    else if (a === '--store' || a.startsWith('--store=')) {
+      store = a.includes('=') ? a.slice(a.indexOf('=') + 1) : argv[++i];
+      if (store !== 'folder' && store !== 's3') usage(2);
+    }
     else if (a === '--engine' || a.startsWith('--engine=')) {
       const v = a.includes('=') ? a.slice(a.indexOf('=') + 1) : argv[++i];
       if (!v) usage(2);
@@ -60,7 +70,7 @@ function parseArgs(argv) {
       usage(2);
     } else prefixes.push(normalizePrefix(a));
   }
-  return { engines: engines.length ? engines : ENGINES, prefixes };
+  return { engines: engines.length ? engines : ENGINES, prefixes, store };
 }
 
 /** `./dist/test/api/x.test.js` and `test/api/x.test.ts` name the same test. */
@@ -141,6 +151,31 @@ function parseTap(file) {
   return counts;
 }
 
+// ── Ceph RGW for the S3 chunk store (scripts/ceph-rgw.sh) ──
+
+const CEPH = join(ROOT, 'scripts', 'ceph-rgw.sh');
+
+/** Starts RGW unless it runs; its settings for the tests, whether this run started it, or why it could not. */
+async function startRgw() {
+  const up = (await capture('bash', [CEPH, 'status'])).code === 0;
+  const r = await capture('bash', [CEPH, up ? 'env' : 'start']);
+  if (r.code !== 0) return { error: r.output.trim().split('\n').slice(-15).join('\n') };
+  const vars = Object.fromEntries([...r.output.matchAll(/^export (\w+)=(.*)$/gm)].map((m) => [m[1], m[2]]));
+  return {
+    started: !up,
+    env: {
+      CAIRN_TEST_S3_ENDPOINT: vars.CAIRN_S3_ENDPOINT,
+      CAIRN_TEST_S3_BUCKET: vars.CAIRN_CHUNK_STORE?.replace(/^s3:\/\//, ''),
+      AWS_ACCESS_KEY_ID: vars.AWS_ACCESS_KEY_ID,
+      AWS_SECRET_ACCESS_KEY: vars.AWS_SECRET_ACCESS_KEY,
+      AWS_REGION: vars.AWS_REGION,
+    },
+  };
+}
+
+/** Whether the chosen tests need RGW: a store axis of s3, or a test of the S3 store itself. */
+const needsRgw = (store, sources) => store === 's3' || sources.some((f) => readFileSync(join(ROOT, f), 'utf8').includes('helpers/s3.js'));
+
 let current = null;
 let interrupted = null;
 for (const signal of ['SIGINT', 'SIGTERM']) {
@@ -158,7 +193,7 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
   });
 }
 
-function runNodeTest(engine, files, runId, runTmp) {
+function runNodeTest(engine, files, runId, runTmp, extraEnv = {}) {
   const tap = join(runTmp, `${engine}.tap`);
   const args = [
     '--test',
@@ -175,6 +210,7 @@ function runNodeTest(engine, files, runId, runTmp) {
     CAIRN_TEST_DB: engine,
     CAIRN_TEST_PG_URL: PG_URL,
     CAIRN_TEST_RUN_ID: runId,
+    ...extraEnv,
     // Temporary files of every test land under one folder that is removed after the run.
     TMPDIR: runTmp,
   };
@@ -198,7 +234,7 @@ function runNodeTest(engine, files, runId, runTmp) {
 
 async function main() {
   const started = Date.now();
-  const { engines, prefixes } = parseArgs(process.argv.slice(2));
+  const { engines, prefixes, store } = parseArgs(process.argv.slice(2));
   const all = findTests(join(ROOT, 'test'));
   const sources = prefixes.length ? all.filter((f) => prefixes.some((p) => f.startsWith(p))) : all;
   if (sources.length === 0) {
@@ -237,8 +273,22 @@ async function main() {
 
   const runId = randomBytes(4).toString('hex');
   const results = [];
+  let rgw = null;
+  if (needsRgw(store, sources)) {
+    say('');
+    say(bold('▶ Ceph RGW for the S3 chunk store (scripts/ceph-rgw.sh)'));
+    rgw = await startRgw();
+    if (rgw.error) {
+      say(rgw.error);
+      say(red(bold(`!!! Ceph RGW could not be started — ${store === 's3' ? 'no test' : 'the S3 store tests'} can run on it`)));
+      say(red(bold(CI ? '!!! CI=true: this counts as a failure.' : '!!! See docs/ceph-rgw.md (its packages are installed by a first start as root).')));
+      if (CI || store === 's3') results.push({ engine: 'ceph-rgw', notRun: true, failedRun: CI, why: 'Ceph RGW did not start' });
+    } else say(`RGW at ${rgw.env.CAIRN_TEST_S3_ENDPOINT}, bucket ${rgw.env.CAIRN_TEST_S3_BUCKET}${rgw.started ? '' : ' (already running: left running)'}`);
+  }
+  const s3Env = rgw?.env ? { ...rgw.env, ...(store === 's3' ? { CAIRN_TEST_STORE: 's3' } : {}) } : {};
   for (const engine of engines) {
     if (interrupted) break;
+    if (store === 's3' && !rgw?.env) break;
     if (engine === 'postgres') {
       const why = await postgresReachable();
       if (why) {
@@ -253,7 +303,7 @@ async function main() {
     say(bold(`▶ tests on ${engine} (${files.length} files, ${CONCURRENCY} at a time)`));
     const runTmp = mkdtempSync(join(tmpdir(), `cairn-test-${engine}-`));
     try {
-      const r = await runNodeTest(engine, files, runId, runTmp);
+      const r = await runNodeTest(engine, files, runId, runTmp, s3Env);
       if (engine === 'postgres') {
         const swept = await dropLeftoverDatabases(runId);
         if (swept) say(red(`warning: ${swept} test database(s) were left behind by a test and dropped now.`));
@@ -266,6 +316,11 @@ async function main() {
     }
   }
 
+  if (rgw?.started) {
+    const stopped = await capture('bash', [CEPH, 'stop']);
+    if (stopped.code !== 0) say(red(`scripts/ceph-rgw.sh stop failed:\n${stopped.output}`));
+  }
+
   say('');
   say(bold('── summary ──'));
   say(`typecheck: ${tsc.code === 0 ? 'ok' : 'FAILED'}`);
@@ -276,7 +331,7 @@ async function main() {
   if (lint.code !== 0) total.fail += 1;
   for (const r of results) {
     if (r.notRun) {
-      say(`${r.engine}: NOT RUN (PostgreSQL unreachable)${r.failedRun ? ' — a failure under CI' : ''}`);
+      say(`${r.engine}: NOT RUN (${r.why ?? 'PostgreSQL unreachable'})${r.failedRun ? ' — a failure under CI' : ''}`);
       if (r.failedRun) total.fail += 1;
       continue;
     }

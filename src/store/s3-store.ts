@@ -92,6 +92,8 @@ export class S3ChunkStore implements ChunkStore {
   }
 
   private static client(settings: S3Settings, maxAttempts: number): S3Client {
+    // The SDK warns on Node 20 that its releases after January 2027 need Node 22; the version is pinned (package.json) for that reason.
+    process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
     const agent = { keepAlive: true, maxSockets: MAX_SOCKETS };
     return new S3Client({
       region: settings.region,

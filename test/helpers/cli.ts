@@ -9,6 +9,7 @@ import { promisify } from 'node:util';
 import { makeTempDir, removeTempDir } from './disk-images.js';
 import { testDatabaseUrl, type TestDatabase } from './db.js';
 import { api, PASSWORD, randomEmail, type Api, type Json } from './http.js';
+import { openS3Store, serverPrefix, TEST_STORE } from './s3.js';
 import { CAIRN_BIN, ROOT, childEnv, runCli, startServer, type Exit, type ServerOptions, type TestServer } from './server.js';
 
 const execFileAsync = promisify(execFile);
@@ -230,9 +231,18 @@ export async function startRestartableServer(opts: Omit<ServerOptions, 'database
 // ---------------------------------------------------------------------------
 // The server's chunk store and manifests, seen from outside.
 
-/** Digests of the chunk blobs stored under `<dataDir>/chunks` (ab/cd/abcd… files). */
+/** Digests of the chunk blobs stored under `<dataDir>/chunks` (ab/cd/abcd… files), or in the bucket on the run's S3 axis. */
 export async function storedChunks(dataDir: string): Promise<Set<string>> {
   const out = new Set<string>();
+  if (TEST_STORE === 's3') {
+    const store = await openS3Store(serverPrefix(dataDir));
+    try {
+      for await (const o of store.list()) out.add(o.key);
+    } finally {
+      store.close();
+    }
+    return out;
+  }
   const root = join(dataDir, 'chunks');
   const list = async (dir: string) => readdir(dir).catch((err: NodeJS.ErrnoException) => (err.code === 'ENOENT' ? [] : Promise.reject(err)));
   for (const a of await list(root))
