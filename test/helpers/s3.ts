@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { basename } from 'node:path';
 import type { TestContext } from 'node:test';
-import { DeleteObjectsCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, DeleteObjectsCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { S3ChunkStore, type S3Settings } from '../../src/store/s3-store.js';
 
 /**
@@ -60,6 +60,38 @@ export async function emptyPrefix(prefix: string): Promise<void> {
       if (keys.length) await s3.send(new DeleteObjectsCommand({ Bucket: S3_BUCKET, Delete: { Objects: keys, Quiet: true } }));
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);
+  } finally {
+    s3.destroy();
+  }
+}
+
+/** Every object under the prefix of a server on `dataDir`, by its key below that prefix, with its size and time. */
+export async function serverObjects(dataDir: string): Promise<Map<string, string>> {
+  const prefix = serverPrefix(dataDir);
+  const s3 = rawClient();
+  const out = new Map<string, string>();
+  try {
+    let token: string | undefined;
+    do {
+      const page = await s3.send(new ListObjectsV2Command({ Bucket: S3_BUCKET, Prefix: prefix, ContinuationToken: token }));
+      for (const o of page.Contents ?? []) out.set(o.Key!.slice(prefix.length), `${o.Size} bytes, modified ${o.LastModified?.getTime()}, etag ${o.ETag}`);
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+  } finally {
+    s3.destroy();
+  }
+  return out;
+}
+
+/** Rewrites a chunk's object in the bucket of a server on `dataDir` (damage done behind the server's back); null deletes it. */
+export async function rewriteServerChunk(dataDir: string, digest: string, change: (blob: Buffer) => Buffer | null): Promise<void> {
+  const Key = `${serverPrefix(dataDir)}${digest.slice(0, 2)}/${digest.slice(2, 4)}/${digest}`;
+  const s3 = rawClient();
+  try {
+    const blob = Buffer.from(await (await s3.send(new GetObjectCommand({ Bucket: S3_BUCKET, Key }))).Body!.transformToByteArray());
+    const changed = change(blob);
+    if (changed) await s3.send(new PutObjectCommand({ Bucket: S3_BUCKET, Key, Body: changed, ContentLength: changed.length }));
+    else await s3.send(new DeleteObjectCommand({ Bucket: S3_BUCKET, Key }));
   } finally {
     s3.destroy();
   }
