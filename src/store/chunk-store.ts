@@ -27,3 +27,15 @@ export class StoreFullError extends Error {
     this.name = 'StoreFullError';
   }
 }
+
+/**
+ * The store did not answer, or failed on its side, through all its retries (an
+ * object store down or overloaded). The message names the chunk and the
+ * setting, for the operator; nothing the request would have committed is.
+ */
+export class StoreUnavailableError extends Error {
+  constructor(message: string, cause: unknown) {
+    super(message, { cause });
+    this.name = 'StoreUnavailableError';
+  }
+}

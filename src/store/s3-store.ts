@@ -10,7 +10,7 @@ import {
   PutObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
-import { StoreFullError, type ChunkStore } from './chunk-store.js';
+import { StoreFullError, StoreUnavailableError, type ChunkStore } from './chunk-store.js';
 
 /** Where the S3 chunk store is; credentials come from the AWS SDK's usual chain (AWS_ACCESS_KEY_ID…, a profile), never from here. */
 export interface S3Settings {
@@ -229,10 +229,11 @@ export class S3ChunkStore implements ChunkStore {
     const what = `${doing} ${key ? `chunk ${key}` : 'the bucket'} in the S3 chunk store (${this.where})`;
     const detail = `${e?.name ?? 'Error'}${status ? ` HTTP ${status}` : ''}${e?.code && e.code !== e.name ? ` ${e.code}` : ''}: ${e?.message ?? String(err)}`;
     if (e?.name === 'QuotaExceeded' || e?.name === 'EntityTooLarge') return new StoreFullError(err);
+    if (status === undefined || status >= 500 || status === 429)
+      return new StoreUnavailableError(`Failed ${what}: ${detail}; check that the store is up and reachable at --s3-endpoint (requests were retried with backoff), then try again.`, err);
     let todo: string;
     if (status === 403 || status === 401) todo = 'check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY and that the user may read, write, list and delete objects in the bucket';
     else if (e?.name === 'NoSuchBucket') todo = 'the bucket is gone: create it again or correct --chunk-store';
-    else if (status === undefined || status >= 500) todo = 'check that the store is up and reachable at --s3-endpoint (requests were retried with backoff), then try again';
     else todo = 'check the store and the settings, then try again';
     return new Error(`Failed ${what}: ${detail}; ${todo}.`, { cause: err });
   }

@@ -1,5 +1,9 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { randomBytes } from 'node:crypto';
-import { basename } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { TestContext } from 'node:test';
 import { DeleteObjectCommand, DeleteObjectsCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { S3ChunkStore, type S3Settings } from '../../src/store/s3-store.js';
@@ -95,4 +99,34 @@ export async function rewriteServerChunk(dataDir: string, digest: string, change
   } finally {
     s3.destroy();
   }
+}
+
+const CEPH_DIR = process.env.CAIRN_CEPH_DIR || '/tmp/cairn-ceph';
+
+/**
+ * An RGW outage: stops radosgw alone (the monitor and OSD keep the data),
+ * waits `downMs`, and starts it again as scripts/ceph-rgw.sh does, resolving once it answers.
+ */
+export async function restartGateway(downMs: number): Promise<void> {
+  const pidFile = join(CEPH_DIR, 'run', 'client.rgw.a.pid');
+  const pid = Number((await readFile(pidFile, 'utf8')).trim());
+  process.kill(pid, 'SIGKILL');
+  for (let i = 0; i < 200; i++) {
+    try {
+      process.kill(pid, 0);
+      await sleep(25);
+    } catch {
+      break;
+    }
+  }
+  await sleep(downMs);
+  // It forks into the background; the parent's exit says whether it started.
+  const started = spawn('radosgw', ['-n', 'client.rgw.a'], { env: { ...process.env, CEPH_CONF: join(CEPH_DIR, 'ceph.conf') }, stdio: 'ignore' });
+  const [code] = (await once(started, 'exit')) as [number | null];
+  if (code !== 0) throw new Error(`radosgw did not start again (exit ${code}); see ${CEPH_DIR}/log`);
+  for (let i = 0; i < 600; i++) {
+    if (await fetch(S3_ENDPOINT!).then(() => true, () => false)) return;
+    await sleep(100);
+  }
+  throw new Error(`radosgw did not answer at ${S3_ENDPOINT} within 60 s of its restart; see ${CEPH_DIR}/log`);
 }
