@@ -5,7 +5,7 @@ import { after, before, test } from 'node:test';
 import { cliUser, fetchManifest, fillRandom, makeRawDisk, MiB, type CliUser } from '../helpers/cli.js';
 import { filesEqual, makeTempDir, removeTempDir } from '../helpers/disk-images.js';
 import { expectStatus, type Json } from '../helpers/http.js';
-import { emptyPrefix, needS3, restartGateway, rewriteServerChunk, S3_ENDPOINT, serverObjects, serverPrefix, serverStoreEnv } from '../helpers/s3.js';
+import { emptyPrefix, needS3, rewriteServerChunk, S3_ENDPOINT, serverObjects, serverPrefix, serverStoreEnv, startSpareGateway } from '../helpers/s3.js';
 import { runCli, startServer, type TestServer } from '../helpers/server.js';
 
 // Cairn on a real Ceph RGW (started by the test command): what only an object
@@ -29,10 +29,10 @@ after(async () => {
 });
 
 /** A server whose chunks are in the bucket, under a prefix of its own. */
-async function s3Server(tag: string): Promise<TestServer> {
+async function s3Server(tag: string, endpoint?: string): Promise<TestServer> {
   const dataDir = await mkdtemp(join(dir, `${tag}-data-`));
   prefixes.push(serverPrefix(dataDir));
-  return startServer({ dataDir, env: serverStoreEnv(dataDir) });
+  return startServer({ dataDir, env: serverStoreEnv(dataDir, endpoint) });
 }
 
 async function restoresTo(user: CliUser, point: string, expected: string): Promise<void> {
@@ -96,7 +96,9 @@ test('a chunk deleted or cut short in the bucket: verify names it and its point,
 
 test('RGW stopped mid-backup and started again: a committed point or a clearly failed backup, never a half point; every point restores bit-exact', async (t) => {
   if (!needS3(t)) return;
-  const server = await s3Server('outage');
+  // A gateway of its own: taking down the one other test files use would fail them.
+  const gateway = await startSpareGateway();
+  const server = await s3Server('outage', gateway.endpoint);
   try {
     const user = await cliUser(server.url, dir, 'outage');
     const vol = (await user.cli.ok(['resource', 'create', '--kind', 'volume', '--name', 'outage', '--disk', 'root:96M'])).resource.id;
@@ -110,7 +112,7 @@ test('RGW stopped mid-backup and started again: a committed point or a clearly f
     const proc = user.cli.spawn(['backup', vol, '--disk', disk]);
     // The outage starts once the backup has stored chunks of its own.
     for (let i = 0; i < 600 && (await serverObjects(server.dataDir)).size <= before && proc.child.exitCode === null; i++) await new Promise((r) => setTimeout(r, 20));
-    await restartGateway(2_000);
+    await gateway.restart(2_000);
     const exit = await proc.exited;
     t.diagnostic(exit.code === 0 ? 'the backup rode out the outage on retries' : `the backup failed: ${exit.stderr.trim()}`);
 
@@ -132,5 +134,6 @@ test('RGW stopped mid-backup and started again: a committed point or a clearly f
     assert.equal((await user.cli.run(['verify', '--point', base.id])).code, 0);
   } finally {
     await server.stop();
+    await gateway.stop();
   }
 });

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { createServer, type AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
@@ -40,8 +41,8 @@ export const uniquePrefix = (tag: string) => `t-${tag}-${randomBytes(4).toString
 export const serverPrefix = (dataDir: string) => `srv-${basename(dataDir)}/`;
 
 /** `cairn serve` settings that put the chunks of a server on `dataDir` in the run's bucket. */
-export function serverStoreEnv(dataDir: string): NodeJS.ProcessEnv {
-  return { CAIRN_CHUNK_STORE: `s3://${S3_BUCKET}/${serverPrefix(dataDir)}`, CAIRN_S3_ENDPOINT: S3_ENDPOINT ?? '', CAIRN_S3_PATH_STYLE: 'true' };
+export function serverStoreEnv(dataDir: string, endpoint = S3_ENDPOINT): NodeJS.ProcessEnv {
+  return { CAIRN_CHUNK_STORE: `s3://${S3_BUCKET}/${serverPrefix(dataDir)}`, CAIRN_S3_ENDPOINT: endpoint ?? '', CAIRN_S3_PATH_STYLE: 'true' };
 }
 
 export function openS3Store(prefix: string): Promise<S3ChunkStore> {
@@ -103,30 +104,71 @@ export async function rewriteServerChunk(dataDir: string, digest: string, change
 
 const CEPH_DIR = process.env.CAIRN_CEPH_DIR || '/tmp/cairn-ceph';
 
+export interface SpareGateway {
+  endpoint: string;
+  /** An outage: kills this radosgw, waits `downMs`, starts it again, and resolves once it answers. */
+  restart(downMs: number): Promise<void>;
+  stop(): Promise<void>;
+}
+
 /**
- * An RGW outage: stops radosgw alone (the monitor and OSD keep the data),
- * waits `downMs`, and starts it again as scripts/ceph-rgw.sh does, resolving once it answers.
+ * A second radosgw on the run's cluster, on a port of its own, serving the same
+ * users and buckets: a test can take it down without failing the tests that
+ * run beside it on the first one.
  */
-export async function restartGateway(downMs: number): Promise<void> {
-  const pidFile = join(CEPH_DIR, 'run', 'client.rgw.a.pid');
-  const pid = Number((await readFile(pidFile, 'utf8')).trim());
-  process.kill(pid, 'SIGKILL');
-  for (let i = 0; i < 200; i++) {
-    try {
-      process.kill(pid, 0);
-      await sleep(25);
-    } catch {
-      break;
+export async function startSpareGateway(): Promise<SpareGateway> {
+  const port = await freePort();
+  const name = `client.rgw.spare${port}`;
+  const endpoint = `http://127.0.0.1:${port}`;
+  const pidFile = join(CEPH_DIR, 'run', `${name}.pid`);
+  const start = async () => {
+    // It forks into the background; the parent's exit says whether it started.
+    const args = ['-n', name, '--rgw-frontends', `beast endpoint=127.0.0.1:${port} tcp_nodelay=1`, '--rgw-data', join(CEPH_DIR, `rgw-spare${port}`), '--rgw-zone', 'default', '--rgw-enable-apis', 's3'];
+    const child = spawn('radosgw', args, { env: { ...process.env, CEPH_CONF: join(CEPH_DIR, 'ceph.conf') }, stdio: 'ignore' });
+    const [code] = (await once(child, 'exit')) as [number | null];
+    if (code !== 0) throw new Error(`radosgw ${name} did not start (exit ${code}); see ${CEPH_DIR}/log/${name}.log`);
+    for (let i = 0; i < 600; i++) {
+      if (await fetch(endpoint).then(() => true, () => false)) return;
+      await sleep(100);
     }
-  }
-  await sleep(downMs);
-  // It forks into the background; the parent's exit says whether it started.
-  const started = spawn('radosgw', ['-n', 'client.rgw.a'], { env: { ...process.env, CEPH_CONF: join(CEPH_DIR, 'ceph.conf') }, stdio: 'ignore' });
-  const [code] = (await once(started, 'exit')) as [number | null];
-  if (code !== 0) throw new Error(`radosgw did not start again (exit ${code}); see ${CEPH_DIR}/log`);
-  for (let i = 0; i < 600; i++) {
-    if (await fetch(S3_ENDPOINT!).then(() => true, () => false)) return;
-    await sleep(100);
-  }
-  throw new Error(`radosgw did not answer at ${S3_ENDPOINT} within 60 s of its restart; see ${CEPH_DIR}/log`);
+    throw new Error(`radosgw ${name} did not answer at ${endpoint} within 60 s; see ${CEPH_DIR}/log/${name}.log`);
+  };
+  const kill = async () => {
+    const pid = Number((await readFile(pidFile, 'utf8').catch(() => '')).trim());
+    if (!pid) return;
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      return;
+    }
+    for (let i = 0; i < 200; i++) {
+      try {
+        process.kill(pid, 0);
+        await sleep(25);
+      } catch {
+        return;
+      }
+    }
+  };
+  await start();
+  return {
+    endpoint,
+    async restart(downMs) {
+      await kill();
+      await sleep(downMs);
+      await start();
+    },
+    stop: kill,
+  };
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
 }
