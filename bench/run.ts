@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, cpus, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -8,6 +9,7 @@ import { applyChanges, ensureImage, planChanges, PRESETS, type DiskImage, type D
 import { cleanupTimeDir, dropCaches, machineCpu, run, timeSync } from './measure.js';
 import { cairnPeaks, checkTargets, formatRatios, formatSummary, formatTargets, ratios, summarize, type Sample, type Summary } from './report.js';
 import { formatTimeline, Timeline, TIMELINE_INTERVAL_MS, type TimelineSample } from './timeline.js';
+import { benchS3FromEnv, rawThroughput, type BenchS3 } from './s3.js';
 import { Borg, Cairn, Restic, snapshotBuild, STEPS, TOOL_NAMES, type StepCost, type StepName, type Tool, type ToolName } from './tools.js';
 
 const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
@@ -32,6 +34,10 @@ const USAGE = `usage: npm run bench -- [flags]
                     instead of this checkout's
   --work DIR        where repositories and copies of the disk go (default: the temp dir)
   --keep            keep the work folder afterwards, for a look at the repositories
+  --store s3        Cairn alone, its chunks in the S3 bucket of CAIRN_CHUNK_STORE / CAIRN_S3_ENDPOINT
+                    (eval "$(scripts/ceph-rgw.sh start)" first); then the store's raw PUT and GET
+                    throughput for as many objects of the same size, at the server's concurrency,
+                    with the same client, and Cairn's rates as ratios of them
 `;
 
 interface Flags {
@@ -45,6 +51,7 @@ interface Flags {
   work: string;
   keep: boolean;
   cairnRoot: string;
+  s3?: BenchS3;
 }
 
 function parseFlags(argv: string[]): Flags {
@@ -62,6 +69,7 @@ function parseFlags(argv: string[]): Flags {
       work: { type: 'string' },
       keep: { type: 'boolean' },
       cairn: { type: 'string' },
+      store: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -76,7 +84,9 @@ function parseFlags(argv: string[]): Flags {
   const preset = values.quick ? PRESETS.quick : values.large ? PRESETS.large : PRESETS.standard;
   const rounds = values.rounds !== undefined ? Number(values.rounds) : values.quick || alone ? 1 : 3;
   if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`--rounds wants a positive integer, got "${values.rounds}"`);
-  const tools = alone ? (['cairn'] as ToolName[]) : ((values.tools ?? TOOL_NAMES.join(',')).split(',').map((t) => t.trim()) as ToolName[]);
+  if (values.store !== undefined && values.store !== 'folder' && values.store !== 's3') throw new Error(`--store wants folder or s3, got "${values.store}"`);
+  const s3 = values.store === 's3' ? benchS3FromEnv() : undefined;
+  const tools = alone || s3 ? (['cairn'] as ToolName[]) : ((values.tools ?? TOOL_NAMES.join(',')).split(',').map((t) => t.trim()) as ToolName[]);
   for (const t of tools) if (!TOOL_NAMES.includes(t)) throw new Error(`unknown tool "${t}" in --tools; choose from ${TOOL_NAMES.join(', ')}`);
   return {
     preset,
@@ -89,6 +99,7 @@ function parseFlags(argv: string[]): Flags {
     work: values.work ?? tmpdir(),
     keep: Boolean(values.keep),
     cairnRoot: resolve(values.cairn ?? ROOT),
+    ...(s3 ? { s3 } : {}),
   };
 }
 
@@ -121,10 +132,10 @@ async function checkPrerequisites(flags: Flags): Promise<void> {
   }
 }
 
-function makeTool(name: ToolName, build: string, diskSize: number): Tool {
+function makeTool(name: ToolName, build: string, diskSize: number, s3?: BenchS3): Tool {
   if (name === 'restic') return new Restic();
   if (name === 'borg') return new Borg();
-  return new Cairn({ root: build, diskSize });
+  return new Cairn({ root: build, diskSize, ...(s3 ? { s3: { bench: s3, prefix: `bench-${randomBytes(4).toString('hex')}/` } } : {}) });
 }
 
 const MB = 1e6;
@@ -190,7 +201,7 @@ async function benchmark(flags: Flags, image: DiskImage, work: string, build: st
     const disk = join(roundDir, 'disk.img');
     await mkdir(roundDir, { recursive: true });
     await copyImage(image, disk);
-    const tools = flags.tools.map((n) => makeTool(n, build, image.preset.size));
+    const tools = flags.tools.map((n) => makeTool(n, build, image.preset.size, flags.s3));
     try {
       for (const t of tools) {
         live.add(t);
@@ -323,6 +334,43 @@ async function sourceState(root: string): Promise<{ commit: string; srcDirty: bo
   }
 }
 
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length ? (s[(s.length - 1) >> 1]! + s[s.length >> 1]!) / 2 : NaN;
+};
+
+/**
+ * Cairn's full backup and restore against the store's raw throughput: as many
+ * objects as the full backup stored, of their mean size, written and read by the
+ * same client at the server's concurrency (3 upload batches of up to 16 chunks;
+ * 3 read batches of 4). Restore bytes are what the bucket holds after the
+ * incremental, slightly more than the restored point reads.
+ */
+async function s3Comparison(s3: BenchS3, samples: Sample[]): Promise<string> {
+  const full = samples.filter((x) => x.tool === 'cairn' && x.step === 'full');
+  const incr = samples.filter((x) => x.tool === 'cairn' && x.step === 'incremental');
+  const restore = samples.filter((x) => x.tool === 'cairn' && x.step === 'restore');
+  const fullBytes = median(full.map((x) => x.stored ?? 0));
+  const allBytes = median(incr.map((x) => x.stored ?? 0));
+  const backupRate = median(full.map((x) => (x.stored ?? 0) / 1e6 / x.client.wall));
+  const restoreRate = median(restore.map((x) => allBytes / 1e6 / x.client.wall));
+  const objects = Math.max(1, Math.round(fullBytes / (4 * 2 ** 20)));
+  const size = Math.max(1, Math.round(fullBytes / objects));
+  log(`raw S3 throughput: ${objects} objects of ${(size / 2 ** 20).toFixed(2)} MiB`);
+  const writes = await rawThroughput(s3, objects, size, 48);
+  const reads = await rawThroughput(s3, objects, size, 12);
+  const row = (what: string, cairn: number, raw: number, rawWhat: string) =>
+    `| ${what} | ${cairn.toFixed(0)} | ${raw.toFixed(0)} (${rawWhat}) | ${(cairn / raw).toFixed(2)} |`;
+  return [
+    `S3 store at ${s3.settings.endpoint ?? 'AWS'}, bucket ${s3.settings.bucket} (MB/s of bytes stored / read; medians):`,
+    '| step | Cairn MB/s | raw MB/s | ratio (target >= 0.8) |',
+    '| --- | --- | --- | --- |',
+    row('full backup', backupRate, writes.put, 'PUT, 48 at a time'),
+    row('restore', restoreRate, reads.get, 'GET, 12 at a time'),
+    `(raw GET at 48: ${writes.get.toFixed(0)} MB/s; raw PUT at 12: ${reads.put.toFixed(0)} MB/s)`,
+  ].join('\n');
+}
+
 async function main(): Promise<void> {
   const flags = parseFlags(process.argv.slice(2));
   await checkPrerequisites(flags);
@@ -359,6 +407,7 @@ async function main(): Promise<void> {
       formatTargets(targets),
     ].join('\n');
     process.stdout.write(`\n${text}\n`);
+    if (flags.s3) process.stdout.write(`\n${await s3Comparison(flags.s3, samples)}\n`);
     await mkdir(RESULTS, { recursive: true });
     const file = join(RESULTS, `${stamp}-${flags.preset.name}.json`);
     const result = {

@@ -4,6 +4,7 @@ import { cp, mkdir, stat, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { ProcessMeter, run, storedBytes, timed, type Usage } from './measure.js';
+import { emptyPrefix, prefixContents, type BenchS3 } from './s3.js';
 
 export type ToolName = 'cairn' | 'restic' | 'borg';
 export const TOOL_NAMES: ToolName[] = ['cairn', 'restic', 'borg'];
@@ -158,6 +159,8 @@ export interface CairnOptions {
   diskSize: number;
   /** When set, client and server run under `node --cpu-prof` and write profiles under here. */
   profileDir?: (who: 'client' | 'server') => string | undefined;
+  /** Chunks in this bucket, under `prefix` (`--store s3`), instead of the data folder. */
+  s3?: { bench: BenchS3; prefix: string };
 }
 
 export class Cairn implements Tool {
@@ -218,7 +221,8 @@ export class Cairn implements Tool {
     if (this.server) await this.stopServer();
     // A restart keeps the port: the CLI's stored login is valid only for the URL it was made against.
     const port = this.url ? new URL(this.url).port : '0';
-    const child = spawn(process.execPath, [...this.nodeArgs('server'), this.bin, 'serve', '--port', port, '--host', '127.0.0.1', '--data-dir', this.dataDir], {
+    const store = this.opts.s3 ? this.opts.s3.bench.serveArgs(this.opts.s3.prefix) : [];
+    const child = spawn(process.execPath, [...this.nodeArgs('server'), this.bin, 'serve', '--port', port, '--host', '127.0.0.1', '--data-dir', this.dataDir, ...store], {
       env: cleanEnv(),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -304,11 +308,14 @@ export class Cairn implements Tool {
     return { client: r.client, ...(r.server ? { server: r.server } : {}), restored };
   }
 
-  stored(): Promise<number> {
+  async stored(): Promise<number> {
+    if (this.opts.s3) return (await prefixContents(this.opts.s3.bench, this.opts.s3.prefix)).bytes;
     return storedBytes(this.dataDir);
   }
 
   async close(): Promise<void> {
     await this.stopServer();
+    // Memstore (scripts/ceph-rgw.sh) holds every object in RAM: a round's chunks go with it.
+    if (this.opts.s3) await emptyPrefix(this.opts.s3.bench, this.opts.s3.prefix);
   }
 }

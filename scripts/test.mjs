@@ -12,6 +12,11 @@
 // Environment: CI=true makes an unreachable PostgreSQL a failure instead of a loud skip;
 // CAIRN_TEST_PG_URL names the server (an admin URL: each test makes and drops its own database);
 // CAIRN_TEST_CONCURRENCY overrides how many test files run at once.
+//
+//   npm test -- test/e2e/backups.test.ts --store s3   the servers keep their chunks in Ceph RGW
+// A test file that imports test/helpers/s3.js, or --store s3, makes the run start Ceph RGW with
+// scripts/ceph-rgw.sh (and stop it after, if this run started it); CI=true makes an RGW that
+// cannot start a failure instead of a loud skip.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -37,7 +42,7 @@ const say = (s = '') => process.stdout.write(`${s}\n`);
 const seconds = (ms) => `${(ms / 1000).toFixed(1)} s`;
 
 function usage(code) {
-  say('usage: npm test -- [--engine sqlite|postgres]... [--node current|24]... [path-prefix]...');
+  say('usage: npm test -- [--engine sqlite|postgres]... [--node current|24]... [--store folder|s3] [path-prefix]...');
   say('  path prefixes are matched against test/…/*.test.ts (dist/ paths and .js also work)');
   say(`  --node: the Node versions to run on (comma list); "current" is this one (${process.version}), the default`);
   process.exit(code);
@@ -47,9 +52,14 @@ function parseArgs(argv) {
   const engines = [];
   const nodes = [];
   const prefixes = [];
+  let store = 'folder';
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '-h' || a === '--help') usage(0);
+    else if (a === '--store' || a.startsWith('--store=')) {
+      store = a.includes('=') ? a.slice(a.indexOf('=') + 1) : argv[++i];
+      if (store !== 'folder' && store !== 's3') usage(2);
+    }
     else if (a === '--engine' || a.startsWith('--engine=')) {
       const v = a.includes('=') ? a.slice(a.indexOf('=') + 1) : argv[++i];
       if (!v) usage(2);
@@ -82,7 +92,7 @@ function parseArgs(argv) {
       usage(2);
     } else prefixes.push(normalizePrefix(a));
   }
-  return { engines: engines.length ? engines : ENGINES, nodes: nodes.length ? nodes : ['current'], prefixes };
+  return { engines: engines.length ? engines : ENGINES, nodes: nodes.length ? nodes : ['current'], prefixes, store };
 }
 
 /** `./dist/test/api/x.test.js` and `test/api/x.test.ts` name the same test. */
@@ -163,6 +173,31 @@ function parseTap(file) {
   return counts;
 }
 
+// ── Ceph RGW for the S3 chunk store (scripts/ceph-rgw.sh) ──
+
+const CEPH = join(ROOT, 'scripts', 'ceph-rgw.sh');
+
+/** Starts RGW unless it runs; its settings for the tests, whether this run started it, or why it could not. */
+async function startRgw() {
+  const up = (await capture('bash', [CEPH, 'status'])).code === 0;
+  const r = await capture('bash', [CEPH, up ? 'env' : 'start']);
+  if (r.code !== 0) return { error: r.output.trim().split('\n').slice(-15).join('\n') };
+  const vars = Object.fromEntries([...r.output.matchAll(/^export (\w+)=(.*)$/gm)].map((m) => [m[1], m[2]]));
+  return {
+    started: !up,
+    env: {
+      CAIRN_TEST_S3_ENDPOINT: vars.CAIRN_S3_ENDPOINT,
+      CAIRN_TEST_S3_BUCKET: vars.CAIRN_CHUNK_STORE?.replace(/^s3:\/\//, ''),
+      AWS_ACCESS_KEY_ID: vars.AWS_ACCESS_KEY_ID,
+      AWS_SECRET_ACCESS_KEY: vars.AWS_SECRET_ACCESS_KEY,
+      AWS_REGION: vars.AWS_REGION,
+    },
+  };
+}
+
+/** Whether the chosen tests need RGW: a store axis of s3, or a test of the S3 store itself. */
+const needsRgw = (store, sources) => store === 's3' || sources.some((f) => readFileSync(join(ROOT, f), 'utf8').includes('helpers/s3.js'));
+
 let current = null;
 let interrupted = null;
 for (const signal of ['SIGINT', 'SIGTERM']) {
@@ -182,7 +217,7 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
   });
 }
 
-function runNodeTest(engine, files, runId, runTmp) {
+function runNodeTest(engine, files, runId, runTmp, extraEnv = {}) {
   const tap = join(runTmp, `${engine}.tap`);
   const args = [
     '--test',
@@ -199,6 +234,7 @@ function runNodeTest(engine, files, runId, runTmp) {
     CAIRN_TEST_DB: engine,
     CAIRN_TEST_PG_URL: PG_URL,
     CAIRN_TEST_RUN_ID: runId,
+    ...extraEnv,
     // Temporary files of every test land under one folder that is removed after the run.
     TMPDIR: runTmp,
   };
@@ -220,8 +256,8 @@ function runNodeTest(engine, files, runId, runTmp) {
   });
 }
 
-/** Builds, lints and runs `sources` on the Node running this script; returns the counts. */
-async function runHere(engines, sources) {
+/** Builds, lints and runs `sources` on the Node running this script, chunks in `store`; returns the counts. */
+async function runHere(engines, sources, store) {
   const files = sources.map((f) => join('dist', f.replace(/\.ts$/, '.js')));
 
   say(bold(`▶ typecheck + build (tsc, then the CLI bundle) and lint (eslint)`));
@@ -251,8 +287,22 @@ async function runHere(engines, sources) {
 
   const runId = randomBytes(4).toString('hex');
   const results = [];
+  let rgw = null;
+  if (needsRgw(store, sources)) {
+    say('');
+    say(bold('▶ Ceph RGW for the S3 chunk store (scripts/ceph-rgw.sh)'));
+    rgw = await startRgw();
+    if (rgw.error) {
+      say(rgw.error);
+      say(red(bold(`!!! Ceph RGW could not be started — ${store === 's3' ? 'no test' : 'the S3 store tests'} can run on it`)));
+      say(red(bold(CI ? '!!! CI=true: this counts as a failure.' : '!!! See docs/ceph-rgw.md (its packages are installed by a first start as root).')));
+      if (CI || store === 's3') results.push({ engine: 'ceph-rgw', notRun: true, failedRun: CI, why: 'Ceph RGW did not start' });
+    } else say(`RGW at ${rgw.env.CAIRN_TEST_S3_ENDPOINT}, bucket ${rgw.env.CAIRN_TEST_S3_BUCKET}${rgw.started ? '' : ' (already running: left running)'}`);
+  }
+  const s3Env = rgw?.env ? { ...rgw.env, ...(store === 's3' ? { CAIRN_TEST_STORE: 's3' } : {}) } : {};
   for (const engine of engines) {
     if (interrupted) break;
+    if (store === 's3' && !rgw?.env) break;
     if (engine === 'postgres') {
       const why = await postgresReachable();
       if (why) {
@@ -267,7 +317,7 @@ async function runHere(engines, sources) {
     say(bold(`▶ tests on ${engine} (${files.length} files, ${CONCURRENCY} at a time)`));
     const runTmp = mkdtempSync(join(tmpdir(), `cairn-test-${engine}-`));
     try {
-      const r = await runNodeTest(engine, files, runId, runTmp);
+      const r = await runNodeTest(engine, files, runId, runTmp, s3Env);
       if (engine === 'postgres') {
         const swept = await dropLeftoverDatabases(runId);
         if (swept) say(red(`warning: ${swept} test database(s) were left behind by a test and dropped now.`));
@@ -280,6 +330,11 @@ async function runHere(engines, sources) {
     }
   }
 
+  if (rgw?.started) {
+    const stopped = await capture('bash', [CEPH, 'stop']);
+    if (stopped.code !== 0) say(red(`scripts/ceph-rgw.sh stop failed:\n${stopped.output}`));
+  }
+
   say('');
   say(bold('── summary ──'));
   say(`typecheck: ${tsc.code === 0 ? 'ok' : 'FAILED'}`);
@@ -290,7 +345,7 @@ async function runHere(engines, sources) {
   if (lint.code !== 0) total.fail += 1;
   for (const r of results) {
     if (r.notRun) {
-      say(`${r.engine}: NOT RUN (PostgreSQL unreachable)${r.failedRun ? ' — a failure under CI' : ''}`);
+      say(`${r.engine}: NOT RUN (${r.why ?? 'PostgreSQL unreachable'})${r.failedRun ? ' — a failure under CI' : ''}`);
       if (r.failedRun) total.fail += 1;
       continue;
     }
@@ -315,7 +370,7 @@ async function runHere(engines, sources) {
  * Runs this script, with the same engines and paths, in the copy of the checkout that
  * scripts/with-node.mjs installs and builds for Node `version`, and reads its closing line.
  */
-async function runOnNode(version, engines, prefixes) {
+async function runOnNode(version, engines, prefixes, store) {
   say('');
   say(bold(`▶ Node ${version}`));
   let ready;
@@ -325,7 +380,7 @@ async function runOnNode(version, engines, prefixes) {
     say(red(`Node ${version} could not be set up: ${err instanceof Error ? err.message : err}`));
     return { pass: 0, fail: 1, skipped: 0 };
   }
-  const args = ['scripts/test.mjs', '--engine', engines.join(','), ...prefixes];
+  const args = ['scripts/test.mjs', '--engine', engines.join(','), '--store', store, ...prefixes];
   const node = join(ready.nodeDir, 'bin', 'node');
   const started = Date.now();
   const { code, closing } = await new Promise((resolve) => {
@@ -353,7 +408,7 @@ async function runOnNode(version, engines, prefixes) {
 
 async function main() {
   const started = Date.now();
-  const { engines, nodes, prefixes } = parseArgs(process.argv.slice(2));
+  const { engines, nodes, prefixes, store } = parseArgs(process.argv.slice(2));
   const all = findTests(join(ROOT, 'test'));
   const sources = prefixes.length ? all.filter((f) => prefixes.some((p) => f.startsWith(p))) : all;
   if (sources.length === 0) {
@@ -365,7 +420,7 @@ async function main() {
   for (const node of nodes) {
     if (interrupted) break;
     if (node === 'current' && nodes.length > 1) say(bold(`▶ Node ${process.version.slice(1)} (the one running npm test)`));
-    const r = node === 'current' ? await runHere(engines, sources) : await runOnNode(node, engines, prefixes);
+    const r = node === 'current' ? await runHere(engines, sources, store) : await runOnNode(node, engines, prefixes, store);
     byNode.push({ node: node === 'current' ? process.version.slice(1) : node, ...r });
   }
   const total = { pass: 0, fail: 0, skipped: 0 };

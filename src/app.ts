@@ -4,6 +4,8 @@ import { openMetadataStore } from './db/connect.js';
 import { buildServer, type App } from './api/server.js';
 import { createServices, type ServiceSettings, type Services } from './services/index.js';
 import { LocalChunkStore } from './store/local-store.js';
+import { S3ChunkStore } from './store/s3-store.js';
+import type { ChunkStore } from './store/chunk-store.js';
 import { createChunkPool } from './compute/native-pool.js';
 import { BATCHES_IN_FLIGHT, BLOB_SLOT, MAX_READ_CHUNKS } from './wire/chunk-batch.js';
 import { BufferRecycler } from './compute/buffer-recycler.js';
@@ -43,11 +45,17 @@ export function blobSlotPool(): BufferRecycler {
   return new BufferRecycler(BLOB_SLOT, { shared: true, keep: 16, align: DIRECT_IO_ALIGNMENT });
 }
 
+/** The chunk store the configuration names: a bucket (checked before anything starts) or the folder. */
+export async function openChunkStore(config: Config): Promise<ChunkStore> {
+  return config.s3 ? S3ChunkStore.open(config.s3) : new LocalChunkStore(config.chunkDir);
+}
+
 /** Opens the stores named by the configuration and wires the services to them. */
 export async function openServices(config: Config, pool?: ChunkPool, blobSlots = blobSlotPool()): Promise<Services> {
   mkdirSync(config.dataDir, { recursive: true });
+  const chunks = await openChunkStore(config);
   const meta = await openMetadataStore(config.databaseUrl);
-  return createServices(meta, new LocalChunkStore(config.chunkDir), blobSlots, settingsOf(config), pool);
+  return createServices(meta, chunks, blobSlots, settingsOf(config), pool);
 }
 
 /** The composition root: one metadata store, one chunk store, the services, the HTTP server and the background loops. */

@@ -1,4 +1,5 @@
 import { join, resolve } from 'node:path';
+import type { S3Settings } from './store/s3-store.js';
 
 /** Everything an operator can set, by flag or by `CAIRN_*` environment variable (flags win). */
 export interface Config {
@@ -7,8 +8,10 @@ export interface Config {
   dataDir: string;
   /** `postgres://…` or a path to an SQLite file; defaults to `<dataDir>/cairn.db`. */
   databaseUrl: string;
-  /** A folder for chunks; defaults to `<dataDir>/chunks`. */
+  /** A folder for chunks; defaults to `<dataDir>/chunks`. Used unless `chunkStore` names a bucket. */
   chunkDir: string;
+  /** Chunks in an S3 bucket instead of the folder, when set. */
+  s3: S3Settings | null;
   openRegistration: boolean;
   adminEmail: string | null;
   chainMaxLength: number;
@@ -30,6 +33,9 @@ export interface ConfigInput {
   dataDir?: string;
   database?: string;
   chunkDir?: string;
+  chunkStore?: string;
+  s3Endpoint?: string;
+  s3PathStyle?: boolean | string;
   registration?: string;
   adminEmail?: string;
   chainMaxLength?: string | number;
@@ -51,6 +57,48 @@ function num(value: string | number | undefined, fallback: number, what: string)
   return n;
 }
 
+function flag(value: boolean | string | undefined, what: string): boolean {
+  if (value === undefined || value === '' || value === false) return false;
+  if (value === true) return true;
+  if (/^(1|true|yes|on)$/i.test(value)) return true;
+  if (/^(0|false|no|off)$/i.test(value)) return false;
+  throw new Error(`${what} must be true or false, got "${value}".`);
+}
+
+/** `s3://BUCKET[/PREFIX]` and the S3 settings beside it; null for the folder store. */
+function s3Settings(store: string | undefined, endpoint: string | undefined, pathStyle: boolean | string | undefined, env: NodeJS.ProcessEnv): S3Settings | null {
+  if (store === undefined || store === '') {
+    if (endpoint) throw new Error('An S3 endpoint (--s3-endpoint / CAIRN_S3_ENDPOINT) is set but no bucket: add --chunk-store s3://BUCKET[/PREFIX] (CAIRN_CHUNK_STORE), or drop the endpoint to keep chunks in the folder.');
+    return null;
+  }
+  const m = /^s3:\/\/([^/]+)(?:\/(.*))?$/.exec(store);
+  if (!m) throw new Error(`The chunk store must be s3://BUCKET[/PREFIX], got "${store}"; for a folder use --chunk-dir (CAIRN_CHUNK_DIR).`);
+  const bucket = m[1]!;
+  // S3's own bucket naming rules; anything else would fail later with a less clear error.
+  if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) throw new Error(`"${bucket}" is not a valid S3 bucket name (3-63 lowercase letters, digits, dots and hyphens).`);
+  const prefix = (m[2] ?? '').replace(/^\/+|\/+$/g, '');
+  let ipHost = false;
+  if (endpoint) {
+    let url: URL;
+    try {
+      url = new URL(endpoint);
+    } catch {
+      throw new Error(`The S3 endpoint must be a URL such as http://127.0.0.1:7480, got "${endpoint}".`);
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`The S3 endpoint must be an http:// or https:// URL, got "${endpoint}".`);
+    ipHost = url.hostname === 'localhost' || /^[\d.]+$|^\[/.test(url.hostname);
+  }
+  return {
+    bucket,
+    prefix: prefix ? `${prefix}/` : '',
+    endpoint: endpoint || null,
+    // A bucket cannot be a subdomain of an IP address or localhost: path style is the only way there.
+    pathStyle: flag(pathStyle, 'The S3 path-style setting (--s3-path-style / CAIRN_S3_PATH_STYLE)') || ipHost,
+    // The SDK insists on a region; stores other than AWS mostly ignore it.
+    region: env.AWS_REGION || env.AWS_DEFAULT_REGION || 'us-east-1',
+  };
+}
+
 export function loadConfig(flags: ConfigInput = {}, env: NodeJS.ProcessEnv = process.env): Config {
   const pick = (flag: string | number | undefined, name: string) => flag ?? env[`CAIRN_${name}`];
   const dataDir = resolve(String(pick(flags.dataDir, 'DATA_DIR') ?? './data'));
@@ -64,6 +112,12 @@ export function loadConfig(flags: ConfigInput = {}, env: NodeJS.ProcessEnv = pro
     dataDir,
     databaseUrl: String(pick(flags.database, 'DATABASE') ?? join(dataDir, 'cairn.db')),
     chunkDir: resolve(String(pick(flags.chunkDir, 'CHUNK_DIR') ?? join(dataDir, 'chunks'))),
+    s3: s3Settings(
+      pick(flags.chunkStore, 'CHUNK_STORE') as string | undefined,
+      pick(flags.s3Endpoint, 'S3_ENDPOINT') as string | undefined,
+      flags.s3PathStyle ?? env.CAIRN_S3_PATH_STYLE,
+      env,
+    ),
     openRegistration: registration === 'open',
     adminEmail: (pick(flags.adminEmail, 'ADMIN_EMAIL') as string | undefined) ?? null,
     chainMaxLength: num(pick(flags.chainMaxLength, 'CHAIN_MAX_LENGTH'), 30, 'The chain length'),

@@ -5,10 +5,11 @@ import { verifyChunk } from '../format/chunk-codec.js';
 import { settleAll } from '../compute/concurrency.js';
 import type { BufferRecycler, Lease } from '../compute/buffer-recycler.js';
 import { decodeManifest, manifestChunkDigests } from '../format/manifest.js';
-import type { ChunkStore } from '../store/chunk-store.js';
+import { StoreUnavailableError, type ChunkStore } from '../store/chunk-store.js';
 import type { Access } from './access.js';
 import { mapLimit } from './batches.js';
 import type { VerifyReport } from '../contract/index.js';
+import { storeUnavailable, withStore } from './store-errors.js';
 
 /**
  * Reading stored backups back: manifests and chunk blobs for restores, and
@@ -98,7 +99,7 @@ export class BackupDataService {
   }
 
   private async check(digests: string[]): Promise<{ digest: string; problem: string }[]> {
-    const results = await mapLimit(digests, 4, async (digest) => {
+    const results = await withStore(() => mapLimit(digests, 4, async (digest) => {
       const blob = await this.store.get(digest);
       if (!blob) return { digest, problem: 'missing from the chunk store' };
       try {
@@ -107,12 +108,18 @@ export class BackupDataService {
       } catch (err) {
         return { digest, problem: err instanceof Error ? err.message : String(err) };
       }
-    });
+    }));
     return results.filter((r): r is { digest: string; problem: string } => r !== null);
   }
 
   private async blob(digest: string, owner: string, slot?: Buffer): Promise<Buffer> {
-    const blob = await this.store.get(digest, slot);
+    let blob: Buffer | null;
+    // Inline rather than withStore: this runs once per chunk of a restore.
+    try {
+      blob = await this.store.get(digest, slot);
+    } catch (err) {
+      throw err instanceof StoreUnavailableError ? storeUnavailable(err) : err;
+    }
     if (!blob) throw new CairnError(500, 'chunk_missing', `Chunk ${digest} of ${owner} is missing from the chunk store; run \`cairn verify\` and restore from another point.`);
     return blob;
   }

@@ -86,7 +86,7 @@ export class GarbageCollector {
             .execute();
           if (locked.length === 0) return;
           const digests = locked.map((r) => r.digest);
-          for (const d of digests) await this.store.delete(d);
+          await this.store.deleteMany(digests);
           await tx.deleteFrom('chunks').where('digest', 'in', digests).execute();
           await tx.deleteFrom('account_chunks').where('digest', 'in', digests).execute();
           chunksRemoved += locked.length;

@@ -9,12 +9,13 @@ import { placePoint } from '../domain/chain-rules.js';
 import { ChunkIntegrityError, isDigest, MAX_BLOB_SIZE, verifyChunk } from '../format/chunk-codec.js';
 import { settleAll } from '../compute/concurrency.js';
 import { decodeManifest, manifestChunkDigests, manifestDigest, ManifestFormatError } from '../format/manifest.js';
-import { StoreFullError, type ChunkStore } from '../store/chunk-store.js';
+import { StoreFullError, StoreUnavailableError, type ChunkStore } from '../store/chunk-store.js';
 import type { ChunkPool } from '../compute/chunk-pool.js';
 import type { Access } from './access.js';
 import type { JobsService } from './jobs.js';
 import { inBatches, mapLimit } from './batches.js';
 import type { BatchChunkView, ChunkStoredView, UploadDisk, UploadView } from '../contract/index.js';
+import { storeUnavailable, withStore } from './store-errors.js';
 
 export interface UploadSettings {
   chainMaxLength: number;
@@ -138,7 +139,7 @@ export class UploadsService {
         return touched;
       });
       // A row whose blob is gone (a crash during GC) must not be trusted: the client sends it again.
-      const present = await mapLimit(held, 16, async (d) => ((await this.store.head(d)) ? d : null));
+      const present = await withStore(() => mapLimit(held, 16, async (d) => ((await this.store.head(d)) ? d : null)));
       held = present.filter((d): d is string => d !== null);
     }
     const have = new Set(held);
@@ -196,6 +197,7 @@ export class UploadsService {
       await settleAll(verified.map(({ digest, blob }) => this.store.putIfAbsent(digest, blob)));
     } catch (err) {
       if (err instanceof StoreFullError) throw new CairnError(507, 'storage_full', err.message);
+      if (err instanceof StoreUnavailableError) throw storeUnavailable(err);
       throw err;
     }
     return digests.map((digest) => ({ digest, stored: !held.has(digest) }));

@@ -15,6 +15,8 @@ export interface ChunkStore {
   get(key: string, slot?: Buffer): Promise<Buffer | null>;
   head(key: string): Promise<{ size: number; modifiedAt: Date } | null>;
   delete(key: string): Promise<void>;
+  /** Deletes every key (absent ones are no error); an object store does it in a few requests. */
+  deleteMany(keys: string[]): Promise<void>;
   list(): AsyncIterable<{ key: string; size: number; modifiedAt: Date }>;
 }
 
@@ -23,5 +25,17 @@ export class StoreFullError extends Error {
   constructor(cause: unknown) {
     super('The chunk store is full (no space left on its disk); free space or grow it, then start the backup again.', { cause });
     this.name = 'StoreFullError';
+  }
+}
+
+/**
+ * The store did not answer, or failed on its side, through all its retries (an
+ * object store down or overloaded). The message names the chunk and the
+ * setting, for the operator; nothing the request would have committed is.
+ */
+export class StoreUnavailableError extends Error {
+  constructor(message: string, cause: unknown) {
+    super(message, { cause });
+    this.name = 'StoreUnavailableError';
   }
 }

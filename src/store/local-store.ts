@@ -98,6 +98,10 @@ export class LocalChunkStore implements ChunkStore {
     });
   }
 
+  async deleteMany(keys: string[]): Promise<void> {
+    for (const key of keys) await this.delete(key);
+  }
+
   async *list(): AsyncIterable<{ key: string; size: number; modifiedAt: Date }> {
     for (const a of await this.entries(this.root)) {
       for (const b of await this.entries(join(this.root, a))) {

@@ -7,6 +7,7 @@ import { blake3Hex } from '../../src/format/chunk-hash.js';
 import {
   CHUNK,
   chunkFile,
+  damageChunk,
   cliUser,
   digestsOf,
   fetchManifest,
@@ -310,17 +311,7 @@ test('a damaged chunk: verify names it and its point (exit 6), and a restore of 
   assert.ok(index > 0);
   const digest = manifest.chunks[index]!;
 
-  const file = chunkFile(server.dataDir, digest);
-  const { size } = await stat(file);
-  const fh = await open(file, 'r+');
-  try {
-    const byte = Buffer.alloc(1);
-    await fh.read(byte, 0, 1, Math.floor(size / 2));
-    byte[0] = byte[0]! ^ 0x01;
-    await fh.write(byte, 0, 1, Math.floor(size / 2));
-  } finally {
-    await fh.close();
-  }
+  await damageChunk(server.dataDir, digest);
 
   const all = await admin.cli.run(['verify']);
   assert.equal(all.code, 6, `verify of a damaged store must exit 6:\n${all.stderr}${all.stdout}`);

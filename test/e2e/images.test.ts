@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
-import { join, relative } from 'node:path';
+import { readFile, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { CHUNK, cliUser, fetchManifest, fillRandom, makeRawDisk, MiB, type CliUser } from '../helpers/cli.js';
+import { CHUNK, chunkStoreFiles as storedFiles, cliUser, fetchManifest, fillRandom, makeRawDisk, MiB, type CliUser } from '../helpers/cli.js';
 import { allocatedBytes, filesEqual, makeTempDir, removeTempDir } from '../helpers/disk-images.js';
 import { expectStatus, type Json } from '../helpers/http.js';
 import { startServer, type TestServer } from '../helpers/server.js';
@@ -53,18 +53,7 @@ after(async () => {
   }
 });
 
-/** Every file under the chunk store, temporary ones included, with its size and modification time. */
-async function chunkStoreFiles(): Promise<Map<string, string>> {
-  const root = join(server.dataDir, 'chunks');
-  const out = new Map<string, string>();
-  for (const entry of await readdir(root, { recursive: true, withFileTypes: true })) {
-    if (!entry.isFile()) continue;
-    const full = join(entry.parentPath, entry.name);
-    const st = await stat(full);
-    out.set(relative(root, full), `${st.size} bytes, modified ${st.mtimeMs}`);
-  }
-  return out;
-}
+const chunkStoreFiles = () => storedFiles(server.dataDir);
 
 const exportOf = (user: CliUser, id: string, range?: string) => user.api().get(`/images/${id}/export`, undefined, range ? { headers: { range } } : {});
 

@@ -3,12 +3,13 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createCipheriv, createHash } from 'node:crypto';
 import { constants as fsConstants } from 'node:fs';
 import { access, open, readdir, readFile, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { makeTempDir, removeTempDir } from './disk-images.js';
 import { testDatabaseUrl, type TestDatabase } from './db.js';
 import { api, PASSWORD, randomEmail, type Api, type Json } from './http.js';
+import { openS3Store, rewriteServerChunk, serverObjects, serverPrefix, TEST_STORE } from './s3.js';
 import { CAIRN_BIN, ROOT, childEnv, runCli, startServer, type Exit, type ServerOptions, type TestServer } from './server.js';
 
 const execFileAsync = promisify(execFile);
@@ -230,9 +231,18 @@ export async function startRestartableServer(opts: Omit<ServerOptions, 'database
 // ---------------------------------------------------------------------------
 // The server's chunk store and manifests, seen from outside.
 
-/** Digests of the chunk blobs stored under `<dataDir>/chunks` (ab/cd/abcd… files). */
+/** Digests of the chunk blobs stored under `<dataDir>/chunks` (ab/cd/abcd… files), or in the bucket on the run's S3 axis. */
 export async function storedChunks(dataDir: string): Promise<Set<string>> {
   const out = new Set<string>();
+  if (TEST_STORE === 's3') {
+    const store = await openS3Store(serverPrefix(dataDir));
+    try {
+      for await (const o of store.list()) out.add(o.key);
+    } finally {
+      store.close();
+    }
+    return out;
+  }
   const root = join(dataDir, 'chunks');
   const list = async (dir: string) => readdir(dir).catch((err: NodeJS.ErrnoException) => (err.code === 'ENOENT' ? [] : Promise.reject(err)));
   for (const a of await list(root))
@@ -242,6 +252,41 @@ export async function storedChunks(dataDir: string): Promise<Set<string>> {
 
 export function chunkFile(dataDir: string, digest: string): string {
   return join(dataDir, 'chunks', digest.slice(0, 2), digest.slice(2, 4), digest);
+}
+
+/** Flips one bit in the middle of a stored chunk, in the folder or in the bucket (the run's store axis). */
+export async function damageChunk(dataDir: string, digest: string): Promise<void> {
+  if (TEST_STORE === 's3') {
+    return rewriteServerChunk(dataDir, digest, (blob) => {
+      blob[Math.floor(blob.length / 2)]! ^= 0x01;
+      return blob;
+    });
+  }
+  const file = chunkFile(dataDir, digest);
+  const { size } = await stat(file);
+  const fh = await open(file, 'r+');
+  try {
+    const byte = Buffer.alloc(1);
+    await fh.read(byte, 0, 1, Math.floor(size / 2));
+    byte[0] = byte[0]! ^ 0x01;
+    await fh.write(byte, 0, 1, Math.floor(size / 2));
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Every file under the chunk store (temporary ones included), or every object under the server's prefix, with its size and time. */
+export async function chunkStoreFiles(dataDir: string): Promise<Map<string, string>> {
+  if (TEST_STORE === 's3') return serverObjects(dataDir);
+  const root = join(dataDir, 'chunks');
+  const out = new Map<string, string>();
+  for (const entry of await readdir(root, { recursive: true, withFileTypes: true })) {
+    if (!entry.isFile()) continue;
+    const full = join(entry.parentPath, entry.name);
+    const st = await stat(full);
+    out.set(relative(root, full), `${st.size} bytes, modified ${st.mtimeMs}`);
+  }
+  return out;
 }
 
 /** Per chunk, its hex digest or null for a hole (docs/formats.md: 24-byte header, then 32 bytes a chunk). */

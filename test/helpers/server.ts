@@ -7,6 +7,7 @@ import { startServer as startApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import type { Services } from '../../src/services/index.js';
 import { testDatabaseUrl, type TestDatabase } from './db.js';
+import { emptyPrefix, S3_BUCKET, S3_ENDPOINT, serverPrefix, serverStoreEnv, TEST_STORE } from './s3.js';
 
 /** dist/test/helpers/ → the repository root, where bin/ is. */
 export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -108,13 +109,15 @@ export async function startServer(opts: ServerOptions = {}): Promise<TestServer>
   const cleanup = async () => {
     if (ownsDb) await database.drop();
     if (ownsDir) await rm(dataDir, { recursive: true, force: true });
+    // The run's store axis (npm test -- --store s3): the server's chunks went to the bucket, under a prefix of its own.
+    if (ownsDir && TEST_STORE === 's3') await emptyPrefix(serverPrefix(dataDir));
   };
 
   const args = [CAIRN_BIN, 'serve', '--host', '127.0.0.1', '--port', '0', '--data-dir', dataDir, '--database', database.url, '--log-level', 'warn'];
   if (opts.registration) args.push('--registration', opts.registration);
   if (opts.adminEmail) args.push('--admin-email', opts.adminEmail);
   args.push(...(opts.args ?? []));
-  const env = childEnv({ ...(opts.adminPassword ? { CAIRN_ADMIN_PASSWORD: opts.adminPassword } : {}), ...opts.env });
+  const env = childEnv({ ...(TEST_STORE === 's3' ? serverStoreEnv(dataDir) : {}), ...(opts.adminPassword ? { CAIRN_ADMIN_PASSWORD: opts.adminPassword } : {}), ...opts.env });
   const child = spawn(process.execPath, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   live.add(child);
 
@@ -205,6 +208,8 @@ export async function startInProcessServer(opts: Omit<ServerOptions, 'args' | 'e
   const cleanup = async () => {
     if (ownsDb) await database.drop();
     if (ownsDir) await rm(dataDir, { recursive: true, force: true });
+    // The run's store axis (npm test -- --store s3): the server's chunks went to the bucket, under a prefix of its own.
+    if (ownsDir && TEST_STORE === 's3') await emptyPrefix(serverPrefix(dataDir));
   };
   const previousPassword = process.env.CAIRN_ADMIN_PASSWORD;
   let running: Awaited<ReturnType<typeof startApp>>;
@@ -212,8 +217,17 @@ export async function startInProcessServer(opts: Omit<ServerOptions, 'args' | 'e
     // startServer reads the administrator's password from the environment, as the CLI does.
     if (opts.adminPassword) process.env.CAIRN_ADMIN_PASSWORD = opts.adminPassword;
     const config = loadConfig(
-      { host: '127.0.0.1', port: 0, dataDir, database: database.url, registration: opts.registration, adminEmail: opts.adminEmail, logLevel: 'warn' },
-      {},
+      {
+        host: '127.0.0.1',
+        port: 0,
+        dataDir,
+        database: database.url,
+        registration: opts.registration,
+        adminEmail: opts.adminEmail,
+        logLevel: 'warn',
+        ...(TEST_STORE === 's3' ? { chunkStore: `s3://${S3_BUCKET}/${serverPrefix(dataDir)}`, s3Endpoint: S3_ENDPOINT ?? '', s3PathStyle: true } : {}),
+      },
+      TEST_STORE === 's3' ? { AWS_REGION: process.env.AWS_REGION } : {},
     );
     running = await startApp(config);
   } catch (err) {

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -8,10 +7,14 @@ import { DIRECT_IO_ALIGNMENT, hasNativeHelper } from '../../src/io/disk-io.js';
 import { LocalChunkStore } from '../../src/store/local-store.js';
 import { cachedBytes, makeTempDir, removeTempDir, seededRandom } from '../helpers/disk-images.js';
 
+import { chunkStoreContract, keyOf } from './chunk-store-contract.js';
+
 const MiB = 1024 * 1024;
-// Across the block boundaries a direct write and read split at.
-const LENGTHS = [1, 4095, 4096, 4097, 64 * 1024 + 13, 4 * MiB + 8];
-const keyOf = (data: Uint8Array, salt: string) => createHash('sha256').update(salt).update(data).digest('hex');
+
+chunkStoreContract('local chunk store', async () => {
+  const dir = await makeTempDir();
+  return { store: new LocalChunkStore(join(dir, 'chunks')), dispose: () => removeTempDir(dir) };
+});
 
 describe('local chunk store', () => {
   let dir: string;
@@ -24,34 +27,6 @@ describe('local chunk store', () => {
   });
   after(async () => {
     await removeTempDir(dir);
-  });
-
-  it('stores and returns blobs of any length, from and into aligned or unaligned memory', async () => {
-    for (const length of LENGTHS) {
-      const data = seededRandom(`blob-${length}`).bytes(length);
-      const fromAligned = aligned.take().subarray(0, length);
-      data.copy(fromAligned);
-      for (const [blob, salt] of [
-        [fromAligned, 'aligned'],
-        [Buffer.from(data), 'plain'],
-        [Buffer.concat([Buffer.alloc(1), data]).subarray(1), 'odd'],
-      ] as const) {
-        const key = keyOf(data, salt);
-        assert.equal(await store.putIfAbsent(key, blob), true);
-        assert.equal(await store.putIfAbsent(key, blob), false, 'a second put of the same key writes nothing');
-        assert.ok((await store.get(key))!.equals(data), `${salt} ${length}: read without a buffer`);
-        const into = aligned.take();
-        assert.ok((await store.get(key, into))!.equals(data), `${salt} ${length}: read into an aligned buffer`);
-        aligned.give(into);
-        const odd = Buffer.alloc(4 * MiB + 4097).subarray(1);
-        assert.ok((await store.get(key, odd))!.equals(data), `${salt} ${length}: read into an unaligned buffer`);
-        const tight = aligned.take().subarray(0, length);
-        assert.ok((await store.get(key, tight))!.equals(data), `${salt} ${length}: into an aligned buffer too short for whole blocks`);
-        aligned.give(tight);
-      }
-      aligned.give(fromAligned);
-    }
-    assert.equal(await store.get('0'.repeat(64), aligned.take()), null, 'an absent key is null');
   });
 
   it('writes and reads aligned blobs around the page cache', async (t) => {

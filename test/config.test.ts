@@ -1,0 +1,33 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { loadConfig } from '../src/config.js';
+
+describe('loadConfig: the chunk store', () => {
+  it('keeps chunks in the folder unless a bucket is named', () => {
+    const c = loadConfig({ dataDir: '/srv/cairn' }, {});
+    assert.equal(c.s3, null);
+    assert.equal(c.chunkDir, '/srv/cairn/chunks');
+  });
+
+  it('reads s3://BUCKET[/PREFIX], the endpoint and path style from flags or CAIRN_* variables', () => {
+    const flags = loadConfig({ chunkStore: 's3://backups/site-a/', s3Endpoint: 'https://rgw.example.net', s3PathStyle: true }, { AWS_REGION: 'eu-1' });
+    assert.deepEqual(flags.s3, { bucket: 'backups', prefix: 'site-a/', endpoint: 'https://rgw.example.net', pathStyle: true, region: 'eu-1' });
+    const env = loadConfig({}, { CAIRN_CHUNK_STORE: 's3://backups', CAIRN_S3_ENDPOINT: 'https://rgw.example.net', CAIRN_S3_PATH_STYLE: 'false' });
+    assert.deepEqual(env.s3, { bucket: 'backups', prefix: '', endpoint: 'https://rgw.example.net', pathStyle: false, region: 'us-east-1' });
+    assert.equal(loadConfig({}, { CAIRN_CHUNK_STORE: 's3://backups' }).s3?.endpoint, null, 'no endpoint: AWS S3');
+  });
+
+  it('addresses the bucket in the path where a host name cannot carry it (an IP address, localhost)', () => {
+    for (const endpoint of ['http://127.0.0.1:7480', 'http://localhost:9000', 'http://[::1]:7480'])
+      assert.equal(loadConfig({ chunkStore: 's3://b-1', s3Endpoint: endpoint }, {}).s3?.pathStyle, true, endpoint);
+  });
+
+  it('refuses what it cannot use, saying what to write instead', () => {
+    assert.throws(() => loadConfig({ chunkStore: '/var/chunks' }, {}), /must be s3:\/\/BUCKET\[\/PREFIX\].*--chunk-dir/);
+    assert.throws(() => loadConfig({ chunkStore: 's3://Bad_Bucket' }, {}), /not a valid S3 bucket name/);
+    assert.throws(() => loadConfig({ chunkStore: 's3://backups', s3Endpoint: 'rgw:7480' }, {}), /must be an http:\/\/ or https:\/\/ URL/);
+    assert.throws(() => loadConfig({ chunkStore: 's3://backups', s3Endpoint: 'not a url' }, {}), /must be a URL/);
+    assert.throws(() => loadConfig({ s3Endpoint: 'http://127.0.0.1:7480' }, {}), /no bucket: add --chunk-store/);
+    assert.throws(() => loadConfig({ chunkStore: 's3://backups' }, { CAIRN_S3_PATH_STYLE: 'maybe' }), /must be true or false/);
+  });
+});
