@@ -85,11 +85,7 @@ export class ProcessMeter {
 
   /** CPU seconds so far, all threads (worker threads included), or only thread `tid` of this process. */
   cpu(tid?: number): { user: number; sys: number } {
-    const stat = readFileSync(tid === undefined ? `/proc/${this.pid}/stat` : `/proc/${this.pid}/task/${tid}/stat`, 'utf8');
-    // The command name may hold spaces and parentheses; the fields after its last ")" are fixed.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    // utime and stime are fields 14 and 15 of the whole line, 12 and 13 after the name.
-    return { user: Number(fields[11]) / CLOCK_TICKS, sys: Number(fields[12]) / CLOCK_TICKS };
+    return procStat(tid === undefined ? `/proc/${this.pid}/stat` : `/proc/${this.pid}/task/${tid}/stat`);
   }
 
   /** Bytes of peak RSS since start, or since the last successful resetPeak(). */
@@ -117,6 +113,15 @@ export class ProcessMeter {
   get resettable(): boolean {
     return this.peakResettable;
   }
+}
+
+/** A process's (or thread's) name and CPU seconds so far, from its /proc/…/stat. */
+export function procStat(path: string): { name: string; user: number; sys: number } {
+  const stat = readFileSync(path, 'utf8');
+  // The command name may hold spaces and parentheses; the fields after its last ")" are fixed.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // utime and stime are fields 14 and 15 of the whole line, 12 and 13 after the name.
+  return { name: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')), user: Number(fields[11]) / CLOCK_TICKS, sys: Number(fields[12]) / CLOCK_TICKS };
 }
 
 /**

@@ -21,6 +21,8 @@ export interface Sample {
   otherCpu?: number;
   /** Of otherCpu, the seconds the hypervisor ran something else on this VM's cores. */
   steal?: number;
+  /** With --store s3: of otherCpu, the seconds the store's daemons on this machine used (radosgw, ceph-osd, ceph-mon). */
+  storeCpu?: number;
 }
 
 export interface Summary {

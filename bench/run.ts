@@ -9,8 +9,8 @@ import { applyChanges, ensureImage, planChanges, PRESETS, type DiskImage, type D
 import { cleanupTimeDir, dropCaches, machineCpu, run, timeSync } from './measure.js';
 import { cairnPeaks, checkTargets, formatRatios, formatSummary, formatTargets, ratios, summarize, type Sample, type Summary } from './report.js';
 import { formatTimeline, Timeline, TIMELINE_INTERVAL_MS, type TimelineSample } from './timeline.js';
-import { benchS3FromEnv, rawThroughput, type BenchS3 } from './s3.js';
-import { Borg, Cairn, Restic, snapshotBuild, STEPS, TOOL_NAMES, type StepCost, type StepName, type Tool, type ToolName } from './tools.js';
+import { benchS3FromEnv, rawThroughput, storeDaemonsCpu, type BenchS3, type RawPhase } from './s3.js';
+import { Borg, Cairn, Restic, snapshotBuild, STEPS, TOOL_NAMES, type CairnOptions, type StepCost, type StepName, type Tool, type ToolName } from './tools.js';
 
 const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 const BENCH = join(ROOT, 'bench');
@@ -135,7 +135,12 @@ async function checkPrerequisites(flags: Flags): Promise<void> {
 function makeTool(name: ToolName, build: string, diskSize: number, s3?: BenchS3): Tool {
   if (name === 'restic') return new Restic();
   if (name === 'borg') return new Borg();
-  return new Cairn({ root: build, diskSize, ...(s3 ? { s3: { bench: s3, prefix: `bench-${randomBytes(4).toString('hex')}/` } } : {}) });
+  return newCairn(build, diskSize, s3);
+}
+
+/** Cairn on the build in `root`; with `s3`, its chunks under a prefix of its own in the bucket. */
+function newCairn(root: string, diskSize: number, s3?: BenchS3, more: Pick<CairnOptions, 'profileDir'> = {}): Cairn {
+  return new Cairn({ root, diskSize, ...(s3 ? { s3: { bench: s3, prefix: `bench-${randomBytes(4).toString('hex')}/` } } : {}), ...more });
 }
 
 const MB = 1e6;
@@ -186,12 +191,13 @@ async function benchmark(flags: Flags, image: DiskImage, work: string, build: st
     }
   };
   /** One step, cold: its cost, the CPU the rest of the machine used meanwhile, and the writes it left to the kernel. */
-  const measured = async <T extends StepCost>(step: () => Promise<T>): Promise<{ cost: T; others: ReturnType<typeof othersUsed>; flush: number }> => {
+  const measured = async <T extends StepCost>(step: () => Promise<T>): Promise<{ cost: T; others: ReturnType<typeof othersUsed> & { storeCpu?: number }; flush: number }> => {
     await drop();
+    const store = flags.s3 ? storeDaemonsCpu() : 0;
     const before = machineCpu();
     const cost = await step();
     const others = othersUsed(before, cost);
-    return { cost, others, flush: await timeSync() };
+    return { cost, others: flags.s3 ? { ...others, storeCpu: storeDaemonsCpu() - store } : others, flush: await timeSync() };
   };
   const versions: Record<string, string> = {};
   for (const name of flags.tools) versions[name] = await makeTool(name, build, image.preset.size).version();
@@ -253,7 +259,7 @@ async function inspect(flags: Flags, image: DiskImage, work: string, build: stri
   const dir = join(RESULTS, `${flags.profile ? 'profile' : 'timeline'}-${stamp}`);
   let step: StepName | undefined;
   const profileDir = (who: 'client' | 'server') => (step ? join(dir, step, who) : undefined);
-  const cairn = new Cairn({ root: build, diskSize: image.preset.size, ...(flags.profile ? { profileDir } : {}) });
+  const cairn = newCairn(build, image.preset.size, flags.s3, flags.profile ? { profileDir } : {});
   live.add(cairn);
   const disk = join(work, 'disk.img');
   await copyImage(image, disk);
@@ -361,13 +367,28 @@ async function s3Comparison(s3: BenchS3, samples: Sample[]): Promise<string> {
   const reads = await rawThroughput(s3, objects, size, 12);
   const row = (what: string, cairn: number, raw: number, rawWhat: string) =>
     `| ${what} | ${cairn.toFixed(0)} | ${raw.toFixed(0)} (${rawWhat}) | ${(cairn / raw).toFixed(2)} |`;
+  // Where client, server and the store share the cores, a step cannot take less wall time than
+  // the CPU that it and the store need, spread over all of them: the best ratio this machine allows.
+  const cores = availableParallelism();
+  const budget = (what: string, steps: Sample[], raw: RawPhase, rawWhat: string) => {
+    const own = median(steps.map((x) => x.client.user + x.client.sys + (x.server ? x.server.user + x.server.sys : 0)));
+    const store = median(steps.map((x) => x.storeCpu ?? 0));
+    const wall = median(steps.map((x) => x.client.wall));
+    return `| ${what} | ${own.toFixed(1)} + ${store.toFixed(1)} = ${(own + store).toFixed(1)} (${wall.toFixed(1)} s) | ${raw.clientCpu.toFixed(1)} + ${raw.storeCpu.toFixed(1)} (${rawWhat}, ${raw.wall.toFixed(1)} s) | ${(raw.wall / ((own + store) / cores)).toFixed(2)} |`;
+  };
   return [
     `S3 store at ${s3.settings.endpoint ?? 'AWS'}, bucket ${s3.settings.bucket} (MB/s of bytes stored / read; medians):`,
     '| step | Cairn MB/s | raw MB/s | ratio (target >= 0.8) |',
     '| --- | --- | --- | --- |',
-    row('full backup', backupRate, writes.put, 'PUT, 48 at a time'),
-    row('restore', restoreRate, reads.get, 'GET, 12 at a time'),
-    `(raw GET at 48: ${writes.get.toFixed(0)} MB/s; raw PUT at 12: ${reads.put.toFixed(0)} MB/s)`,
+    row('full backup', backupRate, writes.put.rate, 'PUT, 48 at a time'),
+    row('restore', restoreRate, reads.get.rate, 'GET, 12 at a time'),
+    `(raw GET at 48: ${writes.get.rate.toFixed(0)} MB/s; raw PUT at 12: ${reads.put.rate.toFixed(0)} MB/s)`,
+    '',
+    `CPU seconds: Cairn's (client + server) + the store's daemons' (radosgw, ceph-osd, ceph-mon) during each; the best ratio ${cores} cores allow is the raw wall time over (Cairn's + the store's CPU) / ${cores}:`,
+    '| step | Cairn + store cpu s (wall) | raw client + store cpu s | best ratio on these cores |',
+    '| --- | --- | --- | --- |',
+    budget('full backup', full, writes.put, 'PUT'),
+    budget('restore', restore, reads.get, 'GET'),
   ].join('\n');
 }
 

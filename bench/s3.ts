@@ -1,6 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { S3ChunkStore, type S3Settings } from '../src/store/s3-store.js';
 import { loadConfig } from '../src/config.js';
+import { readdirSync } from 'node:fs';
+import { procStat } from './measure.js';
 
 /**
  * `--store s3`: Cairn's chunks in an S3 bucket (Ceph RGW from scripts/ceph-rgw.sh),
@@ -60,26 +62,56 @@ async function inParallel(count: number, concurrency: number, job: (i: number, w
   );
 }
 
-/** MB/s (10^6 bytes) of PUTs, then GETs, of `objects` objects of `size` bytes, `concurrency` at a time. */
-export async function rawThroughput(s3: BenchS3, objects: number, size: number, concurrency: number): Promise<{ put: number; get: number }> {
+/** One phase of raw requests: MB/s (10^6 bytes), and the CPU seconds of the client (this process) and of the store's daemons meanwhile. */
+export interface RawPhase {
+  rate: number;
+  wall: number;
+  clientCpu: number;
+  storeCpu: number;
+}
+
+/** The daemons of scripts/ceph-rgw.sh, whose CPU a step on the store costs beside Cairn's own. */
+const STORE_DAEMONS = new Set(['radosgw', 'ceph-osd', 'ceph-mon']);
+
+/** CPU seconds (user + system) the store's daemons on this machine have used so far; 0 for a store elsewhere. */
+export function storeDaemonsCpu(): number {
+  let seconds = 0;
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      const { name, user, sys } = procStat(`/proc/${pid}/stat`);
+      if (STORE_DAEMONS.has(name)) seconds += user + sys;
+    } catch {
+      // The process ended between the listing and the read.
+    }
+  }
+  return seconds;
+}
+
+/** PUTs, then GETs, of `objects` objects of `size` bytes, `concurrency` at a time. */
+export async function rawThroughput(s3: BenchS3, objects: number, size: number, concurrency: number): Promise<{ put: RawPhase; get: RawPhase }> {
   const prefix = `bench-raw-${randomBytes(4).toString('hex')}/`;
   const store = await S3ChunkStore.open({ ...s3.settings, prefix: `${s3.settings.prefix}${prefix}` });
   const keys = Array.from({ length: objects }, (_, i) => createHash('sha256').update(`${prefix}${i}`).digest('hex'));
   // Incompressible, like Cairn's compressed chunks; one buffer serves every PUT (the store does not deduplicate).
   const blob = randomBytes(size);
   const slots = Array.from({ length: concurrency }, () => Buffer.allocUnsafe(size));
+  const phase = async (job: (i: number, worker: number) => Promise<void>): Promise<RawPhase> => {
+    const store0 = storeDaemonsCpu();
+    const client0 = process.cpuUsage();
+    const t = performance.now();
+    await inParallel(objects, concurrency, job);
+    const wall = (performance.now() - t) / 1000;
+    const client = process.cpuUsage(client0);
+    return { rate: (objects * size) / 1e6 / wall, wall, clientCpu: (client.user + client.system) / 1e6, storeCpu: storeDaemonsCpu() - store0 };
+  };
   try {
-    let t = performance.now();
-    await inParallel(objects, concurrency, async (i) => {
+    const put = await phase(async (i) => {
       await store.putIfAbsent(keys[i]!, blob);
     });
-    const put = (objects * size) / 1e6 / ((performance.now() - t) / 1000);
-    t = performance.now();
-    await inParallel(objects, concurrency, async (i, worker) => {
+    const get = await phase(async (i, worker) => {
       const got = await store.get(keys[i]!, slots[worker]);
       if (got?.length !== size) throw new Error(`raw GET of ${keys[i]} returned ${got?.length} bytes, not ${size}`);
     });
-    const get = (objects * size) / 1e6 / ((performance.now() - t) / 1000);
     return { put, get };
   } finally {
     await store.deleteMany(keys);

@@ -14,9 +14,12 @@
 // CAIRN_TEST_CONCURRENCY overrides how many test files run at once.
 //
 //   npm test -- test/e2e/backups.test.ts --store s3   the servers keep their chunks in Ceph RGW
-// A test file that imports test/helpers/s3.js, or --store s3, makes the run start Ceph RGW with
-// scripts/ceph-rgw.sh (and stop it after, if this run started it); CI=true makes an RGW that
-// cannot start a failure instead of a loud skip.
+//   npm test -- --store folder                        no end-to-end run on RGW
+// Without --store, the end-to-end tests (test/e2e) run a third time, on PostgreSQL with the
+// servers' chunks in Ceph RGW: the scale-out pair (on the Node running npm test only).
+// That axis, a test file that imports test/helpers/s3.js, or --store s3, makes the run start
+// Ceph RGW with scripts/ceph-rgw.sh (and stop it after, if this run started it); CI=true makes
+// an RGW that cannot start a failure instead of a loud skip.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -52,7 +55,7 @@ function parseArgs(argv) {
   const engines = [];
   const nodes = [];
   const prefixes = [];
-  let store = 'folder';
+  let store = null;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '-h' || a === '--help') usage(0);
@@ -195,8 +198,8 @@ async function startRgw() {
   };
 }
 
-/** Whether the chosen tests need RGW: a store axis of s3, or a test of the S3 store itself. */
-const needsRgw = (store, sources) => store === 's3' || sources.some((f) => readFileSync(join(ROOT, f), 'utf8').includes('helpers/s3.js'));
+/** Whether the chosen tests need RGW for themselves: tests of the S3 store. */
+const needsRgw = (sources) => sources.some((f) => readFileSync(join(ROOT, f), 'utf8').includes('helpers/s3.js'));
 
 let current = null;
 let interrupted = null;
@@ -256,9 +259,18 @@ function runNodeTest(engine, files, runId, runTmp, extraEnv = {}) {
   });
 }
 
-/** Builds, lints and runs `sources` on the Node running this script, chunks in `store`; returns the counts. */
-async function runHere(engines, sources, store) {
+/**
+ * Builds, lints and runs `sources` on the Node running this script, once per
+ * engine, the servers' chunks in `store`; with no store chosen, the end-to-end
+ * tests run once more on PostgreSQL with their chunks in Ceph RGW, the
+ * scale-out pair. Returns the counts.
+ */
+async function runHere(engines, sources, chosenStore) {
+  const store = chosenStore ?? 'folder';
   const files = sources.map((f) => join('dist', f.replace(/\.ts$/, '.js')));
+  const axes = engines.map((engine) => ({ name: engine, engine, files, store }));
+  const e2e = files.filter((f) => f.startsWith(join('dist', 'test', 'e2e') + sep));
+  if (chosenStore === null && engines.includes('postgres') && e2e.length) axes.push({ name: 'postgres + s3', engine: 'postgres', files: e2e, store: 's3' });
 
   say(bold(`▶ typecheck + build (tsc, then the CLI bundle) and lint (eslint)`));
   const npx = process.platform === 'win32' ? 'npx.cmd' : 'npx';
@@ -288,7 +300,7 @@ async function runHere(engines, sources, store) {
   const runId = randomBytes(4).toString('hex');
   const results = [];
   let rgw = null;
-  if (needsRgw(store, sources)) {
+  if (axes.some((a) => a.store === 's3') || needsRgw(sources)) {
     say('');
     say(bold('▶ Ceph RGW for the S3 chunk store (scripts/ceph-rgw.sh)'));
     rgw = await startRgw();
@@ -296,35 +308,39 @@ async function runHere(engines, sources, store) {
       say(rgw.error);
       say(red(bold(`!!! Ceph RGW could not be started — ${store === 's3' ? 'no test' : 'the S3 store tests'} can run on it`)));
       say(red(bold(CI ? '!!! CI=true: this counts as a failure.' : '!!! See docs/ceph-rgw.md (its packages are installed by a first start as root).')));
-      if (CI || store === 's3') results.push({ engine: 'ceph-rgw', notRun: true, failedRun: CI, why: 'Ceph RGW did not start' });
+      if (CI || store === 's3') results.push({ name: 'ceph-rgw', notRun: true, failedRun: CI, why: 'Ceph RGW did not start' });
     } else say(`RGW at ${rgw.env.CAIRN_TEST_S3_ENDPOINT}, bucket ${rgw.env.CAIRN_TEST_S3_BUCKET}${rgw.started ? '' : ' (already running: left running)'}`);
   }
-  const s3Env = rgw?.env ? { ...rgw.env, ...(store === 's3' ? { CAIRN_TEST_STORE: 's3' } : {}) } : {};
-  for (const engine of engines) {
+  for (const axis of axes) {
     if (interrupted) break;
-    if (store === 's3' && !rgw?.env) break;
-    if (engine === 'postgres') {
+    if (axis.store === 's3' && !rgw?.env) {
+      // Under CI the failed start is already counted, once.
+      if (axis.store !== store && !CI) results.push({ name: axis.name, notRun: true, failedRun: false, why: 'Ceph RGW did not start' });
+      continue;
+    }
+    if (axis.engine === 'postgres') {
       const why = await postgresReachable();
       if (why) {
         say('');
-        say(red(bold(`!!! PostgreSQL is not reachable at ${PG_URL} (${why}) — postgres tests NOT run`)));
+        say(red(bold(`!!! PostgreSQL is not reachable at ${PG_URL} (${why}) — ${axis.name} tests NOT run`)));
         say(red(bold(CI ? '!!! CI=true: this counts as a failure.' : '!!! Start it (see .ci/run) or set CAIRN_TEST_PG_URL.')));
-        results.push({ engine, notRun: true, failedRun: CI });
+        results.push({ name: axis.name, notRun: true, failedRun: CI });
         continue;
       }
     }
     say('');
-    say(bold(`▶ tests on ${engine} (${files.length} files, ${CONCURRENCY} at a time)`));
-    const runTmp = mkdtempSync(join(tmpdir(), `cairn-test-${engine}-`));
+    say(bold(`▶ tests on ${axis.name} (${axis.files.length} files, ${CONCURRENCY} at a time)`));
+    const runTmp = mkdtempSync(join(tmpdir(), `cairn-test-${axis.name.replace(/\W+/g, '-')}-`));
     try {
-      const r = await runNodeTest(engine, files, runId, runTmp, s3Env);
-      if (engine === 'postgres') {
+      const env = { ...(rgw?.env ?? {}), ...(axis.store === 's3' ? { CAIRN_TEST_STORE: 's3' } : {}) };
+      const r = await runNodeTest(axis.engine, axis.files, runId, runTmp, env);
+      if (axis.engine === 'postgres') {
         const swept = await dropLeftoverDatabases(runId);
         if (swept) say(red(`warning: ${swept} test database(s) were left behind by a test and dropped now.`));
       }
       const leftovers = readdirSync(runTmp).filter((f) => !f.endsWith('.tap'));
       if (leftovers.length) say(red(`warning: tests left ${leftovers.length} temporary file(s)/folder(s) behind: ${leftovers.slice(0, 5).join(', ')}`));
-      results.push({ engine, ...r });
+      results.push({ name: axis.name, ...r });
     } finally {
       rmSync(runTmp, { recursive: true, force: true });
     }
@@ -345,7 +361,7 @@ async function runHere(engines, sources, store) {
   if (lint.code !== 0) total.fail += 1;
   for (const r of results) {
     if (r.notRun) {
-      say(`${r.engine}: NOT RUN (${r.why ?? 'PostgreSQL unreachable'})${r.failedRun ? ' — a failure under CI' : ''}`);
+      say(`${r.name}: NOT RUN (${r.why ?? 'PostgreSQL unreachable'})${r.failedRun ? ' — a failure under CI' : ''}`);
       if (r.failedRun) total.fail += 1;
       continue;
     }
@@ -355,10 +371,10 @@ async function runHere(engines, sources, store) {
     total.fail += failed;
     total.skipped += skipped;
     total.todo += r.todo;
-    say(`${r.engine}: ${r.pass} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
+    say(`${r.name}: ${r.pass} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
     if (r.code !== 0 && failed === 0) {
       // The runner failed without a failing test to show for it (a file that did not load, a signal).
-      say(red(`${r.engine}: node --test exited with ${r.signal ?? `code ${r.code}`}`));
+      say(red(`${r.name}: node --test exited with ${r.signal ?? `code ${r.code}`}`));
       total.fail += 1;
     }
   }
@@ -380,7 +396,8 @@ async function runOnNode(version, engines, prefixes, store) {
     say(red(`Node ${version} could not be set up: ${err instanceof Error ? err.message : err}`));
     return { pass: 0, fail: 1, skipped: 0 };
   }
-  const args = ['scripts/test.mjs', '--engine', engines.join(','), '--store', store, ...prefixes];
+  // The end-to-end tests on RGW run once, on the Node running npm test; another Node's run keeps to the folder store.
+  const args = ['scripts/test.mjs', '--engine', engines.join(','), '--store', store ?? 'folder', ...prefixes];
   const node = join(ready.nodeDir, 'bin', 'node');
   const started = Date.now();
   const { code, closing } = await new Promise((resolve) => {

@@ -5,10 +5,10 @@ import { active, errorLine, inactive, type Verdict } from './verdict.js';
 /**
  * Node hands every socket read to JavaScript as a malloc'd buffer of its own,
  * which V8 frees only at its next collection, late in a process that
- * allocates little else: a minor collection every 16 MiB read kept a server's
- * malloc heap at 18 MB instead of 41 during a 2 GiB backup.
+ * allocates little else: a minor collection every 8 MiB read kept a process
+ * reading 150 S3 objects 12 at a time at a 151 MB peak (172 at every 16 MiB).
  */
-export const COLLECT_EVERY = 16 * 1024 * 1024;
+export const COLLECT_EVERY = 8 * 1024 * 1024;
 
 let collector: { collect: (() => void) | null; verdict: Verdict } | undefined;
 let sinceCollected = 0;
