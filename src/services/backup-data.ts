@@ -98,6 +98,14 @@ export class BackupDataService {
     return { chunks_checked: digests.length, damaged: [...bad.values()] };
   }
 
+  /** Refuses, naming the first, when any of `digests` is gone from the chunk store (one HEAD each, a few at a time). */
+  async needPresent(digests: string[], owner: string): Promise<void> {
+    const unique = [...new Set(digests)];
+    const absent = (await withStore(() => mapLimit(unique, 16, async (d) => ((await this.store.head(d)) ? null : d)))).filter((d): d is string => d !== null);
+    if (absent.length)
+      throw new CairnError(500, 'chunk_missing', `Chunk ${absent[0]} of ${owner} is missing from the chunk store${absent.length > 1 ? ` (and ${absent.length - 1} more)` : ''}; run \`cairn verify\` and make it again from a point that verifies.`);
+  }
+
   private async check(digests: string[]): Promise<{ digest: string; problem: string }[]> {
     const results = await withStore(() => mapLimit(digests, 4, async (digest) => {
       const blob = await this.store.get(digest);

@@ -4,12 +4,12 @@ import { countRows } from '../db/count.js';
 import { anyContains } from '../db/search.js';
 import type { ImageTable } from '../db/schema.js';
 import type { Caller } from '../domain/caller.js';
-import { badRequest, conflict, notFound } from '../domain/errors.js';
+import { badRequest, CairnError, conflict, notFound } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
 import type { Page, PageRequest } from '../domain/page.js';
 import { checkName } from '../domain/rules.js';
 import { nowIso } from '../domain/time.js';
-import { decodeChunk } from '../format/chunk-codec.js';
+import { ChunkIntegrityError, decodeChunk } from '../format/chunk-codec.js';
 import { chunkLength, chunkOffset, decodeManifest } from '../format/manifest.js';
 import type { Lease } from '../compute/buffer-recycler.js';
 import type { Access, PointGrant } from './access.js';
@@ -123,17 +123,28 @@ export class ImagesService {
     const data = this.data;
     const first = Math.floor(start / manifest.chunkSize);
     const last = Math.floor(end / manifest.chunkSize);
+    // Once the answer's headers are out, a failure can only cut it short: a chunk gone from
+    // the store is refused before, naming it, and so is a damaged first chunk.
+    await data.needPresent(
+      manifest.chunks.slice(first, last + 1).filter((d): d is string => d !== null),
+      `image ${id}`,
+    );
+    const fetchAt = async (i: number): Promise<Buffer> => {
+      const digest = manifest.chunks[i];
+      const len = chunkLength(manifest, i);
+      if (!digest) return Buffer.alloc(len);
+      const blob = await data.chunkOfManifest(img.manifest_digest, digest, `image ${id}`);
+      try {
+        return decodeChunk(blob, digest);
+      } catch (err) {
+        if (err instanceof ChunkIntegrityError) throw new CairnError(500, 'chunk_damaged', `Chunk ${digest} of image ${id} is damaged in the chunk store (${err.message}); run \`cairn verify\`, and make the image again from a point that verifies.`);
+        throw err;
+      }
+    };
+    let next = fetchAt(first);
+    await next;
     async function* chunks(): AsyncGenerator<Buffer> {
       // One chunk is fetched ahead while the previous one is sent, keeping memory at two chunks.
-      const fetchAt = async (i: number): Promise<Buffer> => {
-        const digest = manifest.chunks[i];
-        const len = chunkLength(manifest, i);
-        if (!digest) return Buffer.alloc(len);
-        return decodeChunk(await data.chunkOfManifest(img.manifest_digest, digest, `image ${id}`), digest);
-      };
-      let next = fetchAt(first);
-      // A read ahead that fails after the client left must not be an unhandled rejection; `await next` still throws.
-      next.catch(() => undefined);
       for (let i = first; i <= last; i++) {
         const buf = await next;
         if (i < last) {

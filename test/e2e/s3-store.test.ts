@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { copyFile, mkdtemp } from 'node:fs/promises';
+import { copyFile, mkdtemp, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { cliUser, fetchManifest, fillRandom, makeRawDisk, MiB, type CliUser } from '../helpers/cli.js';
@@ -62,7 +62,7 @@ test('cairn serve stops at start on a bucket that does not exist or on credentia
   assert.match(unreachable.stderr, /at http:\/\/127\.0\.0\.1:9\).*ECONNREFUSED.*check that the store is up and reachable at --s3-endpoint/);
 });
 
-test('a chunk deleted or cut short in the bucket: verify names it and its point, and a restore of the point fails naming it', async (t) => {
+test('a chunk deleted or cut short in the bucket: verify names it and its point; a restore of the point and an export of its image fail naming it', async (t) => {
   if (!needS3(t)) return;
   const server = await s3Server('damaged');
   try {
@@ -72,6 +72,7 @@ test('a chunk deleted or cut short in the bucket: verify names it and its point,
     const point = (await user.cli.ok(['backup', vol, '--disk', disk])).point.id;
     assert.equal((await user.cli.run(['verify', '--point', point])).code, 0, 'the point verifies before the damage');
 
+    const image = (await user.cli.ok(['image', 'create', '--from', point, '--name', 'damaged'])).image.id;
     const chunks = (await fetchManifest(user, point, 'root')).chunks.filter((d): d is string => d !== null);
     assert.equal(chunks.length, 4);
     const [deleted, truncated] = [chunks[1]!, chunks[2]!];
@@ -89,6 +90,20 @@ test('a chunk deleted or cut short in the bucket: verify names it and its point,
     const restore = await user.cli.run(['restore', point, '--to', join(dir, 'damaged-restore.img')]);
     assert.notEqual(restore.code, 0, 'a restore of a damaged point must fail');
     assert.match(restore.stderr, new RegExp(`${deleted}|${truncated}`), `the failure names the chunk:\n${restore.stderr}`);
+
+    // The export is refused before its first byte, naming the missing chunk and the image; nothing is written.
+    const out = join(dir, 'damaged-export.img');
+    const exported = await user.cli.run(['image', 'export', image, '-o', out]);
+    assert.notEqual(exported.code, 0, 'an export of an image with a chunk gone must fail');
+    assert.match(exported.stderr, new RegExp(`Chunk ${deleted} of image ${image} is missing from the chunk store`), exported.stderr);
+    await assert.rejects(stat(out), { code: 'ENOENT' });
+    // A range that needs only the cut-short chunk is refused too, naming it; one of sound chunks is served.
+    const api = user.api();
+    const cut = (await api.request('GET', `/api/v1/images/${image}/export`, undefined, { headers: { range: `bytes=${8 * MiB}-${8 * MiB + 99}` } }));
+    assert.equal(cut.status, 500, cut.text);
+    assert.match(cut.text, new RegExp(`Chunk ${truncated} of image ${image} is damaged`));
+    const sound = await api.request('GET', `/api/v1/images/${image}/export`, undefined, { headers: { range: 'bytes=0-99' } });
+    assert.equal(sound.status, 206, sound.text);
   } finally {
     await server.stop();
   }
