@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { after, before, test, type TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { needBalancer, startCluster, type Cluster } from '../helpers/balancer.js';
-import { cliUser, fillRandom, makeRawDisk, MiB, type CliUser } from '../helpers/cli.js';
+import type { TestServer } from '../helpers/server.js';
+import { cliUser, fillRandom, makeRawDisk, MiB, storedChunks, until, type CliUser } from '../helpers/cli.js';
 import { filesEqual, makeTempDir, removeTempDir } from '../helpers/disk-images.js';
 import { api, expectError, expectStatus, login, PASSWORD, randomEmail, type Json } from '../helpers/http.js';
 
@@ -175,4 +176,66 @@ test('the console\'s session works on every server, and sign-in limits count the
   for (let i = 0; i < 10; i++) expectError(await guesser.post('/sessions', { email: randomEmail('nobody'), password: `guess ${i}` }), 401);
   expectError(await guesser.post('/sessions', { email: owner.email, password: PASSWORD }), 429, 'too_many_requests', 'the guessing machine is blocked');
   await login(cluster!.url, owner.email, PASSWORD);
+});
+
+test('a server killed with SIGKILL in the middle of a backup: the client carries on through the other, no half point, every point restores bit-exact', async (t) => {
+  if (!(await ready(t))) return;
+  const [alive, victim] = cluster!.servers as [TestServer, TestServer];
+  const size = 160 * MiB;
+  const disk = await makeRawDisk(path('k.img'), size, 8 * MiB, 'balancer-k');
+  const vol = (await owner.cli.ok(['resource', 'create', '--kind', 'volume', '--name', 'killed-mid-backup', '--disk', `root:${size / MiB}M`])).resource.id;
+  const base = (await owner.cli.ok(['backup', vol, '--disk', disk])).point;
+  const baseSnap = path('k-base.img');
+  await copyFile(disk, baseSnap);
+  // The rest of the disk fills with incompressible data: seconds of sending, to be cut in the middle.
+  await fillRandom(disk, 8 * MiB, size - 8 * MiB, 'balancer-k-rest');
+  const fullSnap = path('k-full.img');
+  await copyFile(disk, fullSnap);
+
+  const before = (await storedChunks(cluster!.dataDir)).size;
+  const proc = owner.cli.spawn(['backup', vol, '--disk', disk]);
+  try {
+    await until('a few chunks of the backup to be stored', async () => (await storedChunks(cluster!.dataDir)).size >= before + 4, 60_000, 20);
+    assert.equal((await victim.kill('SIGKILL')).signal, 'SIGKILL');
+    const exit = await Promise.race([
+      proc.exited,
+      // Unref'd: a pending timer would keep the test process alive after the last test.
+      new Promise<never>((_, reject) => setTimeout(() => reject(new Error('the backup client hung after a server died')), 120_000).unref()),
+    ]);
+    assert.equal(exit.code, 0, `the backup carries on through the other server:\n${exit.stderr}`);
+    const point = JSON.parse(exit.stdout).point;
+    assert.equal(point.parent_id, base.id);
+
+    // The upload was served by the server that died, and finished on the one left.
+    const uploadsOn = new Map<string, Set<string>>();
+    for (const l of await logged()) {
+      const m = /\/api\/v1\/uploads\/([^/ ?]+)/.exec(l.request);
+      if (m) uploadsOn.set(m[1]!, (uploadsOn.get(m[1]!) ?? new Set()).add(l.upstream));
+    }
+    const victimAddr = new URL(victim.url).host;
+    assert.ok([...uploadsOn.values()].some((servers) => servers.has(victimAddr) && servers.has(new URL(alive.url).host)), 'an upload was served by both servers, one of which died');
+
+    // Exactly the two points, both whole.
+    const chain = expectStatus(await owner.api().get(`/chains/${base.chain_id}`), 200, 'the chain').chain;
+    assert.deepEqual(
+      chain.points.map((p: Json) => [p.id, p.status]),
+      [
+        [base.id, 'available'],
+        [point.id, 'available'],
+      ],
+    );
+    for (const [id, snap] of [
+      [base.id, baseSnap],
+      [point.id, fullSnap],
+    ] as const) {
+      const target = path(`k-restore-${id}.img`);
+      await owner.cli.ok(['restore', id, '--to', target], { timeoutMs: 120_000 });
+      assert.ok(await filesEqual(target, snap), `point ${id} restores bit-exact after the server died`);
+    }
+    // And the next backup goes on, through the balancer, on the server left.
+    const next = (await owner.cli.ok(['backup', vol, '--disk', disk])).point;
+    assert.equal(next.parent_id, point.id);
+  } finally {
+    await proc.kill('SIGKILL');
+  }
 });

@@ -90,7 +90,8 @@ export async function startBalancer(upstreams: string[]): Promise<Balancer> {
         dir,
         accessLog: () => readFile(join(dir, 'access.log'), 'utf8').catch(() => ''),
         async stop() {
-          if (child.exitCode === null && child.signalCode === null) child.kill('SIGQUIT');
+          // Fast shutdown: a graceful one would wait for open chunk streams.
+          if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
           const force = setTimeout(() => child.kill('SIGKILL'), 10_000);
           await exited;
           clearTimeout(force);
