@@ -178,6 +178,32 @@ test('the console\'s session works on every server, and sign-in limits count the
   await login(cluster!.url, owner.email, PASSWORD);
 });
 
+test('an agent works through the balancer: registered on one server, polling both, its rollback job claimed once and carried out', async (t) => {
+  if (!(await ready(t))) return;
+  const disk = await makeRawDisk(path('r.img'), 16 * MiB, 8 * MiB, 'balancer-r');
+  const vol = (await owner.cli.ok(['resource', 'create', '--kind', 'volume', '--name', 'agent-hosted', '--disk', 'root:16M'])).resource.id;
+  const p0 = (await owner.cli.ok(['backup', vol, '--disk', disk])).point;
+  const snap0 = path('r-0.img');
+  await copyFile(disk, snap0);
+  await fillRandom(disk, 2 * MiB, 4 * MiB, 'balancer-r-change');
+  const agent = owner.cli.spawn(['agent', '--name', `host-${vol}`, '--map', `${vol}:${disk}`, '--poll-ms', '200'], { json: false });
+  try {
+    await agent.waitFor(new RegExp(`hosting ${vol}`));
+    // Whichever server takes the request sees the agent online (its presence is in the database) and queues the job.
+    const job = (await owner.cli.ok(['rollback', p0.id], { timeoutMs: 60_000 })).job;
+    assert.equal(job.status, 'successful');
+    await agent.waitFor(new RegExp(`rolled back to ${p0.id}`));
+    assert.ok(await filesEqual(disk, snap0), 'the agent put the disk back as it was at the point');
+    assert.equal(agent.stdout().split(`agent: job ${job.id} rollback`).length - 1, 1, 'the job was handed to the agent once');
+    const polls = (await logged()).filter((l) => /\/api\/v1\/agents\/[^/]+\/poll/.test(l.request));
+    assert.deepEqual(new Set(polls.map((l) => l.upstream)), new Set(serverAddrs()), 'the agent\'s polls went to both servers');
+  } finally {
+    const force = setTimeout(() => agent.child.kill('SIGKILL'), 5_000);
+    await agent.kill('SIGTERM');
+    clearTimeout(force);
+  }
+});
+
 test('a server killed with SIGKILL in the middle of a backup: the client carries on through the other, no half point, every point restores bit-exact', async (t) => {
   if (!(await ready(t))) return;
   const [alive, victim] = cluster!.servers as [TestServer, TestServer];
