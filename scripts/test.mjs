@@ -20,6 +20,10 @@
 // That axis, a test file that imports test/helpers/s3.js, or --store s3, makes the run start
 // Ceph RGW with scripts/ceph-rgw.sh (and stop it after, if this run started it); CI=true makes
 // an RGW that cannot start a failure instead of a loud skip.
+//
+// A test file that imports test/helpers/balancer.js (servers behind nginx) makes the run
+// install Debian's nginx when it is missing and this runs as root; CI=true makes a missing
+// nginx a failure instead of a loud skip.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -201,6 +205,27 @@ async function startRgw() {
 /** Whether the chosen tests need RGW for themselves: tests of the S3 store. */
 const needsRgw = (sources) => sources.some((f) => readFileSync(join(ROOT, f), 'utf8').includes('helpers/s3.js'));
 
+// ── nginx for the tests of several servers behind a load balancer (test/helpers/balancer.ts) ──
+
+const needsNginx = (engines, sources) => engines.includes('postgres') && sources.some((f) => readFileSync(join(ROOT, f), 'utf8').includes('helpers/balancer.js'));
+const nginxPath = () => [...(process.env.PATH ?? '').split(':').filter(Boolean), '/usr/sbin', '/sbin'].map((d) => join(d, 'nginx')).find((p) => existsSync(p)) ?? null;
+
+/** nginx's path, installing Debian's package first when it is missing and this runs as root; or why not. */
+async function ensureNginx() {
+  const found = nginxPath();
+  if (found) return { path: found };
+  if (process.getuid?.() !== 0) return { error: 'nginx is not installed, and only root can install it: apt-get install -y nginx' };
+  say('apt-get install nginx');
+  let r = await capture('apt-get', ['install', '-y', '-qq', '--no-install-recommends', 'nginx']);
+  if (r.code !== 0) {
+    // A fresh machine's package lists may be stale or empty.
+    await capture('apt-get', ['update', '-qq']);
+    r = await capture('apt-get', ['install', '-y', '-qq', '--no-install-recommends', 'nginx']);
+  }
+  const installed = nginxPath();
+  return installed ? { path: installed } : { error: `apt-get install nginx failed:\n${r.output.trim().split('\n').slice(-10).join('\n')}` };
+}
+
 let current = null;
 let interrupted = null;
 for (const signal of ['SIGINT', 'SIGTERM']) {
@@ -310,6 +335,16 @@ async function runHere(engines, sources, chosenStore) {
       say(red(bold(CI ? '!!! CI=true: this counts as a failure.' : '!!! See docs/ceph-rgw.md (its packages are installed by a first start as root).')));
       if (CI || store === 's3') results.push({ name: 'ceph-rgw', notRun: true, failedRun: CI, why: 'Ceph RGW did not start' });
     } else say(`RGW at ${rgw.env.CAIRN_TEST_S3_ENDPOINT}, bucket ${rgw.env.CAIRN_TEST_S3_BUCKET}${rgw.started ? '' : ' (already running: left running)'}`);
+  }
+  if (needsNginx(engines, sources)) {
+    const nginx = await ensureNginx();
+    if (nginx.error) {
+      say('');
+      say(nginx.error);
+      say(red(bold('!!! nginx is missing — the tests of servers behind a load balancer are NOT run')));
+      say(red(bold(CI ? '!!! CI=true: this counts as a failure.' : '!!! Install it (apt-get install -y nginx), or run the tests as root.')));
+      if (CI) results.push({ name: 'nginx', notRun: true, failedRun: true, why: 'nginx is not installed' });
+    }
   }
   for (const axis of axes) {
     if (interrupted) break;

@@ -67,7 +67,7 @@ export async function startServer(config: Config): Promise<Running> {
   const services = await openServices(config, pool, blobSlots);
   const meta = services.meta;
   if (config.adminEmail) await services.accounts.ensureAdmin(config.adminEmail, process.env.CAIRN_ADMIN_PASSWORD);
-  const app = await buildServer(services, { logLevel: config.logLevel, version: VERSION, engine: meta.engine, webDir: config.webDir, blobSlots });
+  const app = await buildServer(services, { logLevel: config.logLevel, version: VERSION, engine: meta.engine, webDir: config.webDir, trustProxy: config.trustProxy, blobSlots });
   if (blake3Implementation !== 'native') {
     app.log.warn('chunks are hashed with BLAKE3 in WebAssembly, about ten times slower than native: install librust-blake3-dev (Debian) and run `npm run install` to build it');
   }

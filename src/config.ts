@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
 import type { S3Settings } from './store/s3-store.js';
 
@@ -25,6 +26,12 @@ export interface Config {
   logLevel: string;
   /** Folder of the built web console, served at `/` when present. */
   webDir: string | null;
+  /**
+   * Addresses (or CIDR ranges) of the load balancers in front: a request from one
+   * of them is taken to come from the client its X-Forwarded-For names, which is
+   * the address sign-in throttling counts. Empty: the connection's own address.
+   */
+  trustProxy: string[];
 }
 
 export interface ConfigInput {
@@ -48,6 +55,7 @@ export interface ConfigInput {
   maxShares?: string | number;
   logLevel?: string;
   webDir?: string;
+  trustProxy?: string;
 }
 
 function num(value: string | number | undefined, fallback: number, what: string): number {
@@ -99,6 +107,19 @@ function s3Settings(store: string | undefined, endpoint: string | undefined, pat
   };
 }
 
+/** `10.0.0.5,10.0.1.0/24`: addresses or CIDR ranges, checked here rather than by the proxy library at the first request. */
+function addressList(value: string | undefined): string[] {
+  const items = (value ?? '').split(',').map((x) => x.trim()).filter(Boolean);
+  for (const item of items) {
+    const [address, bits, extra] = item.split('/');
+    const family = isIP(address!);
+    const max = family === 4 ? 32 : 128;
+    if (!family || extra !== undefined || (bits !== undefined && !(/^\d+$/.test(bits) && Number(bits) <= max)))
+      throw new Error(`--trust-proxy (CAIRN_TRUST_PROXY) takes IP addresses or CIDR ranges separated by commas, such as 10.0.0.5,10.0.1.0/24; "${item}" is neither.`);
+  }
+  return items;
+}
+
 export function loadConfig(flags: ConfigInput = {}, env: NodeJS.ProcessEnv = process.env): Config {
   const pick = (flag: string | number | undefined, name: string) => flag ?? env[`CAIRN_${name}`];
   const dataDir = resolve(String(pick(flags.dataDir, 'DATA_DIR') ?? './data'));
@@ -130,5 +151,6 @@ export function loadConfig(flags: ConfigInput = {}, env: NodeJS.ProcessEnv = pro
     maxSharesPerAccount: num(pick(flags.maxShares, 'MAX_SHARES'), 10_000, 'The shares limit'),
     logLevel: String(pick(flags.logLevel, 'LOG_LEVEL') ?? 'info'),
     webDir: (pick(flags.webDir, 'WEB_DIR') as string | undefined) ?? null,
+    trustProxy: addressList(pick(flags.trustProxy, 'TRUST_PROXY') as string | undefined),
   };
 }

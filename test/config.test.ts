@@ -31,3 +31,16 @@ describe('loadConfig: the chunk store', () => {
     assert.throws(() => loadConfig({ chunkStore: 's3://backups' }, { CAIRN_S3_PATH_STYLE: 'maybe' }), /must be true or false/);
   });
 });
+
+describe('loadConfig: load balancers in front (--trust-proxy)', () => {
+  it('takes addresses and CIDR ranges, from the flag or CAIRN_TRUST_PROXY; none by default', () => {
+    assert.deepEqual(loadConfig({}, {}).trustProxy, []);
+    assert.deepEqual(loadConfig({ trustProxy: '10.0.0.5, 10.0.1.0/24,::1' }, {}).trustProxy, ['10.0.0.5', '10.0.1.0/24', '::1']);
+    assert.deepEqual(loadConfig({}, { CAIRN_TRUST_PROXY: 'fd00::/8' }).trustProxy, ['fd00::/8']);
+  });
+
+  it('refuses what is not an address or a range, naming it', () => {
+    for (const bad of ['nginx.local', '10.0.0.0/33', '10.0.0.1/8/1', '::1/129', 'true'])
+      assert.throws(() => loadConfig({ trustProxy: bad }, {}), new RegExp(`--trust-proxy .*"${bad.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}" is neither`), bad);
+  });
+});

@@ -21,6 +21,8 @@ export interface ServerOptions {
   version: string;
   engine: string;
   webDir: string | null;
+  /** Load balancers whose X-Forwarded-For names the client (request.ip); none by default. */
+  trustProxy?: string[];
   /** The slots chunk blobs are received and sent in (blobSlotPool in app.ts). */
   blobSlots: BufferRecycler;
 }
@@ -50,6 +52,7 @@ export async function buildServer(services: Services, opts: ServerOptions): Prom
     bodyLimit: 1024 * 1024,
     forceCloseConnections: true,
     return503OnClosing: true,
+    ...(opts.trustProxy?.length ? { trustProxy: opts.trustProxy } : {}),
   }).withTypeProvider<TypeBoxTypeProvider>();
   app.setValidatorCompiler(validators());
   app.decorate('blobSlots', opts.blobSlots);

@@ -24,6 +24,7 @@ export function serveCommand(program: Command): void {
     .option('--gc-interval-minutes <m>', 'how often garbage collection runs (CAIRN_GC_INTERVAL_MINUTES)')
     .option('--max-recipients <n>', 'accounts one chain can be shared with (CAIRN_MAX_RECIPIENTS)')
     .option('--max-shares <n>', 'active shares one account can make (CAIRN_MAX_SHARES)')
+    .option('--trust-proxy <addresses>', 'load balancers in front (IP addresses or CIDR ranges, comma-separated) whose X-Forwarded-For names the client (CAIRN_TRUST_PROXY)')
     .option('--web-dir <dir>', 'folder of the built web console (CAIRN_WEB_DIR); default: the one in this package')
     .option('--log-level <level>', 'fatal, error, warn, info, debug (CAIRN_LOG_LEVEL)')
     .action(async (opts: ConfigInput) => {

@@ -20,6 +20,7 @@ import type { ChunkPool } from '../compute/chunk-pool.js';
 import { CairnError, badRequest } from '../domain/errors.js';
 import { readIntoParts } from '../io/read-into.js';
 import { ChunkReadStream, ChunkStream, StreamKeeper } from './chunk-stream.js';
+import { retryIdempotent } from './retry.js';
 import type { CairnClient, Resource } from './http-client.js';
 import type { ChainView, CommittedPointView, DiskView, Page, UploadView } from '../contract/index.js';
 
@@ -56,7 +57,9 @@ class UploadSink implements ChunkSink {
     const uploadId = await this.uploadId;
     const out = new Set<string>();
     for (let i = 0; i < digests.length; i += 1024) {
-      const r = await this.client.post<{ missing: string[] }>(`/api/v1/uploads/${uploadId}/missing`, { digests: digests.slice(i, i + 1024) });
+      // A question, not a change: asked again if the server taking it died.
+      const body = { digests: digests.slice(i, i + 1024) };
+      const r = await retryIdempotent(() => this.client.post<{ missing: string[] }>(`/api/v1/uploads/${uploadId}/missing`, body));
       for (const d of r.missing) out.add(d);
     }
     return out;
@@ -72,18 +75,23 @@ class UploadSink implements ChunkSink {
         body += batchSlot(chunks[i]!.blob.length);
         batch.push(chunks[i++]!);
       }
-      const stream = await this.streams.take(signal);
-      if (stream) {
-        try {
-          await stream.send(batch, signal);
-        } finally {
-          this.streams.give(stream);
-        }
-        continue;
-      }
-      const query = { chunks: formatBatchQuery(batch.map(({ digest, blob }) => ({ digest, length: blob.length }))) };
-      await this.client.postBinary(`/api/v1/uploads/${uploadId}/chunks`, batchBodyParts(batch.map((c) => c.blob)), { query, signal });
+      // A batch is stored by content address, so one whose server died is sent again, on a new stream (another server behind a balancer).
+      await retryIdempotent(() => this.send(uploadId, batch, signal), signal);
     }
+  }
+
+  private async send(uploadId: string, batch: UploadChunk[], signal?: AbortSignal): Promise<void> {
+    const stream = await this.streams.take(signal);
+    if (stream) {
+      try {
+        await stream.send(batch, signal);
+      } finally {
+        this.streams.give(stream);
+      }
+      return;
+    }
+    const query = { chunks: formatBatchQuery(batch.map(({ digest, blob }) => ({ digest, length: blob.length }))) };
+    await this.client.postBinary(`/api/v1/uploads/${uploadId}/chunks`, batchBodyParts(batch.map((c) => c.blob)), { query, signal });
   }
 
   /** Closes the streams kept for more batches. */
@@ -109,6 +117,11 @@ export class ServerChunkSource implements ChunkSource {
 
   /** One exchange for all of `digests` (see chunk-batch.ts), each blob read into its slot of `into` (replySlots). */
   async fetch(digests: string[], signal: AbortSignal | undefined, into: Buffer): Promise<Buffer[]> {
+    // A read from a server that died is read again, into the same slots.
+    return retryIdempotent(() => this.fetchOnce(digests, signal, into), signal);
+  }
+
+  private async fetchOnce(digests: string[], signal: AbortSignal | undefined, into: Buffer): Promise<Buffer[]> {
     const stream = await this.streams.take(signal);
     if (stream) {
       try {
@@ -221,7 +234,8 @@ export async function backupResource(
       before += disk.size;
       sent += result.bytesUploaded;
       const manifest = encodeManifest({ size: result.size, chunkSize: result.chunkSize, chunks: result.chunks });
-      await client.putBinary(`/api/v1/uploads/${await uploadId}/disks/${enc(disk.name)}/manifest`, manifest);
+      const manifestPath = `/api/v1/uploads/${await uploadId}/disks/${enc(disk.name)}/manifest`;
+      await retryIdempotent(() => client.putBinary(manifestPath, manifest));
     }
     const { point } = await client.post<{ point: CommittedPointView }>(`/api/v1/uploads/${await uploadId}/commit`);
     return point;

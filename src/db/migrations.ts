@@ -257,6 +257,20 @@ function migrations(engine: Engine): Record<string, Migration> {
         await db.schema.createIndex('notifications_account').on('notifications').columns(['account_id', 'created_at']).execute();
       },
     },
+    // Sign-in throttling moves from each server's memory to the database, so that it holds across servers.
+    '0004_login_failures': {
+      async up(db: Kysely<unknown>) {
+        await db.schema
+          .createTable('login_failures')
+          .addColumn('attempt', 'text', (c) => c.notNull())
+          .addColumn('key', 'text', (c) => c.notNull())
+          .addColumn('failed_at', 'text', (c) => c.notNull())
+          .addPrimaryKeyConstraint('login_failures_pk', ['attempt', 'key'])
+          .execute();
+        await db.schema.createIndex('login_failures_key').on('login_failures').columns(['key', 'failed_at']).execute();
+        await db.schema.createIndex('login_failures_time').on('login_failures').column('failed_at').execute();
+      },
+    },
   };
 }
 

@@ -225,6 +225,13 @@ export interface NotificationTable {
   read_at: string | null;
 }
 
+/** One row per key (`email:…`, `addr:…`) of a failed or ongoing sign-in (services/login-throttle.ts). */
+export interface LoginFailureTable {
+  attempt: string;
+  key: string;
+  failed_at: string;
+}
+
 export interface Database {
   accounts: AccountTable;
   sessions: SessionTable;
@@ -246,4 +253,5 @@ export interface Database {
   images: ImageTable;
   events: EventTable;
   notifications: NotificationTable;
+  login_failures: LoginFailureTable;
 }

@@ -35,13 +35,15 @@ export interface AccountsOptions {
 }
 
 export class AccountsService {
-  private readonly throttle = new LoginThrottle();
+  private readonly throttle: LoginThrottle;
 
   constructor(
     private readonly db: Db,
     private readonly access: Access,
     private readonly options: AccountsOptions,
-  ) {}
+  ) {
+    this.throttle = new LoginThrottle(db);
+  }
 
   /** Open sign-up; when registration is closed only an administrator creates accounts. */
   async register(input: { email: string; password: string }, by?: Caller): Promise<AccountView> {
@@ -89,15 +91,14 @@ export class AccountsService {
   async login(input: { email: string; password: string }, address: string): Promise<{ account: AccountView; session: string; csrf: string }> {
     const email = input.email.trim().toLowerCase();
     const keys = [`email:${email}`, `addr:${address}`];
-    this.throttle.check(keys);
-    // Counted as a failure before any await, so parallel guesses cannot all slip past the check.
-    this.throttle.fail(keys);
+    // Counted as a failure until the password checks out, so parallel guesses cannot all slip past the limit.
+    await this.throttle.begin(keys);
     const row = await this.db.selectFrom('accounts').selectAll().where('email', '=', email).executeTakeFirst();
     // An unknown email costs the same hash as a known one, so timing does not tell which emails exist.
     const ok = await verifyPassword(input.password, row?.password_hash ?? DUMMY_HASH);
     if (!row || !ok) throw unauthorized('The email or the password is wrong.');
     if (row.status !== 'active') throw forbidden('This account is disabled; ask its parent account or an administrator.');
-    this.throttle.succeed(keys);
+    await this.throttle.succeed(keys);
     const { secret, hash } = newSecret('cs');
     const csrf = newSecret('csrf').secret;
     const now = nowIso();
