@@ -31,3 +31,13 @@ describe('loadConfig: the chunk store', () => {
     assert.throws(() => loadConfig({ chunkStore: 's3://backups' }, { CAIRN_S3_PATH_STYLE: 'maybe' }), /must be true or false/);
   });
 });
+
+describe('loadConfig: the housekeeping lease', () => {
+  it('lasts 30 s unless set by flag or CAIRN_HOUSEKEEPING_LEASE_SECONDS, and refuses less than a second', () => {
+    assert.equal(loadConfig({}, {}).housekeepingLeaseMs, 30_000);
+    assert.equal(loadConfig({ housekeepingLeaseSeconds: '3' }, { CAIRN_HOUSEKEEPING_LEASE_SECONDS: '9' }).housekeepingLeaseMs, 3_000);
+    assert.equal(loadConfig({}, { CAIRN_HOUSEKEEPING_LEASE_SECONDS: '9' }).housekeepingLeaseMs, 9_000);
+    assert.throws(() => loadConfig({ housekeepingLeaseSeconds: '0.5' }, {}), /at least 1 second.*"0\.5"/);
+    assert.throws(() => loadConfig({ housekeepingLeaseSeconds: 'soon' }, {}), /non-negative number/);
+  });
+});

@@ -225,6 +225,19 @@ export interface NotificationTable {
   read_at: string | null;
 }
 
+/** A named lease (src/services/lease.ts); `expires_at` is milliseconds of the database's clock. */
+export interface LeaseTable {
+  name: string;
+  holder: string;
+  expires_at: number;
+}
+
+/** When a periodic housekeeping task last ran on any server, in milliseconds of the database's clock. */
+export interface HousekeepingRunTable {
+  task: string;
+  last_run_at: number;
+}
+
 export interface Database {
   accounts: AccountTable;
   sessions: SessionTable;
@@ -246,4 +259,6 @@ export interface Database {
   images: ImageTable;
   events: EventTable;
   notifications: NotificationTable;
+  leases: LeaseTable;
+  housekeeping_runs: HousekeepingRunTable;
 }
