@@ -15,7 +15,7 @@ import type { ChunkPool } from './compute/chunk-pool.js';
 import { VERSION } from './version.js';
 import { blake3Implementation } from './format/chunk-hash.js';
 import { runtimeTricks } from './runtime/index.js';
-import { Lease } from './services/lease.js';
+import { RowLease } from './services/lease.js';
 import { Housekeeping, housekeepingTasks } from './services/housekeeping.js';
 
 export interface Running {
@@ -82,7 +82,7 @@ export async function startServer(config: Config): Promise<Running> {
   }
   app.log.info({ runtime: await runtimeTricks() }, 'Node, V8 and C library tricks checked');
 
-  const lease = new Lease(meta.db, meta.engine, 'housekeeping', serverId(), config.housekeepingLeaseMs);
+  const lease = new RowLease(meta.db, meta.engine, 'housekeeping', serverId(), config.housekeepingLeaseMs);
   const housekeeping = new Housekeeping(meta.db, meta.engine, lease, housekeepingTasks(services, config, app.log), app.log, Math.min(5_000, config.housekeepingLeaseMs / 5));
   await housekeeping.start();
 

@@ -1,6 +1,6 @@
 import type { Db, Engine } from '../db/connect.js';
 import { dbNowMs } from '../db/clock.js';
-import type { Lease } from './lease.js';
+import type { RowLease } from './lease.js';
 import type { Services } from './index.js';
 
 /** One piece of background work. The scheduler of a later issue adds itself here. */
@@ -36,7 +36,7 @@ export class Housekeeping {
   constructor(
     private readonly db: Db,
     private readonly engine: Engine,
-    private readonly lease: Lease,
+    private readonly lease: RowLease,
     private readonly tasks: HousekeepingTask[],
     private readonly log: HousekeepingLog,
     /** How often the lease is renewed and the tasks run; well under the lease's TTL. */

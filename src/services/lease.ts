@@ -17,7 +17,7 @@ import { dbNowMs } from '../db/clock.js';
  * the statement that renewed the lease, so it always ends before the
  * database's expiry: a holder never believes it holds what another may have taken.
  */
-export class Lease {
+export class RowLease {
   /** performance.now() until which this process may act as the holder. */
   private validUntil = 0;
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { openMetadataStore, type MetadataStore } from '../../src/db/connect.js';
 import { Housekeeping, type HousekeepingLog, type HousekeepingTask } from '../../src/services/housekeeping.js';
-import { Lease } from '../../src/services/lease.js';
+import { RowLease } from '../../src/services/lease.js';
 import { until } from '../helpers/cli.js';
 import { testDatabaseUrl, type TestDatabase } from '../helpers/db.js';
 
@@ -24,7 +24,7 @@ after(async () => {
 });
 
 let n = 0;
-const leaseOf = (meta: MetadataStore, holder: string, name: string, ttlMs = 60_000) => new Lease(meta.db, meta.engine, name, holder, ttlMs);
+const leaseOf = (meta: MetadataStore, holder: string, name: string, ttlMs = 60_000) => new RowLease(meta.db, meta.engine, name, holder, ttlMs);
 const fresh = () => `test-${++n}`;
 
 /** Moves a lease's expiry into the past on the database's clock, as if its holder had stopped renewing long ago. */
@@ -87,7 +87,7 @@ test('a released lease is free at once', async () => {
 
 const quiet: HousekeepingLog = { info() {}, error(obj, msg) { throw new Error(`${msg}: ${JSON.stringify(obj)}`); } };
 
-function loop(meta: MetadataStore, lease: Lease, tasks: HousekeepingTask[], roundMs = 3_600_000): Housekeeping {
+function loop(meta: MetadataStore, lease: RowLease, tasks: HousekeepingTask[], roundMs = 3_600_000): Housekeeping {
   return new Housekeeping(meta.db, meta.engine, lease, tasks, quiet, roundMs);
 }
 
