@@ -22,16 +22,22 @@ export interface HousekeepingLog {
  * The background loop: every round, take or renew the housekeeping lease and,
  * while this server holds it, run the tasks. Of several servers on one
  * database only the holder works; when it dies its lease runs out and the next
- * server to try takes over. Renewal runs on its own timer, so a task longer
- * than the lease (a large garbage collection) does not lose it; and a holder
- * that lost the lease anyway (stalled past the expiry) finishes the task at
- * hand but starts no other: every task is safe beside a second copy of itself
- * (docs/gc.md), but two holders working on is what the lease is there to stop.
+ * server to try takes over. Rounds do not wait for each other (a round skips
+ * the tasks still under way from an earlier one), so a task longer than the
+ * lease (a large garbage collection) neither loses it nor holds up the other
+ * tasks. A holder that lost the lease anyway (stalled past the expiry)
+ * finishes the task at hand but starts no other: every task is safe beside a
+ * second copy of itself (docs/gc.md), but two holders working on is what the
+ * lease is there to stop.
  */
 export class Housekeeping {
   private timer: NodeJS.Timeout | null = null;
-  private round: Promise<void> | null = null;
+  /** Tasks under way: a round skips them, so a long collection holds up neither the renewal nor the other tasks. */
+  private readonly running = new Set<string>();
   private holding = false;
+  private stopped = false;
+  /** The take-or-renew under way, which stop() lets finish before giving the lease up. */
+  private holdInFlight: Promise<boolean> | null = null;
 
   constructor(
     private readonly db: Db,
@@ -45,48 +51,56 @@ export class Housekeeping {
 
   /** Runs a first round to its end (jobs a previous process left working are settled before new work arrives), then keeps going. */
   async start(): Promise<void> {
-    await this.tick();
+    const { round } = await this.tick();
     // Renewing from now on: a first round longer than the lease must not lose it.
     this.timer = setInterval(() => void this.tick(), this.roundMs);
     this.timer.unref();
-    await this.round;
+    await round;
   }
 
   /** Stops the loop and gives the lease up, so another server takes over at once. A task under way is not waited for. */
   async stop(): Promise<void> {
+    this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
-    if (this.holding) await this.lease.release().catch((err: unknown) => this.log.error({ err }, 'could not give the housekeeping lease up; another server takes it when it expires'));
+    await this.holdInFlight?.catch(() => false);
+    await this.lease.release().catch((err: unknown) => this.log.error({ err }, 'could not give the housekeeping lease up; another server takes it when it expires'));
     this.holding = false;
   }
 
-  private async tick(): Promise<void> {
+  /** Takes or renews the lease and, if held, starts a round, handed back unawaited (wrapped: a promise resolved with a promise waits for it). */
+  private async tick(): Promise<{ round: Promise<void> }> {
+    if (this.stopped) return { round: Promise.resolve() };
     let held: boolean;
+    const hold = this.lease.hold();
     try {
-      held = await this.lease.hold();
+      held = await (this.holdInFlight = hold);
     } catch (err) {
       // The local belief (lease.held()) runs out by itself if this goes on.
       this.log.error({ err }, 'could not renew the housekeeping lease');
-      return;
+      return { round: Promise.resolve() };
+    } finally {
+      if (this.holdInFlight === hold) this.holdInFlight = null;
     }
+    if (this.stopped) return { round: Promise.resolve() };
     if (held && !this.holding) this.log.info({ server: this.lease.holder, leaseMs: this.lease.ttlMs }, 'took over housekeeping');
     if (!held && this.holding) this.log.info({ server: this.lease.holder }, 'housekeeping lease lost to another server');
     this.holding = held;
-    if (held && !this.round) {
-      this.round = this.runTasks().finally(() => {
-        this.round = null;
-      });
-    }
+    return { round: held ? this.runTasks() : Promise.resolve() };
   }
 
   private async runTasks(): Promise<void> {
     for (const task of this.tasks) {
       if (!this.lease.held()) return;
+      if (this.running.has(task.name)) continue;
+      this.running.add(task.name);
       try {
         if (task.everyMs !== undefined && !(await this.claimRun(task.name, task.everyMs))) continue;
         await task.run();
       } catch (err) {
         this.log.error({ err, task: task.name }, 'housekeeping task failed');
+      } finally {
+        this.running.delete(task.name);
       }
     }
   }

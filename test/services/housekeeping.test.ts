@@ -141,3 +141,32 @@ test('housekeeping: a holder that lost its lease during a task starts no other t
   assert.equal(await holderOf(name), 'b', 'the old holder does not give away what is no longer its own');
   await taken.release();
 });
+
+test('housekeeping: a long task holds up neither the renewals nor the other tasks, and is not started twice', async () => {
+  const name = fresh();
+  let slowStarts = 0;
+  let quickRuns = 0;
+  const lease = leaseOf(one, 'a', name, 60_000);
+  const a = loop(
+    one,
+    lease,
+    [
+      {
+        name: 'slow',
+        async run() {
+          slowStarts++;
+          // Under way across many rounds (20 ms apart), as a large collection is.
+          await until('later rounds to run the quick task', async () => quickRuns >= 3, 30_000, 10);
+        },
+      },
+      { name: 'quick', run: async () => void quickRuns++ },
+    ],
+    20,
+  );
+  await a.start();
+  assert.equal(slowStarts, 1, 'rounds skip a task still under way');
+  assert.ok(quickRuns >= 3);
+  assert.equal(await holderOf(name), 'a');
+  await a.stop();
+  assert.equal(await holderOf(name), undefined);
+});
