@@ -1,4 +1,6 @@
+import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
+import { hostname } from 'node:os';
 import type { Config } from './config.js';
 import { openMetadataStore } from './db/connect.js';
 import { buildServer, type App } from './api/server.js';
@@ -13,6 +15,8 @@ import type { ChunkPool } from './compute/chunk-pool.js';
 import { VERSION } from './version.js';
 import { blake3Implementation } from './format/chunk-hash.js';
 import { runtimeTricks } from './runtime/index.js';
+import { RowLease } from './services/lease.js';
+import { Housekeeping, housekeepingTasks } from './services/housekeeping.js';
 
 export interface Running {
   app: App;
@@ -60,6 +64,11 @@ export async function openServices(config: Config, pool?: ChunkPool, blobSlots =
   return createServices(meta, chunks, blobSlots, settingsOf(config), pool);
 }
 
+/** Names this process in the `leases` table and the logs: the host and pid for people, random bytes so a reused pid is not mistaken for its predecessor. */
+function serverId(): string {
+  return `${hostname()}/${process.pid}/${randomBytes(4).toString('hex')}`;
+}
+
 /** The composition root: one metadata store, one chunk store, the services, the HTTP server and the background loops. */
 export async function startServer(config: Config): Promise<Running> {
   const pool = createChunkPool();
@@ -73,29 +82,9 @@ export async function startServer(config: Config): Promise<Running> {
   }
   app.log.info({ runtime: await runtimeTricks() }, 'Node, V8 and C library tricks checked');
 
-  let lastGc = Date.now();
-  const housekeeping = async () => {
-    try {
-      const expired = await services.uploads.expireIdle();
-      const r = await services.jobs.recover({ pendingTimeoutMs: config.agentTimeoutMs });
-      if (r.retried || r.failed || expired) app.log.info({ ...r, expiredUploads: expired }, 'recovered abandoned jobs');
-      const expiredShares = await services.shares.expireDue();
-      if (expiredShares) app.log.info({ expiredShares }, 'shares expired');
-      const purged = await services.chains.purgeExpired();
-      if (purged) app.log.info({ purged }, 'purged expired recycle-bin entries');
-      if (Date.now() - lastGc > config.gcIntervalMs) {
-        lastGc = Date.now();
-        const report = await services.gc.run();
-        app.log.info(report, 'garbage collection done');
-      }
-    } catch (err) {
-      app.log.error({ err }, 'housekeeping failed');
-    }
-  };
-  // Jobs left working by a previous process are settled before new work arrives.
-  await housekeeping();
-  const timer = setInterval(() => void housekeeping(), 5_000);
-  timer.unref();
+  const lease = new RowLease(meta.db, meta.engine, 'housekeeping', serverId(), config.housekeepingLeaseMs);
+  const housekeeping = new Housekeeping(meta.db, meta.engine, lease, housekeepingTasks(services, config, app.log), app.log, Math.min(5_000, config.housekeepingLeaseMs / 5));
+  await housekeeping.start();
 
   // Faulted in before the first backup, not on its main thread: page faults took
   // 10% of a fresh server's time, and a prefilled one was faster in 7 of 8 pairs.
@@ -112,7 +101,7 @@ export async function startServer(config: Config): Promise<Running> {
     async close() {
       if (closed) return;
       closed = true;
-      clearInterval(timer);
+      await housekeeping.stop();
       await app.close();
       await meta.close();
       await pool.close();

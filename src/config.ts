@@ -21,6 +21,8 @@ export interface Config {
   agentTimeoutMs: number;
   uploadIdleMs: number;
   gcIntervalMs: number;
+  /** How long the housekeeping lease lasts unrenewed: the most a dead holder delays housekeeping. */
+  housekeepingLeaseMs: number;
   maxRecipientsPerChain: number;
   maxSharesPerAccount: number;
   logLevel: string;
@@ -51,6 +53,7 @@ export interface ConfigInput {
   agentTimeoutSeconds?: string | number;
   uploadIdleSeconds?: string | number;
   gcIntervalMinutes?: string | number;
+  housekeepingLeaseSeconds?: string | number;
   maxRecipients?: string | number;
   maxShares?: string | number;
   logLevel?: string;
@@ -71,6 +74,13 @@ function flag(value: boolean | string | undefined, what: string): boolean {
   if (/^(1|true|yes|on)$/i.test(value)) return true;
   if (/^(0|false|no|off)$/i.test(value)) return false;
   throw new Error(`${what} must be true or false, got "${value}".`);
+}
+
+function leaseMs(value: string | number | undefined): number {
+  const seconds = num(value, 30, 'The housekeeping lease (--housekeeping-lease-seconds / CAIRN_HOUSEKEEPING_LEASE_SECONDS)');
+  // Renewed every fifth of it at most (src/app.ts); below a second a slow query could let it lapse while its holder is alive.
+  if (seconds < 1) throw new Error(`The housekeeping lease (--housekeeping-lease-seconds / CAIRN_HOUSEKEEPING_LEASE_SECONDS) must be at least 1 second, got "${value}".`);
+  return seconds * 1000;
 }
 
 /** `s3://BUCKET[/PREFIX]` and the S3 settings beside it; null for the folder store. */
@@ -147,6 +157,7 @@ export function loadConfig(flags: ConfigInput = {}, env: NodeJS.ProcessEnv = pro
     agentTimeoutMs: num(pick(flags.agentTimeoutSeconds, 'AGENT_TIMEOUT_SECONDS'), 600, 'The agent timeout') * 1000,
     uploadIdleMs: num(pick(flags.uploadIdleSeconds, 'UPLOAD_IDLE_SECONDS'), 120, 'The upload idle time') * 1000,
     gcIntervalMs: num(pick(flags.gcIntervalMinutes, 'GC_INTERVAL_MINUTES'), 60, 'The GC interval') * 60_000,
+    housekeepingLeaseMs: leaseMs(pick(flags.housekeepingLeaseSeconds, 'HOUSEKEEPING_LEASE_SECONDS')),
     maxRecipientsPerChain: num(pick(flags.maxRecipients, 'MAX_RECIPIENTS'), 100, 'The recipients limit'),
     maxSharesPerAccount: num(pick(flags.maxShares, 'MAX_SHARES'), 10_000, 'The shares limit'),
     logLevel: String(pick(flags.logLevel, 'LOG_LEVEL') ?? 'info'),

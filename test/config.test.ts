@@ -44,3 +44,13 @@ describe('loadConfig: load balancers in front (--trust-proxy)', () => {
       assert.throws(() => loadConfig({ trustProxy: bad }, {}), new RegExp(`--trust-proxy .*"${bad.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}" is neither`), bad);
   });
 });
+
+describe('loadConfig: the housekeeping lease', () => {
+  it('lasts 30 s unless set by flag or CAIRN_HOUSEKEEPING_LEASE_SECONDS, and refuses less than a second', () => {
+    assert.equal(loadConfig({}, {}).housekeepingLeaseMs, 30_000);
+    assert.equal(loadConfig({ housekeepingLeaseSeconds: '3' }, { CAIRN_HOUSEKEEPING_LEASE_SECONDS: '9' }).housekeepingLeaseMs, 3_000);
+    assert.equal(loadConfig({}, { CAIRN_HOUSEKEEPING_LEASE_SECONDS: '9' }).housekeepingLeaseMs, 9_000);
+    assert.throws(() => loadConfig({ housekeepingLeaseSeconds: '0.5' }, {}), /at least 1 second.*"0\.5"/);
+    assert.throws(() => loadConfig({ housekeepingLeaseSeconds: 'soon' }, {}), /non-negative number/);
+  });
+});

@@ -22,6 +22,7 @@ export function serveCommand(program: Command): void {
     .option('--agent-timeout-seconds <s>', 'how long a job waits for an offline agent (CAIRN_AGENT_TIMEOUT_SECONDS)')
     .option('--upload-idle-seconds <s>', 'an upload with no request for this long is abandoned (CAIRN_UPLOAD_IDLE_SECONDS)')
     .option('--gc-interval-minutes <m>', 'how often garbage collection runs (CAIRN_GC_INTERVAL_MINUTES)')
+    .option('--housekeeping-lease-seconds <s>', 'how long after a server dies another takes its housekeeping over; default 30 (CAIRN_HOUSEKEEPING_LEASE_SECONDS)')
     .option('--max-recipients <n>', 'accounts one chain can be shared with (CAIRN_MAX_RECIPIENTS)')
     .option('--max-shares <n>', 'active shares one account can make (CAIRN_MAX_SHARES)')
     .option('--trust-proxy <addresses>', 'load balancers in front (IP addresses or CIDR ranges, comma-separated) whose X-Forwarded-For names the client (CAIRN_TRUST_PROXY)')

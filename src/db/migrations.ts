@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Kysely, Migrator, sql, type Migration, type MigrationProvider } from 'kysely';
 import type { Engine } from './schema.js';
 
@@ -271,7 +270,28 @@ function migrations(engine: Engine): Record<string, Migration> {
         await db.schema.createIndex('login_failures_time').on('login_failures').column('failed_at').execute();
       },
     },
+    '0005_housekeeping_lease': {
+      async up(db: Kysely<unknown>) {
+        // Times here are milliseconds of the database's clock (src/db/clock.ts), not ISO text of a server's.
+        await db.schema
+          .createTable('leases')
+          .addColumn('name', 'text', (c) => c.primaryKey())
+          .addColumn('holder', 'text', (c) => c.notNull())
+          .addColumn('expires_at', 'bigint', (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createTable('housekeeping_runs')
+          .addColumn('task', 'text', (c) => c.primaryKey())
+          .addColumn('last_run_at', 'bigint', (c) => c.notNull())
+          .execute();
+      },
+    },
   };
+}
+
+/** The migrations this build knows, in the order they apply. */
+export function migrationNames(engine: Engine): string[] {
+  return Object.keys(migrations(engine)).sort();
 }
 
 class StaticProvider implements MigrationProvider {
@@ -281,21 +301,73 @@ class StaticProvider implements MigrationProvider {
   }
 }
 
+const MIGRATION_TABLE = 'kysely_migration';
+
+/**
+ * Refuses a database that a newer build has migrated: this build would read and
+ * write a schema it does not know. Kysely refuses too, but with "corrupted
+ * migrations", which reads like damage rather than an old server.
+ */
+async function refuseNewerSchema(db: Kysely<unknown>, engine: Engine): Promise<void> {
+  const tables = await db.introspection.getTables({ withInternalKyselyTables: true });
+  if (!tables.some((t) => t.name === MIGRATION_TABLE)) return;
+  const known = new Set(migrationNames(engine));
+  const applied = (await sql<{ name: string }>`select name from ${sql.table(MIGRATION_TABLE)}`.execute(db)).rows.map((r) => r.name).sort();
+  const unknown = applied.filter((n) => !known.has(n));
+  if (unknown.length === 0) return;
+  throw new Error(
+    `This Cairn server is older than its database: the database's newest migration is ${applied.at(-1)}, ` +
+      `but this build knows migrations up to ${[...known].at(-1)} (it does not know ${unknown.join(', ')}). ` +
+      'Upgrade this server to the version the other servers run, then start it again; the database was not changed.',
+  );
+}
+
+// Any constant of our own, distinct from the one Kysely's Migrator locks inside
+// (a session holding one lock while waiting for the same key on another session
+// would wait for itself).
+const MIGRATION_LOCK_KEY = 0x436169726e; // "Cairn"
+
+/**
+ * Migrates to the latest schema, once, however many servers start together.
+ * PostgreSQL: a session advisory lock, held on a connection of its own around
+ * the check and the Migrator (which takes its own lock only around applying,
+ * not around creating its tables). SQLite: Kysely takes no lock and runs each
+ * statement on its own, so two processes opening one fresh file would both
+ * apply 0001 and the loser could leave half a migration; here the whole run is
+ * one BEGIN IMMEDIATE transaction, which a second process waits for
+ * (busy_timeout) and then finds the work done. SQLite's DDL is transactional,
+ * so a run that fails leaves nothing behind.
+ */
 export async function migrateToLatest(db: Kysely<unknown>, engine: Engine): Promise<void> {
-  const migrator = new Migrator({ db, provider: new StaticProvider(engine) });
-  // Kysely takes no lock on SQLite (it counts on one connection), so two servers
-  // opening one fresh file can race, and the loser fails ("table … already
-  // exists", or busy). Its run rolls back whole (SQLite's DDL is transactional),
-  // and running again finds the winner's work done.
-  for (let attempt = 1; ; attempt++) {
-    const { error, results } = await migrator.migrateToLatest();
-    const failed = results?.find((r) => r.status === 'Error');
-    if (!error && !failed) return;
-    if (engine === 'sqlite' && attempt < 5) {
-      await sleep(100 * attempt);
-      continue;
-    }
-    const reason = error instanceof Error ? error.message : String(error ?? 'unknown error');
-    throw new Error(`Database migration ${failed?.migrationName ?? ''} failed: ${reason}`);
+  if (engine === 'postgres') {
+    await db.connection().execute(async (conn) => {
+      await sql`select pg_advisory_lock(${sql.lit(MIGRATION_LOCK_KEY)})`.execute(conn);
+      try {
+        await refuseNewerSchema(db, engine);
+        await migrate(db, engine);
+      } finally {
+        await sql`select pg_advisory_unlock(${sql.lit(MIGRATION_LOCK_KEY)})`.execute(conn);
+      }
+    });
+    return;
   }
+  // One SQLite connection serves the whole Kysely instance, so these statements and the Migrator's share the transaction.
+  await sql`begin immediate`.execute(db);
+  try {
+    await refuseNewerSchema(db, engine);
+    await migrate(db, engine);
+    await sql`commit`.execute(db);
+  } catch (err) {
+    await sql`rollback`.execute(db);
+    throw err;
+  }
+}
+
+async function migrate(db: Kysely<unknown>, engine: Engine): Promise<void> {
+  const migrator = new Migrator({ db, provider: new StaticProvider(engine) });
+  const { error, results } = await migrator.migrateToLatest();
+  const failed = results?.find((r) => r.status === 'Error');
+  if (!error && !failed) return;
+  const reason = error instanceof Error ? error.message : String(error ?? 'unknown error');
+  throw new Error(`Database migration ${failed?.migrationName ?? ''} failed: ${reason}`);
 }

@@ -232,6 +232,19 @@ export interface LoginFailureTable {
   failed_at: string;
 }
 
+/** A named lease (src/services/lease.ts); `expires_at` is milliseconds of the database's clock. */
+export interface LeaseTable {
+  name: string;
+  holder: string;
+  expires_at: number;
+}
+
+/** When a periodic housekeeping task last ran on any server, in milliseconds of the database's clock. */
+export interface HousekeepingRunTable {
+  task: string;
+  last_run_at: number;
+}
+
 export interface Database {
   accounts: AccountTable;
   sessions: SessionTable;
@@ -254,4 +267,6 @@ export interface Database {
   events: EventTable;
   notifications: NotificationTable;
   login_failures: LoginFailureTable;
+  leases: LeaseTable;
+  housekeeping_runs: HousekeepingRunTable;
 }

@@ -5,6 +5,7 @@ import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { blake3Hex } from '../../src/format/chunk-hash.js';
 import {
+  assertRestoresBitExact,
   CHUNK,
   chunkFile,
   damageChunk,
@@ -286,11 +287,7 @@ test('GC and purges while other backups run: every remaining point restores, ver
   assert.deepEqual(leaked, [], 'GC left chunks that nothing needs');
 
   assert.deepEqual(new Set(sources.keys()).has(shared.pointB), true);
-  for (const [id, { user, snapshot }] of sources) {
-    const target = join(dir, `check-${id}.img`);
-    await user.cli.ok(['restore', id, '--to', target]);
-    assert.ok(await filesEqual(target, snapshot), `point ${id} no longer restores to its source disk`);
-  }
+  await assertRestoresBitExact(sources, dir);
 
   const verify = await admin.cli.run(['verify']);
   assert.equal(verify.code, 0, verify.stderr);

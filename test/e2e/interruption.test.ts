@@ -169,7 +169,8 @@ test('after a killed client, the next backup succeeds and both points restore id
 let serverCase: { server?: RestartableServer; s?: Scenario; job?: Json } = {};
 
 test('a server killed mid-backup: the client fails clearly, and after a restart no half point is visible', async () => {
-  const server = await startRestartableServer({ args: ['--upload-idle-seconds', String(IDLE_SECONDS)] });
+  // A short housekeeping lease: the restarted server takes housekeeping over from the killed one in seconds, not 30.
+  const server = await startRestartableServer({ args: ['--upload-idle-seconds', String(IDLE_SECONDS), '--housekeeping-lease-seconds', '2'] });
   serverCase.server = server;
   const user = await cliUser(server.url, dir, 'killed-server');
   const s = await prepare(user, 'server');

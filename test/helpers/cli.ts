@@ -6,7 +6,7 @@ import { access, open, readdir, readFile, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
-import { makeTempDir, removeTempDir } from './disk-images.js';
+import { filesEqual, makeTempDir, removeTempDir } from './disk-images.js';
 import { testDatabaseUrl, type TestDatabase } from './db.js';
 import { api, PASSWORD, randomEmail, type Api, type Json } from './http.js';
 import { openS3Store, rewriteServerChunk, serverObjects, serverPrefix, TEST_STORE } from './s3.js';
@@ -170,6 +170,15 @@ export async function cliUser(server: string, dir: string, tag: string, opts: { 
   const config = JSON.parse(await readFile(cli.configPath, 'utf8')) as { token: string };
   cli.token = config.token;
   return { id: login.account.id, email, cli, api: () => api(cli.server).as(config.token) };
+}
+
+/** Restores each point with its owner's CLI into `dir` and checks it is, byte for byte, the disk copy kept when it was backed up. */
+export async function assertRestoresBitExact(points: Iterable<[string, { user: CliUser; snapshot: string }]>, dir: string): Promise<void> {
+  for (const [id, { user, snapshot }] of points) {
+    const target = join(dir, `check-${id}.img`);
+    await user.cli.ok(['restore', id, '--to', target]);
+    assert.ok(await filesEqual(target, snapshot), `point ${id} no longer restores to its source disk`);
+  }
 }
 
 // ---------------------------------------------------------------------------
