@@ -107,13 +107,14 @@ export async function measure(base: string, shape: MetaShape, password: string, 
     timeOp('image from a shared chain', recipientsWho, recipients, samples, (c, i) => c.call('POST', '/api/v1/images', { chain_id: pick(shared.get(c)!, i).id, name: `bench-image-${i}` })),
   );
   // Sharing and cancelling alternate on the same pair, so every share finds the pair free and every cancel finds it shared.
+  // Typical owners only: a heavy owner's live shares are at the server's quota (10,000), and it is refused more.
   const available = (c: MetaClient) => ownChains.get(c)!.filter((x) => x.status === 'available');
   const target = (c: MetaClient) => accountEmail((Number(/(\d+)@/.exec(c.email)![1]) + 500) % shape.accounts);
   const shareTimes: number[] = [];
   const cancelTimes: number[] = [];
   for (let i = -10; i < samples; i++) {
-    const c = pick(owners, i);
-    const chain = pick(available(c), Math.floor(i / owners.length)).id;
+    const c = pick(typical, i);
+    const chain = pick(available(c), Math.floor(i / typical.length)).id;
     let t = performance.now();
     await c.call('POST', `/api/v1/chains/${chain}/shares`, { recipients: [target(c)] });
     if (i >= 0) shareTimes.push(performance.now() - t);
@@ -121,7 +122,8 @@ export async function measure(base: string, shape: MetaShape, password: string, 
     await c.call('POST', `/api/v1/chains/${chain}/shares/cancel`, { recipients: [target(c)] });
     if (i >= 0) cancelTimes.push(performance.now() - t);
   }
-  results.push({ name: 'share a chain', who: ownersWho, samples: shareTimes }, { name: 'cancel a share', who: ownersWho, samples: cancelTimes });
+  const typicalWho = `${typical.length} typical owners`;
+  results.push({ name: 'share a chain', who: typicalWho, samples: shareTimes }, { name: 'cancel a share', who: typicalWho, samples: cancelTimes });
   log('  share and cancel: done');
   const everyone = [...heavyOwners, ...heavyRecipients, ...typical];
   await op(timeOp('events: first page', `${everyone.length} accounts (heavy owners, heavy recipients, typical)`, everyone, samples, (c) => c.call('GET', '/api/v1/events?limit=20')));
