@@ -50,7 +50,7 @@ export interface Tool {
 const NODE_SETTINGS = ['NODE_EXTRA_CA_CERTS', 'NODE_OPTIONS'];
 
 /** The environment without CAIRN_* (and the like), so an operator's settings cannot leak into the measured setup. */
-function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) {
     if (!k.startsWith('CAIRN_') && !k.startsWith('RESTIC_') && !k.startsWith('BORG_') && !NODE_SETTINGS.includes(k)) env[k] = v;

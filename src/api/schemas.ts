@@ -19,6 +19,12 @@ export const PageQuery = {
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_LIMIT })),
 };
 
+/** The paging of the lists that sort by key: by offset, or after a `next_cursor` they handed out. */
+export const CursorPageQuery = {
+  ...PageQuery,
+  cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 1024 })),
+};
+
 /** A binary answer (manifests, chunks, image exports), as OpenAPI describes one. */
 export const Binary = { content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } } };
 

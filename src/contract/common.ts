@@ -6,8 +6,12 @@ export const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Ty
 /** A time, as the ISO 8601 text the server stores. */
 export const Timestamp = Type.String({ format: 'date-time' });
 
-/** One page of a list: `items` from `offset`, and how many there are in all. */
-export const PageOf = <T extends TSchema>(item: T) => Type.Object({ total_count: Type.Integer({ minimum: 0 }), items: Type.Array(item) });
+/**
+ * One page of a list: `items` from `offset` (or after `cursor`), and how many there are in all.
+ * Lists that take a cursor also give `next_cursor`, where the next page starts (null on the last).
+ */
+export const PageOf = <T extends TSchema>(item: T) =>
+  Type.Object({ total_count: Type.Integer({ minimum: 0 }), items: Type.Array(item), next_cursor: Type.Optional(Nullable(Type.String())) });
 export type { Page } from '../domain/page.js';
 
 /** An item of a bulk request that failed, named in an error's `details`. */

@@ -1,8 +1,9 @@
 
 import type { Db } from '../db/connect.js';
 import { countRows } from '../db/count.js';
+import { inOrderOf, keysetPage } from '../db/keyset.js';
 import { liveShare } from '../db/live-share.js';
-import { anyContains } from '../db/search.js';
+import { anyContains, contains } from '../db/search.js';
 import type { ChainTable, PointTable } from '../db/schema.js';
 import type { Caller } from '../domain/caller.js';
 import { badRequest, conflict, notFound } from '../domain/errors.js';
@@ -87,14 +88,27 @@ export class ChainsService {
     };
   }
 
+  /**
+   * The page is found on the chains alone, in index order (chains_account_list),
+   * and only its rows get their aggregates: both engines would otherwise work
+   * them out for every chain of the account before sorting and skipping.
+   */
   async list(caller: Caller, page: PageRequest, filter: ChainFilter = {}): Promise<Page<ChainView>> {
-    let q = this.chainsQuery().where('chains.account_id', '=', caller.accountId).where('chains.status', '=', filter.status ?? 'available');
+    let q = this.db.selectFrom('chains').select(['chains.id', 'chains.created_at']).where('chains.account_id', '=', caller.accountId).where('chains.status', '=', filter.status ?? 'available');
     if (filter.resource_id) q = q.where('chains.resource_id', '=', filter.resource_id);
-    if (filter.search) {
-      q = q.where(anyContains(['chains.name', 'chains.id', 'chains.resource_id', 'resources.name'], filter.search));
+    const search = filter.search;
+    if (search) {
+      q = q.where((eb) =>
+        eb.or([
+          anyContains(['chains.name', 'chains.id', 'chains.resource_id'], search),
+          eb.exists(eb.selectFrom('resources').select('resources.id').whereRef('resources.id', '=', 'chains.resource_id').where(contains('resources.name', search))),
+        ]),
+      );
     }
-    const rows = await q.orderBy('chains.created_at', 'desc').orderBy('chains.id').offset(page.offset).limit(page.limit).execute();
-    return { total_count: await countRows(q), items: rows.map((r) => this.chainView(r, 'owner')) };
+    const { rows: keys, next_cursor } = await keysetPage(q, [['chains.created_at', 'desc'], ['chains.id', 'asc']], page, (r) => [r.created_at, r.id]);
+    const ids = keys.map((k) => k.id);
+    const rows = ids.length ? inOrderOf(ids, await this.chainsQuery().where('chains.id', 'in', ids).execute()) : [];
+    return { total_count: await countRows(q), items: rows.map((r) => this.chainView(r, 'owner')), next_cursor };
   }
 
   async get(caller: Caller, id: string): Promise<ChainDetailView> {

@@ -1,5 +1,6 @@
 import type { Db } from '../db/connect.js';
 import { countRows } from '../db/count.js';
+import { keysetPage, pageSource, type SortKey } from '../db/keyset.js';
 import { liveShare } from '../db/live-share.js';
 import type { EventTable } from '../db/schema.js';
 import type { Caller } from '../domain/caller.js';
@@ -42,16 +43,43 @@ export class EventsService {
       await this.record({ type, chainId: chain.id, ownerId: chain.account_id, recipientId: r.recipient_id, actorId, data: { chain_name: chain.name }, notify: type === 'chain.deleted' }, tx);
   }
 
+  /**
+   * The caller's events as owner and as recipient, newest first. The two are
+   * read apart, each in the order of its own index (events_owner_list,
+   * events_recipient_list) and no further than the page, and merged: asked as
+   * one OR, both engines fetch every event of the account and sort them all.
+   */
   async list(caller: Caller, page: PageRequest, filter: { chain_id?: string; type?: string } = {}): Promise<Page<EventView>> {
+    const me = caller.accountId;
+    const filtered = (q: ReturnType<typeof this.eventsQuery>) => {
+      let out = q;
+      if (filter.chain_id) out = out.where('chain_id', '=', filter.chain_id);
+      if (filter.type) out = out.where('type', '=', filter.type);
+      return out;
+    };
     // The owner's copy of a chain-wide event has no recipient; a recipient reads the copy addressed to it.
-    let q = this.db
-      .selectFrom('events')
-      .selectAll()
-      .where((e) => e.or([e.and([e('owner_id', '=', caller.accountId), e.or([e('recipient_id', 'is', null), e('type', 'not in', ['chain.deleted', 'chain.restored', 'chain.purged'])])]), e('recipient_id', '=', caller.accountId)]));
-    if (filter.chain_id) q = q.where('chain_id', '=', filter.chain_id);
-    if (filter.type) q = q.where('type', '=', filter.type);
-    const rows = await q.orderBy('created_at', 'desc').orderBy('id', 'desc').offset(page.offset).limit(page.limit).execute();
-    return { total_count: await countRows(q), items: await this.views(rows) };
+    // Each event falls in exactly one part: the second leaves out what the first holds.
+    const asOwner = filtered(
+      this.eventsQuery().where('owner_id', '=', me).where((e) => e.or([e('recipient_id', 'is', null), e('recipient_id', '=', me), e('type', 'not in', ['chain.deleted', 'chain.restored', 'chain.purged'])])),
+    );
+    const asRecipient = filtered(this.eventsQuery().where('recipient_id', '=', me).where('owner_id', '<>', me));
+    const sort: SortKey[] = [['created_at', 'desc'], ['id', 'desc']];
+    const merged = this.db
+      .selectFrom(
+        this.db
+          .selectFrom(pageSource(asOwner, sort, page).as('o'))
+          .selectAll()
+          .unionAll(this.db.selectFrom(pageSource(asRecipient, sort, page).as('r')).selectAll())
+          .as('e'),
+      )
+      .selectAll();
+    const { rows, next_cursor } = await keysetPage(merged, sort, page, (r) => [r.created_at, r.id]);
+    const [owned, received] = await Promise.all([countRows(asOwner), countRows(asRecipient)]);
+    return { total_count: owned + received, items: await this.views(rows), next_cursor };
+  }
+
+  private eventsQuery() {
+    return this.db.selectFrom('events').selectAll();
   }
 
   async notifications(caller: Caller, page: PageRequest, unreadOnly = false): Promise<NotificationPage> {

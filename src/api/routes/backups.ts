@@ -8,7 +8,7 @@ import { badRequest } from '../../domain/errors.js';
 import { callerOf } from '../auth.js';
 import { SlottedBody, sendChunk, sendChunks, type BinaryBodyConfig } from '../binary-body.js';
 import { chunkStream } from '../chunk-stream.js';
-import { answers, Binary, CHUNK_LOG_LEVEL, Description, Digest, DigestList, digestList, Id, Name, NoContent, PageQuery, parseBatch, ResourceId, Strict, UpgradeAnswers } from '../schemas.js';
+import { answers, Binary, CHUNK_LOG_LEVEL, CursorPageQuery, Description, Digest, DigestList, digestList, Id, Name, NoContent, PageQuery, parseBatch, ResourceId, Strict, UpgradeAnswers } from '../schemas.js';
 import {
   AgentJobView,
   AgentView,
@@ -160,7 +160,7 @@ export function backupRoutes(app: Api, s: Services): void {
     {
       schema: {
         tags: ['chains'],
-        querystring: Strict({ ...PageQuery, resource_id: Type.Optional(ResourceId), status: Type.Optional(Type.Union([Type.Literal('available'), Type.Literal('deleted')])), search: Type.Optional(Type.String({ maxLength: 128 })) }),
+        querystring: Strict({ ...CursorPageQuery, resource_id: Type.Optional(ResourceId), status: Type.Optional(Type.Union([Type.Literal('available'), Type.Literal('deleted')])), search: Type.Optional(Type.String({ maxLength: 128 })) }),
         response: answers({ 200: PageOf(ChainView) }),
       },
     },

@@ -5,7 +5,7 @@ import { badRequest, CairnError } from '../../domain/errors.js';
 import { callerOf } from '../auth.js';
 import { sendChunk, sendChunks } from '../binary-body.js';
 import { chunkStream } from '../chunk-stream.js';
-import { answers, Binary, CHUNK_LOG_LEVEL, Description, Digest, DigestList, digestList, Id, Name, NoContent, PageQuery, Strict, UpgradeAnswers } from '../schemas.js';
+import { answers, Binary, CHUNK_LOG_LEVEL, CursorPageQuery, Description, Digest, DigestList, digestList, Id, Name, NoContent, PageQuery, Strict, UpgradeAnswers } from '../schemas.js';
 import { EventView, ImageView, NotificationPage, PageOf, SharedChainDetailView, SharedChainView, ShareView } from '../../contract/index.js';
 import type { Api } from '../types.js';
 
@@ -63,7 +63,7 @@ export function sharingRoutes(app: Api, s: Services): void {
   );
 
   // --- the recipient's side: 共享备份
-  app.get('/api/v1/shared', { schema: { tags: ['sharing'], querystring: Strict({ ...PageQuery, search: Type.Optional(Type.String({ maxLength: 128 })) }), response: answers({ 200: PageOf(SharedChainView) }) } }, async (req) =>
+  app.get('/api/v1/shared', { schema: { tags: ['sharing'], querystring: Strict({ ...CursorPageQuery, search: Type.Optional(Type.String({ maxLength: 128 })) }), response: answers({ 200: PageOf(SharedChainView) }) } }, async (req) =>
     s.shares.received(callerOf(req), pageOf(req.query), req.query),
   );
   app.get('/api/v1/shared/:id', { schema: { tags: ['sharing'], params: ChainParams, response: answers({ 200: Type.Object({ chain: SharedChainDetailView }) }) } }, async (req) => ({ chain: await s.shares.receivedOne(callerOf(req), req.params.id) }));
@@ -137,7 +137,7 @@ export function sharingRoutes(app: Api, s: Services): void {
   // --- activity
   app.get(
     '/api/v1/events',
-    { schema: { tags: ['activity'], querystring: Strict({ ...PageQuery, chain_id: Type.Optional(Id('point')), type: Type.Optional(Type.String({ maxLength: 32 })) }), response: answers({ 200: PageOf(EventView) }) } },
+    { schema: { tags: ['activity'], querystring: Strict({ ...CursorPageQuery, chain_id: Type.Optional(Id('point')), type: Type.Optional(Type.String({ maxLength: 32 })) }), response: answers({ 200: PageOf(EventView) }) } },
     async (req) => s.events.list(callerOf(req), pageOf(req.query), req.query),
   );
   app.get('/api/v1/notifications', { schema: { tags: ['activity'], querystring: Strict({ ...PageQuery, unread: Type.Optional(Type.Boolean()) }), response: answers({ 200: NotificationPage }) } }, async (req) =>
