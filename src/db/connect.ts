@@ -3,6 +3,7 @@ import SqliteDatabase from 'better-sqlite3';
 import pg from 'pg';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Database, Engine } from './schema.js';
 import { migrateToLatest } from './migrations.js';
 
@@ -21,6 +22,20 @@ pg.types.setTypeParser(20, (v) => Number(v));
 
 /** Opens the metadata store named by a URL (`postgres://…`) or an SQLite file path, and migrates it. */
 export async function openMetadataStore(url: string): Promise<MetadataStore> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await openOnce(url);
+    } catch (err) {
+      // Two servers opening one fresh SQLite file at once: in a few places (switching
+      // the file to WAL, a lock that could deadlock) SQLite answers "database is locked"
+      // at once instead of waiting out busy_timeout; opened again, the file is ready.
+      if (attempt >= 5 || !/database is locked|SQLITE_BUSY/.test(`${(err as { code?: string }).code} ${(err as Error).message}`)) throw err;
+      await sleep(100 * attempt);
+    }
+  }
+}
+
+async function openOnce(url: string): Promise<MetadataStore> {
   const engine: Engine = /^postgres(ql)?:\/\//.test(url) ? 'postgres' : 'sqlite';
   let db: Db;
   if (engine === 'postgres') {
@@ -31,12 +46,16 @@ export async function openMetadataStore(url: string): Promise<MetadataStore> {
   } else {
     const file = url.replace(/^sqlite:(\/\/)?/, '');
     if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
-    const sqlite = new SqliteDatabase(file);
-    // WAL lets readers go on while a backup commits; NORMAL is durable in WAL mode across process crashes.
-    sqlite.pragma('journal_mode = WAL');
-    sqlite.pragma('synchronous = NORMAL');
-    sqlite.pragma('foreign_keys = ON');
-    sqlite.pragma('busy_timeout = 10000');
+    const sqlite = new SqliteDatabase(file, { timeout: 10_000 });
+    try {
+      // WAL lets readers go on while a backup commits; NORMAL is durable in WAL mode across process crashes.
+      sqlite.pragma('journal_mode = WAL');
+      sqlite.pragma('synchronous = NORMAL');
+      sqlite.pragma('foreign_keys = ON');
+    } catch (err) {
+      sqlite.close();
+      throw err;
+    }
     db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
   }
   try {
