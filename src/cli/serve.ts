@@ -34,8 +34,6 @@ export function serveCommand(program: Command): void {
       // Loaded here, not at the top: every other command starts faster without the server's modules.
       const { startServer } = await import('../app.js');
       const running = await startServer(config);
-      // Printed on its own line so scripts and tests can find the address when --port 0 is used.
-      process.stdout.write(`cairn listening on ${running.url}\n`);
       let stopping = false;
       const stop = async (signal: string) => {
         if (stopping) return;
@@ -44,7 +42,11 @@ export function serveCommand(program: Command): void {
         await running.close();
         process.exit(0);
       };
+      // Before the address is printed: whoever reads it may stop the server at once, and
+      // until a handler is installed the signal's default action ends the process uncleanly.
       process.on('SIGTERM', () => void stop('SIGTERM'));
       process.on('SIGINT', () => void stop('SIGINT'));
+      // Printed on its own line so scripts and tests can find the address when --port 0 is used.
+      process.stdout.write(`cairn listening on ${running.url}\n`);
     });
 }
