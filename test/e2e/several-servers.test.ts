@@ -7,7 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { openMetadataStore } from '../../src/db/connect.js';
 import { migrationNames } from '../../src/db/migrations.js';
 import { assertRestoresBitExact, cliUser, MiB, overwriteFileData, randomFiles, until, type CliUser } from '../helpers/cli.js';
-import { testDatabaseUrl, type TestDatabase } from '../helpers/db.js';
+import { testDatabaseUrl, testEngine, type TestDatabase } from '../helpers/db.js';
 import { makeExt4Image, makeTempDir, removeTempDir } from '../helpers/disk-images.js';
 import { PASSWORD, randomEmail, type Json } from '../helpers/http.js';
 import { startServer, type ServerOptions, type TestServer } from '../helpers/server.js';
@@ -108,7 +108,10 @@ test('a server older than its database refuses to start, naming both migrations 
   await assert.rejects(openMetadataStore(db.url), /older than its database/, 'every opener refuses, not only `cairn serve`');
 });
 
-test('GC on one server while another takes backups: every committed point restores bit-exact', async () => {
+test('GC on one server while another takes backups: every committed point restores bit-exact', async (t) => {
+  // Several servers need PostgreSQL (docs/deploy.md): two processes writing one SQLite file
+  // get "database is locked" at once when a transaction that read must then write.
+  if (testEngine() !== 'postgres') return t.skip('several servers taking backups run on PostgreSQL only');
   const db = await database();
   const dataDir = await makeTempDir('cairn-e2e-servers-data-');
   try {
