@@ -22,8 +22,9 @@ export function isTransient(err: unknown): boolean {
 
 /**
  * Runs `step` again after a transient failure, up to four tries in all. Only for
- * steps that may run twice: reads, PUTs, and chunk uploads, which are stored by
- * their content address, so a batch the dead server did store is only stored again.
+ * steps that may run twice: reads, PUTs, chunk uploads, which are stored by
+ * their content address, so a batch the dead server did store is only stored again,
+ * opening an upload with a request key, and its commit, which answers again with the point it made.
  */
 export async function retryIdempotent<T>(step: () => Promise<T>, signal?: AbortSignal): Promise<T> {
   for (let attempt = 0; ; attempt++) {

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { unlink } from 'node:fs/promises';
 import { encodeManifest, decodeManifest, type Manifest } from '../format/manifest.js';
 import { backupDisk, type ChunkSink, type UploadChunk } from '../pipeline/backup-pipeline.js';
@@ -189,16 +190,20 @@ export async function backupResource(
   // The upload opens, and the previous point's digests (a hint that cannot
   // fail the backup) arrive, while the first disk is already being read and
   // hashed: nothing is asked of the server before a batch of digests is ready.
-  const uploadId = client
-    .post<{ upload: UploadView }>('/api/v1/uploads', {
+  // Opening and committing are retried like the idempotent steps: the request key makes a second
+  // "open" answer with the first one's upload, and a second commit answers with the point it made.
+  const requestKey = randomUUID();
+  const uploadId = retryIdempotent(() =>
+    client.post<{ upload: UploadView }>('/api/v1/uploads', {
       resource_id: resource.id,
+      request_key: requestKey,
       type: opts.type,
       ...(opts.name ? { name: opts.name } : {}),
       ...(opts.description ? { description: opts.description } : {}),
       ...(opts.jobId ? { job_id: opts.jobId } : {}),
       disks: sizes.map(({ name, size }) => ({ name, size })),
-    })
-    .then((r) => r.upload.id);
+    }),
+  ).then((r) => r.upload.id);
   const previous = previousManifests(client, resource);
   const { controller, dispose } = linkedAbortController(opts.signal, 1);
   let openedId: string | undefined;
@@ -237,7 +242,8 @@ export async function backupResource(
       const manifestPath = `/api/v1/uploads/${await uploadId}/disks/${enc(disk.name)}/manifest`;
       await retryIdempotent(() => client.putBinary(manifestPath, manifest));
     }
-    const { point } = await client.post<{ point: CommittedPointView }>(`/api/v1/uploads/${await uploadId}/commit`);
+    const commitPath = `/api/v1/uploads/${await uploadId}/commit`;
+    const { point } = await retryIdempotent(() => client.post<{ point: CommittedPointView }>(commitPath));
     return point;
   } catch (err) {
     const id = await uploadId.catch(() => undefined);

@@ -318,6 +318,14 @@ function migrations(engine: Engine): Record<string, Migration> {
         await index('points_purge', 'points', 'purge_after', 'purge_after is not null');
       },
     },
+    // A client that lost the answer to "open an upload" (its server died, a balancer gave 502) asks again
+    // with the same key and gets the same upload, instead of leaving a second one to expire as a failed job.
+    '0007_upload_request_keys': {
+      async up(db: Kysely<unknown>) {
+        await db.schema.alterTable('uploads').addColumn('request_key', 'text').execute();
+        await sql.raw(`create unique index uploads_request_key on uploads (account_id, request_key) where request_key is not null`).execute(db);
+      },
+    },
   };
 }
 

@@ -158,6 +158,8 @@ export interface UploadTable {
   status: 'open' | 'committed' | 'aborted';
   created_at: string;
   expires_at: string;
+  /** The client's key for "open this upload", so that asking twice opens it once. */
+  request_key: string | null;
 }
 
 export interface UploadChunkTable {

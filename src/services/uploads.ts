@@ -1,5 +1,6 @@
 import type { Db } from '../db/connect.js';
 import type { ChainTable, PointTable, UploadTable } from '../db/schema.js';
+import { isUniqueViolation } from '../db/unique-violation.js';
 import type { Caller } from '../domain/caller.js';
 import { badRequest, CairnError, conflict, notFound, tooLarge } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
@@ -62,9 +63,11 @@ export class UploadsService {
 
   async open(
     caller: Caller,
-    input: { resource_id: string; type: 'full' | 'incremental'; name?: string; description?: string; job_id?: string; disks: { name: string; size: number }[] },
+    input: { resource_id: string; type: 'full' | 'incremental'; name?: string; description?: string; job_id?: string; request_key?: string; disks: { name: string; size: number }[] },
   ): Promise<UploadView> {
     const resource = await this.access.resource(caller, input.resource_id, 'write');
+    const asked = input.request_key ? await this.byRequestKey(caller, input.request_key, resource.id) : undefined;
+    if (asked) return view(asked);
     const disks = await this.db.selectFrom('disks').selectAll().where('resource_id', '=', resource.id).orderBy('position').execute();
     if (input.disks.length !== disks.length)
       throw badRequest(`Resource ${resource.id} has ${disks.length} disk(s) (${disks.map((d) => d.name).join(', ')}); send all of them in one backup.`, 'disks');
@@ -102,10 +105,27 @@ export class UploadsService {
       status: 'open',
       created_at: now,
       expires_at: isoPlus(now, this.settings.idleMs),
+      request_key: input.request_key ?? null,
     };
-    await this.db.insertInto('uploads').values(row).execute();
+    try {
+      await this.db.insertInto('uploads').values(row).execute();
+    } catch (err) {
+      // The same request, retried while the first was still being served (a balancer's timeout): one upload wins.
+      const first = input.request_key && isUniqueViolation(err) ? await this.byRequestKey(caller, input.request_key, resource.id) : undefined;
+      if (!first) throw err;
+      if (jobId !== input.job_id) await this.jobs.fail(jobId, `A retried request opened upload ${first.id} for this backup; this one was not used.`);
+      return view(first);
+    }
     await this.jobs.progress(jobId, { bytesDone: 0, bytesTotal: disks.reduce((n, d) => n + d.size, 0), leaseMs: this.settings.idleMs });
     return view(row);
+  }
+
+  /** The upload this caller already opened with `key`; a key is one backup of one resource. */
+  private async byRequestKey(caller: Caller, key: string, resourceId: string): Promise<UploadTable | undefined> {
+    const row = await this.db.selectFrom('uploads').selectAll().where('account_id', '=', caller.accountId).where('request_key', '=', key).executeTakeFirst();
+    if (row && row.resource_id !== resourceId)
+      throw conflict(`Request key "${key}" already opened upload ${row.id} of ${row.resource_id}; use a new key for each backup.`, 'request_key_reused');
+    return row;
   }
 
   async get(caller: Caller, id: string): Promise<UploadView> {
@@ -248,7 +268,30 @@ export class UploadsService {
 
   /** Makes the point: all or nothing. */
   async commit(caller: Caller, id: string): Promise<{ point: PointTable; chain: ChainTable }> {
-    const upload = await this.openUpload(caller, id);
+    // Committing again what is committed answers with the point it made: a client whose server died
+    // before the answer reached it asks again (through another server) and learns the outcome.
+    const earlier = await this.committed(await this.openUpload(caller, id, false));
+    if (earlier) return earlier;
+    try {
+      return await this.commitOpen(caller, await this.openUpload(caller, id));
+    } catch (err) {
+      const meanwhile = err instanceof CairnError && err.code === 'upload_closed' ? await this.committed(await this.openUpload(caller, id, false)) : undefined;
+      if (meanwhile) return meanwhile;
+      throw err;
+    }
+  }
+
+  /** The point a committed upload made (its ID is the upload's), with its chain; settles its job if a server died before it could. */
+  private async committed(upload: UploadTable): Promise<{ point: PointTable; chain: ChainTable } | undefined> {
+    if (upload.status !== 'committed') return undefined;
+    const point = await this.db.selectFrom('points').selectAll().where('id', '=', upload.id).executeTakeFirst();
+    if (!point) throw conflict(`Upload ${upload.id} was committed as point ${upload.id}, which has since been purged.`, 'upload_closed');
+    const chain = await this.db.selectFrom('chains').selectAll().where('id', '=', point.chain_id).executeTakeFirstOrThrow();
+    await this.jobs.succeed(upload.job_id, { point_id: point.id, chain_id: chain.id, type: point.type, stored_bytes: point.stored_bytes });
+    return { point, chain };
+  }
+
+  private async commitOpen(caller: Caller, upload: UploadTable): Promise<{ point: PointTable; chain: ChainTable }> {
     const disks = JSON.parse(upload.disks) as UploadDisk[];
     const noManifest = disks.filter((d) => !d.manifest_digest);
     if (noManifest.length) throw conflict(`Disk(s) ${noManifest.map((d) => d.name).join(', ')} have no manifest yet; send them before committing.`, 'incomplete_upload');

@@ -71,6 +71,9 @@ export function backupRoutes(app: Api, s: Services): void {
           name: Type.Optional(Name),
           description: Type.Optional(Description),
           job_id: Type.Optional(Id('job')),
+          request_key: Type.Optional(
+            Type.String({ pattern: '^[A-Za-z0-9_-]{16,64}$', description: 'A key the client makes for this backup: opening again with the same key answers with the same upload, so the request may be retried.' }),
+          ),
           disks: Type.Array(Strict({ name: Name, size: Type.Integer({ minimum: 1 }) }), { minItems: 1, maxItems: 16 }),
         }),
         response: answers({ 201: OneUpload }),
