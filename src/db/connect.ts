@@ -6,6 +6,7 @@ import { dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Database, Engine } from './schema.js';
 import { migrateToLatest } from './migrations.js';
+import { isSqliteBusy } from './engine-errors.js';
 
 export type Db = Kysely<Database>;
 export type { Engine };
@@ -29,7 +30,7 @@ export async function openMetadataStore(url: string): Promise<MetadataStore> {
       // Two servers opening one fresh SQLite file at once: in a few places (switching
       // the file to WAL, a lock that could deadlock) SQLite answers "database is locked"
       // at once instead of waiting out busy_timeout; opened again, the file is ready.
-      if (attempt >= 5 || !/database is locked|SQLITE_BUSY/.test(`${(err as { code?: string }).code} ${(err as Error).message}`)) throw err;
+      if (attempt >= 5 || !isSqliteBusy(err)) throw err;
       await sleep(100 * attempt);
     }
   }

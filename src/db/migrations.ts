@@ -409,5 +409,5 @@ async function migrate(db: Kysely<unknown>, engine: Engine): Promise<void> {
   const failed = results?.find((r) => r.status === 'Error');
   if (!error && !failed) return;
   const reason = error instanceof Error ? error.message : String(error ?? 'unknown error');
-  throw new Error(`Database migration ${failed?.migrationName ?? ''} failed: ${reason}`);
+  throw new Error(`Database migration ${failed?.migrationName ?? ''} failed: ${reason}`, { cause: error });
 }

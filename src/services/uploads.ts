@@ -1,6 +1,6 @@
 import type { Db } from '../db/connect.js';
 import type { ChainTable, PointTable, UploadTable } from '../db/schema.js';
-import { isUniqueViolation } from '../db/unique-violation.js';
+import { isUniqueViolation } from '../db/engine-errors.js';
 import type { Caller } from '../domain/caller.js';
 import { badRequest, CairnError, conflict, notFound, tooLarge } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
