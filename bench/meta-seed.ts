@@ -1,6 +1,7 @@
 import { encodeManifest, manifestDigest } from '../src/format/manifest.js';
 import { CHUNK_SIZE } from '../src/format/chunk-codec.js';
 import { hashPassword } from '../src/services/passwords.js';
+import { SEARCH_SEPARATOR } from '../src/db/search.js';
 import { heavyChains, type MetaShape } from './meta-shape.js';
 import type { SeedDb } from './meta-sql.js';
 
@@ -74,6 +75,12 @@ function statements(s: MetaShape, passwordHash: string, digest: string): { table
           case when n % 5 = 1 then ${FAR_FUTURE} end, case when ${cancelled('n')} then 'cancelled' else 'active' end,
           bench_ts(n * 30 + 15), case when ${cancelled('n')} then bench_ts(n * 30 + 20) end
         from bench_series where n < ${S}`,
+    },
+    {
+      // What the app keeps on each share for its recipient's search (src/db/search.ts, shareSearchText).
+      table: 'shares (search text)',
+      sql: `update shares set search_text = (select lower(c.name) || '${SEARCH_SEPARATOR}' || lower(c.id) || '${SEARCH_SEPARATOR}' || lower(c.resource_id) || '${SEARCH_SEPARATOR}' || lower(a.email)
+        from chains c join accounts a on a.id = c.account_id where c.id = shares.chain_id)`,
     },
     {
       table: 'events (share.created)',

@@ -1,5 +1,6 @@
 import { Kysely, Migrator, sql, type Migration, type MigrationProvider } from 'kysely';
 import type { Engine } from './schema.js';
+import { SEARCH_SEPARATOR, shareSearchText } from './search.js';
 
 /**
  * Versioned migrations, applied in name order on every start. A migration is
@@ -324,6 +325,30 @@ function migrations(engine: Engine): Record<string, Migration> {
       async up(db: Kysely<unknown>) {
         await db.schema.alterTable('uploads').addColumn('request_key', 'text').execute();
         await sql.raw(`create unique index uploads_request_key on uploads (account_id, request_key) where request_key is not null`).execute(db);
+      },
+    },
+    // A recipient's search of Shared backups looked up each share's chain and owner to test the text: 10,000
+    // index probes for a recipient of 10,000 shares (0.2–0.4 s; docs/performance.md). The text searched is now
+    // kept on the share (search.ts, shareSearchText) and carried by the recipient's list index, so a search
+    // reads that index alone. Trigram indexes were tried first: names that share a prefix ("backup-…") make
+    // every common trigram's posting list long, and a selective search still took 30–60 ms.
+    '0010_share_search_text': {
+      async up(db: Kysely<unknown>) {
+        await db.schema.alterTable('shares').addColumn('search_text', 'text', (c) => c.notNull().defaultTo('')).execute();
+        if (engine === 'postgres') {
+          await sql`update shares set search_text = lower(c.name) || ${SEARCH_SEPARATOR} || lower(c.id) || ${SEARCH_SEPARATOR} || lower(c.resource_id) || ${SEARCH_SEPARATOR} || lower(a.email)
+                    from chains c join accounts a on a.id = c.account_id where c.id = shares.chain_id`.execute(db);
+        } else {
+          // SQLite's lower() folds ASCII only: the text is made here as new shares make it (JavaScript's toLowerCase).
+          const rows = await sql<{ chain_id: string; recipient_id: string; name: string; resource_id: string; email: string }>`
+            select s.chain_id, s.recipient_id, c.name, c.resource_id, a.email from shares s join chains c on c.id = s.chain_id join accounts a on a.id = c.account_id`.execute(db);
+          for (const r of rows.rows)
+            await sql`update shares set search_text = ${shareSearchText({ id: r.chain_id, name: r.name, resource_id: r.resource_id }, r.email)} where chain_id = ${r.chain_id} and recipient_id = ${r.recipient_id}`.execute(db);
+        }
+        await db.schema.dropIndex('shares_recipient_list').execute();
+        // SQLite has no INCLUDE: there the text is the index's last column, which serves the same.
+        const list = 'recipient_id, status, created_at desc, chain_id, expires_at';
+        await sql.raw(engine === 'postgres' ? `create index shares_recipient_list on shares (${list}) include (search_text)` : `create index shares_recipient_list on shares (${list}, search_text)`).execute(db);
       },
     },
   };

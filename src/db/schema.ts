@@ -188,6 +188,8 @@ export interface ShareTable {
   status: 'active' | 'cancelled' | 'expired' | 'removed';
   created_at: string;
   ended_at: string | null;
+  /** What a search of the recipient's Shared backups matches (db/search.ts, shareSearchText). */
+  search_text: string;
 }
 
 export interface ImageTable {

@@ -3,7 +3,7 @@ import type { Db } from '../db/connect.js';
 import { countRows } from '../db/count.js';
 import { inOrderOf, keysetPage } from '../db/keyset.js';
 import { liveShare } from '../db/live-share.js';
-import { anyContains, contains } from '../db/search.js';
+import { anyContains, contains, shareSearchText } from '../db/search.js';
 import type { ChainTable, PointTable } from '../db/schema.js';
 import type { Caller } from '../domain/caller.js';
 import { badRequest, conflict, notFound } from '../domain/errors.js';
@@ -160,8 +160,15 @@ export class ChainsService {
   }
 
   async editChain(caller: Caller, id: string, patch: { name?: string; description?: string }): Promise<ChainView> {
-    await this.access.chain(caller, id, 'write');
-    await this.db.updateTable('chains').set(this.patchOf(patch)).where('id', '=', id).execute();
+    const { chain } = await this.access.chain(caller, id, 'write');
+    const set = this.patchOf(patch);
+    await this.db.transaction().execute(async (tx) => {
+      await tx.updateTable('chains').set(set).where('id', '=', id).execute();
+      if (set.name === undefined || set.name === chain.name) return;
+      // The shares keep the name for their recipients' searches.
+      const owner = await tx.selectFrom('accounts').select('email').where('id', '=', chain.account_id).executeTakeFirstOrThrow();
+      await tx.updateTable('shares').set({ search_text: shareSearchText({ ...chain, name: set.name }, owner.email) }).where('chain_id', '=', id).execute();
+    });
     return this.chainView(await this.chainsQuery().where('chains.id', '=', id).executeTakeFirstOrThrow(), 'owner');
   }
 

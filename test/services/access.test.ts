@@ -39,7 +39,7 @@ async function chainOf(owner: Caller): Promise<{ resourceId: string; chainId: st
 async function share(chainId: string, owner: Caller, recipient: Caller, row: Partial<ShareTable> = {}): Promise<void> {
   await store.meta.db
     .insertInto('shares')
-    .values({ chain_id: chainId, recipient_id: recipient.accountId, owner_id: owner.accountId, note: '', expires_at: null, status: 'active', created_at: nowIso(), ended_at: null, ...row })
+    .values({ chain_id: chainId, recipient_id: recipient.accountId, owner_id: owner.accountId, note: '', expires_at: null, status: 'active', created_at: nowIso(), ended_at: null, search_text: '', ...row })
     .execute();
 }
 

@@ -40,7 +40,7 @@ before(async () => {
       .insertInto('points')
       .values({ id, chain_id: id, account_id: owner.accountId, resource_id: resourceId, parent_id: null, type: 'full', name: '', description: '', status: 'available', snapshot_at: at, logical_size: 0, stored_bytes: 0, job_id: null, created_at: at, committed_at: at, deleted_at: null, purge_after: null })
       .execute();
-    await db.insertInto('shares').values({ chain_id: id, recipient_id: recipient.accountId, owner_id: owner.accountId, note: '', expires_at: null, status: 'active', created_at: at, ended_at: null }).execute();
+    await db.insertInto('shares').values({ chain_id: id, recipient_id: recipient.accountId, owner_id: owner.accountId, note: '', expires_at: null, status: 'active', created_at: at, ended_at: null, search_text: '' }).execute();
     await db.insertInto('events').values({ id: newId('event'), type: 'share.created', chain_id: id, owner_id: owner.accountId, recipient_id: recipient.accountId, actor_id: owner.accountId, data: '{}', created_at: at }).execute();
   }
 });
