@@ -318,6 +318,23 @@ function migrations(engine: Engine): Record<string, Migration> {
         await index('points_purge', 'points', 'purge_after', 'purge_after is not null');
       },
     },
+    '0008_access_keys': {
+      async up(db: Kysely<unknown>) {
+        // QingCloud-style API keys (docs/qingcloud-api.md). The secret must be read back to check
+        // signatures, so it is kept sealed (services/secret-seal.ts), not hashed like a token.
+        await db.schema
+          .createTable('access_keys')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('account_id', 'text', (c) => c.notNull().references('accounts.id').onDelete('cascade'))
+          .addColumn('name', 'text', (c) => c.notNull())
+          .addColumn('secret_sealed', 'text', (c) => c.notNull())
+          .addColumn('status', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .addColumn('last_used_at', 'text')
+          .execute();
+        await db.schema.createIndex('access_keys_account').on('access_keys').columns(['account_id', 'created_at']).execute();
+      },
+    },
   };
 }
 
