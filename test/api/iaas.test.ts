@@ -3,7 +3,11 @@
 // its freshness, every action, every error code, and the owner / recipient / stranger /
 // disabled-key rules, each refusal checked to have changed nothing.
 import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { Cli } from '../helpers/cli.js';
 import { backup, expectError, expectStatus, newAccount, newVolume, randomDisk, type TestAccount } from '../helpers/http.js';
 import { QingCloudClient, qcTime, type QcReply } from '../helpers/qingcloud.js';
 import { startInProcessServer, type InProcessServer } from '../helpers/server.js';
@@ -315,4 +319,29 @@ test('an internal failure gets 5000 and its cause stays in the log', async () =>
   await server.services.meta.db.updateTable('access_keys').set({ secret_sealed: 'aes256gcm:unknown' }).where('id', '=', key.accessKeyId).execute();
   const r = await fail(key, 5000, 'DescribeSnapshots');
   assert.doesNotMatch(r.message, /aes256gcm|newer Cairn/);
+});
+
+test('the CLI: `cairn access-key create --json` prints what QingCloud\'s tools are configured with; list, disable, enable, delete', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'cairn-iaas-cli-'));
+  try {
+    const cli = new Cli(server.url, join(dir, 'config.json'));
+    cli.token = owner.token;
+    const created = await cli.ok(['access-key', 'create', '--name', 'qingcloud-cli']);
+    assert.deepEqual(Object.keys(created).sort(), ['access_key_id', 'secret_access_key']);
+    const key = new QingCloudClient(server.url, created.access_key_id, created.secret_access_key);
+    assert.ok((await key.ok('DescribeVolumes')).volume_set.some((v: { volume_id: string }) => v.volume_id === W.vol));
+    const listed = await cli.ok(['access-key', 'list', '--limit', '100']);
+    const row = listed.items.find((k: { access_key_id: string }) => k.access_key_id === created.access_key_id);
+    assert.equal(row.name, 'qingcloud-cli');
+    assert.ok(!JSON.stringify(listed).includes(created.secret_access_key));
+    assert.equal((await cli.ok(['access-key', 'disable', created.access_key_id])).access_key.status, 'disabled');
+    await fail(key, 1200, 'DescribeVolumes');
+    await cli.ok(['access-key', 'enable', created.access_key_id]);
+    await key.ok('DescribeVolumes');
+    await cli.ok(['access-key', 'delete', created.access_key_id]);
+    await fail(key, 1200, 'DescribeVolumes');
+    await cli.fails(['access-key', 'delete', created.access_key_id], 4);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });
