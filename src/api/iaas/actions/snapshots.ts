@@ -15,6 +15,8 @@ async function writable({ caller, s }: ActionContext, ids: string[]): Promise<vo
 const DescribeSnapshots: Action = async ({ caller, params: p, s }) => {
   const ids = p.list('snapshots');
   const page = p.page();
+  // Accepted for QingCloud's tools; every answer here is already the verbose one.
+  p.flag('verbose');
   const res = await s.chains.listPoints(caller, page, {
     ...(ids.length ? { ids } : {}),
     resource_id: p.string('resource_id'),
@@ -26,7 +28,6 @@ const DescribeSnapshots: Action = async ({ caller, params: p, s }) => {
     }),
     search: p.string('search_word') || undefined,
   });
-  p.flag('verbose');
   return { snapshot_set: res.items.map(({ point, chain }) => snapshotItem(point, chain)), total_count: res.total_count };
 };
 
