@@ -7,6 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { sealSecret } from '../../src/services/secret-seal.js';
 import { Cli } from '../helpers/cli.js';
 import { backup, expectError, expectStatus, newAccount, newVolume, randomDisk, type TestAccount } from '../helpers/http.js';
 import { QingCloudClient, qcTime, type QcReply } from '../helpers/qingcloud.js';
@@ -344,4 +345,28 @@ test('the CLI: `cairn access-key create --json` prints what QingCloud\'s tools a
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+});
+
+test('the issue\'s vector, sent to the server as QingCloud\'s SDK sends it: the signature checks out, and the request is then too old', async () => {
+  // The vector's key, held by the owner; its time_stamp lies in the past, so a good signature gets 1300 and a bad one 1200.
+  await server.services.meta.db
+    .insertInto('access_keys')
+    .values({ id: 'QYACCESSKEYIDEXAMPLE', account_id: owner.id, name: 'vector', secret_sealed: sealSecret('SECRETACCESSKEY'), status: 'active', created_at: new Date().toISOString(), last_used_at: null })
+    .execute();
+  const query =
+    'access_key_id=QYACCESSKEYIDEXAMPLE&action=DescribeSnapshots&limit=20&search_word=web%20backup&signature_method=HmacSHA256&signature_version=1&snapshot_type=1&snapshots.1=ss-abcd1234&time_stamp=2026-12-06T14%3A30%3A10Z&version=1&zone=pek3';
+  const send = async (method: 'GET' | 'POST', signature: string): Promise<QcReply> => {
+    const signed = `${query}&signature=${encodeURIComponent(signature)}`;
+    const res =
+      method === 'GET'
+        ? await fetch(`${server.url}/iaas/?${signed}`)
+        : await fetch(`${server.url}/iaas/`, { method, headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: signed });
+    return res.json();
+  };
+  const fresh = Math.abs(Date.now() - Date.parse('2026-12-06T14:30:10Z')) <= 15 * 60_000;
+  assert.equal((await send('GET', 'yEMCwJIkOXNkiw0iyHA+MJxehY+4XenHaMFtJXQAU1A=')).ret_code, fresh ? 2100 : 1300);
+  assert.equal((await send('POST', 'a+tqUiXJRa3csytuNdNquJhU5R1hPud818yT8CoCHso=')).ret_code, fresh ? 2100 : 1300);
+  // Each method's signature is its own: the GET one does not sign the POST.
+  assert.equal((await send('POST', 'yEMCwJIkOXNkiw0iyHA+MJxehY+4XenHaMFtJXQAU1A=')).ret_code, 1200);
+  assert.equal((await send('GET', 'a+tqUiXJRa3csytuNdNquJhU5R1hPud818yT8CoCHso=')).ret_code, 1200);
 });
