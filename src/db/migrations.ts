@@ -333,6 +333,8 @@ function migrations(engine: Engine): Record<string, Migration> {
           .addColumn('last_used_at', 'text')
           .execute();
         await db.schema.createIndex('access_keys_account').on('access_keys').columns(['account_id', 'created_at']).execute();
+        // QingCloud's DescribeSnapshots lists an account's points across its chains, newest first.
+        await db.schema.createIndex('points_account_snapshot').on('points').columns(['account_id', 'snapshot_at', 'id']).execute();
       },
     },
   };
