@@ -12,6 +12,7 @@ import { errorBody } from './error-body.js';
 import { routeUpgrades } from './chunk-stream.js';
 import type { BufferRecycler } from '../compute/buffer-recycler.js';
 import { registerRoutes } from './routes/index.js';
+import { iaasEndpoint } from './iaas/endpoint.js';
 import { registerConsole } from './static.js';
 import { answers } from './schemas.js';
 import { HealthView } from '../contract/index.js';
@@ -89,6 +90,7 @@ export async function buildServer(services: Services, opts: ServerOptions): Prom
   app.get('/api/v1/openapi.json', { config: { public: true }, schema: { hide: true } }, async () => app.swagger());
   app.get('/api/v1/health', { config: { public: true }, schema: { tags: ['health'], response: answers({ 200: HealthView }) } }, async () => ({ status: 'ok' as const, version: opts.version, engine: opts.engine }));
   await registerRoutes(app, services);
+  await iaasEndpoint(app, services);
   await registerConsole(app, opts.webDir);
   return app;
 }

@@ -4,7 +4,7 @@ import type { Duplex, Readable } from 'node:stream';
 import { CairnError } from '../domain/errors.js';
 import type { Page } from '../domain/page.js';
 import { checkSocketReads } from '../runtime/index.js';
-import type { AccountRef, AccountView, HealthView, NewTokenView, TokenView, JobStatus, JobView, ResourceView } from '../contract/index.js';
+import type { AccessKeyStatus, AccessKeyView, AccountRef, AccountView, HealthView, NewAccessKeyView, NewTokenView, TokenView, JobStatus, JobView, ResourceView } from '../contract/index.js';
 
 // The CLI speaks only HTTP to the server; these are type-only imports of the
 // server's response shapes, so the two cannot drift apart unnoticed.
@@ -12,6 +12,8 @@ export type { Page } from '../domain/page.js';
 export type Account = AccountView;
 export type ApiToken = TokenView;
 export type NewApiToken = NewTokenView;
+export type AccessKey = AccessKeyView;
+export type NewAccessKey = NewAccessKeyView;
 export type Resource = ResourceView;
 export type Job = JobView;
 export type { JobStatus };
@@ -253,6 +255,22 @@ export class CairnClient {
 
   revokeToken(id: string): Promise<{ token: ApiToken }> {
     return this.delete(`/api/v1/tokens/${enc(id)}`);
+  }
+
+  createAccessKey(name?: string): Promise<{ access_key: NewAccessKey }> {
+    return this.post('/api/v1/access-keys', name === undefined ? {} : { name });
+  }
+
+  listAccessKeys(page: PageQuery = {}): Promise<Page<AccessKey>> {
+    return this.get('/api/v1/access-keys', { ...page });
+  }
+
+  setAccessKeyStatus(id: string, status: AccessKeyStatus): Promise<{ access_key: AccessKey }> {
+    return this.patch(`/api/v1/access-keys/${enc(id)}`, { status });
+  }
+
+  deleteAccessKey(id: string): Promise<void> {
+    return this.delete(`/api/v1/access-keys/${enc(id)}`);
   }
 
   createSubaccount(email: string, password: string): Promise<{ account: Account }> {

@@ -327,6 +327,25 @@ function migrations(engine: Engine): Record<string, Migration> {
         await sql.raw(`create unique index uploads_request_key on uploads (account_id, request_key) where request_key is not null`).execute(db);
       },
     },
+    '0008_access_keys': {
+      async up(db: Kysely<unknown>) {
+        // QingCloud-style API keys (docs/qingcloud-api.md). The secret must be read back to check
+        // signatures, so it is kept sealed (services/secret-seal.ts), not hashed like a token.
+        await db.schema
+          .createTable('access_keys')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('account_id', 'text', (c) => c.notNull().references('accounts.id').onDelete('cascade'))
+          .addColumn('name', 'text', (c) => c.notNull())
+          .addColumn('secret_sealed', 'text', (c) => c.notNull())
+          .addColumn('status', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .addColumn('last_used_at', 'text')
+          .execute();
+        await db.schema.createIndex('access_keys_account').on('access_keys').columns(['account_id', 'created_at']).execute();
+        // QingCloud's DescribeSnapshots lists an account's points across its chains, newest first.
+        await db.schema.createIndex('points_account_snapshot').on('points').columns(['account_id', 'snapshot_at', 'id']).execute();
+      },
+    },
     // A recipient's search of Shared backups looked up each share's chain and owner to test the text: 10,000
     // index probes for a recipient of 10,000 shares (0.2–0.4 s; docs/performance.md). The text searched is now
     // kept on the share (search.ts, shareSearchText) and carried by the recipient's list index, so a search

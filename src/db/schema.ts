@@ -34,6 +34,17 @@ export interface ApiTokenTable {
   revoked_at: string | null;
 }
 
+/** A QingCloud-style API key: `id` is its access_key_id; the secret is sealed (services/secret-seal.ts). */
+export interface AccessKeyTable {
+  id: string;
+  account_id: string;
+  name: string;
+  secret_sealed: string;
+  status: 'active' | 'disabled';
+  created_at: string;
+  last_used_at: string | null;
+}
+
 export interface ResourceTable {
   id: string;
   account_id: string;
@@ -253,6 +264,7 @@ export interface Database {
   accounts: AccountTable;
   sessions: SessionTable;
   api_tokens: ApiTokenTable;
+  access_keys: AccessKeyTable;
   resources: ResourceTable;
   disks: DiskTable;
   jobs: JobTable;

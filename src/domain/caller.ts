@@ -5,5 +5,5 @@ export interface Caller {
   isAdmin: boolean;
   parentId: string | null;
   /** How the caller proved who it is; agents and the CLI use tokens, the browser a session. */
-  via: 'session' | 'token' | 'local';
+  via: 'session' | 'token' | 'access_key' | 'local';
 }

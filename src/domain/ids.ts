@@ -18,16 +18,21 @@ export type IdKind = keyof typeof ID_PREFIX;
 
 const ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
 
-/** `prefix-` + 8 lowercase alphanumerics, drawn without modulo bias. */
-export function newId(kind: IdKind): string {
+/** `length` characters of `alphabet` (at most 256 of them), each equally likely: bytes past the last whole multiple of its size are drawn again. */
+export function randomChars(alphabet: string, length: number): string {
+  const bound = 256 - (256 % alphabet.length);
   let out = '';
-  while (out.length < 8) {
-    for (const b of randomBytes(16)) {
-      // 252 = 7 * 36: rejecting bytes above it keeps every character equally likely.
-      if (b < 252 && out.length < 8) out += ALPHABET[b % 36];
+  while (out.length < length) {
+    for (const b of randomBytes(length * 2)) {
+      if (b < bound && out.length < length) out += alphabet[b % alphabet.length];
     }
   }
-  return `${ID_PREFIX[kind]}-${out}`;
+  return out;
+}
+
+/** `prefix-` + 8 lowercase alphanumerics, drawn without modulo bias. */
+export function newId(kind: IdKind): string {
+  return `${ID_PREFIX[kind]}-${randomChars(ALPHABET, 8)}`;
 }
 
 export function idPattern(kind: IdKind): string {

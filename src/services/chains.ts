@@ -18,6 +18,23 @@ import type { ChainDetailView, ChainView, DeletedView, PointDetailView, PointVie
 /** A row of `chainsQuery`: the chain with its aggregates. */
 export type ChainRow = ChainTable & { agent_id: string | null; agent_name: string | null; agent_seen: string | null; resource_name: string | null; point_count: number | string | null; total_size: number | string | null; share_count: number | string | null };
 
+/** What a list of points across chains may be narrowed to (QingCloud's DescribeSnapshots). */
+export interface PointFilter {
+  /** Named points, each through Access: the caller's own or shared with it; any other is not found. */
+  ids?: string[];
+  resource_id?: string;
+  type?: PointTable['type'];
+  /** Available and failed ones when not given: deleted points only when asked for. */
+  statuses?: PointTable['status'][];
+  search?: string;
+}
+
+/** A point with its chain, as a flat list of points shows them. */
+export interface PointInChain {
+  point: PointView;
+  chain: ChainView;
+}
+
 export interface ChainFilter {
   resource_id?: string;
   status?: 'available' | 'deleted';
@@ -144,6 +161,40 @@ export class ChainsService {
       deleted_at: p.deleted_at,
       purge_after: p.purge_after,
       disks: disks.map((d) => ({ name: d.disk_name, size: d.size, role: p.resource_id.startsWith('i-') && d.position > 0 ? 'data' : 'system' })),
+    };
+  }
+
+  /**
+   * Points across chains, newest first: the caller's own, or the named ones it
+   * may read (a recipient sees a shared chain's available points only).
+   */
+  async listPoints(caller: Caller, page: PageRequest, filter: PointFilter = {}): Promise<Page<PointInChain>> {
+    const relations = new Map<string, Relation>();
+    let q = this.db.selectFrom('points').selectAll('points');
+    if (filter.ids) {
+      for (const id of filter.ids) {
+        const grant = await this.access.point(caller, id, 'read');
+        if (grant.point.status !== 'available' && grant.relation !== 'owner') throw notFound('Backup point', id);
+        relations.set(grant.chain.id, grant.relation);
+      }
+      q = q.where('points.id', 'in', filter.ids.length ? filter.ids : ['']);
+    } else {
+      q = q.where('points.account_id', '=', caller.accountId);
+    }
+    q = filter.statuses?.length ? q.where('points.status', 'in', filter.statuses) : filter.ids ? q : q.where('points.status', '!=', 'deleted');
+    if (filter.resource_id) q = q.where('points.resource_id', '=', filter.resource_id);
+    if (filter.type) q = q.where('points.type', '=', filter.type);
+    if (filter.search) q = q.where(anyContains(['points.name', 'points.id', 'points.resource_id'], filter.search));
+    const rows = await q.orderBy('points.snapshot_at', 'desc').orderBy('points.id').offset(page.offset).limit(page.limit).execute();
+    const chainIds = [...new Set(rows.map((r) => r.chain_id))];
+    const chains = chainIds.length ? await this.chainsQuery().where('chains.id', 'in', chainIds).execute() : [];
+    const disks = rows.length ? await this.db.selectFrom('point_disks').selectAll().where('point_id', 'in', rows.map((r) => r.id)).orderBy('position').execute() : [];
+    return {
+      total_count: await countRows(q),
+      items: rows.map((p) => {
+        const chain = chains.find((c) => c.id === p.chain_id)!;
+        return { point: this.pointView(p, chain, disks.filter((d) => d.point_id === p.id)), chain: this.chainView(chain, relations.get(chain.id) ?? 'owner') };
+      }),
     };
   }
 

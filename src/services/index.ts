@@ -3,6 +3,7 @@ import type { ChunkStore } from '../store/chunk-store.js';
 import type { ChunkPool } from '../compute/chunk-pool.js';
 import type { BufferRecycler } from '../compute/buffer-recycler.js';
 import { Access } from './access.js';
+import { AccessKeysService } from './access-keys.js';
 import { AccountsService } from './accounts.js';
 import { AgentsService } from './agents.js';
 import { BackupDataService } from './backup-data.js';
@@ -59,6 +60,7 @@ export function createServices(meta: MetadataStore, store: ChunkStore, blobSlots
     jobs,
     chains,
     accounts: new AccountsService(db, access, { openRegistration: settings.openRegistration }),
+    accessKeys: new AccessKeysService(db),
     resources: new ResourcesService(db, access),
     uploads: new UploadsService(db, store, access, jobs, { chainMaxLength: settings.chainMaxLength, idleMs: settings.uploadIdleMs }, pool),
     data,

@@ -78,9 +78,12 @@ export class JobsService {
     return row;
   }
 
-  async list(caller: Caller, page: PageRequest, filter: { status?: JobStatus; resourceId?: string } = {}): Promise<Page<JobView>> {
+  async list(caller: Caller, page: PageRequest, filter: { status?: JobStatus | JobStatus[]; resourceId?: string; ids?: string[]; action?: string } = {}): Promise<Page<JobView>> {
     let q = this.db.selectFrom('jobs').selectAll().where('account_id', '=', caller.accountId);
-    if (filter.status) q = q.where('status', '=', filter.status);
+    if (typeof filter.status === 'string') q = q.where('status', '=', filter.status);
+    else if (filter.status?.length) q = q.where('status', 'in', filter.status);
+    if (filter.ids) q = q.where('id', 'in', filter.ids.length ? filter.ids : ['']);
+    if (filter.action) q = q.where('action', '=', filter.action);
     if (filter.resourceId) q = q.where('resource_id', '=', filter.resourceId);
     const rows = await q.orderBy('created_at', 'desc').orderBy('id').offset(page.offset).limit(page.limit).execute();
     return { total_count: await countRows(q), items: rows.map(jobView) };

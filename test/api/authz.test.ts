@@ -84,6 +84,9 @@ interface World {
   notification: string;
   freshVolume(): Promise<string>;
   freshToken(): Promise<string>;
+  /** The owner's access key (its access_key_id). */
+  accessKey: string;
+  freshAccessKey(): Promise<string>;
   freshSubaccount(): Promise<string>;
   freshIncremental(): Promise<string>;
   freshDeletedPoint(): Promise<string>;
@@ -153,6 +156,12 @@ const ROUTES: Row[] = [
   { route: 'POST /api/v1/tokens', body: () => ({ name: 'authz' }), expect: ANY_ACCOUNT_CREATES },
   { route: 'GET /api/v1/tokens', ownerSees: (w) => w.owner.tokenId, expect: ANY_ACCOUNT },
   { route: 'DELETE /api/v1/tokens/{id}', id: (w) => w.freshToken(), expect: OWNER_ONLY },
+
+  // Access keys of QingCloud's action API (/iaas/ is tested in iaas.test.ts)
+  { route: 'POST /api/v1/access-keys', body: () => ({ name: 'authz' }), expect: ANY_ACCOUNT_CREATES },
+  { route: 'GET /api/v1/access-keys', ownerSees: (w) => w.accessKey, expect: ANY_ACCOUNT },
+  { route: 'PATCH /api/v1/access-keys/{id}', id: (w) => w.accessKey, body: () => ({ status: 'active' }), expect: OWNER_ONLY },
+  { route: 'DELETE /api/v1/access-keys/{id}', id: (w) => w.freshAccessKey(), expect: OWNER_ONLY_204 },
 
   // Sub-accounts: the parent manages them; a sub-account manages nothing, not even itself
   { route: 'POST /api/v1/subaccounts', body: credentials, expect: { anon: 401, owner: 201, other: 201, sub: 403, admin: 201 } },
@@ -297,6 +306,10 @@ before(async () => {
   const binnedChain = keep((await backup(o, binned, [randomDisk()], 'full')).id);
   expectStatus(await o.delete(`/chains/${binnedChain}`), 200);
 
+  const key = expectStatus(await o.post('/access-keys', { name: 'owner key' }), 201).access_key;
+  const accessKey = keep(key.access_key_id as string);
+  const accessSecret = key.secret_access_key as string;
+
   let theUpload: Promise<string> | undefined;
   const spare = keepShared(await newBackedVolume('spare'));
   await shareWithRecipient(keepShared((await backup(o, spare, [randomDisk()], 'full')).chain_id));
@@ -310,6 +323,8 @@ before(async () => {
     pending: randomDisk(),
     freshVolume: () => newVolume(o, 'doomed').then(keep),
     freshToken: async () => keep(expectStatus(await o.post('/tokens', { name: 'doomed' }), 201).token.id),
+    accessKey,
+    freshAccessKey: async () => keep(expectStatus(await o.post('/access-keys', { name: 'doomed' }), 201).access_key.access_key_id),
     freshSubaccount: async () => expectStatus(await o.post('/subaccounts', credentials()), 201).account.id,
     freshSharedChain: async () => shareWithRecipient(keepShared((await backup(o, keepShared(await newBackedVolume('doomed chain')), [randomDisk()], 'full')).chain_id)),
     freshIncremental: async () => keepShared((await backup(o, spare, [randomDisk()])).id),
@@ -328,7 +343,7 @@ before(async () => {
     freshImage: async () => keep(expectStatus(await o.post('/images', { point_id: first.id, name: 'doomed image' }), 201).image.id),
     agentAlive: async () => void expectStatus(await o.post(`/agents/${agent}/poll`, undefined, { query: { claim: false } }), 200),
   };
-  for (const s of [owner.tokenId, owner.token, digest]) secrets.add(s);
+  for (const s of [owner.tokenId, owner.token, digest, accessKey, accessSecret]) secrets.add(s);
 
   const spec = expectStatus(await api(server.url).get('/openapi.json'), 200);
   routesInSpec = Object.entries(spec.paths as Record<string, Record<string, unknown>>).flatMap(([path, ops]) =>
@@ -405,7 +420,8 @@ test('every route, called by anon, owner, another account, a sub-account and an 
         }
         if (want === 404 && id && who !== 'owner') {
           // Someone else's ID must look exactly like one that does not exist (the owner knows its own exist).
-          const unknown = unknownId(id.slice(0, id.indexOf('-')));
+          // Access keys' IDs are QingCloud's: 20 uppercase letters and digits, no prefix.
+          const unknown = id.includes('-') ? unknownId(id.slice(0, id.indexOf('-'))) : Array.from({ length: 20 }, () => 'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789'[Math.floor(Math.random() * 36)]).join('');
           const ghost = await send(who, method, fill(template, { ...params, id: unknown }), row);
           assert.equal(ghost.res.status, 404, `${who}: unknown ID: ${ghost.res.text}`);
           assert.equal(res.body.error.code, ghost.res.body.error.code);

@@ -97,6 +97,7 @@ test('real answers match their declared schema and carry every field the service
     [null, '/api/v1/health', '/health', null],
     [alice, '/api/v1/account', '/account', async () => ({ account: await s.accounts.me(a) })],
     [alice, '/api/v1/tokens', '/tokens', null],
+    [alice, '/api/v1/access-keys', '/access-keys', () => s.accessKeys.list(a, page)],
     [alice, '/api/v1/resources', '/resources', () => s.resources.list(a, page)],
     [alice, '/api/v1/resources/{id}', `/resources/${vol}`, async () => ({ resource: await s.resources.get(a, vol) })],
     [alice, '/api/v1/agents', '/agents', async () => ({ total_count: 1, items: await s.agents.list(a) })],

@@ -89,6 +89,11 @@ const L = {
     recycleEmpty: '回收站是空的',
     createToken: '创建密钥',
     newToken: '新密钥',
+    createKey: '创建 API 密钥',
+    keyId: 'API 密钥 ID',
+    keySecret: '私钥',
+    disableKey: '禁用',
+    keyDisabled: '已禁用',
     name: '名称',
     imagesEmpty: '还没有镜像',
     description: '描述',
@@ -161,6 +166,11 @@ const L = {
     recycleEmpty: 'The recycle bin is empty',
     createToken: 'Create token',
     newToken: 'New token',
+    createKey: 'Create access key',
+    keyId: 'Access key ID',
+    keySecret: 'Secret access key',
+    disableKey: 'Disable',
+    keyDisabled: 'Disabled',
     name: 'Name',
     imagesEmpty: 'No images yet',
     description: 'Description',
@@ -656,6 +666,23 @@ async function walk(t: TestContext, w: World): Promise<void> {
       await expectText(op.locator('main tbody'), `ci-${lang}`);
       await assertLabelled(op, 'API tokens');
       await shot(op, lang, 'tokens');
+      // The access keys of QingCloud's action API, on the same page.
+      await op.getByRole('button', { name: l.createKey, exact: true }).click();
+      const keyDialog = op.getByRole('dialog');
+      await keyDialog.getByLabel(l.name, { exact: true }).fill(`sdk-${lang}`);
+      await keyDialog.getByRole('button', { name: l.ok, exact: true }).click();
+      const keyId = await eventually('the key ID is shown', () => keyDialog.getByLabel(l.keyId, { exact: true }).inputValue(), (v) => /^[A-Z0-9]{20}$/.test(v));
+      assert.match(await keyDialog.getByLabel(l.keySecret, { exact: true }).inputValue(), /^[A-Za-z0-9]{40}$/, 'the secret is shown once');
+      await assertLabelled(op, 'new access key dialog');
+      await shot(op, lang, 'access-key-created-dialog', false);
+      await op.keyboard.press('Escape');
+      const keyRow = op.locator('main tr').filter({ hasText: keyId });
+      await expectText(keyRow, `sdk-${lang}`);
+      await keyRow.getByRole('button', { name: `${l.disableKey} sdk-${lang}`, exact: true }).click();
+      await expectText(keyRow, l.keyDisabled, 'the key is disabled');
+      assert.equal((await owner.api.get('/access-keys')).body.items.find((k: { access_key_id: string }) => k.access_key_id === keyId).status, 'disabled');
+      await assertLabelled(op, 'access keys');
+      await shot(op, lang, 'access-keys');
       await go(op, l, l.activity);
       await expectText(op.locator('main'), l.removedEvent);
       await shot(op, lang, 'activity-owner');

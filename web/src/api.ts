@@ -8,6 +8,8 @@ export type {
   AccountRef,
   TokenView as ApiToken,
   NewTokenView as NewApiToken,
+  AccessKeyView as AccessKey,
+  NewAccessKeyView as NewAccessKey,
   DiskView as Disk,
   AgentRef,
   ResourceView as Resource,

@@ -350,6 +350,20 @@ const M = {
   'tokens.secretLabel': { en: 'New token', zh: '新密钥' },
   'tokens.emptyTitle': { en: 'No API tokens', zh: '没有 API 密钥' },
   'tokens.emptyBody': { en: 'Run cairn login on a machine, or create one here for a program.', zh: '在机器上运行 cairn login，或在此为程序创建一个。' },
+  // access keys (QingCloud's action API at /iaas/)
+  'keys.title': { en: 'Access keys for QingCloud\'s SDKs and CLI', zh: '青云 SDK 与命令行的 API 密钥' },
+  'keys.intro': { en: 'QingCloud\'s SDKs and qingcloud-cli sign their requests with an access key. Point them at this server\'s /iaas/ and they manage your backups unchanged. `cairn access-key create` makes one too.', zh: '青云的 SDK 和 qingcloud-cli 用 API 密钥签名请求。将它们指向本服务器的 /iaas/，即可原样管理您的备份。也可用 `cairn access-key create` 创建。' },
+  'keys.create': { en: 'Create access key', zh: '创建 API 密钥' },
+  'keys.id': { en: 'Access key ID', zh: 'API 密钥 ID' },
+  'keys.secretLabel': { en: 'Secret access key', zh: '私钥' },
+  'keys.secret': { en: 'The secret, shown only now: copy it with the ID (qy_access_key_id and qy_secret_access_key in qingcloud-cli\'s config).', zh: '私钥只显示这一次：请与 ID 一起复制（即 qingcloud-cli 配置中的 qy_access_key_id 和 qy_secret_access_key）。' },
+  'keys.disable': { en: 'Disable', zh: '禁用' },
+  'keys.enable': { en: 'Enable', zh: '启用' },
+  'keys.delete': { en: 'Delete', zh: '删除' },
+  'keys.deleteTitle': { en: 'Delete access key', zh: '删除 API 密钥' },
+  'keys.deleteBody': { en: 'Key {name} ({id}) is deleted for good; programs signing with it are refused at once.', zh: '密钥 {name}（{id}）将被永久删除；用它签名的程序将立即被拒绝。' },
+  'keys.emptyTitle': { en: 'No access keys', zh: '没有 API 密钥' },
+  'keys.emptyBody': { en: 'Create one to use QingCloud\'s SDKs or qingcloud-cli with this server.', zh: '创建一个，即可在本服务器上使用青云的 SDK 或 qingcloud-cli。' },
 
   // errors
   'error.generic': { en: 'Something went wrong: {message}', zh: '出错了：{message}' },

@@ -1,5 +1,6 @@
 import type { Services } from '../../services/index.js';
 import type { Api } from '../types.js';
+import { accessKeyRoutes } from './access-keys.js';
 import { accountRoutes } from './accounts.js';
 import { backupRoutes } from './backups.js';
 import { jobRoutes } from './jobs.js';
@@ -8,6 +9,7 @@ import { sharingRoutes } from './sharing.js';
 
 export async function registerRoutes(app: Api, s: Services): Promise<void> {
   accountRoutes(app, s);
+  accessKeyRoutes(app, s);
   resourceRoutes(app, s);
   jobRoutes(app, s);
   backupRoutes(app, s);

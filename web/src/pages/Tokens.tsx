@@ -9,6 +9,7 @@ import { Pager } from '../ui/Pager';
 import { Empty, LoadError, Status } from '../ui/States';
 import { useListParams } from '../ui/Toolbar';
 import { useFetch } from '../ui/useFetch';
+import { AccessKeysSection } from './AccessKeys';
 import { NameAndId, PageHead, usePageTitle } from './common';
 
 /** API 密钥: the secret is shown once, right after creation. */
@@ -77,6 +78,7 @@ export function TokensPage() {
           }}
         />
       ) : null}
+      <AccessKeysSection />
     </section>
   );
 }
