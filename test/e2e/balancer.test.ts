@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
-import { copyFile } from 'node:fs/promises';
+import { copyFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test, type TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { needBalancer, startCluster, type Cluster } from '../helpers/balancer.js';
-import type { TestServer } from '../helpers/server.js';
+import { startServer, type TestServer } from '../helpers/server.js';
+import { serverStoreEnv, TEST_STORE } from '../helpers/s3.js';
 import { cliUser, fillRandom, makeRawDisk, MiB, storedChunks, until, type CliUser } from '../helpers/cli.js';
 import { filesEqual, makeTempDir, removeTempDir } from '../helpers/disk-images.js';
 import { api, expectError, expectStatus, login, PASSWORD, randomEmail, type Json } from '../helpers/http.js';
@@ -201,6 +202,51 @@ test('an agent works through the balancer: registered on one server, polling bot
     const force = setTimeout(() => agent.child.kill('SIGKILL'), 5_000);
     await agent.kill('SIGTERM');
     clearTimeout(force);
+  }
+});
+
+test('a server killed with SIGKILL in the middle of a restore: the restore carries on through the other and is bit-exact', async (t) => {
+  if (!(await ready(t))) return;
+  const victim = cluster!.servers[0]!;
+  const size = 160 * MiB;
+  const disk = await makeRawDisk(path('r.img'), size, size, 'balancer-r');
+  const vol = (await owner.cli.ok(['resource', 'create', '--kind', 'volume', '--name', 'killed-mid-restore', '--disk', `root:${size / MiB}M`])).resource.id;
+  const point = (await owner.cli.ok(['backup', vol, '--disk', disk])).point;
+  const target = path('r-restored.img');
+  const proc = owner.cli.spawn(['restore', point.id, '--to', target]);
+  try {
+    // Cut it once a few chunks have landed: the file's allocated blocks grow as the restore writes.
+    await until('a few chunks of the restore to be written', async () => ((await stat(target).catch(() => undefined))?.blocks ?? 0) * 512 >= 12 * MiB, 60_000, 10);
+    assert.equal((await victim.kill('SIGKILL')).signal, 'SIGKILL');
+    const exit = await Promise.race([
+      proc.exited,
+      new Promise<never>((_, reject) => setTimeout(() => reject(new Error('the restore client hung after a server died')), 120_000).unref()),
+    ]);
+    assert.equal(exit.code, 0, `the restore carries on through the other server:\n${exit.stderr}`);
+    assert.ok(await filesEqual(target, disk), 'the restore is bit-exact after the server died');
+    const served = new Set((await logged()).filter((l) => l.request.includes(`/points/${point.id}/`)).map((l) => l.upstream));
+    assert.ok(served.has(new URL(victim.url).host), `the server that died served part of the restore (served by ${[...served].join(', ')})`);
+  } finally {
+    await proc.kill('SIGKILL');
+    // The same server again, on its address, so that the balancer has two once more.
+    cluster!.servers[0] = await startServer({
+      database: cluster!.database,
+      dataDir: cluster!.dataDir,
+      args: ['--trust-proxy', '127.0.0.1', '--gc-grace-seconds', String(GC_GRACE_S), '--port', new URL(victim.url).port],
+      env: TEST_STORE === 's3' ? serverStoreEnv(cluster!.dataDir) : {},
+    });
+    // nginx keeps a server that failed out of its pool for fail_timeout (10 s): wait until it is back in.
+    const back = new URL(victim.url).host;
+    const seen = (await logged()).length;
+    await until(
+      'the balancer to send requests to the restarted server',
+      async () => {
+        await fetch(`${cluster!.url}/api/v1/health`).then((r) => r.arrayBuffer());
+        return (await logged()).slice(seen).some((l) => l.upstream === back && l.status === 200);
+      },
+      30_000,
+      200,
+    );
   }
 });
 
