@@ -318,6 +318,80 @@ function migrations(engine: Engine): Record<string, Migration> {
         await index('points_purge', 'points', 'purge_after', 'purge_after is not null');
       },
     },
+    // Backup policies and tasks (docs/tasks.md): when, what, how long to keep, and whom to tell.
+    '0009_backup_tasks': {
+      async up(db: Kysely<unknown>) {
+        // Chains made before tasks existed were all made by hand.
+        await db.schema.alterTable('chains').addColumn('origin', 'text', (c) => c.notNull().defaultTo('manual')).execute();
+        await db.schema
+          .createTable('backup_policies')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('account_id', 'text', (c) => c.notNull().references('accounts.id').onDelete('cascade'))
+          .addColumn('name', 'text', (c) => c.notNull())
+          .addColumn('repeat', 'text', (c) => c.notNull())
+          .addColumn('schedule', 'text', (c) => c.notNull())
+          .addColumn('timezone', 'text', (c) => c.notNull())
+          .addColumn('anchor_at', 'text', (c) => c.notNull())
+          .addColumn('notify_on', 'text', (c) => c.notNull())
+          .addColumn('emails', 'text', (c) => c.notNull())
+          .addColumn('webhooks', 'text', (c) => c.notNull())
+          .addColumn('webhook_secret', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .addColumn('updated_at', 'text', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('backup_policies_account').on('backup_policies').columns(['account_id', 'created_at']).execute();
+        await db.schema
+          .createTable('backup_tasks')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('account_id', 'text', (c) => c.notNull().references('accounts.id').onDelete('cascade'))
+          .addColumn('name', 'text', (c) => c.notNull())
+          .addColumn('policy_id', 'text', (c) => c.notNull().references('backup_policies.id'))
+          .addColumn('backup_type', 'text', (c) => c.notNull())
+          .addColumn('chain_length', 'integer', (c) => c.notNull())
+          .addColumn('keep_chains', 'integer')
+          .addColumn('enabled', 'integer', (c) => c.notNull())
+          .addColumn('run_count', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('last_run_at', 'text')
+          .addColumn('last_result', 'text')
+          .addColumn('next_run_at', 'text')
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .addColumn('updated_at', 'text', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('backup_tasks_account').on('backup_tasks').columns(['account_id', 'created_at']).execute();
+        await db.schema.createIndex('backup_tasks_policy').on('backup_tasks').column('policy_id').execute();
+        // The scheduler asks every round for enabled tasks that are due.
+        await db.schema.createIndex('backup_tasks_due').on('backup_tasks').columns(['enabled', 'next_run_at']).execute();
+        await db.schema
+          .createTable('backup_task_resources')
+          .addColumn('task_id', 'text', (c) => c.notNull().references('backup_tasks.id').onDelete('cascade'))
+          .addColumn('resource_id', 'text', (c) => c.notNull().references('resources.id').onDelete('cascade'))
+          .addPrimaryKeyConstraint('backup_task_resources_pk', ['task_id', 'resource_id'])
+          .execute();
+        await db.schema.createIndex('backup_task_resources_resource').on('backup_task_resources').column('resource_id').execute();
+        await db.schema
+          .createTable('backup_runs')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('task_id', 'text', (c) => c.notNull().references('backup_tasks.id').onDelete('cascade'))
+          .addColumn('account_id', 'text', (c) => c.notNull())
+          .addColumn('trigger', 'text', (c) => c.notNull())
+          .addColumn('scheduled_for', 'text', (c) => c.notNull())
+          .addColumn('status', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .addColumn('finished_at', 'text')
+          .execute();
+        await db.schema.createIndex('backup_runs_task').on('backup_runs').columns(['task_id', 'created_at']).execute();
+        await db.schema.createIndex('backup_runs_status').on('backup_runs').column('status').execute();
+        await db.schema
+          .createTable('backup_run_items')
+          .addColumn('run_id', 'text', (c) => c.notNull().references('backup_runs.id').onDelete('cascade'))
+          .addColumn('resource_id', 'text', (c) => c.notNull())
+          .addColumn('job_id', 'text')
+          .addColumn('status', 'text', (c) => c.notNull())
+          .addColumn('error', 'text')
+          .addPrimaryKeyConstraint('backup_run_items_pk', ['run_id', 'resource_id'])
+          .execute();
+      },
+    },
   };
 }
 

@@ -12,6 +12,9 @@ export const ID_PREFIX = {
   agent: 'agt',
   event: 'ev',
   notification: 'ntf',
+  policy: 'bp',
+  task: 'bt',
+  run: 'br',
 } as const;
 
 export type IdKind = keyof typeof ID_PREFIX;

@@ -14,6 +14,9 @@ import { ImagesService } from './images.js';
 import { ResourcesService } from './resources.js';
 import { SharesService } from './shares.js';
 import { UploadsService } from './uploads.js';
+import { BackupPoliciesService } from './backup-policies.js';
+import { BackupScheduler } from './backup-scheduler.js';
+import { BackupTasksService } from './backup-tasks.js';
 
 export interface ServiceSettings {
   openRegistration: boolean;
@@ -40,7 +43,15 @@ export const DEFAULT_SETTINGS: ServiceSettings = {
  * slots chunk blobs are read into (blobSlotPool in app.ts). The API and the
  * local CLI commands both use this.
  */
-export function createServices(meta: MetadataStore, store: ChunkStore, blobSlots: BufferRecycler, settings: ServiceSettings = DEFAULT_SETTINGS, pool?: ChunkPool) {
+export function createServices(
+  meta: MetadataStore,
+  store: ChunkStore,
+  blobSlots: BufferRecycler,
+  settings: ServiceSettings = DEFAULT_SETTINGS,
+  pool?: ChunkPool,
+  /** What "now" is to the backup schedules; tests pass their own. */
+  clock: () => Date = () => new Date(),
+) {
   const db = meta.db;
   const access = new Access(db);
   const jobs = new JobsService(db, access);
@@ -51,6 +62,7 @@ export function createServices(meta: MetadataStore, store: ChunkStore, blobSlots
   const images = new ImagesService(db, access, data, events);
   const gc = new GarbageCollector(db, store, settings);
   gc.addManifestReferences((among) => images.liveManifests(among));
+  const scheduler = new BackupScheduler(db, access, chains, clock);
   return {
     meta,
     store,
@@ -67,6 +79,9 @@ export function createServices(meta: MetadataStore, store: ChunkStore, blobSlots
     events,
     shares,
     images,
+    policies: new BackupPoliciesService(db, access, clock),
+    tasks: new BackupTasksService(db, access, scheduler, settings, clock),
+    scheduler,
   };
 }
 

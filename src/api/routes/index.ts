@@ -5,6 +5,7 @@ import { backupRoutes } from './backups.js';
 import { jobRoutes } from './jobs.js';
 import { resourceRoutes } from './resources.js';
 import { sharingRoutes } from './sharing.js';
+import { taskRoutes } from './tasks.js';
 
 export async function registerRoutes(app: Api, s: Services): Promise<void> {
   accountRoutes(app, s);
@@ -12,4 +13,5 @@ export async function registerRoutes(app: Api, s: Services): Promise<void> {
   jobRoutes(app, s);
   backupRoutes(app, s);
   sharingRoutes(app, s);
+  taskRoutes(app, s);
 }
