@@ -21,6 +21,7 @@ export const ScheduleSpec = Type.Union([
 ]);
 export type ScheduleSpec = Static<typeof ScheduleSpec>;
 
+export const Language = Type.Union([Type.Literal('zh'), Type.Literal('en')]);
 export const Repeat = Type.Union([Type.Literal('repeating'), Type.Literal('once')]);
 export const NotifyEvent = Type.Union([Type.Literal('success'), Type.Literal('failure')]);
 export type NotifyEvent = Static<typeof NotifyEvent>;
@@ -40,6 +41,8 @@ export const PolicyView = Type.Object({
   webhooks: Type.Array(Type.String()),
   /** Key of the webhooks' HMAC-SHA256 signature (docs/tasks.md). */
   webhook_secret: Type.String(),
+  /** The language of its mails. */
+  language: Language,
   task_count: Type.Integer(),
   created_at: Timestamp,
   updated_at: Timestamp,
@@ -87,3 +90,20 @@ export const RunView = Type.Object({
   finished_at: Nullable(Timestamp),
 });
 export type RunView = Static<typeof RunView>;
+
+/** One mail or webhook call about a run, with what came of it. */
+export const DeliveryView = Type.Object({
+  id: Type.String(),
+  run_id: Type.String(),
+  channel: Type.Union([Type.Literal('webhook'), Type.Literal('email')]),
+  target: Type.String(),
+  event: NotifyEvent,
+  status: Type.Union([Type.Literal('pending'), Type.Literal('delivered'), Type.Literal('failed')]),
+  attempts: Type.Integer(),
+  next_attempt_at: Nullable(Timestamp),
+  response_status: Nullable(Type.Integer()),
+  last_error: Nullable(Type.String()),
+  created_at: Timestamp,
+  delivered_at: Nullable(Timestamp),
+});
+export type DeliveryView = Static<typeof DeliveryView>;

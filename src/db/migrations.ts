@@ -336,6 +336,7 @@ function migrations(engine: Engine): Record<string, Migration> {
           .addColumn('emails', 'text', (c) => c.notNull())
           .addColumn('webhooks', 'text', (c) => c.notNull())
           .addColumn('webhook_secret', 'text', (c) => c.notNull())
+          .addColumn('language', 'text', (c) => c.notNull())
           .addColumn('created_at', 'text', (c) => c.notNull())
           .addColumn('updated_at', 'text', (c) => c.notNull())
           .execute();
@@ -390,6 +391,28 @@ function migrations(engine: Engine): Record<string, Migration> {
           .addColumn('error', 'text')
           .addPrimaryKeyConstraint('backup_run_items_pk', ['run_id', 'resource_id'])
           .execute();
+        // Every mail and webhook call a run's end makes, kept with its attempts: shown to the owner, retried with backoff.
+        await db.schema
+          .createTable('notification_deliveries')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('account_id', 'text', (c) => c.notNull().references('accounts.id').onDelete('cascade'))
+          .addColumn('policy_id', 'text', (c) => c.notNull().references('backup_policies.id').onDelete('cascade'))
+          .addColumn('run_id', 'text', (c) => c.notNull())
+          .addColumn('channel', 'text', (c) => c.notNull())
+          .addColumn('target', 'text', (c) => c.notNull())
+          .addColumn('event', 'text', (c) => c.notNull())
+          .addColumn('subject', 'text', (c) => c.notNull())
+          .addColumn('body', 'text', (c) => c.notNull())
+          .addColumn('status', 'text', (c) => c.notNull())
+          .addColumn('attempts', 'integer', (c) => c.notNull())
+          .addColumn('next_attempt_at', 'text')
+          .addColumn('response_status', 'integer')
+          .addColumn('last_error', 'text')
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .addColumn('delivered_at', 'text')
+          .execute();
+        await db.schema.createIndex('notification_deliveries_policy').on('notification_deliveries').columns(['policy_id', 'created_at']).execute();
+        await db.schema.createIndex('notification_deliveries_due').on('notification_deliveries').columns(['status', 'next_attempt_at']).execute();
       },
     },
   };

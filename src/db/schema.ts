@@ -265,6 +265,8 @@ export interface BackupPolicyTable {
   webhooks: string;
   /** Signs webhook bodies (HMAC-SHA256); shown to the owner only. */
   webhook_secret: string;
+  /** The language of its mails (accounts have none yet). */
+  language: 'zh' | 'en';
   created_at: string;
   updated_at: string;
 }
@@ -314,6 +316,28 @@ export interface BackupRunItemTable {
   error: string | null;
 }
 
+/** One mail or webhook call about a run's end; `body` is sent byte for byte on every attempt, so its signature holds. */
+export interface NotificationDeliveryTable {
+  id: string;
+  account_id: string;
+  policy_id: string;
+  run_id: string;
+  channel: 'webhook' | 'email';
+  /** The URL or the mail address. */
+  target: string;
+  event: 'success' | 'failure';
+  /** The mail's subject; empty for a webhook. */
+  subject: string;
+  body: string;
+  status: 'pending' | 'delivered' | 'failed';
+  attempts: number;
+  next_attempt_at: string | null;
+  response_status: number | null;
+  last_error: string | null;
+  created_at: string;
+  delivered_at: string | null;
+}
+
 export interface Database {
   accounts: AccountTable;
   sessions: SessionTable;
@@ -343,4 +367,5 @@ export interface Database {
   backup_task_resources: BackupTaskResourceTable;
   backup_runs: BackupRunTable;
   backup_run_items: BackupRunItemTable;
+  notification_deliveries: NotificationDeliveryTable;
 }

@@ -15,6 +15,7 @@ export const ID_PREFIX = {
   policy: 'bp',
   task: 'bt',
   run: 'br',
+  delivery: 'dlv',
 } as const;
 
 export type IdKind = keyof typeof ID_PREFIX;

@@ -21,6 +21,7 @@ export interface PolicyInput {
   notify_on?: NotifyEvent[];
   emails?: string[];
   webhooks?: string[];
+  language?: 'zh' | 'en';
 }
 
 export const timingOf = (p: BackupPolicyTable): PolicyTiming => ({
@@ -97,6 +98,7 @@ export class BackupPoliciesService {
       notify_on: input.notify_on ?? (JSON.parse(old.notify_on) as NotifyEvent[]),
       emails: input.emails ?? (JSON.parse(old.emails) as string[]),
       webhooks: input.webhooks ?? (JSON.parse(old.webhooks) as string[]),
+      language: input.language ?? old.language,
     };
     const fields = this.checked(merged, at);
     const timingChanged = input.schedule !== undefined || input.repeat !== undefined || input.timezone !== undefined;
@@ -130,7 +132,17 @@ export class BackupPoliciesService {
     const notify_on = [...new Set(input.notify_on ?? ['failure'])];
     const emails = checkList(input.emails, 'emails', (e) => normalizeEmail(e));
     const webhooks = checkList(input.webhooks, 'webhooks', checkWebhook);
-    return { name, repeat, schedule: JSON.stringify(schedule), timezone, anchor_at, notify_on: JSON.stringify(notify_on), emails: JSON.stringify(emails), webhooks: JSON.stringify(webhooks) };
+    return {
+      name,
+      repeat,
+      schedule: JSON.stringify(schedule),
+      timezone,
+      anchor_at,
+      notify_on: JSON.stringify(notify_on),
+      emails: JSON.stringify(emails),
+      webhooks: JSON.stringify(webhooks),
+      language: input.language ?? 'en',
+    };
   }
 
   private async view(p: BackupPolicyTable): Promise<PolicyView> {
@@ -148,6 +160,7 @@ export class BackupPoliciesService {
       emails: JSON.parse(p.emails) as string[],
       webhooks: JSON.parse(p.webhooks) as string[],
       webhook_secret: p.webhook_secret,
+      language: p.language,
       task_count: Number(n.n),
       created_at: p.created_at,
       updated_at: p.updated_at,

@@ -165,6 +165,13 @@ export function housekeepingTasks(services: Services, settings: { agentTimeoutMs
       },
     },
     {
+      name: 'notifications',
+      async run() {
+        const r = await services.notifier.deliverDue();
+        if (r.delivered || r.failed) log.info(r, 'backup notifications sent');
+      },
+    },
+    {
       name: 'gc',
       everyMs: settings.gcIntervalMs,
       async run() {

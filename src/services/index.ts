@@ -17,6 +17,8 @@ import { UploadsService } from './uploads.js';
 import { BackupPoliciesService } from './backup-policies.js';
 import { BackupScheduler } from './backup-scheduler.js';
 import { BackupTasksService } from './backup-tasks.js';
+import { BackupNotifier } from './backup-notifier.js';
+import { smtpMailer, type SmtpSettings } from './mailer.js';
 
 export interface ServiceSettings {
   openRegistration: boolean;
@@ -26,6 +28,10 @@ export interface ServiceSettings {
   uploadIdleMs: number;
   maxRecipientsPerChain: number;
   maxSharesPerAccount: number;
+  /** Mail for backup policies' recipients; null sends none. */
+  smtp: SmtpSettings | null;
+  /** The wait before a failed notification is tried again; it grows fourfold each time. */
+  notifyRetryBaseMs: number;
 }
 
 export const DEFAULT_SETTINGS: ServiceSettings = {
@@ -36,6 +42,8 @@ export const DEFAULT_SETTINGS: ServiceSettings = {
   uploadIdleMs: 120_000,
   maxRecipientsPerChain: 100,
   maxSharesPerAccount: 10_000,
+  smtp: null,
+  notifyRetryBaseMs: 30_000,
 };
 
 /**
@@ -63,6 +71,8 @@ export function createServices(
   const gc = new GarbageCollector(db, store, settings);
   gc.addManifestReferences((among) => images.liveManifests(among));
   const scheduler = new BackupScheduler(db, access, chains, clock);
+  const notifier = new BackupNotifier(db, access, settings.smtp ? smtpMailer(settings.smtp) : null, { retryBaseMs: settings.notifyRetryBaseMs }, clock);
+  scheduler.onRunFinished(notifier);
   return {
     meta,
     store,
@@ -82,6 +92,7 @@ export function createServices(
     policies: new BackupPoliciesService(db, access, clock),
     tasks: new BackupTasksService(db, access, scheduler, settings, clock),
     scheduler,
+    notifier,
   };
 }
 

@@ -3,7 +3,7 @@ import type { Services } from '../../services/index.js';
 import { pageOf } from '../../domain/page.js';
 import { callerOf } from '../auth.js';
 import { answers, Email, Id, Name, NoContent, PageQuery, ResourceId, Strict } from '../schemas.js';
-import { BackupType, Nullable, NotifyEvent, PageOf, PolicyView, Repeat, RunView, ScheduleSpec, TaskView } from '../../contract/index.js';
+import { BackupType, DeliveryView, Language, Nullable, NotifyEvent, PageOf, PolicyView, Repeat, RunView, ScheduleSpec, TaskView } from '../../contract/index.js';
 import type { Api } from '../types.js';
 
 const OnePolicy = Type.Object({ policy: PolicyView });
@@ -19,6 +19,7 @@ const PolicyFields = {
   notify_on: Type.Optional(Type.Array(NotifyEvent, { maxItems: 2 })),
   emails: Type.Optional(Type.Array(Email, { maxItems: 10 })),
   webhooks: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 2048 }), { maxItems: 10 })),
+  language: Type.Optional(Language),
 };
 const TaskFields = {
   name: Name,
@@ -45,6 +46,9 @@ export function taskRoutes(app: Api, s: Services): void {
     '/api/v1/policies/:id',
     { schema: { tags: ['tasks'], params: PolicyParams, body: Type.Partial(Strict(PolicyFields), { additionalProperties: false }), response: answers({ 200: OnePolicy }) } },
     async (req) => ({ policy: await s.policies.update(callerOf(req), req.params.id, req.body) }),
+  );
+  app.get('/api/v1/policies/:id/deliveries', { schema: { tags: ['tasks'], params: PolicyParams, querystring: Strict(PageQuery), response: answers({ 200: PageOf(DeliveryView) }) } }, async (req) =>
+    s.notifier.deliveries(callerOf(req), req.params.id, pageOf(req.query)),
   );
   app.delete('/api/v1/policies/:id', { schema: { tags: ['tasks'], params: PolicyParams, response: answers({ 204: NoContent }) } }, async (req, reply) => {
     await s.policies.delete(callerOf(req), req.params.id);
