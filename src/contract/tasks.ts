@@ -49,6 +49,10 @@ export const PolicyView = Type.Object({
 });
 export type PolicyView = Static<typeof PolicyView>;
 
+/** What a policy being written would do: the console shows it before saving. */
+export const PolicyPreview = Type.Object({ description: Type.Object({ zh: Type.String(), en: Type.String() }), next_runs: Type.Array(Timestamp) });
+export type PolicyPreview = Static<typeof PolicyPreview>;
+
 export const RunStatus = Type.Union([Type.Literal('running'), Type.Literal('successful'), Type.Literal('failed'), Type.Literal('partial')]);
 export type RunStatus = Static<typeof RunStatus>;
 

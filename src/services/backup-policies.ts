@@ -9,7 +9,7 @@ import type { Page, PageRequest } from '../domain/page.js';
 import { checkName, normalizeEmail } from '../domain/rules.js';
 import { checkFires, checkTimezone, describeSchedule, nextRun, nextRuns, normalizeSchedule, type PolicyTiming, type Schedule } from '../domain/schedule.js';
 import type { Access } from './access.js';
-import type { NotifyEvent, PolicyView } from '../contract/index.js';
+import type { NotifyEvent, PolicyPreview, PolicyView } from '../contract/index.js';
 
 export const MAX_RECIPIENTS = 10;
 
@@ -74,6 +74,14 @@ export class BackupPoliciesService {
     };
     await this.db.insertInto('backup_policies').values(row).execute();
     return this.view(row);
+  }
+
+  /** A schedule in words and its next three runs, checked as create would, storing nothing: the console's preview. */
+  preview(input: PolicyInput): PolicyPreview {
+    const at = this.now();
+    const f = this.checked(input, at);
+    const p = { ...f, id: '', account_id: '', webhook_secret: '', created_at: '', updated_at: '' };
+    return { description: describePolicy(p), next_runs: nextRuns(timingOf(p), at, 3).map((d) => d.toISOString()) };
   }
 
   async list(caller: Caller, page: PageRequest): Promise<Page<PolicyView>> {

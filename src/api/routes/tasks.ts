@@ -3,7 +3,7 @@ import type { Services } from '../../services/index.js';
 import { pageOf } from '../../domain/page.js';
 import { callerOf } from '../auth.js';
 import { answers, Email, Id, Name, NoContent, PageQuery, ResourceId, Strict } from '../schemas.js';
-import { BackupType, DeliveryView, Language, Nullable, NotifyEvent, PageOf, PolicyView, Repeat, RunView, ScheduleSpec, TaskView } from '../../contract/index.js';
+import { BackupType, DeliveryView, Language, Nullable, NotifyEvent, PageOf, PolicyPreview, PolicyView, Repeat, RunView, ScheduleSpec, TaskView } from '../../contract/index.js';
 import type { Api } from '../types.js';
 
 const OnePolicy = Type.Object({ policy: PolicyView });
@@ -35,6 +35,9 @@ export function taskRoutes(app: Api, s: Services): void {
   // --- backup policies (备份策略)
   app.post('/api/v1/policies', { schema: { tags: ['tasks'], body: Strict(PolicyFields), response: answers({ 201: OnePolicy }) } }, async (req, reply) =>
     reply.status(201).send({ policy: await s.policies.create(callerOf(req), req.body) }),
+  );
+  app.post('/api/v1/policies/preview', { schema: { tags: ['tasks'], body: Strict(PolicyFields), response: answers({ 200: PolicyPreview }) } }, async (req) =>
+    s.policies.preview(req.body),
   );
   app.get('/api/v1/policies', { schema: { tags: ['tasks'], querystring: Strict(PageQuery), response: answers({ 200: PageOf(PolicyView) }) } }, async (req) =>
     s.policies.list(callerOf(req), pageOf(req.query)),
