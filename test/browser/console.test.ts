@@ -113,6 +113,7 @@ const L = {
     dailyPreview: '每天 02:00 (Asia/Shanghai)',
     tasksColumns: ['任务名称', '状态', '备份资源', '执行次数', '备份策略', '保留规则', '创建时间', '操作'],
     keep7: '保留最新 7 条自动备份链',
+    keepForever: '永久保留',
     enabled: '已启用',
   },
   en: {
@@ -196,6 +197,7 @@ const L = {
     dailyPreview: 'Daily at 02:00 (Asia/Shanghai)',
     tasksColumns: ['Task name', 'Status', 'Resources', 'Runs', 'Backup policy', 'Retention', 'Created', 'Actions'],
     keep7: 'Newest 7 automatic chains',
+    keepForever: 'Keep forever',
     enabled: 'Enabled',
   },
 } as const;
@@ -720,6 +722,14 @@ async function walk(t: TestContext, w: World): Promise<void> {
       assert.deepEqual(await headers(op), l.tasksColumns);
       await assertLabelled(op, 'tasks');
       await shot(op, lang, 'tasks');
+      // Edit: keep forever instead of the newest 7.
+      await row(op, task.id).getByRole('button', { name: `${l.edit} task-${lang}`, exact: true }).click();
+      dialog = op.getByRole('dialog');
+      await eventually('the dialog shows the task', () => dialog.getByLabel(l.taskName, { exact: true }).inputValue(), (v) => v === `task-${lang}`);
+      await dialog.getByRole('checkbox', { name: l.keepForever, exact: true }).check();
+      await dialog.getByRole('button', { name: l.ok, exact: true }).click();
+      await expectGone(op.getByRole('dialog'), 'the edit dialog closes');
+      await expectText(row(op, task.id), l.keepForever, 'the retention rule changed');
       // Gone again, so that nothing backs the volume up behind the rest of the test.
       await owner.api.delete(`/tasks/${task.id}`);
     });

@@ -20,6 +20,7 @@ export function PoliciesPage() {
   const policies = useFetch(() => api.get<Page<BackupPolicy>>('/policies', { offset: list.offset, limit: list.limit }), `${list.offset}|${list.limit}`);
   const [creating, setCreating] = useState(false);
   const [deleting, setDeleting] = useState<BackupPolicy | null>(null);
+  const [editing, setEditing] = useState<BackupPolicy | null>(null);
 
   const columns = useMemo<ColumnDef<BackupPolicy>[]>(
     () => [
@@ -33,9 +34,14 @@ export function PoliciesPage() {
         id: 'actions',
         header: t('common.actions'),
         cell: ({ row: { original: p } }) => (
-          <button type="button" className="link-btn link-danger" onClick={() => setDeleting(p)} aria-label={`${t('common.delete')} ${p.name}`}>
-            {t('common.delete')}
-          </button>
+          <span className="row-actions">
+            <button type="button" className="link-btn" onClick={() => setEditing(p)} aria-label={`${t('policies.edit')} ${p.name}`}>
+              {t('policies.edit')}
+            </button>
+            <button type="button" className="link-btn link-danger" onClick={() => setDeleting(p)} aria-label={`${t('common.delete')} ${p.name}`}>
+              {t('common.delete')}
+            </button>
+          </span>
         ),
       },
     ],
@@ -65,6 +71,7 @@ export function PoliciesPage() {
       />
       {page && page.total_count > 0 ? <Pager total={page.total_count} offset={list.offset} limit={list.limit} onChange={list.setPage} /> : null}
       <PolicyDialog open={creating} onClose={() => setCreating(false)} onDone={policies.reload} />
+      {editing ? <PolicyDialog open policy={editing} onClose={() => setEditing(null)} onDone={policies.reload} /> : null}
       {deleting ? (
         <Confirm
           open
@@ -86,7 +93,8 @@ export function PoliciesPage() {
 type Kind = 'daily' | 'weekly' | 'monthly' | 'hourly' | 'cron';
 const split = (s: string) => s.split(/[,\s]+/).map((x) => x.trim()).filter(Boolean);
 
-function PolicyDialog({ open, onClose, onDone }: { open: boolean; onClose(): void; onDone(): void }) {
+/** Create a policy, or edit `policy` when given: the same fields, PATCHed. */
+function PolicyDialog({ open, onClose, onDone, policy }: { open: boolean; onClose(): void; onDone(): void; policy?: BackupPolicy }) {
   const { t, lang } = useI18n();
   const ids = { name: useId(), repeat: useId(), kind: useId(), times: useId(), days: useId(), hours: useId(), cron: useId(), tz: useId(), emails: useId(), webhooks: useId() };
   const [name, setName] = useState('');
@@ -104,8 +112,22 @@ function PolicyDialog({ open, onClose, onDone }: { open: boolean; onClose(): voi
   const [preview, setPreview] = useState<PolicyPreview | null>(null);
   const [previewError, setPreviewError] = useState<string | null>(null);
   useEffect(() => {
-    if (open) setName('');
-  }, [open]);
+    if (!open) return;
+    setName(policy?.name ?? '');
+    if (!policy) return;
+    const sc = policy.schedule;
+    setRepeat(policy.repeat);
+    setKind(sc.kind);
+    if ('times' in sc) setTimes(sc.times.join(','));
+    if ('days' in sc) setDays(sc.days.join(','));
+    if (sc.kind === 'hourly') setHours(String(sc.every_hours));
+    if (sc.kind === 'cron') setCron(sc.expression);
+    setTz(policy.timezone);
+    setOnSuccess(policy.notify_on.includes('success'));
+    setOnFailure(policy.notify_on.includes('failure'));
+    setEmails(policy.emails.join(', '));
+    setWebhooks(policy.webhooks.join(', '));
+  }, [open, policy]);
   const schedule =
     kind === 'daily'
       ? { kind, times: split(times) }
@@ -143,11 +165,12 @@ function PolicyDialog({ open, onClose, onDone }: { open: boolean; onClose(): voi
     <Modal
       open={open}
       onClose={onClose}
-      title={t('policies.create')}
+      title={t(policy ? 'policies.edit' : 'policies.create')}
       wide
       submitDisabled={!name.trim() || !preview}
       onSubmit={async () => {
-        await api.post('/policies', { ...body, name: name.trim() });
+        if (policy) await api.patch(`/policies/${policy.id}`, { ...body, name: name.trim() });
+        else await api.post('/policies', { ...body, name: name.trim() });
         onDone();
       }}
     >

@@ -24,6 +24,7 @@ export function TasksPage() {
   const [creating, setCreating] = useState(false);
   const [deleting, setDeleting] = useState<BackupTask | null>(null);
   const [history, setHistory] = useState<BackupTask | null>(null);
+  const [editing, setEditing] = useState<BackupTask | null>(null);
 
   const columns = useMemo<ColumnDef<BackupTask>[]>(() => {
     const toggle = async (task: BackupTask) => {
@@ -59,6 +60,9 @@ export function TasksPage() {
           <span className="row-actions">
             <button type="button" className="link-btn" onClick={() => void toggle(x)} aria-label={`${t(x.enabled ? 'tasks.disable' : 'tasks.enable')} ${x.name}`}>
               {t(x.enabled ? 'tasks.disable' : 'tasks.enable')}
+            </button>
+            <button type="button" className="link-btn" onClick={() => setEditing(x)} aria-label={`${t('tasks.edit')} ${x.name}`}>
+              {t('tasks.edit')}
             </button>
             <button type="button" className="link-btn" onClick={() => void runNow(x)} aria-label={`${t('tasks.runNow')} ${x.name}`}>
               {t('tasks.runNow')}
@@ -97,7 +101,8 @@ export function TasksPage() {
         }
       />
       {page && page.total_count > 0 ? <Pager total={page.total_count} offset={list.offset} limit={list.limit} onChange={list.setPage} /> : null}
-      <CreateTask open={creating} onClose={() => setCreating(false)} onDone={tasks.reload} />
+      <TaskDialog open={creating} onClose={() => setCreating(false)} onDone={tasks.reload} />
+      {editing ? <TaskDialog open task={editing} onClose={() => setEditing(null)} onDone={tasks.reload} /> : null}
       {history ? <RunHistory task={history} onClose={() => setHistory(null)} /> : null}
       {deleting ? (
         <Confirm
@@ -138,7 +143,8 @@ function RunHistory({ task, onClose }: { task: BackupTask; onClose(): void }) {
   );
 }
 
-function CreateTask({ open, onClose, onDone }: { open: boolean; onClose(): void; onDone(): void }) {
+/** Create a task, or edit `task` when given: the same fields, PATCHed. */
+function TaskDialog({ open, onClose, onDone, task }: { open: boolean; onClose(): void; onDone(): void; task?: BackupTask }) {
   const { t, lang } = useI18n();
   const ids = { name: useId(), policy: useId(), type: useId(), keep: useId(), forever: useId(), resources: useId() };
   const policies = useFetch(() => (open ? api.get<Page<BackupPolicy>>('/policies', { limit: 100 }) : Promise.resolve(null)), String(open));
@@ -150,13 +156,14 @@ function CreateTask({ open, onClose, onDone }: { open: boolean; onClose(): void;
   const [keep, setKeep] = useState('7');
   const [chosen, setChosen] = useState<string[]>([]);
   useEffect(() => {
-    if (open) {
-      setName('');
-      setChosen([]);
-      setForever(false);
-      setKeep('7');
-    }
-  }, [open]);
+    if (!open) return;
+    setName(task?.name ?? '');
+    setChosen(task ? task.resources.map((r) => r.id) : []);
+    setForever(task ? task.keep_chains === null : false);
+    setKeep(String(task?.keep_chains ?? 7));
+    setType(task?.backup_type ?? 'incremental');
+    setPolicy(task?.policy.id ?? '');
+  }, [open, task]);
   useEffect(() => {
     if (!policy && policies.data?.items[0]) setPolicy(policies.data.items[0].id);
   }, [policies.data, policy]);
@@ -164,11 +171,13 @@ function CreateTask({ open, onClose, onDone }: { open: boolean; onClose(): void;
     <Modal
       open={open}
       onClose={onClose}
-      title={t('tasks.create')}
+      title={t(task ? 'tasks.edit' : 'tasks.create')}
       wide
       submitDisabled={!name.trim() || !policy || chosen.length === 0}
       onSubmit={async () => {
-        await api.post('/tasks', { name: name.trim(), policy_id: policy, resource_ids: chosen, backup_type: type, keep_chains: forever ? null : Number(keep) });
+        const body = { name: name.trim(), policy_id: policy, resource_ids: chosen, backup_type: type, keep_chains: forever ? null : Number(keep) };
+        if (task) await api.patch(`/tasks/${task.id}`, body);
+        else await api.post('/tasks', body);
         onDone();
       }}
     >
