@@ -34,6 +34,8 @@ export function settingsOf(config: Config): ServiceSettings {
     uploadIdleMs: config.uploadIdleMs,
     maxRecipientsPerChain: config.maxRecipientsPerChain,
     maxSharesPerAccount: config.maxSharesPerAccount,
+    smtp: config.smtp,
+    notifyRetryBaseMs: 30_000,
   };
 }
 

@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
 import type { S3Settings } from './store/s3-store.js';
+import type { SmtpSettings } from './services/mailer.js';
 
 /** Everything an operator can set, by flag or by `CAIRN_*` environment variable (flags win). */
 export interface Config {
@@ -34,6 +35,8 @@ export interface Config {
    * the address sign-in throttling counts. Empty: the connection's own address.
    */
   trustProxy: string[];
+  /** Where backup policies' mails go out; null: none are sent (their deliveries fail, saying so). */
+  smtp: SmtpSettings | null;
 }
 
 export interface ConfigInput {
@@ -59,6 +62,11 @@ export interface ConfigInput {
   logLevel?: string;
   webDir?: string;
   trustProxy?: string;
+  smtpHost?: string;
+  smtpPort?: string | number;
+  smtpUser?: string;
+  smtpFrom?: string;
+  smtpTls?: boolean | string;
 }
 
 function num(value: string | number | undefined, fallback: number, what: string): number {
@@ -130,6 +138,17 @@ function addressList(value: string | undefined): string[] {
   return items;
 }
 
+/** The SMTP settings, or null when no host is set; the password comes only from the environment, never a flag (ps would show it). */
+function smtpSettings(flags: ConfigInput, env: NodeJS.ProcessEnv): SmtpSettings | null {
+  const host = flags.smtpHost ?? env.CAIRN_SMTP_HOST;
+  if (!host) return null;
+  const tls = flag(flags.smtpTls ?? env.CAIRN_SMTP_TLS, 'The SMTP TLS setting (--smtp-tls / CAIRN_SMTP_TLS)');
+  const port = num(flags.smtpPort ?? env.CAIRN_SMTP_PORT, tls ? 465 : 587, 'The SMTP port (--smtp-port / CAIRN_SMTP_PORT)');
+  const from = flags.smtpFrom ?? env.CAIRN_SMTP_FROM;
+  if (!from) throw new Error('An SMTP host is set but no sender: add --smtp-from (CAIRN_SMTP_FROM), e.g. "Cairn <backup@example.com>".');
+  return { host, port, user: flags.smtpUser ?? env.CAIRN_SMTP_USER ?? null, password: env.CAIRN_SMTP_PASSWORD ?? null, from, tls };
+}
+
 export function loadConfig(flags: ConfigInput = {}, env: NodeJS.ProcessEnv = process.env): Config {
   const pick = (flag: string | number | undefined, name: string) => flag ?? env[`CAIRN_${name}`];
   const dataDir = resolve(String(pick(flags.dataDir, 'DATA_DIR') ?? './data'));
@@ -163,5 +182,6 @@ export function loadConfig(flags: ConfigInput = {}, env: NodeJS.ProcessEnv = pro
     logLevel: String(pick(flags.logLevel, 'LOG_LEVEL') ?? 'info'),
     webDir: (pick(flags.webDir, 'WEB_DIR') as string | undefined) ?? null,
     trustProxy: addressList(pick(flags.trustProxy, 'TRUST_PROXY') as string | undefined),
+    smtp: smtpSettings(flags, env),
   };
 }

@@ -54,3 +54,15 @@ describe('loadConfig: the housekeeping lease', () => {
     assert.throws(() => loadConfig({ housekeepingLeaseSeconds: 'soon' }, {}), /non-negative number/);
   });
 });
+
+describe('loadConfig: mail for backup policies', () => {
+  it('no host: no mail; a host needs a sender; the password only from the environment', () => {
+    assert.equal(loadConfig({}, {}).smtp, null);
+    assert.throws(() => loadConfig({ smtpHost: 'mail.example.net' }, {}), /--smtp-from/);
+    const c = loadConfig({ smtpHost: 'mail.example.net', smtpUser: 'cairn', smtpFrom: 'Cairn <b@example.net>' }, { CAIRN_SMTP_PASSWORD: 's3cret' });
+    assert.deepEqual(c.smtp, { host: 'mail.example.net', port: 587, user: 'cairn', password: 's3cret', from: 'Cairn <b@example.net>', tls: false });
+    const env = loadConfig({}, { CAIRN_SMTP_HOST: 'mail.example.net', CAIRN_SMTP_FROM: 'b@example.net', CAIRN_SMTP_TLS: 'true' });
+    assert.equal(env.smtp?.port, 465, 'TLS from the first byte defaults to port 465');
+    assert.equal(env.smtp?.user, null);
+  });
+});

@@ -14,6 +14,7 @@ import { resourceCommands } from './resources.js';
 import { serveCommand } from './serve.js';
 import { sessionCommands } from './session.js';
 import { sharingCommands } from './sharing.js';
+import { policyCommands, taskCommands } from './tasks.js';
 
 // Before anything allocates much: the server and the backup and restore
 // commands move gigabytes through buffers that glibc would otherwise give
@@ -38,6 +39,8 @@ resourceCommands(program);
 jobCommands(program);
 backupCommands(program);
 sharingCommands(program);
+policyCommands(program);
+taskCommands(program);
 imageCommands(program);
 agentCommand(program);
 program

@@ -27,6 +27,11 @@ export function serveCommand(program: Command): void {
     .option('--max-shares <n>', 'active shares one account can make (CAIRN_MAX_SHARES)')
     .option('--trust-proxy <addresses>', 'load balancers in front (IP addresses or CIDR ranges, comma-separated) whose X-Forwarded-For names the client (CAIRN_TRUST_PROXY)')
     .option('--web-dir <dir>', 'folder of the built web console (CAIRN_WEB_DIR); default: the one in this package')
+    .option('--smtp-host <host>', 'SMTP server for backup policies\' mails; none: no mail is sent (CAIRN_SMTP_HOST)')
+    .option('--smtp-port <port>', 'SMTP port; default 587, or 465 with --smtp-tls (CAIRN_SMTP_PORT)')
+    .option('--smtp-user <user>', 'SMTP sign-in name; its password only from CAIRN_SMTP_PASSWORD (CAIRN_SMTP_USER)')
+    .option('--smtp-from <address>', 'sender of the mails, e.g. "Cairn <backup@example.com>" (CAIRN_SMTP_FROM)')
+    .option('--smtp-tls', 'TLS from the first byte (port 465); without it STARTTLS is used when offered (CAIRN_SMTP_TLS=true)')
     .option('--log-level <level>', 'fatal, error, warn, info, debug (CAIRN_LOG_LEVEL)')
     .action(async (opts: ConfigInput) => {
       const config = loadConfig(opts);

@@ -18,6 +18,8 @@ export const ChainView = Type.Object({
   total_size: Type.Integer(),
   point_count: Type.Integer(),
   head_point_id: Nullable(Type.String()),
+  /** Made by a backup task (retention may trim it) or by hand (never trimmed). */
+  origin: Type.Union([Type.Literal('manual'), Type.Literal('automatic')]),
   created_at: Timestamp,
   deleted_at: Nullable(Timestamp),
   purge_after: Nullable(Timestamp),

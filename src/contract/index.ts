@@ -11,3 +11,4 @@ export * from './jobs.js';
 export * from './backups.js';
 export * from './sharing.js';
 export * from './access-keys.js';
+export * from './tasks.js';

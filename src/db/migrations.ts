@@ -346,6 +346,103 @@ function migrations(engine: Engine): Record<string, Migration> {
         await db.schema.createIndex('points_account_snapshot').on('points').columns(['account_id', 'snapshot_at', 'id']).execute();
       },
     },
+    // Backup policies and tasks (docs/tasks.md): when, what, how long to keep, and whom to tell.
+    '0009_backup_tasks': {
+      async up(db: Kysely<unknown>) {
+        // Chains made before tasks existed were all made by hand.
+        await db.schema.alterTable('chains').addColumn('origin', 'text', (c) => c.notNull().defaultTo('manual')).execute();
+        await db.schema
+          .createTable('backup_policies')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('account_id', 'text', (c) => c.notNull().references('accounts.id').onDelete('cascade'))
+          .addColumn('name', 'text', (c) => c.notNull())
+          .addColumn('repeat', 'text', (c) => c.notNull())
+          .addColumn('schedule', 'text', (c) => c.notNull())
+          .addColumn('timezone', 'text', (c) => c.notNull())
+          .addColumn('anchor_at', 'text', (c) => c.notNull())
+          .addColumn('notify_on', 'text', (c) => c.notNull())
+          .addColumn('emails', 'text', (c) => c.notNull())
+          .addColumn('webhooks', 'text', (c) => c.notNull())
+          .addColumn('webhook_secret', 'text', (c) => c.notNull())
+          .addColumn('language', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .addColumn('updated_at', 'text', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('backup_policies_account').on('backup_policies').columns(['account_id', 'created_at']).execute();
+        await db.schema
+          .createTable('backup_tasks')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('account_id', 'text', (c) => c.notNull().references('accounts.id').onDelete('cascade'))
+          .addColumn('name', 'text', (c) => c.notNull())
+          .addColumn('policy_id', 'text', (c) => c.notNull().references('backup_policies.id'))
+          .addColumn('backup_type', 'text', (c) => c.notNull())
+          .addColumn('chain_length', 'integer', (c) => c.notNull())
+          .addColumn('keep_chains', 'integer')
+          .addColumn('enabled', 'integer', (c) => c.notNull())
+          .addColumn('run_count', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('last_run_at', 'text')
+          .addColumn('last_result', 'text')
+          .addColumn('next_run_at', 'text')
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .addColumn('updated_at', 'text', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('backup_tasks_account').on('backup_tasks').columns(['account_id', 'created_at']).execute();
+        await db.schema.createIndex('backup_tasks_policy').on('backup_tasks').column('policy_id').execute();
+        // The scheduler asks every round for enabled tasks that are due.
+        await db.schema.createIndex('backup_tasks_due').on('backup_tasks').columns(['enabled', 'next_run_at']).execute();
+        await db.schema
+          .createTable('backup_task_resources')
+          .addColumn('task_id', 'text', (c) => c.notNull().references('backup_tasks.id').onDelete('cascade'))
+          .addColumn('resource_id', 'text', (c) => c.notNull().references('resources.id').onDelete('cascade'))
+          .addPrimaryKeyConstraint('backup_task_resources_pk', ['task_id', 'resource_id'])
+          .execute();
+        await db.schema.createIndex('backup_task_resources_resource').on('backup_task_resources').column('resource_id').execute();
+        await db.schema
+          .createTable('backup_runs')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('task_id', 'text', (c) => c.notNull().references('backup_tasks.id').onDelete('cascade'))
+          .addColumn('account_id', 'text', (c) => c.notNull())
+          .addColumn('trigger', 'text', (c) => c.notNull())
+          .addColumn('scheduled_for', 'text', (c) => c.notNull())
+          .addColumn('status', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .addColumn('finished_at', 'text')
+          .execute();
+        await db.schema.createIndex('backup_runs_task').on('backup_runs').columns(['task_id', 'created_at']).execute();
+        await db.schema.createIndex('backup_runs_status').on('backup_runs').column('status').execute();
+        await db.schema
+          .createTable('backup_run_items')
+          .addColumn('run_id', 'text', (c) => c.notNull().references('backup_runs.id').onDelete('cascade'))
+          .addColumn('resource_id', 'text', (c) => c.notNull())
+          .addColumn('job_id', 'text')
+          .addColumn('status', 'text', (c) => c.notNull())
+          .addColumn('error', 'text')
+          .addPrimaryKeyConstraint('backup_run_items_pk', ['run_id', 'resource_id'])
+          .execute();
+        // Every mail and webhook call a run's end makes, kept with its attempts: shown to the owner, retried with backoff.
+        await db.schema
+          .createTable('notification_deliveries')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('account_id', 'text', (c) => c.notNull().references('accounts.id').onDelete('cascade'))
+          .addColumn('policy_id', 'text', (c) => c.notNull().references('backup_policies.id').onDelete('cascade'))
+          .addColumn('run_id', 'text', (c) => c.notNull())
+          .addColumn('channel', 'text', (c) => c.notNull())
+          .addColumn('target', 'text', (c) => c.notNull())
+          .addColumn('event', 'text', (c) => c.notNull())
+          .addColumn('subject', 'text', (c) => c.notNull())
+          .addColumn('body', 'text', (c) => c.notNull())
+          .addColumn('status', 'text', (c) => c.notNull())
+          .addColumn('attempts', 'integer', (c) => c.notNull())
+          .addColumn('next_attempt_at', 'text')
+          .addColumn('response_status', 'integer')
+          .addColumn('last_error', 'text')
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .addColumn('delivered_at', 'text')
+          .execute();
+        await db.schema.createIndex('notification_deliveries_policy').on('notification_deliveries').columns(['policy_id', 'created_at']).execute();
+        await db.schema.createIndex('notification_deliveries_due').on('notification_deliveries').columns(['status', 'next_attempt_at']).execute();
+      },
+    },
     // A recipient's search of Shared backups looked up each share's chain and owner to test the text: 10,000
     // index probes for a recipient of 10,000 shares (0.2–0.4 s; docs/performance.md). The text searched is now
     // kept on the share (search.ts, shareSearchText) and carried by the recipient's list index, so a search

@@ -103,6 +103,8 @@ export interface ChainTable {
   created_at: string;
   deleted_at: string | null;
   purge_after: string | null;
+  /** 'automatic' when a backup task made it (retention may trim it), 'manual' when made by hand. */
+  origin: 'manual' | 'automatic';
 }
 
 export interface PointTable {
@@ -260,6 +262,97 @@ export interface HousekeepingRunTable {
   last_run_at: number;
 }
 
+/** A backup policy (备份策略): when runs happen and whom to tell. Lists are JSON text. */
+export interface BackupPolicyTable {
+  id: string;
+  account_id: string;
+  name: string;
+  repeat: 'repeating' | 'once';
+  /** JSON of domain/schedule.ts's Schedule. */
+  schedule: string;
+  timezone: string;
+  anchor_at: string;
+  /** JSON: ('success' | 'failure')[] */
+  notify_on: string;
+  /** JSON: string[] */
+  emails: string;
+  /** JSON: string[] */
+  webhooks: string;
+  /** Signs webhook bodies (HMAC-SHA256); shown to the owner only. */
+  webhook_secret: string;
+  /** The language of its mails (accounts have none yet). */
+  language: 'zh' | 'en';
+  created_at: string;
+  updated_at: string;
+}
+
+/** A backup task (备份任务): which resources, how, how long to keep; `next_run_at` is what the scheduler claims. */
+export interface BackupTaskTable {
+  id: string;
+  account_id: string;
+  name: string;
+  policy_id: string;
+  backup_type: 'full' | 'incremental';
+  chain_length: number;
+  /** Automatic chains kept per resource; null keeps them forever. */
+  keep_chains: number | null;
+  enabled: number;
+  run_count: number;
+  last_run_at: string | null;
+  last_result: 'running' | 'successful' | 'failed' | 'partial' | null;
+  next_run_at: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface BackupTaskResourceTable {
+  task_id: string;
+  resource_id: string;
+}
+
+/** One run of a task: a backup job per resource, settled when they all end. */
+export interface BackupRunTable {
+  id: string;
+  task_id: string;
+  account_id: string;
+  trigger: 'schedule' | 'manual';
+  scheduled_for: string;
+  status: 'running' | 'successful' | 'failed' | 'partial';
+  created_at: string;
+  finished_at: string | null;
+}
+
+/** A run's part for one resource: its job, or why there is none (already being backed up, no agent). */
+export interface BackupRunItemTable {
+  run_id: string;
+  resource_id: string;
+  job_id: string | null;
+  status: 'running' | 'successful' | 'failed' | 'skipped';
+  error: string | null;
+}
+
+/** One mail or webhook call about a run's end; `body` is sent byte for byte on every attempt, so its signature holds. */
+export interface NotificationDeliveryTable {
+  id: string;
+  account_id: string;
+  policy_id: string;
+  run_id: string;
+  channel: 'webhook' | 'email';
+  /** The URL or the mail address. */
+  target: string;
+  event: 'success' | 'failure';
+  /** The mail's subject; empty for a webhook. */
+  subject: string;
+  body: string;
+  status: 'pending' | 'delivered' | 'failed';
+  attempts: number;
+  next_attempt_at: string | null;
+  response_status: number | null;
+  last_error: string | null;
+  created_at: string;
+  delivered_at: string | null;
+}
+
 export interface Database {
   accounts: AccountTable;
   sessions: SessionTable;
@@ -285,4 +378,10 @@ export interface Database {
   login_failures: LoginFailureTable;
   leases: LeaseTable;
   housekeeping_runs: HousekeepingRunTable;
+  backup_policies: BackupPolicyTable;
+  backup_tasks: BackupTaskTable;
+  backup_task_resources: BackupTaskResourceTable;
+  backup_runs: BackupRunTable;
+  backup_run_items: BackupRunItemTable;
+  notification_deliveries: NotificationDeliveryTable;
 }

@@ -12,6 +12,10 @@ export const ID_PREFIX = {
   agent: 'agt',
   event: 'ev',
   notification: 'ntf',
+  policy: 'bp',
+  task: 'bt',
+  run: 'br',
+  delivery: 'dlv',
 } as const;
 
 export type IdKind = keyof typeof ID_PREFIX;

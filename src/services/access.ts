@@ -1,6 +1,6 @@
 import type { Db } from '../db/connect.js';
 import { liveShare } from '../db/live-share.js';
-import type { AccountTable, ChainTable, JobTable, PointTable, ResourceTable } from '../db/schema.js';
+import type { AccountTable, BackupPolicyTable, BackupTaskTable, ChainTable, JobTable, PointTable, ResourceTable } from '../db/schema.js';
 import type { Caller } from '../domain/caller.js';
 import { forbidden, notFound } from '../domain/errors.js';
 import { nowIso } from '../domain/time.js';
@@ -66,6 +66,19 @@ export class Access {
     if (ids.size === 0) return new Set();
     const rows = await this.db.selectFrom('resources').select(['id', 'account_id']).where('id', 'in', [...ids]).execute();
     return new Set(rows.filter((r) => ownsResource(caller, r)).map((r) => r.id));
+  }
+
+  /** Backup policies and tasks are the owner's alone, like resources. */
+  async policy(caller: Caller, id: string): Promise<BackupPolicyTable> {
+    const row = await this.db.selectFrom('backup_policies').selectAll().where('id', '=', id).executeTakeFirst();
+    if (!row || row.account_id !== caller.accountId) throw notFound('Backup policy', id);
+    return row;
+  }
+
+  async task(caller: Caller, id: string): Promise<BackupTaskTable> {
+    const row = await this.db.selectFrom('backup_tasks').selectAll().where('id', '=', id).executeTakeFirst();
+    if (!row || row.account_id !== caller.accountId) throw notFound('Backup task', id);
+    return row;
   }
 
   async job(caller: Caller, id: string): Promise<JobTable> {

@@ -92,6 +92,7 @@ export class ChainsService {
       total_size: Number(row.total_size ?? 0),
       point_count: Number(row.point_count ?? 0),
       head_point_id: row.head_point_id,
+      origin: row.origin,
       created_at: row.created_at,
       deleted_at: row.deleted_at,
       purge_after: row.purge_after,

@@ -3,7 +3,7 @@ import { dbNowMs } from '../db/clock.js';
 import type { RowLease } from './lease.js';
 import type { Services } from './index.js';
 
-/** One piece of background work. The scheduler of a later issue adds itself here. */
+/** One piece of background work. */
 export interface HousekeepingTask {
   /** Names the task in logs and its row in `housekeeping_runs`. */
   name: string;
@@ -153,6 +153,22 @@ export function housekeepingTasks(services: Services, settings: { agentTimeoutMs
       async run() {
         const purged = await services.chains.purgeExpired();
         if (purged) log.info({ purged }, 'purged expired recycle-bin entries');
+      },
+    },
+    {
+      name: 'backup-scheduler',
+      async run() {
+        // Settling first: a run that ended frees its resources for the next one due in the same round.
+        const settled = await services.scheduler.settleRuns();
+        const started = await services.scheduler.runDue();
+        if (settled || started) log.info({ settled, started }, 'backup task runs');
+      },
+    },
+    {
+      name: 'notifications',
+      async run() {
+        const r = await services.notifier.deliverDue();
+        if (r.delivered || r.failed) log.info(r, 'backup notifications sent');
       },
     },
     {

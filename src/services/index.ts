@@ -15,6 +15,11 @@ import { ImagesService } from './images.js';
 import { ResourcesService } from './resources.js';
 import { SharesService } from './shares.js';
 import { UploadsService } from './uploads.js';
+import { BackupPoliciesService } from './backup-policies.js';
+import { BackupScheduler } from './backup-scheduler.js';
+import { BackupTasksService } from './backup-tasks.js';
+import { BackupNotifier } from './backup-notifier.js';
+import { smtpMailer, type SmtpSettings } from './mailer.js';
 
 export interface ServiceSettings {
   openRegistration: boolean;
@@ -24,6 +29,10 @@ export interface ServiceSettings {
   uploadIdleMs: number;
   maxRecipientsPerChain: number;
   maxSharesPerAccount: number;
+  /** Mail for backup policies' recipients; null sends none. */
+  smtp: SmtpSettings | null;
+  /** The wait before a failed notification is tried again; it grows fourfold each time. */
+  notifyRetryBaseMs: number;
 }
 
 export const DEFAULT_SETTINGS: ServiceSettings = {
@@ -34,6 +43,8 @@ export const DEFAULT_SETTINGS: ServiceSettings = {
   uploadIdleMs: 120_000,
   maxRecipientsPerChain: 100,
   maxSharesPerAccount: 10_000,
+  smtp: null,
+  notifyRetryBaseMs: 30_000,
 };
 
 /**
@@ -41,7 +52,15 @@ export const DEFAULT_SETTINGS: ServiceSettings = {
  * slots chunk blobs are read into (blobSlotPool in app.ts). The API and the
  * local CLI commands both use this.
  */
-export function createServices(meta: MetadataStore, store: ChunkStore, blobSlots: BufferRecycler, settings: ServiceSettings = DEFAULT_SETTINGS, pool?: ChunkPool) {
+export function createServices(
+  meta: MetadataStore,
+  store: ChunkStore,
+  blobSlots: BufferRecycler,
+  settings: ServiceSettings = DEFAULT_SETTINGS,
+  pool?: ChunkPool,
+  /** What "now" is to the backup schedules; tests pass their own. */
+  clock: () => Date = () => new Date(),
+) {
   const db = meta.db;
   const access = new Access(db);
   const jobs = new JobsService(db, access);
@@ -52,6 +71,9 @@ export function createServices(meta: MetadataStore, store: ChunkStore, blobSlots
   const images = new ImagesService(db, access, data, events);
   const gc = new GarbageCollector(db, store, settings);
   gc.addManifestReferences((among) => images.liveManifests(among));
+  const scheduler = new BackupScheduler(db, access, chains, clock);
+  const notifier = new BackupNotifier(db, access, settings.smtp ? smtpMailer(settings.smtp) : null, { retryBaseMs: settings.notifyRetryBaseMs }, clock);
+  scheduler.onRunFinished(notifier);
   return {
     meta,
     store,
@@ -69,6 +91,10 @@ export function createServices(meta: MetadataStore, store: ChunkStore, blobSlots
     events,
     shares,
     images,
+    policies: new BackupPoliciesService(db, access, clock),
+    tasks: new BackupTasksService(db, access, scheduler, settings, clock),
+    scheduler,
+    notifier,
   };
 }
 

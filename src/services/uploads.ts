@@ -17,6 +17,7 @@ import type { JobsService } from './jobs.js';
 import { inBatches, mapLimit } from './batches.js';
 import type { BatchChunkView, ChunkStoredView, UploadDisk, UploadView } from '../contract/index.js';
 import { storeUnavailable, withStore } from './store-errors.js';
+import { backupJobOfTask } from './backup-job-params.js';
 
 export interface UploadSettings {
   chainMaxLength: number;
@@ -315,6 +316,11 @@ export class UploadsService {
         }
       });
     }
+    // A backup a task asked for (backup-scheduler.ts) makes automatic chains, of the task's length.
+    const job = await this.jobs.byId(upload.job_id);
+    const fromTask = backupJobOfTask(job?.params);
+    const origin = fromTask ? 'automatic' : 'manual';
+    const maxLength = fromTask ? Math.min(fromTask.chain_length, this.settings.chainMaxLength) : this.settings.chainMaxLength;
     const now = nowIso();
     const result = await this.db.transaction().execute(async (tx) => {
       // Re-read under the transaction: a concurrent abort or expiry wins over this commit.
@@ -326,6 +332,8 @@ export class UploadsService {
         .where('resource_id', '=', upload.resource_id)
         .where('account_id', '=', caller.accountId)
         .where('status', '=', 'available')
+        // A task extends only the chains it made; a backup by hand extends the newest chain, as before tasks.
+        .$if(origin === 'automatic', (q) => q.where('origin', '=', 'automatic'))
         .orderBy('created_at', 'desc')
         .orderBy('id', 'desc')
         .limit(1)
@@ -336,7 +344,7 @@ export class UploadsService {
       const place = placePoint({
         requested: upload.requested_type,
         active: active && active.head_point_id ? { id: active.id, head: active.head_point_id, length: activeLength } : null,
-        maxLength: this.settings.chainMaxLength,
+        maxLength,
       });
       const stored = Number(
         (await tx.selectFrom('upload_chunks').select((e) => e.fn.sum<number>('stored_bytes').as('n')).where('upload_id', '=', upload.id).executeTakeFirstOrThrow()).n ?? 0,
@@ -355,6 +363,7 @@ export class UploadsService {
           created_at: now,
           deleted_at: null,
           purge_after: null,
+          origin,
         };
         await tx.insertInto('chains').values(chain).execute();
       } else {

@@ -97,6 +97,11 @@ interface World {
   freshSharedChain(): Promise<string>;
   /** Calls in as the agent, so that jobs for it may be queued (it counts as offline after 30 s). */
   agentAlive(): Promise<void>;
+  /** A backup policy, and a task of it backing up `volume`. */
+  policy: string;
+  task: string;
+  freshPolicy(): Promise<string>;
+  freshTask(): Promise<string>;
 }
 
 interface Row {
@@ -137,6 +142,7 @@ const RECIPIENT_ONLY = { anon: 401, owner: 404, other: 404, sub: 404, admin: 404
 const RECIPIENT_ONLY_204 = { ...RECIPIENT_ONLY, recipient: 204 };
 
 const DISK = { name: 'd0', size: 4096 };
+const DAILY = { name: 'authz', schedule: { kind: 'daily', times: ['02:00'] } };
 const credentials = () => ({ email: randomEmail('authz'), password: PASSWORD });
 
 // One row per route.
@@ -249,6 +255,23 @@ const ROUTES: Row[] = [
   { route: 'GET /api/v1/images/{id}/chunk-stream', id: (w) => w.image, expect: { ...OWNER_ONLY, owner: 426 } },
   { route: 'GET /api/v1/images/{id}/export', id: (w) => w.image, expect: OWNER_ONLY },
 
+  // Backup policies and tasks
+  { route: 'POST /api/v1/policies', body: () => DAILY, expect: ANY_ACCOUNT_CREATES },
+  { route: 'POST /api/v1/policies/preview', body: () => DAILY, expect: ANY_ACCOUNT },
+  { route: 'GET /api/v1/policies', ownerSees: (w) => w.policy, expect: ANY_ACCOUNT },
+  { route: 'GET /api/v1/policies/{id}', id: (w) => w.policy, expect: OWNER_ONLY },
+  { route: 'PATCH /api/v1/policies/{id}', id: (w) => w.policy, body: () => ({ name: 'renamed' }), expect: OWNER_ONLY },
+  { route: 'DELETE /api/v1/policies/{id}', id: (w) => w.freshPolicy(), expect: OWNER_ONLY_204 },
+  { route: 'GET /api/v1/policies/{id}/deliveries', id: (w) => w.policy, expect: OWNER_ONLY },
+  // Another account names the owner's policy and volume: both are "not found" to it.
+  { route: 'POST /api/v1/tasks', body: (w) => ({ name: 'authz', policy_id: w.policy, resource_ids: [w.volume] }), expect: OWNER_ONLY_201 },
+  { route: 'GET /api/v1/tasks', ownerSees: (w) => w.task, expect: ANY_ACCOUNT },
+  { route: 'GET /api/v1/tasks/{id}', id: (w) => w.task, expect: OWNER_ONLY },
+  { route: 'PATCH /api/v1/tasks/{id}', id: (w) => w.task, body: () => ({ name: 'renamed' }), expect: OWNER_ONLY },
+  { route: 'DELETE /api/v1/tasks/{id}', id: (w) => w.freshTask(), expect: OWNER_ONLY_204 },
+  { route: 'POST /api/v1/tasks/{id}/runs', id: (w) => w.task, expect: OWNER_ONLY_201 },
+  { route: 'GET /api/v1/tasks/{id}/runs', id: (w) => w.task, expect: OWNER_ONLY },
+
   // Activity
   { route: 'GET /api/v1/events', ownerSees: (w) => w.chain, expect: ANY_ACCOUNT },
   { route: 'GET /api/v1/notifications', expect: ANY_ACCOUNT },
@@ -309,6 +332,10 @@ before(async () => {
   const key = expectStatus(await o.post('/access-keys', { name: 'owner key' }), 201).access_key;
   const accessKey = keep(key.access_key_id as string);
   const accessSecret = key.secret_access_key as string;
+  const newPolicy = async () => keep(expectStatus(await o.post('/policies', DAILY), 201).policy.id);
+  const policy = await newPolicy();
+  const newTask = async () => keep(expectStatus(await o.post('/tasks', { name: 'authz', policy_id: policy, resource_ids: [volume] }), 201).task.id);
+  const task = await newTask();
 
   let theUpload: Promise<string> | undefined;
   const spare = keepShared(await newBackedVolume('spare'));
@@ -342,6 +369,10 @@ before(async () => {
     freshWorkingJob: async () => keep((await store.services.jobs.create({ accountId: owner.id, action: 'backup', runner: agent, resourceId: backedUp, status: 'working' })).id),
     freshImage: async () => keep(expectStatus(await o.post('/images', { point_id: first.id, name: 'doomed image' }), 201).image.id),
     agentAlive: async () => void expectStatus(await o.post(`/agents/${agent}/poll`, undefined, { query: { claim: false } }), 200),
+    policy,
+    task,
+    freshPolicy: newPolicy,
+    freshTask: newTask,
   };
   for (const s of [owner.tokenId, owner.token, digest, accessKey, accessSecret]) secrets.add(s);
 

@@ -43,7 +43,7 @@ const L = {
     backups: '备份数据',
     shared: '共享备份',
     images: '镜像',
-    jobs: '任务',
+    jobs: '作业',
     activity: '操作记录',
     subaccounts: '子账户',
     tokens: 'API 密钥',
@@ -107,7 +107,19 @@ const L = {
     successful: '成功',
     noMatch: '没有与',
     menu: '菜单',
-    jobProgress: '任务',
+    jobProgress: '作业',
+    tasks: '备份任务',
+    policies: '备份策略',
+    createTask: '创建备份任务',
+    createPolicy: '创建备份策略',
+    taskName: '任务名称',
+    times: '时间（HH:MM，逗号分隔）',
+    timeZoneLabel: '时区',
+    dailyPreview: '每天 02:00 (Asia/Shanghai)',
+    tasksColumns: ['任务名称', '状态', '备份资源', '执行次数', '备份策略', '保留规则', '创建时间', '操作'],
+    keep7: '保留最新 7 条自动备份链',
+    keepForever: '永久保留',
+    enabled: '已启用',
   },
   en: {
     locale: 'en-US',
@@ -185,6 +197,18 @@ const L = {
     noMatch: 'No backup chain matches',
     menu: 'Menu',
     jobProgress: 'Progress of job',
+    tasks: 'Backup tasks',
+    policies: 'Backup policies',
+    createTask: 'Create backup task',
+    createPolicy: 'Create backup policy',
+    taskName: 'Task name',
+    times: 'Times (HH:MM, comma-separated)',
+    timeZoneLabel: 'Time zone',
+    dailyPreview: 'Daily at 02:00 (Asia/Shanghai)',
+    tasksColumns: ['Task name', 'Status', 'Resources', 'Runs', 'Backup policy', 'Retention', 'Created', 'Actions'],
+    keep7: 'Newest 7 automatic chains',
+    keepForever: 'Keep forever',
+    enabled: 'Enabled',
   },
 } as const;
 
@@ -689,6 +713,52 @@ async function walk(t: TestContext, w: World): Promise<void> {
       await go(op, l, l.images);
       await expectText(op.locator('main'), l.imagesEmpty, 'the owner made no image: the empty state says how');
       await shot(op, lang, 'images-empty');
+    });
+
+    await step('备份策略 and 备份任务: a policy made in its dialog, its schedule in words with three runs previewed; a task listed with QingCloud\'s columns', async () => {
+      await go(op, l, l.policies);
+      const createPolicy = op.getByRole('button', { name: l.createPolicy, exact: true });
+      await createPolicy.click();
+      let dialog = op.getByRole('dialog');
+      await dialog.getByLabel(l.name, { exact: true }).fill(`nightly-${lang}`);
+      await dialog.getByLabel(l.timeZoneLabel, { exact: true }).fill('Asia/Shanghai');
+      await expectText(dialog, l.dailyPreview, 'the schedule in words');
+      assert.equal(await dialog.locator('li').count(), 3, 'the next three runs are previewed');
+      await assertLabelled(op, 'policy dialog');
+      await shot(op, lang, 'policy-dialog', false);
+      await dialog.getByRole('button', { name: l.ok, exact: true }).click();
+      await expectGone(op.getByRole('dialog'), 'the policy dialog closes');
+      await expectText(op.locator('main tbody'), l.dailyPreview, 'the policy is listed with its schedule in words');
+      await assertLabelled(op, 'policies');
+      await shot(op, lang, 'policies');
+
+      await go(op, l, l.tasks);
+      await op.getByRole('button', { name: l.createTask, exact: true }).click();
+      dialog = op.getByRole('dialog');
+      await dialog.getByLabel(l.taskName, { exact: true }).fill(`task-${lang}`);
+      await dialog.getByRole('checkbox', { name: new RegExp(owner.volumeId) }).check();
+      await assertLabelled(op, 'task dialog');
+      await shot(op, lang, 'task-dialog', false);
+      await dialog.getByRole('button', { name: l.ok, exact: true }).click();
+      await expectGone(op.getByRole('dialog'), 'the task dialog closes');
+      const tasks = (await owner.api.get('/tasks')).body.items as { id: string; name: string }[];
+      const task = tasks.find((x) => x.name === `task-${lang}`);
+      assert.ok(task, 'the task was made');
+      const r = await expectText(row(op, task.id), l.keep7);
+      assert.ok(r.includes(l.enabled) && r.includes(owner.volumeId) && r.includes(`nightly-${lang}`));
+      assert.deepEqual(await headers(op), l.tasksColumns);
+      await assertLabelled(op, 'tasks');
+      await shot(op, lang, 'tasks');
+      // Edit: keep forever instead of the newest 7.
+      await row(op, task.id).getByRole('button', { name: `${l.edit} task-${lang}`, exact: true }).click();
+      dialog = op.getByRole('dialog');
+      await eventually('the dialog shows the task', () => dialog.getByLabel(l.taskName, { exact: true }).inputValue(), (v) => v === `task-${lang}`);
+      await dialog.getByRole('checkbox', { name: l.keepForever, exact: true }).check();
+      await dialog.getByRole('button', { name: l.ok, exact: true }).click();
+      await expectGone(op.getByRole('dialog'), 'the edit dialog closes');
+      await expectText(row(op, task.id), l.keepForever, 'the retention rule changed');
+      // Gone again, so that nothing backs the volume up behind the rest of the test.
+      await owner.api.delete(`/tasks/${task.id}`);
     });
 
     await step('a narrow window: the menu folds away and nothing overflows sideways', async () => {

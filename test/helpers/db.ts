@@ -106,7 +106,7 @@ export interface TestStore {
  * ownership; otherwise it makes one and removes it on close. Pass a server's
  * `<dataDir>/chunks` to see the chunks that server stores.
  */
-export async function openTestStore(opts: { database?: TestDatabase; chunkDir?: string; openRegistration?: boolean } = {}): Promise<TestStore> {
+export async function openTestStore(opts: { database?: TestDatabase; chunkDir?: string; openRegistration?: boolean; clock?: () => Date } = {}): Promise<TestStore> {
   const database = opts.database ?? (await testDatabaseUrl());
   let meta: MetadataStore;
   try {
@@ -116,7 +116,7 @@ export async function openTestStore(opts: { database?: TestDatabase; chunkDir?: 
     throw err;
   }
   const chunkDir = opts.chunkDir ?? (await mkdtemp(join(tmpdir(), 'cairn-test-chunks-')));
-  const services = createServices(meta, new LocalChunkStore(chunkDir), blobSlotPool(), { ...DEFAULT_SETTINGS, openRegistration: opts.openRegistration ?? true });
+  const services = createServices(meta, new LocalChunkStore(chunkDir), blobSlotPool(), { ...DEFAULT_SETTINGS, openRegistration: opts.openRegistration ?? true }, undefined, opts.clock);
   let closed = false;
   return {
     database,

@@ -28,7 +28,7 @@ async function chainOf(owner: Caller): Promise<{ resourceId: string; chainId: st
   const resourceId = newId('volume');
   const chainId = newId('point');
   await db.insertInto('resources').values({ id: resourceId, account_id: owner.accountId, kind: 'volume', name: 'disk', agent_id: null, created_at: now }).execute();
-  await db.insertInto('chains').values({ id: chainId, account_id: owner.accountId, resource_id: resourceId, name: 'chain', description: '', status: 'available', head_point_id: chainId, created_at: now, deleted_at: null, purge_after: null }).execute();
+  await db.insertInto('chains').values({ id: chainId, account_id: owner.accountId, resource_id: resourceId, name: 'chain', description: '', status: 'available', head_point_id: chainId, created_at: now, deleted_at: null, purge_after: null, origin: 'manual' }).execute();
   await db
     .insertInto('points')
     .values({ id: chainId, chain_id: chainId, account_id: owner.accountId, resource_id: resourceId, parent_id: null, type: 'full', name: '', description: '', status: 'available', snapshot_at: now, logical_size: 0, stored_bytes: 0, job_id: null, created_at: now, committed_at: now, deleted_at: null, purge_after: null })

@@ -35,7 +35,7 @@ before(async () => {
   for (let i = 0; i < CHAINS; i++) {
     const id = newId('point');
     const at = timeOf(i);
-    await db.insertInto('chains').values({ id, account_id: owner.accountId, resource_id: resourceId, name: `chain ${i}`, description: '', status: 'available', head_point_id: id, created_at: at, deleted_at: null, purge_after: null }).execute();
+    await db.insertInto('chains').values({ id, account_id: owner.accountId, resource_id: resourceId, name: `chain ${i}`, description: '', status: 'available', head_point_id: id, created_at: at, deleted_at: null, purge_after: null, origin: 'manual' }).execute();
     await db
       .insertInto('points')
       .values({ id, chain_id: id, account_id: owner.accountId, resource_id: resourceId, parent_id: null, type: 'full', name: '', description: '', status: 'available', snapshot_at: at, logical_size: 0, stored_bytes: 0, job_id: null, created_at: at, committed_at: at, deleted_at: null, purge_after: null })

@@ -24,7 +24,7 @@ async function account(tag: string): Promise<Caller> {
 async function chain(of: Caller, name: string): Promise<string> {
   const id = newId('point');
   const db = store.meta.db;
-  await db.insertInto('chains').values({ id, account_id: of.accountId, resource_id: resourceId, name, description: '', status: 'available', head_point_id: id, created_at: T0, deleted_at: null, purge_after: null }).execute();
+  await db.insertInto('chains').values({ id, account_id: of.accountId, resource_id: resourceId, name, description: '', status: 'available', head_point_id: id, created_at: T0, deleted_at: null, purge_after: null, origin: 'manual' }).execute();
   await db
     .insertInto('points')
     .values({ id, chain_id: id, account_id: of.accountId, resource_id: resourceId, parent_id: null, type: 'full', name: '', description: '', status: 'available', snapshot_at: T0, logical_size: 0, stored_bytes: 0, job_id: null, created_at: T0, committed_at: T0, deleted_at: null, purge_after: null })

@@ -8,6 +8,8 @@ import { BackupsPage } from './pages/Backups';
 import { ChainPage } from './pages/Chain';
 import { ImagesPage } from './pages/Images';
 import { JobsPage } from './pages/Jobs';
+import { PoliciesPage } from './pages/Policies';
+import { TasksPage } from './pages/Tasks';
 import { RecyclePage } from './pages/Recycle';
 import { SharedChainPage, SharedPage } from './pages/Shared';
 import { SubaccountsPage } from './pages/Subaccounts';
@@ -50,6 +52,8 @@ function Root() {
         <Route path="recycle-bin" element={<RecyclePage />} />
         <Route path="images" element={<ImagesPage />} />
         <Route path="jobs" element={<JobsPage />} />
+        <Route path="tasks" element={<TasksPage />} />
+        <Route path="policies" element={<PoliciesPage />} />
         <Route path="activity" element={<ActivityPage />} />
         <Route path="subaccounts" element={<SubaccountsPage />} />
         <Route path="tokens" element={<TokensPage />} />
@@ -161,6 +165,8 @@ function Shell() {
             {link('/backups', t('nav.backups'))}
             {link('/shared', t('nav.shared'))}
             {link('/recycle-bin', t('nav.recycle'))}
+            {link('/tasks', t('nav.tasks'))}
+            {link('/policies', t('nav.policies'))}
           </ul>
           <ul>
             {link('/images', t('nav.images'))}

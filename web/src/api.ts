@@ -28,6 +28,10 @@ export type {
   NotificationPage,
   SessionView,
   RecycleItemView as RecycleItem,
+  PolicyView as BackupPolicy,
+  PolicyPreview,
+  TaskView as BackupTask,
+  RunView as BackupRun,
   ErrorBody,
   ErrorDetail,
 } from '../../src/contract/index.js';

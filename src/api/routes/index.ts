@@ -6,6 +6,7 @@ import { backupRoutes } from './backups.js';
 import { jobRoutes } from './jobs.js';
 import { resourceRoutes } from './resources.js';
 import { sharingRoutes } from './sharing.js';
+import { taskRoutes } from './tasks.js';
 
 export async function registerRoutes(app: Api, s: Services): Promise<void> {
   accountRoutes(app, s);
@@ -14,4 +15,5 @@ export async function registerRoutes(app: Api, s: Services): Promise<void> {
   jobRoutes(app, s);
   backupRoutes(app, s);
   sharingRoutes(app, s);
+  taskRoutes(app, s);
 }
