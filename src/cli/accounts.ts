@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { resolveClient } from './config-file.js';
 import type { Account, ApiToken } from './http-client.js';
 import { addPageOptions, globalsOf, pageQuery, requireYes, type PageFlags } from './options.js';
@@ -12,6 +12,8 @@ export function accountRows(a: Account): [string, Cell][] {
     ['Status', a.status],
     ['Administrator', a.is_admin],
     ['Parent account', a.parent_id],
+    ['Language', a.language],
+    ['Time zone', a.timezone],
     ['Created', formatTime(a.created_at, { relative: true })],
   ];
 }
@@ -47,6 +49,17 @@ export function accountCommands(program: Command): void {
     .action(async (_opts: object, cmd: Command) => {
       const o = globalsOf(cmd);
       const res = await (await resolveClient(o)).me();
+      printObject(res, accountRows(res.account), o);
+    });
+
+  account
+    .command('set')
+    .description("Change your account's language (of its mails) or time zone (its backup policies' default)")
+    .addOption(new Option('--language <lang>', 'zh or en').choices(['zh', 'en']))
+    .option('--timezone <zone>', 'an IANA time zone, e.g. Asia/Shanghai')
+    .action(async (opts: { language?: 'zh' | 'en'; timezone?: string }, cmd: Command) => {
+      const o = globalsOf(cmd);
+      const res = await (await resolveClient(o)).patch<{ account: Account }>('/api/v1/account', { language: opts.language, timezone: opts.timezone });
       printObject(res, accountRows(res.account), o);
     });
 

@@ -43,7 +43,6 @@ function policyRows(p: PolicyView): [string, Cell][] {
     ['Emails', p.emails.join(', ')],
     ['Webhooks', p.webhooks.join(', ')],
     ['Webhook secret', p.webhook_secret],
-    ['Mail language', p.language],
     ['Tasks', p.task_count],
     ['Created', formatTime(p.created_at, { relative: true })],
   ];
@@ -114,7 +113,6 @@ interface PolicyFlags extends ScheduleFlags {
   notify?: string;
   email?: string[];
   webhook?: string[];
-  language?: 'zh' | 'en';
 }
 
 function withPolicyOptions(cmd: Command): Command {
@@ -126,11 +124,10 @@ function withPolicyOptions(cmd: Command): Command {
     .option('--every-hours <n>', 'every N hours, 1 to 168, counted from now')
     .option('--cron <expression>', 'a cron expression: five fields, or six with seconds first')
     .option('--once', 'run only once, at the first time the schedule gives')
-    .option('--timezone <zone>', 'IANA time zone of the times, e.g. Asia/Shanghai (default UTC)')
+    .option('--timezone <zone>', "IANA time zone of the times, e.g. Asia/Shanghai (default: your account's, `cairn account set --timezone`)")
     .option('--notify <events>', 'success, failure or success,failure (default failure)')
     .option('--email <address>', 'mail this address when a run ends (repeat it)', collect)
-    .option('--webhook <url>', 'POST a signed JSON event to this http(s) URL when a run ends (repeat it)', collect)
-    .addOption(new Option('--language <lang>', 'language of the mails').choices(['zh', 'en']));
+    .option('--webhook <url>', 'POST a signed JSON event to this http(s) URL when a run ends (repeat it)', collect);
 }
 
 function policyBody(o: PolicyFlags) {
@@ -142,7 +139,6 @@ function policyBody(o: PolicyFlags) {
     notify_on: o.notify !== undefined ? (list(o.notify) as NotifyEvent[]) : undefined,
     emails: o.email,
     webhooks: o.webhook,
-    language: o.language,
   };
 }
 

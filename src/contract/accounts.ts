@@ -2,6 +2,11 @@ import { Type, type Static } from '@sinclair/typebox';
 import { Nullable, Timestamp } from './common.js';
 
 export const AccountStatus = Type.Union([Type.Literal('active'), Type.Literal('disabled')]);
+/** The languages of the console and of mails. */
+export const Language = Type.Union([Type.Literal('zh'), Type.Literal('en')]);
+export type Language = Static<typeof Language>;
+/** An IANA time zone name, checked by the server (Asia/Shanghai, Europe/Berlin, UTC). */
+export const TimeZone = Type.String({ minLength: 1, maxLength: 64, description: 'An IANA time zone, e.g. Asia/Shanghai' });
 export type AccountStatus = Static<typeof AccountStatus>;
 
 export const AccountView = Type.Object({
@@ -11,6 +16,10 @@ export const AccountView = Type.Object({
   is_admin: Type.Boolean(),
   status: AccountStatus,
   created_at: Timestamp,
+  /** What its mails are written in. */
+  language: Language,
+  /** Its backup policies' default time zone. */
+  timezone: TimeZone,
 });
 export type AccountView = Static<typeof AccountView>;
 

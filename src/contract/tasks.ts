@@ -21,7 +21,6 @@ export const ScheduleSpec = Type.Union([
 ]);
 export type ScheduleSpec = Static<typeof ScheduleSpec>;
 
-export const Language = Type.Union([Type.Literal('zh'), Type.Literal('en')]);
 export const Repeat = Type.Union([Type.Literal('repeating'), Type.Literal('once')]);
 export const NotifyEvent = Type.Union([Type.Literal('success'), Type.Literal('failure')]);
 export type NotifyEvent = Static<typeof NotifyEvent>;
@@ -41,8 +40,6 @@ export const PolicyView = Type.Object({
   webhooks: Type.Array(Type.String()),
   /** Key of the webhooks' HMAC-SHA256 signature (docs/tasks.md). */
   webhook_secret: Type.String(),
-  /** The language of its mails. */
-  language: Language,
   task_count: Type.Integer(),
   created_at: Timestamp,
   updated_at: Timestamp,

@@ -364,7 +364,6 @@ function migrations(engine: Engine): Record<string, Migration> {
           .addColumn('emails', 'text', (c) => c.notNull())
           .addColumn('webhooks', 'text', (c) => c.notNull())
           .addColumn('webhook_secret', 'text', (c) => c.notNull())
-          .addColumn('language', 'text', (c) => c.notNull())
           .addColumn('created_at', 'text', (c) => c.notNull())
           .addColumn('updated_at', 'text', (c) => c.notNull())
           .execute();
@@ -465,6 +464,13 @@ function migrations(engine: Engine): Record<string, Migration> {
         // SQLite has no INCLUDE: there the text is the index's last column, which serves the same.
         const list = 'recipient_id, status, created_at desc, chain_id, expires_at';
         await sql.raw(engine === 'postgres' ? `create index shares_recipient_list on shares (${list}) include (search_text)` : `create index shares_recipient_list on shares (${list}, search_text)`).execute(db);
+      },
+    },
+    // What an account's mails are written in, and the time zone its schedules default to (docs/tasks.md).
+    '0011_account_preferences': {
+      async up(db: Kysely<unknown>) {
+        await db.schema.alterTable('accounts').addColumn('language', 'text', (c) => c.notNull().defaultTo('en')).execute();
+        await db.schema.alterTable('accounts').addColumn('timezone', 'text', (c) => c.notNull().defaultTo('UTC')).execute();
       },
     },
   };

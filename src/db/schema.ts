@@ -14,6 +14,10 @@ export interface AccountTable {
   is_admin: number;
   status: 'active' | 'disabled';
   created_at: string;
+  /** What its mails are written in. */
+  language: 'zh' | 'en';
+  /** An IANA time zone: its backup policies' default. */
+  timezone: string;
 }
 
 export interface SessionTable {
@@ -280,8 +284,6 @@ export interface BackupPolicyTable {
   webhooks: string;
   /** Signs webhook bodies (HMAC-SHA256); shown to the owner only. */
   webhook_secret: string;
-  /** The language of its mails (accounts have none yet). */
-  language: 'zh' | 'en';
   created_at: string;
   updated_at: string;
 }

@@ -10,7 +10,9 @@ import { isoPlus, nowIso } from '../domain/time.js';
 import type { Access } from './access.js';
 import { LoginThrottle } from './login-throttle.js';
 import { hashPassword, hashSecret, newSecret, verifyPassword } from './passwords.js';
-import type { AccountRef, AccountView, NewTokenView, TokenView } from '../contract/index.js';
+import type { AccountRef, AccountView, Language, NewTokenView, TokenView } from '../contract/index.js';
+import { isUniqueViolation } from '../db/engine-errors.js';
+import { checkTimezone } from '../domain/schedule.js';
 
 /** A valid scrypt hash of a random password: what an unknown email is checked against. */
 const DUMMY_HASH = 'scrypt$32768$8$1$AAAAAAAAAAAAAAAAAAAAAA==$mW2Zrx2iHgVu1B3zVfOq5JQNuJ1lRpwbo9XGbGd3b0w=';
@@ -24,11 +26,21 @@ export const accountView = (a: AccountTable): AccountView => ({
   is_admin: a.is_admin === 1,
   status: a.status,
   created_at: a.created_at,
+  language: a.language,
+  timezone: a.timezone,
 });
 
 const tokenView = (t: TokenView): TokenView => ({
   id: t.id, name: t.name, created_at: t.created_at, last_used_at: t.last_used_at, revoked_at: t.revoked_at,
 });
+
+/** A new account: its sign-in, and optionally what its mails are written in and its time zone. */
+export interface NewAccount {
+  email: string;
+  password: string;
+  language?: Language;
+  timezone?: string;
+}
 
 export interface AccountsOptions {
   openRegistration: boolean;
@@ -46,15 +58,16 @@ export class AccountsService {
   }
 
   /** Open sign-up; when registration is closed only an administrator creates accounts. */
-  async register(input: { email: string; password: string }, by?: Caller): Promise<AccountView> {
+  async register(input: NewAccount, by?: Caller): Promise<AccountView> {
     if (!this.options.openRegistration && !by?.isAdmin)
       throw forbidden('Registration is closed on this server; ask an administrator for an account.');
     return this.create(input, { parentId: null, isAdmin: false });
   }
 
-  async create(input: { email: string; password: string }, opts: { parentId: string | null; isAdmin: boolean }): Promise<AccountView> {
+  async create(input: NewAccount, opts: { parentId: string | null; isAdmin: boolean }): Promise<AccountView> {
     const email = normalizeEmail(input.email);
     checkPassword(input.password);
+    const timezone = checkTimezone(input.timezone ?? 'UTC');
     const row: AccountTable = {
       id: newId('account'),
       email,
@@ -63,6 +76,8 @@ export class AccountsService {
       is_admin: opts.isAdmin ? 1 : 0,
       status: 'active',
       created_at: nowIso(),
+      language: input.language ?? 'en',
+      timezone,
     };
     const taken = await this.db.selectFrom('accounts').select('id').where('email', '=', email).executeTakeFirst();
     if (taken) throw conflict(`An account with the email ${email} already exists; sign in instead.`, 'email_taken');
@@ -70,7 +85,7 @@ export class AccountsService {
       await this.db.insertInto('accounts').values(row).execute();
     } catch (err) {
       // Two registrations racing for one email: the unique index decides.
-      if (/unique|duplicate/i.test(String(err))) throw conflict(`An account with the email ${email} already exists.`, 'email_taken');
+      if (isUniqueViolation(err)) throw conflict(`An account with the email ${email} already exists.`, 'email_taken');
       throw err;
     }
     return accountView(row);
@@ -169,9 +184,20 @@ export class AccountsService {
     return tokenView({ ...row, revoked_at });
   }
 
-  async createSubaccount(caller: Caller, input: { email: string; password: string }): Promise<AccountView> {
+  async createSubaccount(caller: Caller, input: NewAccount): Promise<AccountView> {
     if (caller.parentId) throw forbidden('A sub-account cannot have sub-accounts of its own; ask its parent account.');
-    return this.create(input, { parentId: caller.accountId, isAdmin: false });
+    // A sub-account starts with its parent's language and time zone.
+    const parent = await this.access.account(caller, caller.accountId);
+    return this.create({ language: parent.language, timezone: parent.timezone, ...input }, { parentId: caller.accountId, isAdmin: false });
+  }
+
+  /** The caller's own language (of its mails) and time zone (its policies' default); nothing else changes. */
+  async setPreferences(caller: Caller, input: { language?: Language; timezone?: string }): Promise<AccountView> {
+    const row = await this.access.account(caller, caller.accountId);
+    if (input.language === undefined && input.timezone === undefined) throw badRequest('Give a language or a time zone to change.', 'language');
+    const set = { ...(input.language ? { language: input.language } : {}), ...(input.timezone !== undefined ? { timezone: checkTimezone(input.timezone) } : {}) };
+    await this.db.updateTable('accounts').set(set).where('id', '=', row.id).execute();
+    return accountView({ ...row, ...set });
   }
 
   async listSubaccounts(caller: Caller, page: PageRequest): Promise<Page<AccountView>> {

@@ -94,7 +94,9 @@ export class BackupNotifier implements RunListener {
     };
     const at = this.now().toISOString();
     const base = { account_id: policy.account_id, policy_id: policy.id, run_id: run.id, event, status: 'pending' as const, attempts: 0, next_attempt_at: at, response_status: null, last_error: null, created_at: at, delivered_at: null };
-    const mail = mailOf(body, policy.language);
+    // Mails are written in the policy owner's language as it is when the run ends.
+    const owner = await this.db.selectFrom('accounts').select('language').where('id', '=', policy.account_id).executeTakeFirstOrThrow();
+    const mail = mailOf(body, owner.language);
     const rows: NotificationDeliveryTable[] = [
       ...(JSON.parse(policy.webhooks) as string[]).map((url) => ({ ...base, id: newId('delivery'), channel: 'webhook' as const, target: url, subject: '', body: JSON.stringify(body) })),
       ...(JSON.parse(policy.emails) as string[]).map((to) => ({ ...base, id: newId('delivery'), channel: 'email' as const, target: to, subject: mail.subject, body: mail.text })),

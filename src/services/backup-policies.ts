@@ -21,7 +21,6 @@ export interface PolicyInput {
   notify_on?: NotifyEvent[];
   emails?: string[];
   webhooks?: string[];
-  language?: 'zh' | 'en';
 }
 
 export const timingOf = (p: BackupPolicyTable): PolicyTiming => ({
@@ -67,7 +66,7 @@ export class BackupPoliciesService {
     const row: BackupPolicyTable = {
       id: newId('policy'),
       account_id: caller.accountId,
-      ...this.checked(input, at),
+      ...this.checked({ ...input, timezone: input.timezone ?? (await this.accountTimezone(caller)) }, at),
       webhook_secret: randomBytes(24).toString('hex'),
       created_at: at.toISOString(),
       updated_at: at.toISOString(),
@@ -77,9 +76,9 @@ export class BackupPoliciesService {
   }
 
   /** A schedule in words and its next three runs, checked as create would, storing nothing: the console's preview. */
-  preview(input: PolicyInput): PolicyPreview {
+  async preview(caller: Caller, input: PolicyInput): Promise<PolicyPreview> {
     const at = this.now();
-    const f = this.checked(input, at);
+    const f = this.checked({ ...input, timezone: input.timezone ?? (await this.accountTimezone(caller)) }, at);
     const p = { ...f, id: '', account_id: '', webhook_secret: '', created_at: '', updated_at: '' };
     return { description: describePolicy(p), next_runs: nextRuns(timingOf(p), at, 3).map((d) => d.toISOString()) };
   }
@@ -106,7 +105,6 @@ export class BackupPoliciesService {
       notify_on: input.notify_on ?? (JSON.parse(old.notify_on) as NotifyEvent[]),
       emails: input.emails ?? (JSON.parse(old.emails) as string[]),
       webhooks: input.webhooks ?? (JSON.parse(old.webhooks) as string[]),
-      language: input.language ?? old.language,
     };
     const fields = this.checked(merged, at);
     const timingChanged = input.schedule !== undefined || input.repeat !== undefined || input.timezone !== undefined;
@@ -149,8 +147,12 @@ export class BackupPoliciesService {
       notify_on: JSON.stringify(notify_on),
       emails: JSON.stringify(emails),
       webhooks: JSON.stringify(webhooks),
-      language: input.language ?? 'en',
     };
+  }
+
+  /** A policy's time zone when none is given: its account's (0011_account_preferences). */
+  private async accountTimezone(caller: Caller): Promise<string> {
+    return (await this.db.selectFrom('accounts').select('timezone').where('id', '=', caller.accountId).executeTakeFirstOrThrow()).timezone;
   }
 
   private async view(p: BackupPolicyTable): Promise<PolicyView> {
@@ -168,7 +170,6 @@ export class BackupPoliciesService {
       emails: JSON.parse(p.emails) as string[],
       webhooks: JSON.parse(p.webhooks) as string[],
       webhook_secret: p.webhook_secret,
-      language: p.language,
       task_count: Number(n.n),
       created_at: p.created_at,
       updated_at: p.updated_at,

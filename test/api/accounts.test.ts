@@ -238,3 +238,31 @@ test('a burst of parallel wrong passwords is limited too', async () => {
   assert.ok(replies.every((r) => r.status === 401 || r.status === 429), replies.map((r) => r.status).join(' '));
   assert.ok(tried <= 10, `${tried} of 15 parallel guesses were checked; the limit is 10`);
 });
+
+test("an account's language and time zone: set at sign-up or later, checked, inherited by sub-accounts, and the default of its policies", async () => {
+  const plain = await newAccount(server.url, { tag: 'prefs' });
+  const me = () => plain.api.get('/account').then((r) => expectStatus(r, 200, 'account').account);
+  assert.deepEqual([(await me()).language, (await me()).timezone], ['en', 'UTC'], 'the defaults');
+
+  const email = randomEmail('zh');
+  const made = expectStatus(await api(server.url).post('/accounts', { email, password: PASSWORD, language: 'zh', timezone: 'asia/shanghai' }), 201, 'register').account;
+  assert.deepEqual([made.language, made.timezone], ['zh', 'Asia/Shanghai'], 'kept, the zone in its canonical spelling');
+  expectError(await api(server.url).post('/accounts', { email: randomEmail('bad'), password: PASSWORD, timezone: 'Mars/Olympus' }), 400);
+
+  const set = expectStatus(await plain.api.patch('/account', { language: 'zh', timezone: 'Europe/Berlin' }), 200, 'set').account;
+  assert.deepEqual([set.language, set.timezone], ['zh', 'Europe/Berlin']);
+  // Bad input changes nothing, not even the part that was good.
+  for (const body of [{ language: 'fr' }, { timezone: 'Nowhere/Land' }, { language: 'en', timezone: 'Nowhere/Land' }, {}, { language: 'en', email: 'x@y.z' }]) expectError(await plain.api.patch('/account', body), 400);
+  assert.deepEqual([(await me()).language, (await me()).timezone], ['zh', 'Europe/Berlin']);
+  expectError(await api(server.url).patch('/account', { language: 'en' }), 401);
+
+  const sub = expectStatus(await plain.api.post('/subaccounts', { email: randomEmail('sub'), password: PASSWORD }), 201, 'sub-account').account;
+  assert.deepEqual([sub.language, sub.timezone], ['zh', 'Europe/Berlin'], "a sub-account starts with its parent's");
+
+  const policy = expectStatus(await plain.api.post('/policies', { name: 'nightly', schedule: { kind: 'daily', times: ['02:00'] } }), 201, 'policy').policy;
+  assert.equal(policy.timezone, 'Europe/Berlin', "a policy without a zone takes its account's");
+  assert.equal(policy.description.zh, '每天 02:00 (Europe/Berlin)');
+  const cli = await runCli(['account', 'set', '--timezone', 'UTC', '--json'], { env: { CAIRN_SERVER: server.url, CAIRN_TOKEN: plain.token } });
+  assert.equal(cli.code, 0, cli.stderr);
+  assert.equal(JSON.parse(cli.stdout).account.timezone, 'UTC');
+});

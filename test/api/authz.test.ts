@@ -155,6 +155,7 @@ const ROUTES: Row[] = [
   { route: 'POST /api/v1/sessions', body: (w) => ({ email: w.owner.email, password: w.owner.password }), expect: PUBLIC },
   { route: 'DELETE /api/v1/sessions/current', expect: { anon: 401, owner: 204, other: 204, sub: 204, admin: 204 } },
   { route: 'GET /api/v1/account', expect: ANY_ACCOUNT },
+  { route: 'PATCH /api/v1/account', body: () => ({ timezone: 'UTC' }), expect: ANY_ACCOUNT },
   // Anyone signed in may resolve an email to an ID: the share dialog names recipients so.
   { route: 'GET /api/v1/accounts/lookup', query: (w) => ({ q: w.owner.email }), expect: ANY_ACCOUNT },
 

@@ -53,9 +53,9 @@ test('an agent backs a volume up on the task\'s schedule; retention keeps the ne
   // A backup by hand first: a manual chain, which retention must leave alone.
   const manual = (await alice.cli.ok(['backup', vol, '--disk', disk, '--full'])).point;
 
-  const policy = (
-    await alice.cli.ok(['policy', 'create', '--name', 'every 5 s', '--cron', '*/5 * * * * *', '--notify', 'success,failure', '--email', 'ops@example.test', '--webhook', hook.url, '--language', 'zh'])
-  ).policy;
+  // Mails are written in the account's language.
+  assert.equal((await alice.cli.ok(['account', 'set', '--language', 'zh'])).account.language, 'zh');
+  const policy = (await alice.cli.ok(['policy', 'create', '--name', 'every 5 s', '--cron', '*/5 * * * * *', '--notify', 'success,failure', '--email', 'ops@example.test', '--webhook', hook.url])).policy;
   assert.equal(policy.description.zh, 'Cron 表达式 */5 * * * * * (UTC)');
   assert.equal(policy.next_runs.length, 3);
   const task = (await alice.cli.ok(['task', 'create', '--name', '夜间备份', '--policy', policy.id, '--resource', vol, '--type', 'full', '--keep', '2'])).task;

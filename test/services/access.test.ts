@@ -17,7 +17,7 @@ let access: Access;
 async function account(isAdmin = false): Promise<Caller> {
   const id = newId('account');
   const email = `${id}@access.test`;
-  await store.meta.db.insertInto('accounts').values({ id, email, password_hash: 'scrypt$unused', parent_id: null, is_admin: isAdmin ? 1 : 0, status: 'active', created_at: nowIso() }).execute();
+  await store.meta.db.insertInto('accounts').values({ id, email, password_hash: 'scrypt$unused', parent_id: null, is_admin: isAdmin ? 1 : 0, status: 'active', language: 'en', timezone: 'UTC', created_at: nowIso() }).execute();
   return { accountId: id, email, isAdmin, parentId: null, via: 'local' };
 }
 

@@ -34,7 +34,7 @@ async function owner(): Promise<{ caller: Caller; volume: string }> {
   const db = store.meta.db;
   const id = newId('account');
   const at = now.toISOString();
-  await db.insertInto('accounts').values({ id, email: `${id}@notify.test`, password_hash: 'scrypt$unused', parent_id: null, is_admin: 0, status: 'active', created_at: at }).execute();
+  await db.insertInto('accounts').values({ id, email: `${id}@notify.test`, password_hash: 'scrypt$unused', parent_id: null, is_admin: 0, status: 'active', language: 'en', timezone: 'UTC', created_at: at }).execute();
   const agentId = newId('agent');
   await db.insertInto('agents').values({ id: agentId, account_id: id, name: 'a', last_seen_at: at, created_at: at }).execute();
   const volume = newId('volume');
@@ -71,8 +71,9 @@ test('a successful run: the webhook is retried after 60 s and 240 s until it ans
       notify_on: ['success', 'failure'],
       webhooks: [hook.url],
       emails: ['ops@example.test'],
-      language: 'zh',
     });
+    // Mails follow the owner's language.
+    await store.services.accounts.setPreferences(caller, { language: 'zh' });
     const task = await store.services.tasks.create(caller, { name: '夜间备份', policy_id: policy.id, resource_ids: [volume] });
     const runId = await runOnce(caller, task.id, 'succeed');
 

@@ -29,7 +29,7 @@ after(async () => {
 async function account(): Promise<Caller> {
   const id = newId('account');
   const email = `${id}@tasks.test`;
-  await one.meta.db.insertInto('accounts').values({ id, email, password_hash: 'scrypt$unused', parent_id: null, is_admin: 0, status: 'active', created_at: now.toISOString() }).execute();
+  await one.meta.db.insertInto('accounts').values({ id, email, password_hash: 'scrypt$unused', parent_id: null, is_admin: 0, status: 'active', language: 'en', timezone: 'UTC', created_at: now.toISOString() }).execute();
   return { accountId: id, email, isAdmin: false, parentId: null, via: 'local' };
 }
 

@@ -21,7 +21,7 @@ const timeOf = (i: number) => isoPlus(T0, Math.floor(i / 3));
 async function account(): Promise<Caller> {
   const id = newId('account');
   const email = `${id}@paging.test`;
-  await store.meta.db.insertInto('accounts').values({ id, email, password_hash: 'scrypt$unused', parent_id: null, is_admin: 0, status: 'active', created_at: T0 }).execute();
+  await store.meta.db.insertInto('accounts').values({ id, email, password_hash: 'scrypt$unused', parent_id: null, is_admin: 0, status: 'active', language: 'en', timezone: 'UTC', created_at: T0 }).execute();
   return { accountId: id, email, isAdmin: false, parentId: null, via: 'local' };
 }
 

@@ -17,7 +17,7 @@ const T0 = '2026-01-01T00:00:00.000Z';
 async function account(tag: string): Promise<Caller> {
   const id = newId('account');
   const email = `${tag}.${id}@Search.Test`.toLowerCase();
-  await store.meta.db.insertInto('accounts').values({ id, email, password_hash: 'scrypt$unused', parent_id: null, is_admin: 0, status: 'active', created_at: T0 }).execute();
+  await store.meta.db.insertInto('accounts').values({ id, email, password_hash: 'scrypt$unused', parent_id: null, is_admin: 0, status: 'active', language: 'en', timezone: 'UTC', created_at: T0 }).execute();
   return { accountId: id, email, isAdmin: false, parentId: null, via: 'local' };
 }
 

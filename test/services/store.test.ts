@@ -42,7 +42,7 @@ test('migrations run twice: the second run changes nothing and keeps the data', 
   try {
     await first.meta.db
       .insertInto('accounts')
-      .values({ id: 'usr-migrate1', email: 'migrate@example.test', password_hash: 'x', parent_id: null, is_admin: 0, status: 'active', created_at: now })
+      .values({ id: 'usr-migrate1', email: 'migrate@example.test', password_hash: 'x', parent_id: null, is_admin: 0, status: 'active', language: 'en', timezone: 'UTC', created_at: now })
       .execute();
   } finally {
     await first.close();

@@ -75,13 +75,19 @@ function NotFound() {
 
 function LanguageSwitch() {
   const { lang, setLang, t } = useI18n();
+  const { state } = useSession();
   const id = useId();
+  const choose = (l: Lang) => {
+    setLang(l);
+    // Signed in, the choice is also the account's: its mails follow it (e.g. backup task notifications).
+    if (state.kind === 'signedIn') void api.patch('/account', { language: l === 'zh-CN' ? 'zh' : 'en' }).catch(() => undefined);
+  };
   return (
     <div className="lang">
       <label htmlFor={id} className="sr-only">
         {t('header.language')}
       </label>
-      <select id={id} value={lang} onChange={(e) => setLang(e.target.value as Lang)}>
+      <select id={id} value={lang} onChange={(e) => choose(e.target.value as Lang)}>
         <option value="zh-CN" lang="zh-CN">
           中文
         </option>

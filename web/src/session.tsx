@@ -1,4 +1,5 @@
 import { createContext, useCallback, useContext, useEffect, useMemo, useState, type ReactNode } from 'react';
+import { timeZone } from './format';
 import { api, csrf, setUnauthorizedHandler, type Account, type SessionView } from './api';
 import type { Key } from './i18n';
 
@@ -60,7 +61,12 @@ export function SessionProvider({ children }: { children: ReactNode }) {
     }
   }, []);
 
-  const register = useCallback(async (email: string, password: string) => (await api.post<{ account: Account }>('/accounts', { email, password })).account, []);
+  // A new account starts in the console's language and the browser's time zone.
+  const register = useCallback(
+    async (email: string, password: string) =>
+      (await api.post<{ account: Account }>('/accounts', { email, password, language: document.documentElement.lang === 'zh-CN' ? 'zh' : 'en', timezone: timeZone() })).account,
+    [],
+  );
 
   const value = useMemo(() => ({ state, signIn, signOut, register }), [state, signIn, signOut, register]);
   return <Ctx.Provider value={value}>{children}</Ctx.Provider>;

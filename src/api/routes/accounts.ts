@@ -3,15 +3,16 @@ import type { Services } from '../../services/index.js';
 import { SESSION_TTL_MS } from '../../services/accounts.js';
 import { callerOf, SESSION_COOKIE } from '../auth.js';
 import { answers, Email, Id, Name, NoContent, PageQuery, Password, Strict } from '../schemas.js';
-import { AccountRef, AccountStatus, AccountView, NewTokenView, PageOf, SessionView, TokenView } from '../../contract/index.js';
+import { AccountRef, AccountStatus, AccountView, Language, NewTokenView, PageOf, SessionView, TimeZone, TokenView } from '../../contract/index.js';
 import { pageOf } from '../../domain/page.js';
 import type { Api } from '../types.js';
 
 const Credentials = Strict({ email: Email, password: Password });
+const NewAccount = Strict({ email: Email, password: Password, language: Type.Optional(Language), timezone: Type.Optional(TimeZone) });
 const OneAccount = Type.Object({ account: AccountView });
 
 export function accountRoutes(app: Api, s: Services): void {
-  app.post('/api/v1/accounts', { config: { public: true }, schema: { tags: ['accounts'], body: Credentials, response: answers({ 201: OneAccount }) } }, async (req, reply) => {
+  app.post('/api/v1/accounts', { config: { public: true }, schema: { tags: ['accounts'], body: NewAccount, response: answers({ 201: OneAccount }) } }, async (req, reply) => {
     const account = await s.accounts.register(req.body, req.caller ?? undefined);
     return reply.status(201).send({ account });
   });
@@ -39,6 +40,12 @@ export function accountRoutes(app: Api, s: Services): void {
     account: await s.accounts.me(callerOf(req)),
     ...(req.csrfToken ? { csrf_token: req.csrfToken } : {}),
   }));
+
+  app.patch(
+    '/api/v1/account',
+    { schema: { tags: ['accounts'], body: Strict({ language: Type.Optional(Language), timezone: Type.Optional(TimeZone) }), response: answers({ 200: OneAccount }) } },
+    async (req) => ({ account: await s.accounts.setPreferences(callerOf(req), req.body) }),
+  );
 
   app.get('/api/v1/accounts/lookup', { schema: { tags: ['accounts'], querystring: Strict({ q: Type.String({ minLength: 1, maxLength: 254 }) }), response: answers({ 200: Type.Object({ account: AccountRef }) }) } }, async (req) => ({
     account: await s.accounts.lookup(callerOf(req), req.query.q),

@@ -3,7 +3,7 @@ import type { Services } from '../../services/index.js';
 import { pageOf } from '../../domain/page.js';
 import { callerOf } from '../auth.js';
 import { answers, Email, Id, Name, NoContent, PageQuery, ResourceId, Strict } from '../schemas.js';
-import { BackupType, DeliveryView, Language, Nullable, NotifyEvent, PageOf, PolicyPreview, PolicyView, Repeat, RunView, ScheduleSpec, TaskView } from '../../contract/index.js';
+import { BackupType, DeliveryView, Nullable, NotifyEvent, PageOf, PolicyPreview, PolicyView, Repeat, RunView, ScheduleSpec, TaskView } from '../../contract/index.js';
 import type { Api } from '../types.js';
 
 const OnePolicy = Type.Object({ policy: PolicyView });
@@ -19,7 +19,6 @@ const PolicyFields = {
   notify_on: Type.Optional(Type.Array(NotifyEvent, { maxItems: 2 })),
   emails: Type.Optional(Type.Array(Email, { maxItems: 10 })),
   webhooks: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 2048 }), { maxItems: 10 })),
-  language: Type.Optional(Language),
 };
 const TaskFields = {
   name: Name,
@@ -37,7 +36,7 @@ export function taskRoutes(app: Api, s: Services): void {
     reply.status(201).send({ policy: await s.policies.create(callerOf(req), req.body) }),
   );
   app.post('/api/v1/policies/preview', { schema: { tags: ['tasks'], body: Strict(PolicyFields), response: answers({ 200: PolicyPreview }) } }, async (req) =>
-    s.policies.preview(req.body),
+    s.policies.preview(callerOf(req), req.body),
   );
   app.get('/api/v1/policies', { schema: { tags: ['tasks'], querystring: Strict(PageQuery), response: answers({ 200: PageOf(PolicyView) }) } }, async (req) =>
     s.policies.list(callerOf(req), pageOf(req.query)),

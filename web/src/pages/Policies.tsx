@@ -144,7 +144,6 @@ function PolicyDialog({ open, onClose, onDone, policy }: { open: boolean; onClos
     notify_on: [...(onSuccess ? ['success'] : []), ...(onFailure ? ['failure'] : [])],
     emails: split(emails),
     webhooks: split(webhooks),
-    language: lang === 'zh-CN' ? 'zh' : 'en',
   };
   const key = JSON.stringify(body);
   useEffect(() => {
