@@ -10,3 +10,4 @@ export * from './resources.js';
 export * from './jobs.js';
 export * from './backups.js';
 export * from './sharing.js';
+export * from './files.js';

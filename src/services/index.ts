@@ -10,6 +10,7 @@ import { ChainsService } from './chains.js';
 import { GarbageCollector } from './gc.js';
 import { JobsService } from './jobs.js';
 import { EventsService } from './events.js';
+import { FilesService } from './files.js';
 import { ImagesService } from './images.js';
 import { ResourcesService } from './resources.js';
 import { SharesService } from './shares.js';
@@ -67,6 +68,7 @@ export function createServices(meta: MetadataStore, store: ChunkStore, blobSlots
     events,
     shares,
     images,
+    files: new FilesService(db, data, images),
   };
 }
 

@@ -2,6 +2,7 @@ import type { Services } from '../../services/index.js';
 import type { Api } from '../types.js';
 import { accountRoutes } from './accounts.js';
 import { backupRoutes } from './backups.js';
+import { fileRoutes } from './files.js';
 import { jobRoutes } from './jobs.js';
 import { resourceRoutes } from './resources.js';
 import { sharingRoutes } from './sharing.js';
@@ -12,4 +13,5 @@ export async function registerRoutes(app: Api, s: Services): Promise<void> {
   jobRoutes(app, s);
   backupRoutes(app, s);
   sharingRoutes(app, s);
+  fileRoutes(app, s);
 }
