@@ -6,6 +6,7 @@ import { accountCommands } from './accounts.js';
 import { adminCommand } from './admin.js';
 import { agentCommand } from './agent.js';
 import { backupCommands } from './backups.js';
+import { fileCommands } from './files.js';
 import { imageCommands } from './images.js';
 import { jobCommands } from './jobs.js';
 import { printJson, renderTable } from './output.js';
@@ -37,6 +38,7 @@ jobCommands(program);
 backupCommands(program);
 sharingCommands(program);
 imageCommands(program);
+fileCommands(program);
 agentCommand(program);
 program
   .command('runtime')
