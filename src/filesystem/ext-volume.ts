@@ -80,13 +80,18 @@ export class ExtVolume {
         at += bytesRead;
       }
     } finally {
-      await handle.close().catch(() => undefined);
+      // Its close() may return nothing rather than a promise.
+      await Promise.resolve()
+        .then(() => handle.close())
+        .catch(() => undefined);
     }
   }
 
   async close(): Promise<void> {
     const lib = await ext2fs();
-    await lib.umount(this.fs).catch(() => undefined);
+    await Promise.resolve()
+      .then(() => lib.umount(this.fs))
+      .catch(() => undefined);
   }
 
   private async toEntry(path: string, s: Ext2Stats): Promise<Entry> {
@@ -101,7 +106,7 @@ export class ExtVolume {
       uid: s.uid,
       gid: s.gid,
       nlink: s.nlink,
-      mtime: new Date(s.mtimeMs).toISOString(),
+      mtime: s.mtime.toISOString(),
       target,
     };
   }

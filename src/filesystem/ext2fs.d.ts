@@ -13,7 +13,6 @@ declare module 'ext2fs' {
     gid: number;
     size: number;
     ino: number;
-    mtimeMs: number;
     mtime: Date;
   }
   export interface Ext2FileHandle {

@@ -257,7 +257,7 @@ test('who may read: the owner and a recipient of a live share; a stranger, or th
   assert.equal(expectStatus(await listing(friend, `/images/${img}`), 200, 'the recipient\'s image').filesystem, 'ext4');
   expectStatus(await listing(owner, `/images/${img}`), 404, 'the owner does not see the recipient\'s image');
 
-  await owner.cli.ok(['share', 'cancel', plain.point, '--to', friend.email, '--yes']);
+  await owner.cli.ok(['share', 'cancel', plain.point, '--to', friend.email]);
   expectStatus(await listing(friend, `/points/${plain.point}`), 404, 'the share ended');
   expectStatus(await listing(friend, `/images/${img}`), 200, 'the recipient\'s image stays readable');
 });
