@@ -7,6 +7,7 @@ import { ActivityPage } from './pages/Activity';
 import { BackupsPage } from './pages/Backups';
 import { ChainPage } from './pages/Chain';
 import { ImagesPage } from './pages/Images';
+import { FilesPage } from './pages/Files';
 import { JobsPage } from './pages/Jobs';
 import { RecyclePage } from './pages/Recycle';
 import { SharedChainPage, SharedPage } from './pages/Shared';
@@ -49,6 +50,7 @@ function Root() {
         <Route path="shared/:id" element={<SharedChainPage />} />
         <Route path="recycle-bin" element={<RecyclePage />} />
         <Route path="images" element={<ImagesPage />} />
+        <Route path="files/:kind/:id" element={<FilesPage />} />
         <Route path="jobs" element={<JobsPage />} />
         <Route path="activity" element={<ActivityPage />} />
         <Route path="subaccounts" element={<SubaccountsPage />} />

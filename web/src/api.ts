@@ -28,6 +28,8 @@ export type {
   RecycleItemView as RecycleItem,
   ErrorBody,
   ErrorDetail,
+  FileEntryView as FileEntry,
+  FileListingView as FileListing,
 } from '../../src/contract/index.js';
 import type { ErrorBody, ErrorDetail } from '../../src/contract/index.js';
 
