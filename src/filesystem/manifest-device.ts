@@ -8,6 +8,13 @@ import type { BlockDevice } from './block-device.js';
  */
 export class ManifestDevice implements BlockDevice {
   readonly size: number;
+  /**
+   * Told the digest of the next chunk when reads move on from one chunk to the
+   * one after it, as reading a file does: fetching it then overlaps with the
+   * block-by-block reads of the current one. Metadata reads, which jump, ask nothing.
+   */
+  readAhead: ((digest: string) => void) | undefined;
+  private lastIndex = -1;
 
   constructor(
     private readonly manifest: Manifest,
@@ -29,6 +36,11 @@ export class ManifestDevice implements BlockDevice {
       const stop = Math.min(end, start + chunkLength(this.manifest, index));
       const digest = this.manifest.chunks[index];
       const dest = offset + at - position;
+      if (index === this.lastIndex + 1) {
+        const next = this.manifest.chunks[index + 1];
+        if (next) this.readAhead?.(next);
+      }
+      this.lastIndex = index;
       if (!digest) into.fill(0, dest, dest + stop - at);
       else (await this.chunk(index, digest)).copy(into, dest, at - start, stop - start);
       at = stop;

@@ -12,6 +12,7 @@ import { ExtVolume, type Entry } from '../filesystem/ext-volume.js';
 import { baseName, filePath } from '../filesystem/file-path.js';
 import { ManifestDevice } from '../filesystem/manifest-device.js';
 import type { FileListingView } from '../contract/index.js';
+import type { ChunkPool } from '../compute/chunk-pool.js';
 import type { BackupDataService } from './backup-data.js';
 import type { ImagesService } from './images.js';
 
@@ -58,6 +59,8 @@ export class FilesService {
     private readonly db: Db,
     private readonly data: BackupDataService,
     private readonly images: ImagesService,
+    /** Decodes off the main thread where the server has a chunk pool, so libext2fs's block reads go on meanwhile. */
+    private readonly pool?: ChunkPool,
     cacheBytes = FILES_CACHE_BYTES,
   ) {
     this.cache = new ChunkCache(cacheBytes);
@@ -174,6 +177,7 @@ export class FilesService {
     if (!disk) throw new CairnError(404, 'not_found', `${label} has no disk ${choice.disk}; it has ${disks.map((d) => d.name).join(', ')}.`);
     const manifest = decodeManifest(await this.data.manifestBody(disk.manifest));
     const device = new ManifestDevice(manifest, (_index, digest) => this.cache.get(digest, () => this.decoded(disk.manifest, digest, label)));
+    device.readAhead = (digest) => void this.cache.get(digest, () => this.decoded(disk.manifest, digest, label)).catch(() => undefined);
     const layout = await diskLayout(device);
     const volume = chooseVolume(layout, choice.partition, disk.name);
     const where = volume.number === null ? `disk ${disk.name} of ${label}` : `partition ${volume.number} of disk ${disk.name} of ${label}`;
@@ -196,7 +200,7 @@ export class FilesService {
   private async decoded(manifest: string, digest: string, label: string): Promise<Buffer> {
     const blob = await this.data.chunkOfManifest(manifest, digest, label);
     try {
-      return decodeChunk(blob, digest);
+      return this.pool ? (await this.pool.decode(blob, digest)).data : decodeChunk(blob, digest);
     } catch (err) {
       if (err instanceof ChunkIntegrityError)
         throw new CairnError(500, 'chunk_damaged', `chunk ${digest} of ${label} is damaged in the chunk store (${err.message}); run \`cairn verify\`, and take the file from another point.`);

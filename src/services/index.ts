@@ -68,7 +68,7 @@ export function createServices(meta: MetadataStore, store: ChunkStore, blobSlots
     events,
     shares,
     images,
-    files: new FilesService(db, data, images),
+    files: new FilesService(db, data, images, pool),
   };
 }
 
