@@ -1,5 +1,5 @@
 import { createWriteStream } from 'node:fs';
-import { lstat, mkdir, rm, symlink, utimes, chmod, lutimes } from 'node:fs/promises';
+import { chmod, link, lstat, lutimes, mkdir, rm, symlink, utimes } from 'node:fs/promises';
 import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
@@ -74,18 +74,18 @@ export function fileCommands(program: Command): void {
       await chmod(o.output, entry.mode & 0o7777);
       await utimes(o.output, new Date(entry.mtime), new Date(entry.mtime));
     } else {
-      throw badRequest(`${path} is a ${entry.type}${entry.target ? ` to ${entry.target}` : ''}; download what it points to, or its folder.`, 'path');
+      throw badRequest(`${path} is a ${entry.type}${'target' in entry && entry.target ? ` to ${entry.target}` : ''}; download what it points to, or its folder.`, 'path');
     }
     if (o.json) return printJson({ downloaded: { source, path, output: o.output, bytes } });
     printMessage(`Wrote ${path} of ${source} to ${o.output} (${formatBytes(bytes)}).`);
   });
 }
 
-/** The entry at `path`, from its folder's listing (the root is a folder). */
-async function entryAt(client: CairnClient, source: string, o: Where, path: string): Promise<FileEntryView> {
+/** The entry at `path`, from its folder's listing; the root, which no folder lists, is a folder. */
+async function entryAt(client: CairnClient, source: string, o: Where, path: string): Promise<FileEntryView | { type: 'directory' }> {
   const parts = path.split('/').filter((p) => p !== '' && p !== '.');
   const listing = await client.get<FileListingView>(baseOf(source), query(o, '/' + parts.slice(0, -1).join('/')));
-  if (parts.length === 0) return { name: '', path: '/', type: 'directory', size: 0, mode: 0o755, uid: 0, gid: 0, nlink: 1, mtime: new Date(0).toISOString(), target: null };
+  if (parts.length === 0) return { type: 'directory' };
   const entry = listing.entries.find((e) => e.name === parts[parts.length - 1]);
   if (!entry) throw new CairnError(404, 'not_found', `There is no file or folder ${path} in ${source} (${describe(listing)}).`);
   return entry;
@@ -120,15 +120,19 @@ async function extractTree(client: CairnClient, source: string, o: Where, path: 
   const root = resolve(output);
   await mkdir(root, { recursive: true });
   const extract = tar.extract();
+  /** Where a name in the archive goes: the first name is the folder itself, what follows is inside it, and nothing may leave it. */
+  const inRoot = (name: string): string => {
+    const inside = name.split('/').slice(1).join('/');
+    const target = resolve(root, inside);
+    if (isAbsolute(inside) || (target !== root && !target.startsWith(root + sep)) || relative(root, target).split(sep).includes('..'))
+      throw new CairnError(502, 'bad_archive', `The server's archive names ${name}, outside the folder; stopped.`);
+    return target;
+  };
   const dirTimes: [string, Date, number][] = [];
   let bytes = 0;
   extract.on('entry', (header, stream, next) => {
     void (async () => {
-      // The first name is the folder itself; what follows is inside it.
-      const inside = header.name.split('/').slice(1).join('/');
-      const target = resolve(root, inside);
-      if (isAbsolute(inside) || (target !== root && !target.startsWith(root + sep)) || relative(root, target).split(sep).includes('..'))
-        throw new CairnError(502, 'bad_archive', `The server's archive names ${header.name}, outside the folder; stopped.`);
+      const target = inRoot(header.name);
       const mtime = header.mtime ?? new Date();
       if (header.type === 'directory') {
         await mkdir(target, { recursive: true });
@@ -139,6 +143,11 @@ async function extractTree(client: CairnClient, source: string, o: Where, path: 
         await rm(target, { force: true });
         await symlink(header.linkname ?? '', target);
         await lutimes(target, mtime, mtime).catch(() => undefined);
+        stream.resume();
+      } else if (header.type === 'link') {
+        // A second name of a file already written.
+        await rm(target, { force: true });
+        await link(inRoot(header.linkname ?? ''), target);
         stream.resume();
       } else {
         await mkdir(dirname(target), { recursive: true });

@@ -12,6 +12,8 @@ export const FileEntryView = Type.Object({
   uid: Type.Integer({ minimum: 0 }),
   gid: Type.Integer({ minimum: 0 }),
   nlink: Type.Integer({ minimum: 0 }),
+  /** Names with the same inode in one file system are hard links to one file. */
+  inode: Type.Integer({ minimum: 0 }),
   mtime: Timestamp,
   /** A symlink's target as stored; null for anything else. */
   target: Nullable(Type.String()),

@@ -16,6 +16,8 @@ export interface Entry {
   uid: number;
   gid: number;
   nlink: number;
+  /** The inode number: names with the same one are hard links to one file. */
+  inode: number;
   mtime: string;
   /** What a symlink points to, as stored; null for anything else. */
   target: string | null;
@@ -106,6 +108,7 @@ export class ExtVolume {
       uid: s.uid,
       gid: s.gid,
       nlink: s.nlink,
+      inode: s.ino,
       mtime: s.mtime.toISOString(),
       target,
     };

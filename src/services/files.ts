@@ -125,7 +125,11 @@ export class FilesService {
     }
   }
 
-  /** A folder and all under it as a tar stream (ustar, with pax headers for long names); symlinks stay symlinks. */
+  /**
+   * A folder and all under it as a tar stream (ustar, with pax headers for long
+   * names): symlinks stay symlinks, and a file's second name in the folder is a
+   * hard link to its first, as tar itself writes them.
+   */
   async archive(caller: Caller, source: FileSource, choice: VolumeChoice, pathText?: string): Promise<{ name: string; stream: Readable }> {
     const path = filePath(pathText);
     const o = await this.open(caller, source, choice);
@@ -139,6 +143,7 @@ export class FilesService {
     }
     const name = path === '/' ? (source.id + (o.volume.number === null ? '' : `-p${o.volume.number}`)) : baseName(path);
     const pack = tar.pack();
+    const firstNames = new Map<number, string>();
     const add = async (entry: Entry, inTar: string): Promise<void> => {
       const header = { name: inTar, mode: entry.mode, uid: entry.uid, gid: entry.gid, mtime: new Date(entry.mtime) };
       if (entry.type === 'directory') {
@@ -146,7 +151,10 @@ export class FilesService {
         for (const child of await o.fs.list(entry.path)) await add(child, `${inTar}/${child.name}`);
       } else if (entry.type === 'symlink') {
         await new Promise<void>((resolve, reject) => pack.entry({ ...header, type: 'symlink', linkname: entry.target ?? '' }, (err) => (err ? reject(err) : resolve())));
+      } else if (entry.type === 'file' && entry.nlink > 1 && firstNames.has(entry.inode)) {
+        await new Promise<void>((resolve, reject) => pack.entry({ ...header, type: 'link', linkname: firstNames.get(entry.inode)! }, (err) => (err ? reject(err) : resolve())));
       } else if (entry.type === 'file') {
+        if (entry.nlink > 1) firstNames.set(entry.inode, inTar);
         let settle!: (err?: Error | null) => void;
         const written = new Promise<void>((resolve, reject) => (settle = (err) => (err ? reject(err) : resolve())));
         const sink = pack.entry({ ...header, type: 'file', size: entry.size }, (err) => settle(err));

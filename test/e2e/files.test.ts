@@ -126,6 +126,7 @@ async function walk(root: string, rel = ''): Promise<string[]> {
 /** Compares every entry the server lists under `base` with the tree: type, size, mode, owner, time, target, and each file's bytes. */
 async function assertMatchesTree(user: CliUser, base: string, query: Record<string, string | number> = {}): Promise<void> {
   const seen: string[] = [];
+  const inodes = new Map<string, number>();
   const visit = async (path: string): Promise<void> => {
     const l = expectStatus(await listing(user, base, { ...query, path }), 200, `list ${path}`);
     for (const e of l.entries as Json[]) {
@@ -144,6 +145,7 @@ async function assertMatchesTree(user: CliUser, base: string, query: Record<stri
       if (type === 'file') {
         assert.equal(e.size, s.size, `${rel}: size`);
         assert.equal(e.nlink, s.nlink, `${rel}: links`);
+        if (s.nlink > 1) inodes.set(rel, e.inode);
         const content = await user.api().get(`${base}/files/content`, { ...query, path: e.path });
         expectStatus(content, 200, `read ${rel}`);
         assert.equal(content.headers.get('content-length'), String(s.size), `${rel}: Content-Length`);
@@ -154,6 +156,8 @@ async function assertMatchesTree(user: CliUser, base: string, query: Record<stri
   };
   await visit('/');
   assert.deepEqual(seen.sort(), await walk(tree), 'the same names, no more, no fewer');
+  assert.equal(inodes.get('hello.txt'), inodes.get('deep/hard-hello.txt'), 'hard links share their inode');
+  assert.ok(inodes.get('hello.txt'));
 }
 
 test('a whole-disk ext4 point: every folder, file and symlink matches the tree it was made from', async () => {
@@ -262,6 +266,18 @@ test('who may read: the owner and a recipient of a live share; a stranger, or th
   expectStatus(await listing(friend, `/images/${img}`), 200, 'the recipient\'s image stays readable');
 });
 
+test('several readers at once, on two disks: each gets its own bytes (libext2fs runs one call at a time for all)', async () => {
+  const reads = ['big.bin', 'hello.txt', 'deep/a/mid.bin', 'sparse.bin', UNICODE].flatMap((rel) =>
+    [plain.point, gpt.point].map(async (point) => {
+      const r = await owner.api().get(`/points/${point}/files/content`, { path: `/${rel}` });
+      expectStatus(r, 200, `${rel} of ${point}`);
+      assert.ok(r.bytes.equals(await readFile(join(tree, rel))), `${rel} of ${point}: content`);
+    }),
+  );
+  const tars = [plain.point, gpt.point].map(async (point) => expectStatus(await owner.api().get(`/points/${point}/files/archive`, { path: '/deep' }), 200, `tar of ${point}`));
+  await Promise.all([...reads, ...tars, listing(owner, `/points/${plain.point}`, { path: '/deep/a' }).then((r) => expectStatus(r, 200, 'a listing meanwhile'))]);
+});
+
 test('an image: listed and read like its point', async () => {
   await assertMatchesTree(owner, `/images/${plain.image}`);
 });
@@ -320,6 +336,11 @@ test('the CLI: files ls (table and --json), files get of a file, of a folder as 
     if (a.isFile()) assert.ok((await readFile(join(out, 'all', rel))).equals(await readFile(join(tree, rel))), `${rel}: content`);
     if (a.isSymbolicLink()) assert.equal(await readlink(join(out, 'all', rel)), await readlink(join(tree, rel)));
   }
+
+  // The two names of one file stay one file.
+  const [first, second] = await Promise.all([lstat(join(out, 'all', 'hello.txt')), lstat(join(out, 'all', 'deep/hard-hello.txt'))]);
+  assert.equal(first.ino, second.ino, 'a hard link stays a hard link');
+  assert.equal(first.nlink, 2);
 
   const t = await owner.cli.ok(['files', 'get', plain.point, '/deep', '--tar', '-o', join(out, 'deep.tar')]);
   assert.ok(t.downloaded.bytes > 70_000);
