@@ -144,25 +144,33 @@ export class FilesService {
     const name = path === '/' ? (source.id + (o.volume.number === null ? '' : `-p${o.volume.number}`)) : baseName(path);
     const pack = tar.pack();
     const firstNames = new Map<number, string>();
+    // A client that goes away closes the pack: every wait below gives up then, so the walk ends and the file system is closed.
+    let gone = false;
+    const closed = new Promise<never>((_resolve, reject) => pack.once('close', () => ((gone = true), reject(new Error('the answer was closed before its end')))));
+    closed.catch(() => undefined);
+    const added = (header: Parameters<typeof pack.entry>[0]) => Promise.race([new Promise<void>((resolve, reject) => pack.entry(header, (err) => (err ? reject(err) : resolve()))), closed]);
     const add = async (entry: Entry, inTar: string): Promise<void> => {
       const header = { name: inTar, mode: entry.mode, uid: entry.uid, gid: entry.gid, mtime: new Date(entry.mtime) };
       if (entry.type === 'directory') {
-        await new Promise<void>((resolve, reject) => pack.entry({ ...header, type: 'directory' }, (err) => (err ? reject(err) : resolve())));
+        await added({ ...header, type: 'directory' });
         for (const child of await o.fs.list(entry.path)) await add(child, `${inTar}/${child.name}`);
       } else if (entry.type === 'symlink') {
-        await new Promise<void>((resolve, reject) => pack.entry({ ...header, type: 'symlink', linkname: entry.target ?? '' }, (err) => (err ? reject(err) : resolve())));
+        await added({ ...header, type: 'symlink', linkname: entry.target ?? '' });
       } else if (entry.type === 'file' && entry.nlink > 1 && firstNames.has(entry.inode)) {
-        await new Promise<void>((resolve, reject) => pack.entry({ ...header, type: 'link', linkname: firstNames.get(entry.inode)! }, (err) => (err ? reject(err) : resolve())));
+        await added({ ...header, type: 'link', linkname: firstNames.get(entry.inode)! });
       } else if (entry.type === 'file') {
         if (entry.nlink > 1) firstNames.set(entry.inode, inTar);
         let settle!: (err?: Error | null) => void;
         const written = new Promise<void>((resolve, reject) => (settle = (err) => (err ? reject(err) : resolve())));
         const sink = pack.entry({ ...header, type: 'file', size: entry.size }, (err) => settle(err));
+        // Awaited below; until then a failure (the pack destroyed meanwhile) must not count as unhandled.
+        written.catch(() => undefined);
         for await (const piece of o.fs.pieces(entry.path, 0, entry.size - 1)) {
-          if (!sink.write(piece)) await new Promise<void>((resolve) => sink.once('drain', () => resolve()));
+          if (gone) break;
+          if (!sink.write(piece)) await Promise.race([new Promise<void>((resolve) => sink.once('drain', () => resolve())), closed]);
         }
         (sink as NodeJS.WritableStream).end();
-        await written;
+        await Promise.race([written, closed]);
       }
       // Devices, sockets and pipes have no content to take out; they are left out.
     };

@@ -278,6 +278,25 @@ test('several readers at once, on two disks: each gets its own bytes (libext2fs 
   await Promise.all([...reads, ...tars, listing(owner, `/points/${plain.point}`, { path: '/deep/a' }).then((r) => expectStatus(r, 200, 'a listing meanwhile'))]);
 });
 
+test('a client that leaves in the middle of a tar or a file: the server stops it and answers the next requests', async () => {
+  for (const [what, path] of [
+    ['archive', '/'],
+    ['content', '/big.bin'],
+  ]) {
+    const ac = new AbortController();
+    const res = await fetch(owner.api().url(`/points/${plain.point}/files/${what}`, { path }), { headers: { authorization: `Bearer ${owner.cli.token}` }, signal: ac.signal });
+    assert.equal(res.status, 200);
+    const reader = res.body!.getReader();
+    assert.ok(!(await reader.read()).done, `the ${what} started`);
+    ac.abort();
+    await reader.closed.catch(() => undefined);
+  }
+  const r = await owner.api().get(`/points/${plain.point}/files/content`, { path: '/hello.txt' });
+  expectStatus(r, 200, 'the next read');
+  assert.equal(r.text, 'hello, world\n');
+  expectStatus(await owner.api().get(`/points/${plain.point}/files/archive`, { path: '/deep' }), 200, 'the next tar');
+});
+
 test('an image: listed and read like its point', async () => {
   await assertMatchesTree(owner, `/images/${plain.image}`);
 });
