@@ -289,8 +289,8 @@ export async function cachedBytes(path: string): Promise<number> {
  * modes and times kept by mke2fs -d), for tests that compare what is read
  * back with the tree it was made from.
  */
-export async function makeExt4FromTree(image: string, tree: string, sizeMiB: number): Promise<string> {
-  const result = await run('mke2fs', ['-q', '-F', '-t', 'ext4', '-d', tree, image, `${sizeMiB}m`]);
+export async function makeExt4FromTree(image: string, tree: string, sizeMiB: number, type: 'ext2' | 'ext3' | 'ext4' = 'ext4'): Promise<string> {
+  const result = await run('mke2fs', ['-q', '-F', '-t', type, '-d', tree, image, `${sizeMiB}m`]);
   if (result.code !== 0) throw new Error(`mke2fs failed (exit ${result.code}): ${result.output.trim()}`);
   return image;
 }
