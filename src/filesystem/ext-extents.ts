@@ -80,3 +80,18 @@ export async function readByExtents(device: BlockDevice, map: ExtentMap, into: B
     await device.read(into, from - position, to - from, e.physical * bs + (from - e.logical * bs));
   }
 }
+
+/**
+ * The file's bytes from `position`, at most `length`, as a view the device
+ * already holds (see BlockDevice.view): from one extent and one piece of device
+ * memory, so maybe fewer bytes; null where there is no such view (a hole, an
+ * unwritten run, a device without views), for the caller to read() instead.
+ */
+export async function viewByExtents(device: BlockDevice, map: ExtentMap, position: number, length: number): Promise<Buffer | null> {
+  if (!device.view) return null;
+  const bs = map.blockSize;
+  const e = map.extents.find((x) => x.logical * bs <= position && position < (x.logical + x.length) * bs);
+  if (!e || e.unwritten) return null;
+  const n = Math.min(length, (e.logical + e.length) * bs - position, map.size - position);
+  return n > 0 ? device.view(e.physical * bs + (position - e.logical * bs), n) : null;
+}

@@ -1,7 +1,7 @@
 import type { Ext2Fs, Ext2Stats } from 'ext2fs';
 import { CairnError, badRequest } from '../domain/errors.js';
 import type { BlockDevice } from './block-device.js';
-import { extentMap, readByExtents } from './ext-extents.js';
+import { extentMap, readByExtents, viewByExtents, type ExtentMap } from './ext-extents.js';
 import { joinPath } from './file-path.js';
 
 export type EntryType = 'file' | 'directory' | 'symlink' | 'other';
@@ -82,9 +82,11 @@ export class ExtVolume {
     const map = entry.type === 'file' ? await extentMap(this.device, entry.inode).catch(() => null) : null;
     if (map && map.size === entry.size) {
       for (let at = start; at <= end; ) {
-        const buf = Buffer.allocUnsafe(Math.min(piece, end - at + 1));
+        const want = Math.min(piece, end - at + 1);
+        let buf: Buffer;
         try {
-          await readByExtents(this.device, map, buf, at);
+          // Straight out of the decoded chunk where the piece lies in one (no copy, no allocation), else copied together.
+          buf = (await viewByExtents(this.device, map, at, want)) ?? (await this.copied(map, at, want));
         } catch (err) {
           throw this.disk.explain(err, `Reading ${path} failed`, path, err);
         }
@@ -94,6 +96,12 @@ export class ExtVolume {
       return;
     }
     yield* this.piecesThroughLibrary(path, start, end, piece);
+  }
+
+  private async copied(map: ExtentMap, at: number, length: number): Promise<Buffer> {
+    const buf = Buffer.allocUnsafe(length);
+    await readByExtents(this.device, map, buf, at);
+    return buf;
   }
 
   private async *piecesThroughLibrary(path: string, start: number, end: number, piece: number): AsyncGenerator<Buffer> {

@@ -34,16 +34,31 @@ export class ManifestDevice implements BlockDevice {
       const index = Math.floor(at / this.manifest.chunkSize);
       const start = chunkOffset(this.manifest, index);
       const stop = Math.min(end, start + chunkLength(this.manifest, index));
-      const digest = this.manifest.chunks[index];
       const dest = offset + at - position;
-      if (index === this.lastIndex + 1) {
-        const next = this.manifest.chunks[index + 1];
-        if (next) this.readAhead?.(next);
-      }
-      this.lastIndex = index;
-      if (!digest) into.fill(0, dest, dest + stop - at);
-      else (await this.chunk(index, digest)).copy(into, dest, at - start, stop - start);
+      const chunk = await this.chunkAt(index);
+      if (!chunk) into.fill(0, dest, dest + stop - at);
+      else chunk.copy(into, dest, at - start, stop - start);
       at = stop;
     }
+  }
+
+  async view(position: number, length: number): Promise<Buffer | null> {
+    if (position >= this.size || length <= 0) return null;
+    const index = Math.floor(position / this.manifest.chunkSize);
+    const chunk = await this.chunkAt(index);
+    if (!chunk) return null;
+    const from = position - chunkOffset(this.manifest, index);
+    return chunk.subarray(from, Math.min(chunk.length, from + length));
+  }
+
+  /** Chunk `index` decoded, or null for a hole; reading on from the chunk before asks for the one after ahead. */
+  private async chunkAt(index: number): Promise<Buffer | null> {
+    if (index === this.lastIndex + 1) {
+      const next = this.manifest.chunks[index + 1];
+      if (next) this.readAhead?.(next);
+    }
+    this.lastIndex = index;
+    const digest = this.manifest.chunks[index];
+    return digest ? this.chunk(index, digest) : null;
   }
 }
