@@ -11,7 +11,8 @@ const ROOMS = {
   pipeline: ['compute', 'wire', 'format', 'io', 'runtime', 'domain'],
   db: ['domain'],
   store: ['io', 'runtime', 'domain'],
-  services: ['contract', 'db', 'store', 'compute', 'format', 'io', 'runtime', 'domain'],
+  filesystem: ['format', 'io', 'runtime', 'domain'],
+  services: ['contract', 'db', 'store', 'filesystem', 'compute', 'format', 'io', 'runtime', 'domain'],
   api: ['services', 'contract', 'wire', 'compute', 'format', 'io', 'runtime', 'domain'],
   // The CLI reaches the server only over HTTP; `serve` and `admin` start it through the composition root (src/app.ts).
   cli: ['contract', 'pipeline', 'wire', 'compute', 'format', 'io', 'runtime', 'domain', 'app', 'config', 'version'],

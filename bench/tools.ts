@@ -276,6 +276,16 @@ export class Cairn implements Tool {
     clearTimeout(timer);
   }
 
+  /** The point the last backup made. */
+  get point(): string {
+    return this.lastPoint;
+  }
+
+  /** Any CLI command, measured as the steps are (client under GNU time, the server's CPU and peak memory). */
+  command(args: string[]): Promise<StepCost & { stdout: string }> {
+    return this.measured(args);
+  }
+
   private async measured(args: string[]): Promise<StepCost & { stdout: string }> {
     const meter = this.meter;
     if (!meter) throw new Error('cairn server is not running');

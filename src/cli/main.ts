@@ -7,6 +7,7 @@ import { accountCommands } from './accounts.js';
 import { adminCommand } from './admin.js';
 import { agentCommand } from './agent.js';
 import { backupCommands } from './backups.js';
+import { fileCommands } from './files.js';
 import { imageCommands } from './images.js';
 import { jobCommands } from './jobs.js';
 import { printJson, renderTable } from './output.js';
@@ -42,6 +43,7 @@ sharingCommands(program);
 policyCommands(program);
 taskCommands(program);
 imageCommands(program);
+fileCommands(program);
 agentCommand(program);
 program
   .command('runtime')

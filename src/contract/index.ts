@@ -12,3 +12,4 @@ export * from './backups.js';
 export * from './sharing.js';
 export * from './access-keys.js';
 export * from './tasks.js';
+export * from './files.js';

@@ -104,6 +104,12 @@ export class ImagesService {
     await this.own(caller, id);
   }
 
+  /** The image's disk, for reading its files in place: only its owner may. */
+  async readableDisk(caller: Caller, id: string): Promise<{ name: string; size: number; manifest: string }> {
+    const img = await this.own(caller, id);
+    return { name: img.source_disk, size: img.size, manifest: img.manifest_digest };
+  }
+
   /** Chunks of the image, one to a slot, held until the lease is released (see BackupDataService.pointChunks). */
   async chunks(caller: Caller, id: string, digests: string[]): Promise<Lease> {
     const img = await this.own(caller, id);

@@ -11,6 +11,7 @@ import { ChainsService } from './chains.js';
 import { GarbageCollector } from './gc.js';
 import { JobsService } from './jobs.js';
 import { EventsService } from './events.js';
+import { FilesService } from './files.js';
 import { ImagesService } from './images.js';
 import { ResourcesService } from './resources.js';
 import { SharesService } from './shares.js';
@@ -95,6 +96,7 @@ export function createServices(
     tasks: new BackupTasksService(db, access, scheduler, settings, clock),
     scheduler,
     notifier,
+    files: new FilesService(db, data, images, pool),
   };
 }
 

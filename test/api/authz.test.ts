@@ -230,6 +230,11 @@ const ROUTES: Row[] = [
   { route: 'POST /api/v1/points/{id}/verify', id: (w) => w.point, expect: SHARED_READ },
   { route: 'POST /api/v1/points/{id}/rollback', id: async (w) => (await w.agentAlive(), w.point), expect: SHARED_WRITE_202 },
   { route: 'POST /api/v1/points/{id}/volumes', id: (w) => w.point, body: () => ({ name: 'from a point' }), expect: SHARED_WRITE_201 },
+  // Files read in place (docs/files.md): this world's disks are random bytes, so those who may read get
+  // past the access check to "no file system" (422); everyone else gets what an unknown point gets.
+  { route: 'GET /api/v1/points/{id}/files', id: (w) => w.point, expect: { ...SHARED_READ, owner: 422, recipient: 422 } },
+  { route: 'GET /api/v1/points/{id}/files/content', id: (w) => w.point, query: () => ({ path: '/etc/hostname' }), expect: { ...SHARED_READ, owner: 422, recipient: 422 } },
+  { route: 'GET /api/v1/points/{id}/files/archive', id: (w) => w.point, query: () => ({ path: '/etc' }), expect: { ...SHARED_READ, owner: 422, recipient: 422 } },
 
   // Recycle bin
   { route: 'GET /api/v1/recycle-bin', ownerSees: (w) => w.binnedChain, expect: ANY_ACCOUNT },
@@ -255,6 +260,9 @@ const ROUTES: Row[] = [
   { route: 'GET /api/v1/images/{id}/chunks', id: (w) => w.image, query: (w) => ({ digests: w.digest }), expect: OWNER_ONLY },
   { route: 'GET /api/v1/images/{id}/chunk-stream', id: (w) => w.image, expect: { ...OWNER_ONLY, owner: 426 } },
   { route: 'GET /api/v1/images/{id}/export', id: (w) => w.image, expect: OWNER_ONLY },
+  { route: 'GET /api/v1/images/{id}/files', id: (w) => w.image, expect: { ...OWNER_ONLY, owner: 422 } },
+  { route: 'GET /api/v1/images/{id}/files/content', id: (w) => w.image, query: () => ({ path: '/etc/hostname' }), expect: { ...OWNER_ONLY, owner: 422 } },
+  { route: 'GET /api/v1/images/{id}/files/archive', id: (w) => w.image, query: () => ({ path: '/' }), expect: { ...OWNER_ONLY, owner: 422 } },
 
   // Backup policies and tasks
   { route: 'POST /api/v1/policies', body: () => DAILY, expect: ANY_ACCOUNT_CREATES },

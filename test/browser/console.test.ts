@@ -65,6 +65,10 @@ const L = {
     backupsColumns: ['ID/备份链名称', '状态', '资源', '总大小', '备份点', '共享状态', '创建时间', '操作'],
     sharedColumns: ['ID/备份链名称', '状态', '资源', '总大小', '备份点', '创建时间', '所有者', '共享时间', '操作'],
     imagesColumns: ['ID/备份链名称', '来源', '大小', '状态', '创建时间', '操作'],
+    filesTitle: '文件浏览',
+    filesColumns: ['名称', '大小', '权限', '所有者（uid:gid）', '修改时间', '操作'],
+    browse: (id: string) => `浏览 ${id} 中的文件`,
+    downloadFile: (name: string) => `下载文件 ${name}`,
     head: '当前备份点',
     emptyShared: '暂无共享给您的备份',
     emptyBackups: '还没有备份',
@@ -154,6 +158,10 @@ const L = {
     backupsColumns: ['ID / Chain name', 'Status', 'Resource', 'Total size', 'Backup points', 'Sharing', 'Created', 'Actions'],
     sharedColumns: ['ID / Chain name', 'Status', 'Resource', 'Total size', 'Backup points', 'Created', 'Owner', 'Shared at', 'Actions'],
     imagesColumns: ['ID / Chain name', 'Source', 'Size', 'Status', 'Created', 'Actions'],
+    filesTitle: 'Files',
+    filesColumns: ['Name', 'Size', 'Permissions', 'Owner (uid:gid)', 'Modified', 'Actions'],
+    browse: (id: string) => `Browse the files of ${id}`,
+    downloadFile: (name: string) => `Download file ${name}`,
     head: 'Head',
     emptyShared: 'Nothing is shared with you',
     emptyBackups: 'No backups yet',
@@ -608,6 +616,22 @@ async function walk(t: TestContext, w: World): Promise<void> {
       assert.equal(res.headers()['content-range'], 'bytes 0-1023/16777216');
       await assertLabelled(rp, 'images page');
       await shot(rp, lang, 'images');
+
+      // Its files, read in place: into a folder by its breadcrumb-making button, and a file downloaded with the session.
+      await imgRow.getByRole('link', { name: l.browse(imageId), exact: true }).click();
+      await expectText(rp.getByRole('heading', { level: 1 }), l.filesTitle, 'the file browser opens');
+      await expectText(rp.locator('main tbody'), 'copies/', 'the root folder lists the image\'s folders');
+      assert.deepEqual(await headers(rp), [...l.filesColumns]);
+      await rp.locator('main tbody').getByRole('button', { name: 'copies/', exact: true }).click();
+      await expectText(rp.locator('.breadcrumbs'), 'copies', 'the folder path shows the folder');
+      const file = rp.locator('main tbody').getByRole('link', { name: l.downloadFile('duplicate.bin'), exact: true });
+      const fileHref = await file.getAttribute('href');
+      assert.equal(fileHref, `/api/v1/images/${imageId}/files/content?path=%2Fcopies%2Fduplicate.bin`);
+      const got = await rp.request.get(`${server.url}${fileHref}`);
+      assert.equal(got.status(), 200);
+      assert.ok(Number(got.headers()['content-length']) > 0);
+      await assertLabelled(rp, 'file browser');
+      await shot(rp, lang, 'files');
 
       // The owner sees who used the share.
       await op.reload();

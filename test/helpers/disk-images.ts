@@ -283,3 +283,89 @@ export async function cachedBytes(path: string): Promise<number> {
   const { stdout } = await execFileAsync('fincore', ['--bytes', '--noheadings', '--output', 'RES', path]);
   return Number(stdout.trim());
 }
+
+/**
+ * An ext4 image of a folder as it is (symlinks, hard links, sparse files,
+ * modes and times kept by mke2fs -d), for tests that compare what is read
+ * back with the tree it was made from.
+ */
+export async function makeExt4FromTree(image: string, tree: string, sizeMiB: number, type: 'ext2' | 'ext3' | 'ext4' = 'ext4'): Promise<string> {
+  const result = await run('mke2fs', ['-q', '-F', '-t', type, '-d', tree, image, `${sizeMiB}m`]);
+  if (result.code !== 0) throw new Error(`mke2fs failed (exit ${result.code}): ${result.output.trim()}`);
+  return image;
+}
+
+/** Where byte `offset` of `path` inside an ext image lies, in file-system blocks, and the block size (debugfs stats and bmap). */
+export async function physicalBlockOf(image: string, path: string, offset = 0): Promise<{ block: number; blockSize: number }> {
+  const stats = await run('debugfs', ['-R', 'stats', image]);
+  const size = Number(/Block size:\s+(\d+)/.exec(stats.output)?.[1]);
+  const bmap = await run('debugfs', ['-R', `bmap ${path} ${Math.floor(offset / size)}`, image]);
+  const block = Number(/^\d+$/m.exec(bmap.output)?.[0]);
+  const blockSize = size;
+  if (!block || !blockSize) throw new Error(`debugfs could not map ${path} in ${image}: ${bmap.output} ${stats.output.slice(0, 200)}`);
+  return { block, blockSize };
+}
+
+/**
+ * Writes a GPT (protective MBR, primary and backup headers and entry arrays,
+ * with their CRC32s, as UEFI 2.x lays them out) onto an existing disk file of
+ * 512-byte sectors. sfdisk would do it, but util-linux's fdisk package is not
+ * installed on every test machine; `sgdisk -v` or `sfdisk -d` read what this writes.
+ */
+export async function writeGpt(disk: string, partitions: { firstLba: number; lastLba: number; name: string; type?: string }[]): Promise<void> {
+  const { crc32 } = await import('node:zlib');
+  const sector = 512;
+  const fh = await open(disk, 'r+');
+  try {
+    const sectors = Math.floor((await fh.stat()).size / sector);
+    const guid = (text: string) => {
+      const h = text.replace(/-/g, '');
+      const b = Buffer.from(h, 'hex');
+      // The first three fields are stored little-endian.
+      b.subarray(0, 4).reverse();
+      b.subarray(4, 6).reverse();
+      b.subarray(6, 8).reverse();
+      return b;
+    };
+    const LINUX_DATA = '0FC63DAF-8483-4772-8E79-3D69D8477DE4';
+    const entries = Buffer.alloc(128 * 128);
+    partitions.forEach((p, i) => {
+      const e = entries.subarray(i * 128, (i + 1) * 128);
+      guid(p.type ?? LINUX_DATA).copy(e, 0);
+      seededRandom(`gpt-part-${i}`).bytes(16).copy(e, 16);
+      e.writeBigUInt64LE(BigInt(p.firstLba), 32);
+      e.writeBigUInt64LE(BigInt(p.lastLba), 40);
+      e.write(p.name, 56, 'utf16le');
+    });
+    const entriesCrc = crc32(entries);
+    const header = (current: number, backup: number, entriesLba: number) => {
+      const h = Buffer.alloc(sector);
+      h.write('EFI PART', 0, 'latin1');
+      h.writeUInt32LE(0x00010000, 8);
+      h.writeUInt32LE(92, 12);
+      h.writeBigUInt64LE(BigInt(current), 24);
+      h.writeBigUInt64LE(BigInt(backup), 32);
+      h.writeBigUInt64LE(34n, 40);
+      h.writeBigUInt64LE(BigInt(sectors - 34), 48);
+      seededRandom('gpt-disk').bytes(16).copy(h, 56);
+      h.writeBigUInt64LE(BigInt(entriesLba), 72);
+      h.writeUInt32LE(128, 80);
+      h.writeUInt32LE(128, 84);
+      h.writeUInt32LE(entriesCrc, 88);
+      h.writeUInt32LE(crc32(h.subarray(0, 92)), 16);
+      return h;
+    };
+    const mbr = Buffer.alloc(sector);
+    mbr[446 + 4] = 0xee;
+    mbr.writeUInt32LE(1, 446 + 8);
+    mbr.writeUInt32LE(Math.min(sectors - 1, 0xffffffff), 446 + 12);
+    mbr.writeUInt16LE(0xaa55, 510);
+    await fh.write(mbr, 0, sector, 0);
+    await fh.write(header(1, sectors - 1, 2), 0, sector, sector);
+    await fh.write(entries, 0, entries.length, 2 * sector);
+    await fh.write(entries, 0, entries.length, (sectors - 33) * sector);
+    await fh.write(header(sectors - 1, 1, sectors - 33), 0, sector, (sectors - 1) * sector);
+  } finally {
+    await fh.close();
+  }
+}

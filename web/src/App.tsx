@@ -7,6 +7,7 @@ import { ActivityPage } from './pages/Activity';
 import { BackupsPage } from './pages/Backups';
 import { ChainPage } from './pages/Chain';
 import { ImagesPage } from './pages/Images';
+import { FilesPage } from './pages/Files';
 import { JobsPage } from './pages/Jobs';
 import { PoliciesPage } from './pages/Policies';
 import { TasksPage } from './pages/Tasks';
@@ -51,6 +52,7 @@ function Root() {
         <Route path="shared/:id" element={<SharedChainPage />} />
         <Route path="recycle-bin" element={<RecyclePage />} />
         <Route path="images" element={<ImagesPage />} />
+        <Route path="files/:kind/:id" element={<FilesPage />} />
         <Route path="jobs" element={<JobsPage />} />
         <Route path="tasks" element={<TasksPage />} />
         <Route path="policies" element={<PoliciesPage />} />

@@ -34,6 +34,8 @@ export type {
   RunView as BackupRun,
   ErrorBody,
   ErrorDetail,
+  FileEntryView as FileEntry,
+  FileListingView as FileListing,
 } from '../../src/contract/index.js';
 import type { ErrorBody, ErrorDetail } from '../../src/contract/index.js';
 

@@ -3,6 +3,7 @@ import type { Api } from '../types.js';
 import { accessKeyRoutes } from './access-keys.js';
 import { accountRoutes } from './accounts.js';
 import { backupRoutes } from './backups.js';
+import { fileRoutes } from './files.js';
 import { jobRoutes } from './jobs.js';
 import { resourceRoutes } from './resources.js';
 import { sharingRoutes } from './sharing.js';
@@ -16,4 +17,5 @@ export async function registerRoutes(app: Api, s: Services): Promise<void> {
   backupRoutes(app, s);
   sharingRoutes(app, s);
   taskRoutes(app, s);
+  fileRoutes(app, s);
 }

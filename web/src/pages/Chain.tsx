@@ -112,6 +112,11 @@ export function ChainPage() {
           <button type="button" className="link-btn" disabled={!live} onClick={() => setPd({ kind: 'image', point: p })}>
             {t('backups.makeImage')}
           </button>
+          {live ? (
+            <Link className="link-btn" to={`/files/points/${p.id}`} aria-label={t('files.browseLabel', { id: p.id })}>
+              {t('files.browse')}
+            </Link>
+          ) : null}
           <button type="button" className="link-btn" disabled={!live} onClick={() => setPd({ kind: 'volume', point: p })}>
             {t('point.createVolume')}
           </button>

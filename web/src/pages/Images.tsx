@@ -64,6 +64,9 @@ export function ImagesPage() {
             <button type="button" className="link-btn" onClick={() => setDialog({ kind: 'rename', image: i })}>
               {t('images.rename')}
             </button>
+            <Link className="link-btn" to={`/files/images/${i.id}`} aria-label={t('files.browseLabel', { id: i.id })}>
+              {t('files.browse')}
+            </Link>
             <a className="link-btn" href={apiUrl(`/images/${i.id}/export`)} download={`${i.id}.raw`} aria-label={t('images.downloadLabel', { name: i.name })}>
               {t('images.download')}
             </a>

@@ -141,6 +141,11 @@ export function SharedChainPage() {
         <button type="button" className="link-btn" disabled={p.status !== 'available' || !c} onClick={() => c && setDialog({ kind: 'image', chain: c, pointId: p.id })}>
           {t('backups.makeImage')}
         </button>
+        {p.status === 'available' ? (
+          <Link className="link-btn" to={`/files/points/${p.id}`} aria-label={t('files.browseLabel', { id: p.id })}>
+            {t('files.browse')}
+          </Link>
+        ) : null}
       </div>
     );
     return For;
