@@ -123,10 +123,11 @@ export class ChainsService {
         ]),
       );
     }
-    const { rows: keys, next_cursor } = await keysetPage(q, [['chains.created_at', 'desc'], ['chains.id', 'asc']], page, (r) => [r.created_at, r.id]);
+    // The total is counted beside the page: on PostgreSQL on a connection and a core of its own.
+    const [{ rows: keys, next_cursor }, total_count] = await Promise.all([keysetPage(q, [['chains.created_at', 'desc'], ['chains.id', 'asc']], page, (r) => [r.created_at, r.id]), countRows(q)]);
     const ids = keys.map((k) => k.id);
     const rows = ids.length ? inOrderOf(ids, await this.chainsQuery().where('chains.id', 'in', ids).execute()) : [];
-    return { total_count: await countRows(q), items: rows.map((r) => this.chainView(r, 'owner')), next_cursor };
+    return { total_count, items: rows.map((r) => this.chainView(r, 'owner')), next_cursor };
   }
 
   async get(caller: Caller, id: string): Promise<ChainDetailView> {

@@ -73,8 +73,8 @@ export class EventsService {
           .as('e'),
       )
       .selectAll();
-    const { rows, next_cursor } = await keysetPage(merged, sort, page, (r) => [r.created_at, r.id]);
-    const [owned, received] = await Promise.all([countRows(asOwner), countRows(asRecipient)]);
+    // The totals are counted beside the page: on PostgreSQL on connections and cores of their own.
+    const [{ rows, next_cursor }, owned, received] = await Promise.all([keysetPage(merged, sort, page, (r) => [r.created_at, r.id]), countRows(asOwner), countRows(asRecipient)]);
     return { total_count: owned + received, items: await this.views(rows), next_cursor };
   }
 

@@ -136,10 +136,11 @@ export class SharesService {
   }
 
   private async receivedPage<DB, TB extends keyof DB>(caller: Caller, q: SelectQueryBuilder<DB, TB, { chain_id: string; created_at: string }>, page: PageRequest): Promise<Page<SharedChainView>> {
-    const { rows: keys, next_cursor } = await keysetPage(q, [['shares.created_at', 'desc'], ['shares.chain_id', 'asc']], page, (r) => [r.created_at, r.chain_id]);
+    // The total is counted beside the page: on PostgreSQL on a connection and a core of its own.
+    const [{ rows: keys, next_cursor }, total_count] = await Promise.all([keysetPage(q, [['shares.created_at', 'desc'], ['shares.chain_id', 'asc']], page, (r) => [r.created_at, r.chain_id]), countRows(q)]);
     const ids = keys.map((k) => k.chain_id);
     const rows = ids.length ? inOrderOf(ids, await this.receivedQuery(caller).where('chains.id', 'in', ids).execute()) : [];
-    return { total_count: await countRows(q), items: rows.map((r) => this.sharedView(r)), next_cursor };
+    return { total_count, items: rows.map((r) => this.sharedView(r)), next_cursor };
   }
 
   async receivedOne(caller: Caller, chainId: string): Promise<SharedChainDetailView> {
