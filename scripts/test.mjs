@@ -205,6 +205,37 @@ async function startRgw() {
 /** Whether the chosen tests need RGW for themselves: tests of the S3 store. */
 const needsRgw = (sources) => sources.some((f) => readFileSync(join(ROOT, f), 'utf8').includes('helpers/s3.js'));
 
+// ── Debian packages the tests call ──
+
+/**
+ * mke2fs, e2fsck and debugfs make and check the ext4 disk images (e2fsprogs); sfdisk writes
+ * partition tables (fdisk); the console's browser tests drive chromium, whose Chinese pages
+ * need a CJK font; nginx balances several servers. Ceph comes with scripts/ceph-rgw.sh.
+ */
+const TEST_PACKAGES = ['e2fsprogs', 'fdisk', 'chromium', 'fonts-noto-cjk', 'nginx'];
+
+/** Installs the packages of TEST_PACKAGES that are missing, when this runs as root on Debian; else names them. */
+async function ensureTestPackages() {
+  if (!existsSync('/usr/bin/dpkg-query')) return;
+  const missing = [];
+  for (const p of TEST_PACKAGES) if (!/install ok installed/.test((await capture('dpkg-query', ['-W', '-f=${Status}', p])).output)) missing.push(p);
+  if (!missing.length) return;
+  if (process.getuid?.() !== 0) {
+    say(red(bold(`!!! Debian packages the tests call are missing: ${missing.join(' ')}; install them (apt-get install -y ${missing.join(' ')}) or run the tests as root`)));
+    return;
+  }
+  say(`apt-get install ${missing.join(' ')}`);
+  process.env.DEBIAN_FRONTEND ??= 'noninteractive';
+  const install = () => capture('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...missing]);
+  let r = await install();
+  if (r.code !== 0) {
+    // A fresh machine's package lists may be stale or empty.
+    await capture('apt-get', ['update', '-qq']);
+    r = await install();
+  }
+  if (r.code !== 0) say(red(bold(`!!! apt-get install ${missing.join(' ')} failed:\n${r.output.trim().split('\n').slice(-10).join('\n')}`)));
+}
+
 // ── nginx for the tests of several servers behind a load balancer (test/helpers/balancer.ts) ──
 
 const needsNginx = (engines, sources) => engines.includes('postgres') && sources.some((f) => readFileSync(join(ROOT, f), 'utf8').includes('helpers/balancer.js'));
@@ -297,6 +328,7 @@ async function runHere(engines, sources, chosenStore) {
   const e2e = files.filter((f) => f.startsWith(join('dist', 'test', 'e2e') + sep));
   if (chosenStore === null && engines.includes('postgres') && e2e.length) axes.push({ name: 'postgres + s3', engine: 'postgres', files: e2e, store: 's3' });
 
+  await ensureTestPackages();
   say(bold(`▶ typecheck + build (tsc, then the CLI bundle) and lint (eslint)`));
   const npx = process.platform === 'win32' ? 'npx.cmd' : 'npx';
   // The end-to-end tests run bin/cairn.js, which is the bundle: it is remade from what tsc just built.

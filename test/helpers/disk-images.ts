@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { constants as fsConstants } from 'node:fs';
 import { access, mkdir, mkdtemp, open, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -91,7 +91,7 @@ export async function withTempDir<T>(fn: (dir: string) => Promise<T>, prefix?: s
 const SBIN_DIRS = ['/usr/sbin', '/sbin', '/usr/local/sbin'];
 
 /** e2fsprogs lives in sbin, which a non-login or CI PATH may leave out. */
-async function findTool(name: string): Promise<string> {
+async function findTool(name: string, pkg = 'e2fsprogs'): Promise<string> {
   const dirs = [...(process.env['PATH'] ?? '').split(':').filter(Boolean), ...SBIN_DIRS];
   for (const dir of dirs) {
     const candidate = join(dir, name);
@@ -102,7 +102,7 @@ async function findTool(name: string): Promise<string> {
       // keep looking
     }
   }
-  throw new Error(`${name} not found in PATH or ${SBIN_DIRS.join(', ')}; install it with: apt-get install -y e2fsprogs`);
+  throw new Error(`${name} not found in PATH or ${SBIN_DIRS.join(', ')}; install it with: apt-get install -y ${pkg}`);
 }
 
 interface RunResult {
@@ -307,65 +307,19 @@ export async function physicalBlockOf(image: string, path: string, offset = 0): 
 }
 
 /**
- * Writes a GPT (protective MBR, primary and backup headers and entry arrays,
- * with their CRC32s, as UEFI 2.x lays them out) onto an existing disk file of
- * 512-byte sectors. sfdisk would do it, but util-linux's fdisk package is not
- * installed on every test machine; `sgdisk -v` or `sfdisk -d` read what this writes.
+ * Writes a GPT onto an existing disk file of 512-byte sectors with util-linux's
+ * sfdisk (Debian's fdisk package, which the test command installs): only the
+ * label's sectors are written, so data put in place for the partitions stays.
  */
 export async function writeGpt(disk: string, partitions: { firstLba: number; lastLba: number; name: string; type?: string }[]): Promise<void> {
-  const { crc32 } = await import('node:zlib');
-  const sector = 512;
-  const fh = await open(disk, 'r+');
-  try {
-    const sectors = Math.floor((await fh.stat()).size / sector);
-    const guid = (text: string) => {
-      const h = text.replace(/-/g, '');
-      const b = Buffer.from(h, 'hex');
-      // The first three fields are stored little-endian.
-      b.subarray(0, 4).reverse();
-      b.subarray(4, 6).reverse();
-      b.subarray(6, 8).reverse();
-      return b;
-    };
-    const LINUX_DATA = '0FC63DAF-8483-4772-8E79-3D69D8477DE4';
-    const entries = Buffer.alloc(128 * 128);
-    partitions.forEach((p, i) => {
-      const e = entries.subarray(i * 128, (i + 1) * 128);
-      guid(p.type ?? LINUX_DATA).copy(e, 0);
-      seededRandom(`gpt-part-${i}`).bytes(16).copy(e, 16);
-      e.writeBigUInt64LE(BigInt(p.firstLba), 32);
-      e.writeBigUInt64LE(BigInt(p.lastLba), 40);
-      e.write(p.name, 56, 'utf16le');
-    });
-    const entriesCrc = crc32(entries);
-    const header = (current: number, backup: number, entriesLba: number) => {
-      const h = Buffer.alloc(sector);
-      h.write('EFI PART', 0, 'latin1');
-      h.writeUInt32LE(0x00010000, 8);
-      h.writeUInt32LE(92, 12);
-      h.writeBigUInt64LE(BigInt(current), 24);
-      h.writeBigUInt64LE(BigInt(backup), 32);
-      h.writeBigUInt64LE(34n, 40);
-      h.writeBigUInt64LE(BigInt(sectors - 34), 48);
-      seededRandom('gpt-disk').bytes(16).copy(h, 56);
-      h.writeBigUInt64LE(BigInt(entriesLba), 72);
-      h.writeUInt32LE(128, 80);
-      h.writeUInt32LE(128, 84);
-      h.writeUInt32LE(entriesCrc, 88);
-      h.writeUInt32LE(crc32(h.subarray(0, 92)), 16);
-      return h;
-    };
-    const mbr = Buffer.alloc(sector);
-    mbr[446 + 4] = 0xee;
-    mbr.writeUInt32LE(1, 446 + 8);
-    mbr.writeUInt32LE(Math.min(sectors - 1, 0xffffffff), 446 + 12);
-    mbr.writeUInt16LE(0xaa55, 510);
-    await fh.write(mbr, 0, sector, 0);
-    await fh.write(header(1, sectors - 1, 2), 0, sector, sector);
-    await fh.write(entries, 0, entries.length, 2 * sector);
-    await fh.write(entries, 0, entries.length, (sectors - 33) * sector);
-    await fh.write(header(sectors - 1, 1, sectors - 33), 0, sector, (sectors - 1) * sector);
-  } finally {
-    await fh.close();
-  }
+  const LINUX_DATA = '0FC63DAF-8483-4772-8E79-3D69D8477DE4';
+  const script = ['label: gpt', ...partitions.map((p) => `start=${p.firstLba}, size=${p.lastLba - p.firstLba + 1}, type=${p.type ?? LINUX_DATA}, name="${p.name}"`)].join('\n');
+  const sfdisk = await findTool('sfdisk', 'fdisk');
+  const child = spawn(sfdisk, ['--quiet', '--wipe', 'never', '--wipe-partitions', 'never', '--no-reread', '--no-tell-kernel', disk], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+  child.stdin.end(`${script}\n`);
+  const code = await new Promise<number | null>((resolve, reject) => child.on('error', reject).on('close', resolve));
+  if (code !== 0) throw new Error(`sfdisk could not write a GPT on ${disk} (exit ${code}): ${output}`);
 }
