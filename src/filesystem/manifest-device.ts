@@ -1,6 +1,9 @@
 import { chunkLength, chunkOffset, type Manifest } from '../format/manifest.js';
 import type { BlockDevice } from './block-device.js';
 
+/** Chunks asked for ahead of a sequential read: enough to keep both cores decoding while the one before is sent. */
+const READ_AHEAD = 3;
+
 /**
  * A backed-up disk as a BlockDevice: each read is served from the chunks its
  * range covers, which `chunk` fetches and decodes (through a ChunkCache);
@@ -9,8 +12,8 @@ import type { BlockDevice } from './block-device.js';
 export class ManifestDevice implements BlockDevice {
   readonly size: number;
   /**
-   * Told the digest of the next chunk when reads move on from one chunk to the
-   * one after it, as reading a file does: fetching it then overlaps with the
+   * Told the digests of the next chunks when reads move on from one chunk to the
+   * one after it, as reading a file does: fetching them then overlaps with the
    * block-by-block reads of the current one. Metadata reads, which jump, ask nothing.
    */
   readAhead: ((digest: string) => void) | undefined;
@@ -51,11 +54,13 @@ export class ManifestDevice implements BlockDevice {
     return chunk.subarray(from, Math.min(chunk.length, from + length));
   }
 
-  /** Chunk `index` decoded, or null for a hole; reading on from the chunk before asks for the one after ahead. */
+  /** Chunk `index` decoded, or null for a hole; reading on from the chunk before asks for the next READ_AHEAD ahead. */
   private async chunkAt(index: number): Promise<Buffer | null> {
     if (index === this.lastIndex + 1) {
-      const next = this.manifest.chunks[index + 1];
-      if (next) this.readAhead?.(next);
+      for (let i = index + 1; i <= index + READ_AHEAD && i < this.manifest.chunks.length; i++) {
+        const next = this.manifest.chunks[i];
+        if (next) this.readAhead?.(next);
+      }
     }
     this.lastIndex = index;
     const digest = this.manifest.chunks[index];

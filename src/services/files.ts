@@ -42,8 +42,8 @@ interface Opened {
   volume: Volume;
 }
 
-/** Decoded chunks kept across requests (16 chunks of 4 MiB): the bound on what reading in place holds. */
-export const FILES_CACHE_BYTES = 64 * 1024 * 1024;
+/** Decoded chunks kept across requests (8 chunks of 4 MiB): the bound on what reading in place holds. */
+export const FILES_CACHE_BYTES = 32 * 1024 * 1024;
 
 /**
  * Files out of a backup without restoring its disk: the disk is read in place
