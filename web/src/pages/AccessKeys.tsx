@@ -1,10 +1,11 @@
 import type { ColumnDef } from '@tanstack/react-table';
-import { useEffect, useId, useMemo, useState } from 'react';
+import { useId, useMemo, useState } from 'react';
 import { api, type AccessKey, type NewAccessKey, type Page } from '../api';
 import { formatDate } from '../format';
+import { CreateSecretDialog } from '../dialogs/CreateSecretDialog';
 import { useI18n } from '../i18n';
 import { DataTable } from '../ui/DataTable';
-import { Confirm, Modal } from '../ui/Modal';
+import { Confirm } from '../ui/Modal';
 import { Empty, LoadError, Status } from '../ui/States';
 import { useFetch } from '../ui/useFetch';
 import { NameAndId } from './common';
@@ -104,49 +105,18 @@ export function AccessKeysSection() {
 
 function CreateKey({ open, onClose, onDone }: { open: boolean; onClose(): void; onDone(): void }) {
   const { t } = useI18n();
-  const ids = { name: useId(), id: useId(), secret: useId() };
-  const [name, setName] = useState('');
-  const [created, setCreated] = useState<NewAccessKey | null>(null);
-  useEffect(() => {
-    if (open) {
-      setName('');
-      setCreated(null);
-    }
-  }, [open]);
-  if (created)
-    return (
-      <Modal open={open} onClose={onClose} title={t('keys.create')} description={t('keys.secret')}>
-        <div className="field">
-          <label htmlFor={ids.id}>{t('keys.id')}</label>
-          <input id={ids.id} type="text" readOnly value={created.access_key_id} onFocus={(e) => e.target.select()} />
-        </div>
-        <div className="field">
-          <label htmlFor={ids.secret}>{t('keys.secretLabel')}</label>
-          <input id={ids.secret} type="text" readOnly value={created.secret_access_key} onFocus={(e) => e.target.select()} />
-        </div>
-      </Modal>
-    );
   return (
-    <Modal
+    <CreateSecretDialog<NewAccessKey>
       open={open}
       onClose={onClose}
+      onDone={onDone}
       title={t('keys.create')}
-      submitDisabled={!name.trim()}
-      onSubmit={async () => {
-        const r = await api.post<{ access_key: NewAccessKey }>('/access-keys', { name: name.trim() });
-        setCreated(r.access_key);
-        onDone();
-        // Stays open to show the secret: the throw-free path of Modal would close it.
-        throw new KeepOpen();
-      }}
-      onError={(e) => e instanceof KeepOpen}
-    >
-      <div className="field">
-        <label htmlFor={ids.name}>{t('common.name')}</label>
-        <input id={ids.name} type="text" value={name} maxLength={128} onChange={(e) => setName(e.target.value)} />
-      </div>
-    </Modal>
+      description={t('keys.secret')}
+      create={async (name) => (await api.post<{ access_key: NewAccessKey }>('/access-keys', { name })).access_key}
+      shown={(k) => [
+        { label: t('keys.id'), value: k.access_key_id },
+        { label: t('keys.secretLabel'), value: k.secret_access_key },
+      ]}
+    />
   );
 }
-
-class KeepOpen extends Error {}

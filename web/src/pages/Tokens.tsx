@@ -1,10 +1,11 @@
 import type { ColumnDef } from '@tanstack/react-table';
-import { useEffect, useId, useMemo, useState } from 'react';
+import { useMemo, useState } from 'react';
 import { api, type ApiToken, type NewApiToken, type Page } from '../api';
 import { formatDate } from '../format';
+import { CreateSecretDialog } from '../dialogs/CreateSecretDialog';
 import { useI18n } from '../i18n';
 import { DataTable } from '../ui/DataTable';
-import { Confirm, Modal } from '../ui/Modal';
+import { Confirm } from '../ui/Modal';
 import { Pager } from '../ui/Pager';
 import { Empty, LoadError, Status } from '../ui/States';
 import { useListParams } from '../ui/Toolbar';
@@ -85,45 +86,15 @@ export function TokensPage() {
 
 function CreateToken({ open, onClose, onDone }: { open: boolean; onClose(): void; onDone(): void }) {
   const { t } = useI18n();
-  const ids = { name: useId(), secret: useId() };
-  const [name, setName] = useState('');
-  const [secret, setSecret] = useState<string | null>(null);
-  useEffect(() => {
-    if (open) {
-      setName('');
-      setSecret(null);
-    }
-  }, [open]);
-  if (secret)
-    return (
-      <Modal open={open} onClose={onClose} title={t('tokens.create')} description={t('tokens.secret')}>
-        <div className="field">
-          <label htmlFor={ids.secret}>{t('tokens.secretLabel')}</label>
-          <input id={ids.secret} type="text" readOnly value={secret} onFocus={(e) => e.target.select()} />
-        </div>
-      </Modal>
-    );
   return (
-    <Modal
+    <CreateSecretDialog<NewApiToken>
       open={open}
       onClose={onClose}
+      onDone={onDone}
       title={t('tokens.create')}
-      submitDisabled={!name.trim()}
-      onSubmit={async () => {
-        const r = await api.post<{ token: NewApiToken }>('/tokens', { name: name.trim() });
-        setSecret(r.token.token);
-        onDone();
-        // Stays open to show the secret: the throw-free path of Modal would close it.
-        throw new KeepOpen();
-      }}
-      onError={(e) => e instanceof KeepOpen}
-    >
-      <div className="field">
-        <label htmlFor={ids.name}>{t('common.name')}</label>
-        <input id={ids.name} type="text" value={name} maxLength={128} onChange={(e) => setName(e.target.value)} />
-      </div>
-    </Modal>
+      description={t('tokens.secret')}
+      create={async (name) => (await api.post<{ token: NewApiToken }>('/tokens', { name })).token}
+      shown={(tok) => [{ label: t('tokens.secretLabel'), value: tok.token }]}
+    />
   );
 }
-
-class KeepOpen extends Error {}
