@@ -117,7 +117,9 @@ describe('Access', () => {
         const p = await access.point(who, chainId, need);
         assert.deepEqual([p.relation, p.chain.account_id], ['recipient', owner.accountId]);
       }
-      for (const attempt of [access.chain(who, chainId, 'write'), access.point(who, chainId, 'write')]) {
+      // Each attempt starts only when it is awaited: made together, the second could reject while the
+      // first is awaited, with no handler yet, and fail the test as an unhandled rejection (seen on PostgreSQL).
+      for (const attempt of [() => access.chain(who, chainId, 'write'), () => access.point(who, chainId, 'write')]) {
         await assert.rejects(attempt, (err: unknown) => {
           assert.ok(err instanceof CairnError);
           assert.equal(err.status, 403);
