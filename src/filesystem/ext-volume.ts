@@ -50,7 +50,7 @@ export class ExtVolume {
     const disk = new OverlayDisk(device);
     const lib = await ext2fs();
     try {
-      return new ExtVolume(await lib.mount(disk, 0), disk, device);
+      return new ExtVolume(await oneAtATime(() => lib.mount(disk, 0)), disk, device);
     } catch (err) {
       throw disk.explain(err, `The ext file system of ${label} could not be opened`, label);
     }
@@ -117,7 +117,7 @@ export class ExtVolume {
     } finally {
       // Its close() may return nothing rather than a promise.
       await Promise.resolve()
-        .then(() => handle.close())
+        .then(() => oneAtATime(async () => handle.close()))
         .catch(() => undefined);
     }
   }
@@ -125,7 +125,7 @@ export class ExtVolume {
   async close(): Promise<void> {
     const lib = await ext2fs();
     await Promise.resolve()
-      .then(() => lib.umount(this.fs))
+      .then(() => oneAtATime(() => lib.umount(this.fs)))
       .catch(() => undefined);
   }
 
@@ -150,11 +150,25 @@ export class ExtVolume {
   /** Runs one libext2fs call, turning its errno into an error that names the path. */
   private async call<T>(path: string, op: () => Promise<T>): Promise<T> {
     try {
-      return await op();
+      return await oneAtATime(op);
     } catch (err) {
       throw this.disk.explain(err, `Reading ${path} failed`, path);
     }
   }
+}
+
+/**
+ * The ext2fs package's calls must not overlap, whatever file system they are on: each keeps
+ * its allocations under one process-wide "current call" that the next call replaces, so an
+ * earlier call ending meanwhile pulls it from under the later one ("Cannot read properties
+ * of undefined (reading 'push')", seen with a listing beside downloads). Calls take turns here,
+ * each whole, its device reads included; file contents mostly bypass the library (ext-extents.ts).
+ */
+let lastCall: Promise<unknown> = Promise.resolve();
+function oneAtATime<T>(op: () => Promise<T>): Promise<T> {
+  const mine = lastCall.then(op, op);
+  lastCall = mine.catch(() => undefined);
+  return mine;
 }
 
 /** The device as libext2fs's disk: reads from it, writes into an overlay of whole write requests. */
