@@ -4,13 +4,17 @@ import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
 import type { Command } from 'commander';
-import tar from 'tar-stream';
+import type tarStream from 'tar-stream';
 import { badRequest, CairnError } from '../domain/errors.js';
 import type { FileEntryView, FileListingView } from '../contract/index.js';
 import { resolveClient } from './config-file.js';
 import type { CairnClient, Query } from './http-client.js';
+import { lazily } from './lazy-require.js';
 import { globalsOf, parseCount } from './options.js';
 import { formatBytes, formatTime, printJson, printMessage, renderTable } from './output.js';
+
+/** Only `files get` of a folder unpacks a tar: other commands do not load it at start. */
+const tar = lazily<typeof tarStream>('tar-stream');
 
 const enc = encodeURIComponent;
 
@@ -119,7 +123,7 @@ async function extractTree(client: CairnClient, source: string, o: Where, path: 
   const res = await client.getStream(`${baseOf(source)}/archive`, { query: query(o, path) });
   const root = resolve(output);
   await mkdir(root, { recursive: true });
-  const extract = tar.extract();
+  const extract = tar().extract();
   /** Where a name in the archive goes: the first name is the folder itself, what follows is inside it, and nothing may leave it. */
   const inRoot = (name: string): string => {
     const inside = name.split('/').slice(1).join('/');
