@@ -271,10 +271,11 @@ export class UploadsService {
   async commit(caller: Caller, id: string): Promise<{ point: PointTable; chain: ChainTable }> {
     // Committing again what is committed answers with the point it made: a client whose server died
     // before the answer reached it asks again (through another server) and learns the outcome.
-    const earlier = await this.committed(await this.openUpload(caller, id, false));
+    const upload = await this.openUpload(caller, id, false);
+    const earlier = await this.committed(upload);
     if (earlier) return earlier;
     try {
-      return await this.commitOpen(caller, await this.openUpload(caller, id));
+      return await this.commitOpen(caller, await this.keepOpen(upload));
     } catch (err) {
       const meanwhile = err instanceof CairnError && err.code === 'upload_closed' ? await this.committed(await this.openUpload(caller, id, false)) : undefined;
       if (meanwhile) return meanwhile;
@@ -421,7 +422,12 @@ export class UploadsService {
   private async openUpload(caller: Caller, id: string, mustBeOpen = true): Promise<UploadTable> {
     const upload = await this.db.selectFrom('uploads').selectAll().where('id', '=', id).executeTakeFirst();
     if (!upload || upload.account_id !== caller.accountId) throw notFound('Upload', id);
-    if (!mustBeOpen) return upload;
+    return mustBeOpen ? this.keepOpen(upload) : upload;
+  }
+
+  /** The upload if it is still open, its idle timer renewed; else 409 upload_closed. */
+  private async keepOpen(upload: UploadTable): Promise<UploadTable> {
+    const id = upload.id;
     const now = nowIso();
     if (upload.status !== 'open' || upload.expires_at < now)
       throw conflict(`Upload ${id} is ${upload.status === 'committed' ? 'already committed' : 'cancelled or expired'}; start a new backup.`, 'upload_closed');
