@@ -21,9 +21,10 @@
 // Ceph RGW with scripts/ceph-rgw.sh (and stop it after, if this run started it); CI=true makes
 // an RGW that cannot start a failure instead of a loud skip.
 //
-// A test file that imports test/helpers/balancer.js (servers behind nginx) makes the run
-// install Debian's nginx when it is missing and this runs as root; CI=true makes a missing
-// nginx a failure instead of a loud skip.
+// Run as root on Debian, it first installs the Debian packages the tests call that are missing
+// (TEST_PACKAGES: e2fsprogs, fdisk, chromium, fonts-noto-cjk, nginx). A test file that imports
+// test/helpers/balancer.js (servers behind nginx) needs nginx; CI=true makes a missing nginx a
+// failure instead of a loud skip.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -241,20 +242,11 @@ async function ensureTestPackages() {
 const needsNginx = (engines, sources) => engines.includes('postgres') && sources.some((f) => readFileSync(join(ROOT, f), 'utf8').includes('helpers/balancer.js'));
 const nginxPath = () => [...(process.env.PATH ?? '').split(':').filter(Boolean), '/usr/sbin', '/sbin'].map((d) => join(d, 'nginx')).find((p) => existsSync(p)) ?? null;
 
-/** nginx's path, installing Debian's package first when it is missing and this runs as root; or why not. */
-async function ensureNginx() {
+/** nginx's path (ensureTestPackages installed it when it could), or why it is missing. */
+function ensureNginx() {
   const found = nginxPath();
   if (found) return { path: found };
-  if (process.getuid?.() !== 0) return { error: 'nginx is not installed, and only root can install it: apt-get install -y nginx' };
-  say('apt-get install nginx');
-  let r = await capture('apt-get', ['install', '-y', '-qq', '--no-install-recommends', 'nginx']);
-  if (r.code !== 0) {
-    // A fresh machine's package lists may be stale or empty.
-    await capture('apt-get', ['update', '-qq']);
-    r = await capture('apt-get', ['install', '-y', '-qq', '--no-install-recommends', 'nginx']);
-  }
-  const installed = nginxPath();
-  return installed ? { path: installed } : { error: `apt-get install nginx failed:\n${r.output.trim().split('\n').slice(-10).join('\n')}` };
+  return { error: process.getuid?.() === 0 ? 'nginx is not installed, and apt-get install nginx did not install it (see above)' : 'nginx is not installed, and only root can install it: apt-get install -y nginx' };
 }
 
 let current = null;
@@ -369,7 +361,7 @@ async function runHere(engines, sources, chosenStore) {
     } else say(`RGW at ${rgw.env.CAIRN_TEST_S3_ENDPOINT}, bucket ${rgw.env.CAIRN_TEST_S3_BUCKET}${rgw.started ? '' : ' (already running: left running)'}`);
   }
   if (needsNginx(engines, sources)) {
-    const nginx = await ensureNginx();
+    const nginx = ensureNginx();
     if (nginx.error) {
       say('');
       say(nginx.error);
