@@ -3,11 +3,12 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { openMetadataStore, type MetadataStore } from '../../src/db/connect.js';
+import { openMetadataStore, type Db, type MetadataStore } from '../../src/db/connect.js';
 import type { AccountView } from '../../src/contract/index.js';
 import { DEFAULT_SETTINGS, createServices, type Services } from '../../src/services/index.js';
 import { blobSlotPool } from '../../src/app.js';
 import type { Caller } from '../../src/domain/caller.js';
+import { newId } from '../../src/domain/ids.js';
 import { LocalChunkStore } from '../../src/store/local-store.js';
 
 export type Engine = 'sqlite' | 'postgres';
@@ -149,3 +150,19 @@ export async function withMetadataStore<T>(fn: (store: TestStore) => Promise<T>,
 export function callerFor(account: Pick<AccountView, 'id' | 'email' | 'is_admin' | 'parent_id'>): Caller {
   return { accountId: account.id, email: account.email, isAdmin: account.is_admin, parentId: account.parent_id, via: 'local' };
 }
+
+/**
+ * An active account written straight into the database, with no password a sign-in
+ * could use, for service tests that need callers fast: `<tag.>id@domain`.
+ */
+export async function insertAccount(db: Db, opts: { domain: string; tag?: string; isAdmin?: boolean; at?: string }): Promise<Caller> {
+  const id = newId('account');
+  const email = `${opts.tag ? `${opts.tag}.` : ''}${id}@${opts.domain}`;
+  const isAdmin = opts.isAdmin ?? false;
+  await db
+    .insertInto('accounts')
+    .values({ id, email, password_hash: 'scrypt$unused', parent_id: null, is_admin: isAdmin ? 1 : 0, status: 'active', language: 'en', timezone: 'UTC', created_at: opts.at ?? new Date().toISOString() })
+    .execute();
+  return { accountId: id, email, isAdmin, parentId: null, via: 'local' };
+}
+

@@ -6,7 +6,7 @@ import { CairnError } from '../../src/domain/errors.js';
 import { newId } from '../../src/domain/ids.js';
 import { isoPlus, nowIso } from '../../src/domain/time.js';
 import type { Access, Need } from '../../src/services/access.js';
-import { openTestStore, type TestStore } from '../helpers/db.js';
+import { insertAccount, openTestStore, type TestStore } from '../helpers/db.js';
 
 // The rules Access centralises, on the engine of this run (`--engine sqlite|postgres`):
 // owners may do all; live recipients read and use but never write; everyone else sees nothing.
@@ -14,12 +14,7 @@ import { openTestStore, type TestStore } from '../helpers/db.js';
 let store: TestStore;
 let access: Access;
 
-async function account(isAdmin = false): Promise<Caller> {
-  const id = newId('account');
-  const email = `${id}@access.test`;
-  await store.meta.db.insertInto('accounts').values({ id, email, password_hash: 'scrypt$unused', parent_id: null, is_admin: isAdmin ? 1 : 0, status: 'active', language: 'en', timezone: 'UTC', created_at: nowIso() }).execute();
-  return { accountId: id, email, isAdmin, parentId: null, via: 'local' };
-}
+const account = (isAdmin = false): Promise<Caller> => insertAccount(store.meta.db, { domain: 'access.test', isAdmin });
 
 /** A volume with one chain of one full point (the chain's ID is its full point's), owned by `owner`. */
 async function chainOf(owner: Caller): Promise<{ resourceId: string; chainId: string }> {

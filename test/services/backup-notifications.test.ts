@@ -5,7 +5,7 @@ import { newId } from '../../src/domain/ids.js';
 import { signWebhook, verifyWebhook, SIGNATURE_HEADER } from '../../src/domain/webhook-signature.js';
 import { BackupNotifier, MAX_DELIVERY_ATTEMPTS } from '../../src/services/backup-notifier.js';
 import { smtpMailer } from '../../src/services/mailer.js';
-import { openTestStore, type TestStore } from '../helpers/db.js';
+import { insertAccount, openTestStore, type TestStore } from '../helpers/db.js';
 import { mailReceiver, webhookReceiver, type MailReceiver, type WebhookReceiver } from '../helpers/receivers.js';
 
 // A run's end told to a policy's recipients: webhooks signed and retried with growing waits (an
@@ -32,14 +32,14 @@ after(async () => {
 
 async function owner(): Promise<{ caller: Caller; volume: string }> {
   const db = store.meta.db;
-  const id = newId('account');
   const at = now.toISOString();
-  await db.insertInto('accounts').values({ id, email: `${id}@notify.test`, password_hash: 'scrypt$unused', parent_id: null, is_admin: 0, status: 'active', language: 'en', timezone: 'UTC', created_at: at }).execute();
+  const caller = await insertAccount(db, { domain: 'notify.test', at });
+  const id = caller.accountId;
   const agentId = newId('agent');
   await db.insertInto('agents').values({ id: agentId, account_id: id, name: 'a', last_seen_at: at, created_at: at }).execute();
   const volume = newId('volume');
   await db.insertInto('resources').values({ id: volume, account_id: id, kind: 'volume', name: 'v', agent_id: agentId, created_at: at }).execute();
-  return { caller: { accountId: id, email: `${id}@notify.test`, isAdmin: false, parentId: null, via: 'local' }, volume };
+  return { caller, volume };
 }
 
 /** Runs the task once and ends its job as `outcome`, settling the run. */

@@ -3,7 +3,7 @@ import { after, before, test } from 'node:test';
 import type { Caller } from '../../src/domain/caller.js';
 import { CairnError } from '../../src/domain/errors.js';
 import { newId } from '../../src/domain/ids.js';
-import { openTestStore, testDatabaseUrl, testEngine, type TestDatabase, type TestStore } from '../helpers/db.js';
+import { insertAccount, openTestStore, testDatabaseUrl, testEngine, type TestDatabase, type TestStore } from '../helpers/db.js';
 
 // The scheduler's rules with an injected clock, on the engine of this run: on PostgreSQL two
 // "servers" (two stores on one database, each with its own services) race for every due run.
@@ -26,12 +26,7 @@ after(async () => {
   await database?.drop();
 });
 
-async function account(): Promise<Caller> {
-  const id = newId('account');
-  const email = `${id}@tasks.test`;
-  await one.meta.db.insertInto('accounts').values({ id, email, password_hash: 'scrypt$unused', parent_id: null, is_admin: 0, status: 'active', language: 'en', timezone: 'UTC', created_at: now.toISOString() }).execute();
-  return { accountId: id, email, isAdmin: false, parentId: null, via: 'local' };
-}
+const account = (): Promise<Caller> => insertAccount(one.meta.db, { domain: 'tasks.test', at: now.toISOString() });
 
 /** A volume hosted by an agent of its owner. */
 async function volume(owner: Caller): Promise<string> {

@@ -5,7 +5,7 @@ import { CairnError } from '../../src/domain/errors.js';
 import { newId } from '../../src/domain/ids.js';
 import { pageOf, type Page, type PageRequest } from '../../src/domain/page.js';
 import { isoPlus } from '../../src/domain/time.js';
-import { openTestStore, type TestStore } from '../helpers/db.js';
+import { insertAccount, openTestStore, type TestStore } from '../helpers/db.js';
 
 // Lists that sort by key (chains, shared chains, events) page by cursor as well as by offset.
 // Rows are written with few distinct times, so most neighbours tie on the time and the ID decides.
@@ -18,12 +18,7 @@ const T0 = '2026-01-01T00:00:00.000Z';
 /** Three chains to a millisecond: ties everywhere. */
 const timeOf = (i: number) => isoPlus(T0, Math.floor(i / 3));
 
-async function account(): Promise<Caller> {
-  const id = newId('account');
-  const email = `${id}@paging.test`;
-  await store.meta.db.insertInto('accounts').values({ id, email, password_hash: 'scrypt$unused', parent_id: null, is_admin: 0, status: 'active', language: 'en', timezone: 'UTC', created_at: T0 }).execute();
-  return { accountId: id, email, isAdmin: false, parentId: null, via: 'local' };
-}
+const account = (): Promise<Caller> => insertAccount(store.meta.db, { domain: 'paging.test', at: T0 });
 
 before(async () => {
   store = await openTestStore();

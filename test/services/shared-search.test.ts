@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Caller } from '../../src/domain/caller.js';
 import { newId } from '../../src/domain/ids.js';
-import { openTestStore, type TestStore } from '../helpers/db.js';
+import { insertAccount, openTestStore, type TestStore } from '../helpers/db.js';
 
 let store: TestStore;
 let owner: Caller;
@@ -14,12 +14,7 @@ let resourceId: string;
 const chains: Record<string, string> = {};
 const T0 = '2026-01-01T00:00:00.000Z';
 
-async function account(tag: string): Promise<Caller> {
-  const id = newId('account');
-  const email = `${tag}.${id}@Search.Test`.toLowerCase();
-  await store.meta.db.insertInto('accounts').values({ id, email, password_hash: 'scrypt$unused', parent_id: null, is_admin: 0, status: 'active', language: 'en', timezone: 'UTC', created_at: T0 }).execute();
-  return { accountId: id, email, isAdmin: false, parentId: null, via: 'local' };
-}
+const account = (tag: string): Promise<Caller> => insertAccount(store.meta.db, { domain: 'search.test', tag, at: T0 });
 
 async function chain(of: Caller, name: string): Promise<string> {
   const id = newId('point');
