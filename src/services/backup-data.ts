@@ -59,10 +59,19 @@ export class BackupDataService {
     return this.chunksOf([manifestDigest], digests, owner);
   }
 
-  /** One blob named by the manifest, in memory of its own (no slot), for a reader that keeps it as long as it likes. */
-  async chunkOfManifest(manifestDigest: string, digest: string, owner: string): Promise<Buffer> {
+  /**
+   * One blob named by the manifest, read into a blob slot for `use` (which must be
+   * done with it when its promise settles: the slot then holds the next reader's blob).
+   * Readers that keep the chunk decode it into memory of their own.
+   */
+  async withChunkOfManifest<T>(manifestDigest: string, digest: string, owner: string, use: (blob: Buffer) => T | Promise<T>): Promise<T> {
     if (!(await this.names(manifestDigest, digest))) throw notFound('Chunk', digest);
-    return this.blob(digest, owner);
+    const lease = await this.slots.lease(1, async ([slot]) => [await this.blob(digest, owner, slot)]);
+    try {
+      return await use(lease.blobs[0]!);
+    } finally {
+      lease.release();
+    }
   }
 
   private async chunksOf(manifests: string[], digests: string[], owner: string): Promise<Lease> {

@@ -214,9 +214,8 @@ export class FilesService {
   }
 
   private async decoded(manifest: string, digest: string, label: string): Promise<Buffer> {
-    const blob = await this.data.chunkOfManifest(manifest, digest, label);
     try {
-      return this.pool ? (await this.pool.decode(blob, digest)).data : decodeChunk(blob, digest);
+      return await this.data.withChunkOfManifest(manifest, digest, label, async (blob) => (this.pool ? (await this.pool.decode(blob, digest)).data : decodeChunk(blob, digest)));
     } catch (err) {
       if (err instanceof ChunkIntegrityError)
         throw new CairnError(500, 'chunk_damaged', `chunk ${digest} of ${label} is damaged in the chunk store (${err.message}); run \`cairn verify\`, and take the file from another point.`);

@@ -139,9 +139,8 @@ export class ImagesService {
       const digest = manifest.chunks[i];
       const len = chunkLength(manifest, i);
       if (!digest) return Buffer.alloc(len);
-      const blob = await data.chunkOfManifest(img.manifest_digest, digest, `image ${id}`);
       try {
-        return decodeChunk(blob, digest);
+        return await data.withChunkOfManifest(img.manifest_digest, digest, `image ${id}`, (blob) => decodeChunk(blob, digest));
       } catch (err) {
         if (err instanceof ChunkIntegrityError) throw new CairnError(500, 'chunk_damaged', `Chunk ${digest} of image ${id} is damaged in the chunk store (${err.message}); run \`cairn verify\`, and make the image again from a point that verifies.`);
         throw err;
