@@ -39,8 +39,9 @@ function ownsResource(caller: Caller, row: Pick<ResourceTable, 'account_id'>): b
 export class Access {
   constructor(private readonly db: Db) {}
 
-  requireAdmin(caller: Caller): void {
-    if (!caller.isAdmin) throw forbidden('Only a server administrator can do this.');
+  /** Refuses anyone but a server administrator, with `refusal` (what to do instead, where there is something). */
+  requireAdmin(caller: Caller, refusal = 'Only a server administrator can do this.'): void {
+    if (!caller.isAdmin) throw forbidden(refusal);
   }
 
   async account(caller: Caller, id: string): Promise<AccountTable> {
@@ -113,6 +114,17 @@ export class Access {
     // A point the caller may not see is not found as a point, whatever hides it.
     if (!point || !chain || !relation) throw notFound('Backup point', id);
     return { point, chain, relation };
+  }
+
+  /**
+   * Several points with one need, every one checked before the caller acts on any:
+   * a batch (QingCloud's DeleteSnapshots, ApplySnapshots) with one refused point
+   * changes none.
+   */
+  async points(caller: Caller, ids: readonly string[], need: Need): Promise<PointGrant[]> {
+    const grants: PointGrant[] = [];
+    for (const id of ids) grants.push(await this.point(caller, id, need));
+    return grants;
   }
 
   /** The caller's relation to one chain, if any; a recipient asking to write is refused here. */

@@ -81,6 +81,14 @@ export class AgentsService {
   }
 
   /** Rollback: the resource's agent writes the point back into the resource's own disks. */
+  /** Rollbacks to several points, asked for once Access has allowed every one (a refused one asks for none). */
+  async requestRollbacks(caller: Caller, pointIds: readonly string[]): Promise<JobView[]> {
+    await this.access.points(caller, pointIds, 'write');
+    const jobs: JobView[] = [];
+    for (const id of pointIds) jobs.push(await this.requestRollback(caller, id));
+    return jobs;
+  }
+
   async requestRollback(caller: Caller, pointId: string): Promise<JobView> {
     const { point } = await this.access.point(caller, pointId, 'write');
     if (point.status !== 'available') throw conflict(`Backup point ${pointId} is ${point.status}; only an available point can be rolled back to.`, 'point_not_available');

@@ -1,6 +1,6 @@
 import type { Db } from '../db/connect.js';
 import type { Caller } from '../domain/caller.js';
-import { CairnError, conflict, forbidden, notFound } from '../domain/errors.js';
+import { CairnError, conflict, notFound } from '../domain/errors.js';
 import { verifyChunk } from '../format/chunk-codec.js';
 import { settleAll } from '../compute/concurrency.js';
 import type { BufferRecycler, Lease } from '../compute/buffer-recycler.js';
@@ -91,7 +91,7 @@ export class BackupDataService {
 
   /** Every stored chunk, for administrators; damaged ones are reported with the points that need them. */
   async verifyAll(caller: Caller): Promise<VerifyReport> {
-    if (!caller.isAdmin) throw forbidden('Only a server administrator can verify the whole store; verify a point of yours with --point.');
+    this.access.requireAdmin(caller, 'Only a server administrator can verify the whole store; verify a point of yours with --point.');
     const digests = (await this.db.selectFrom('chunks').select('digest').execute()).map((r) => r.digest);
     const damaged = await this.check(digests);
     if (damaged.length === 0) return { chunks_checked: digests.length, damaged: [] };

@@ -240,6 +240,14 @@ export class ChainsService {
     };
   }
 
+  /** Several points deleted as deletePoint does, once Access has allowed every one (a refused one deletes none). */
+  async deletePoints(caller: Caller, ids: readonly string[]): Promise<Required<DeletedView>[]> {
+    await this.access.points(caller, ids, 'write');
+    const deleted: Required<DeletedView>[] = [];
+    for (const id of ids) deleted.push(await this.deletePoint(caller, id));
+    return deleted;
+  }
+
   /**
    * Deleting the full point deletes the chain (QingCloud's rule). Cairn's
    * manifests are complete, so deleting an incremental point removes no other

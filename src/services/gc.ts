@@ -1,10 +1,12 @@
 import type { Db } from '../db/connect.js';
+import type { Caller } from '../domain/caller.js';
 import { newId } from '../domain/ids.js';
 import { isoPlus, nowIso } from '../domain/time.js';
 import { decodeManifest, manifestChunkDigests } from '../format/manifest.js';
 import type { ChunkStore } from '../store/chunk-store.js';
 import { inBatches } from './batches.js';
 import type { GcReport } from '../contract/index.js';
+import type { Access } from './access.js';
 
 /** The manifests a holder names: all of them, or only those among `among` (the re-check before deleting). */
 export type ManifestReferences = (among?: string[]) => Promise<string[]>;
@@ -39,7 +41,14 @@ export class GarbageCollector {
     private readonly db: Db,
     private readonly store: ChunkStore,
     private readonly settings: { gcGraceMs: number },
+    private readonly access: Access,
   ) {}
+
+  /** A collection an administrator asked for (POST /admin/gc), as run() makes it. */
+  asked(caller: Caller): Promise<GcReport> {
+    this.access.requireAdmin(caller);
+    return this.run();
+  }
 
   /** One collection at a time per process; a second caller gets the running one's report. */
   run(): Promise<GcReport> {

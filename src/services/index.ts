@@ -70,7 +70,7 @@ export function createServices(
   const shares = new SharesService(db, access, chains, events, settings);
   const data = new BackupDataService(db, store, access, blobSlots);
   const images = new ImagesService(db, access, data, events);
-  const gc = new GarbageCollector(db, store, settings);
+  const gc = new GarbageCollector(db, store, settings, access);
   gc.addManifestReferences((among) => images.liveManifests(among));
   const scheduler = new BackupScheduler(db, access, chains, clock);
   const notifier = new BackupNotifier(db, access, settings.smtp ? smtpMailer(settings.smtp) : null, { retryBaseMs: settings.notifyRetryBaseMs }, clock);

@@ -183,7 +183,12 @@ test('a stranger\'s key gets 2100 for anything of the owner\'s, and changes noth
     await qStranger.ok('DescribeSharedSnapshots'),
   ]);
   for (const id of [W.full, W.incr, W.vol, W.instance, ownerJob]) assert.ok(!lists.includes(id), `${id} leaked`);
+  // A batch with one snapshot its caller may not touch changes none of it, the owner's own included.
+  const unseen = `${W.incr.slice(0, -1)}${W.incr.endsWith('0') ? '1' : '0'}`;
+  await fail(qOwner, 2100, 'DeleteSnapshots', { 'snapshots.1': W.incr, 'snapshots.2': unseen });
+  await fail(qOwner, 2100, 'ApplySnapshots', { 'snapshots.1': W.incr, 'snapshots.2': unseen });
   assert.deepEqual(await chainState(), before);
+  assert.equal((await qOwner.ok('DescribeJobs', { job_action: 'rollback' })).total_count, 0, 'no rollback was queued');
   assert.equal((await qOwner.ok('DescribeSnapshotUsers', { snapshot: W.full })).total_count, 1);
 });
 

@@ -247,9 +247,6 @@ export function backupRoutes(app: Api, s: Services): void {
   );
 
   // --- store maintenance (administrators)
-  app.post('/api/v1/admin/gc', { schema: { tags: ['admin'], response: answers({ 200: Type.Object({ report: GcReport }) }) } }, async (req) => {
-    s.access.requireAdmin(callerOf(req));
-    return { report: await s.gc.run() };
-  });
+  app.post('/api/v1/admin/gc', { schema: { tags: ['admin'], response: answers({ 200: Type.Object({ report: GcReport }) }) } }, async (req) => ({ report: await s.gc.asked(callerOf(req)) }));
   app.post('/api/v1/admin/verify', { schema: { tags: ['admin'], response: answers({ 200: Type.Object({ report: VerifyReport }) }) } }, async (req) => ({ report: await s.data.verifyAll(callerOf(req)) }));
 }

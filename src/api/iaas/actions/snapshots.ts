@@ -1,16 +1,11 @@
 import { badParameter } from '../errors.js';
 import { POINT_STATUS_OF, snapshotItem } from '../views.js';
-import type { Action, ActionContext } from '../action.js';
+import type { Action } from '../action.js';
 
 /**
  * Snapshots (备份) are Cairn's points; a snapshot tree, whose root (`root_id`)
  * is its full snapshot, is a chain, named by that point's ID.
  */
-
-/** A batch that changes several points asks Access about all of them first, so that one refused leaves the others as they were. */
-async function writable({ caller, s }: ActionContext, ids: string[]): Promise<void> {
-  for (const id of ids) await s.access.point(caller, id, 'write');
-}
 
 const DescribeSnapshots: Action = async ({ caller, params: p, s }) => {
   const ids = p.list('snapshots');
@@ -45,18 +40,14 @@ const CreateSnapshots: Action = async ({ caller, params: p, s }) => {
 /** Deleting a full snapshot deletes its whole tree, as on QingCloud; all go to the recycle bin. */
 const DeleteSnapshots: Action = async (ctx) => {
   const ids = ctx.params.requiredList('snapshots');
-  await writable(ctx, ids);
-  const deleted = [];
-  for (const id of ids) deleted.push(await ctx.s.chains.deletePoint(ctx.caller, id));
+  const deleted = await ctx.s.chains.deletePoints(ctx.caller, ids);
   return { snapshots: ids, purge_time: deleted.map((d) => d.purge_after) };
 };
 
 /** Rollback: each snapshot's agent writes it back into its own resource's disks. */
 const ApplySnapshots: Action = async (ctx) => {
   const ids = ctx.params.requiredList('snapshots');
-  await writable(ctx, ids);
-  const jobs = [];
-  for (const id of ids) jobs.push(await ctx.s.agents.requestRollback(ctx.caller, id));
+  const jobs = await ctx.s.agents.requestRollbacks(ctx.caller, ids);
   return { job_ids: jobs.map((j) => j.id), job_id: jobs[0]!.id };
 };
 
