@@ -1,21 +1,32 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { once } from 'node:events';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import tls from 'node:tls';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { CairnError } from '../../src/domain/errors.js';
 import { CairnClient } from '../../src/cli/http-client.js';
 import { resolveClient } from '../../src/cli/config-file.js';
 import { isLoopback, Transport, transportFrom } from '../../src/cli/transport.js';
-import { makeCa } from '../helpers/tls.js';
+import { makeCa, makeServerCert } from '../helpers/tls.js';
 
 let dir: string;
 let caFile: string;
+let server: tls.Server;
+let port: number;
 
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'cairn-transport-'));
-  caFile = (await makeCa(dir, 'unit')).certFile;
+  const ca = await makeCa(dir, 'unit');
+  caFile = ca.certFile;
+  const cert = await makeServerCert(dir, ca, 'unit-server');
+  server = tls.createServer({ cert: await readFile(cert.certFile), key: await readFile(cert.keyFile) }, (socket) => socket.end());
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  port = (server.address() as { port: number }).port;
 });
+after(() => new Promise<void>((resolve) => server.close(() => resolve())));
 after(() => rm(dir, { recursive: true, force: true }));
 
 const refusal = (fn: () => unknown): CairnError => {
@@ -83,10 +94,27 @@ describe('the CA to trust (--ca, CAIRN_CA)', () => {
     await writeFile(other, 'not used');
     const t = transportFrom({ ca: caFile }, { CAIRN_CA: other });
     assert.equal(t.options.caFile, caFile);
-    const pem = t.tlsOptions.ca!;
-    assert.ok(pem.length > 1, 'Node\'s CAs kept');
-    assert.match(pem.at(-1)!, /-----BEGIN CERTIFICATE-----/);
+    const { secureContext } = t.tlsOptions;
+    assert.ok(secureContext, 'a context of its own');
+    assert.equal(t.tlsOptions.secureContext, secureContext, 'made once, for every connection');
     assert.equal(transportFrom({}, { CAIRN_CA: caFile }), t, 'the same file: the same connections');
+  });
+
+  it('trusts the CA given on its connections, and no other context comes to trust it', async () => {
+    const handshake = (options: tls.ConnectionOptions) =>
+      new Promise<string>((resolve) => {
+        const socket = tls.connect({ host: '127.0.0.1', port, servername: 'localhost', ...options }, () => {
+          resolve('trusted');
+          socket.destroy();
+        });
+        socket.on('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? err.message));
+      });
+    const transport = transportFrom({ ca: caFile }, {});
+    assert.equal(await handshake(transport.tlsOptions), 'trusted');
+    // Adding the CA copied Node's shared store rather than changing it.
+    assert.equal(await handshake({}), 'UNABLE_TO_VERIFY_LEAF_SIGNATURE');
+    assert.equal(await handshake(Transport.standard.tlsOptions), 'UNABLE_TO_VERIFY_LEAF_SIGNATURE');
+    assert.equal(await handshake({ secureContext: tls.createSecureContext() }), 'UNABLE_TO_VERIFY_LEAF_SIGNATURE');
   });
 
   it('refuses a file it cannot read, or one without a PEM certificate, naming it', async () => {
