@@ -389,7 +389,10 @@ export class CairnClient {
         ? new CairnError(504, 'timeout', `The server at ${this.server} did not answer ${method} ${path} within ${Math.round(this.timeoutMs / 1000)} s; it may be overloaded, try again.`)
         : err;
     }
-    return new ServerUnreachableError(this.server, describeNetworkError(err));
+    const reason = describeNetworkError(err);
+    // What a server of HTTPS does to a request in plain HTTP: it hangs up.
+    const hint = reason === 'connection reset' && this.server.startsWith('http:') ? ' (if the server serves HTTPS, use an https:// URL)' : '';
+    return new ServerUnreachableError(this.server, reason + hint);
   }
 }
 

@@ -115,6 +115,20 @@ describe('cairn serve --tls-cert --tls-key', () => {
     await ok.ok(['register', '--email', randomEmail('ok'), '--password', PASSWORD]);
   });
 
+  it('says which scheme to use when the URL has the wrong one', async () => {
+    const plainUrl = server.url.replace(/^https:/, 'http:');
+    const r = await new Cli(plainUrl, join(dir, 'plain.json'), caEnv()).fails(['register', '--email', randomEmail('scheme'), '--password', PASSWORD], 1);
+    assert.match(r.stderr, /if the server serves HTTPS, use an https:\/\/ URL/);
+    const plain = await startServer();
+    try {
+      const tlsUrl = plain.url.replace(/^http:/, 'https:');
+      const t = await new Cli(tlsUrl, join(dir, 'tls.json'), caEnv()).fails(['register', '--email', randomEmail('scheme'), '--password', PASSWORD], 1);
+      assert.match(t.stderr, /no TLS there .*use an http:\/\/ URL/);
+    } finally {
+      await plain.stop();
+    }
+  });
+
   it('refuses a certificate issued for another name', async () => {
     const named = await makeServerCert(dir, ca, 'elsewhere', { hosts: ['DNS:backup.example.net'] });
     const other = await startServer({ args: ['--tls-cert', named.certFile, '--tls-key', named.keyFile] });
