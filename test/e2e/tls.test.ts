@@ -12,7 +12,7 @@ import { BLOB_SLOT } from '../../src/wire/chunk-batch.js';
 import { ChunkReadStream } from '../../src/cli/chunk-stream.js';
 import { CairnClient } from '../../src/cli/http-client.js';
 import { transportFrom } from '../../src/cli/transport.js';
-import { Cli, cliUser, makeRawDisk, MiB, parseManifest, until, type CliUser } from '../helpers/cli.js';
+import { Cli, cliUser, fillRandom, makeRawDisk, MiB, parseManifest, until, type CliUser } from '../helpers/cli.js';
 import { filesEqual, makeTempDir, removeTempDir } from '../helpers/disk-images.js';
 import { api, expectStatus, PASSWORD, randomEmail } from '../helpers/http.js';
 import { startServer, type TestServer } from '../helpers/server.js';
@@ -32,6 +32,8 @@ const live = { cert: '', key: '' };
 let server: TestServer;
 let alice: CliUser;
 let point: string;
+let vol: string;
+let disk: string;
 let caPem: string;
 
 const caEnv = () => ({ CAIRN_CA: ca.certFile });
@@ -77,8 +79,8 @@ describe('cairn serve --tls-cert --tls-key', () => {
   });
 
   it('backs up and restores a disk over TLS with the CLI, bit for bit, chunk streams included', async () => {
-    const disk = await makeRawDisk(join(dir, 'disk.img'), 48 * MiB, 28 * MiB, 'tls');
-    const vol = (await alice.cli.ok(['resource', 'create', '--kind', 'volume', '--name', 'tls', '--disk', 'root:48M'])).resource.id;
+    disk = await makeRawDisk(join(dir, 'disk.img'), 48 * MiB, 28 * MiB, 'tls');
+    vol = (await alice.cli.ok(['resource', 'create', '--kind', 'volume', '--name', 'tls', '--disk', 'root:48M'])).resource.id;
     point = (await alice.cli.ok(['backup', vol, '--disk', disk, '--full'], { timeoutMs: 120_000 })).point.id;
     const target = join(dir, 'restored.img');
     await alice.cli.ok(['restore', point, '--to', target], { timeoutMs: 120_000 });
@@ -113,6 +115,27 @@ describe('cairn serve --tls-cert --tls-key', () => {
     // The same CLI with the right CA gets through.
     const ok = new Cli(server.url, join(dir, 'ok.json'), caEnv());
     await ok.ok(['register', '--email', randomEmail('ok'), '--password', PASSWORD]);
+  });
+
+  it('lets an agent trusting the CA carry out a rollback over TLS; one that does not is refused at start', async () => {
+    assert.ok(point, 'the backup test ran first');
+    const hosted = join(dir, 'agent-disk.img');
+    await copyFile(disk, hosted);
+    await fillRandom(hosted, 8 * MiB, 2 * MiB, 'drift');
+    const refused = await new Cli(server.url, join(dir, 'agent-other.json'), { CAIRN_CA: otherCa.certFile, CAIRN_TOKEN: alice.cli.token! }).fails(['agent', '--name', 'untrusting', '--map', `${vol}:${hosted}`], 1);
+    assert.match(refused.stderr, /not signed by any CA this client trusts/);
+    const agent = alice.cli.spawn(['agent', '--name', 'tls-host', '--map', `${vol}:${hosted}`, '--poll-ms', '200'], { json: false });
+    try {
+      await agent.waitFor(/agent agt-\w+ \(tls-host\) hosting/);
+      const r = await alice.cli.ok(['rollback', point], { timeoutMs: 60_000 });
+      assert.equal(r.job.status, 'successful');
+      await agent.waitFor(new RegExp(`rolled back to ${point}`));
+      assert.ok(await filesEqual(hosted, disk), 'the agent wrote the point back over TLS');
+    } finally {
+      const force = setTimeout(() => agent.child.kill('SIGKILL'), 5_000);
+      await agent.kill('SIGTERM');
+      clearTimeout(force);
+    }
   });
 
   it('says which scheme to use when the URL has the wrong one', async () => {
