@@ -161,6 +161,8 @@ export interface CairnOptions {
   profileDir?: (who: 'client' | 'server') => string | undefined;
   /** Chunks in this bucket, under `prefix` (`--store s3`), instead of the data folder. */
   s3?: { bench: BenchS3; prefix: string };
+  /** HTTPS: the server serves this certificate and key, the CLI trusts this CA (bench/tls.ts). */
+  tls?: { certFile: string; keyFile: string; caFile: string };
 }
 
 export class Cairn implements Tool {
@@ -206,7 +208,7 @@ export class Cairn implements Tool {
   async setup(dir: string): Promise<void> {
     this.dataDir = join(dir, 'data');
     await this.startServer();
-    this.env = cleanEnv({ CAIRN_CONFIG: join(dir, 'cli-config.json'), CAIRN_SERVER: this.url });
+    this.env = cleanEnv({ CAIRN_CONFIG: join(dir, 'cli-config.json'), CAIRN_SERVER: this.url, ...(this.opts.tls ? { CAIRN_CA: this.opts.tls.caFile } : {}) });
     const cli = (...args: string[]) => run(process.execPath, [this.bin, ...args], { env: this.env });
     const email = 'bench@example.com';
     const password = 'cairn-bench-password';
@@ -222,7 +224,8 @@ export class Cairn implements Tool {
     // A restart keeps the port: the CLI's stored login is valid only for the URL it was made against.
     const port = this.url ? new URL(this.url).port : '0';
     const store = this.opts.s3 ? this.opts.s3.bench.serveArgs(this.opts.s3.prefix) : [];
-    const child = spawn(process.execPath, [...this.nodeArgs('server'), this.bin, 'serve', '--port', port, '--host', '127.0.0.1', '--data-dir', this.dataDir, ...store], {
+    const tls = this.opts.tls ? ['--tls-cert', this.opts.tls.certFile, '--tls-key', this.opts.tls.keyFile] : [];
+    const child = spawn(process.execPath, [...this.nodeArgs('server'), this.bin, 'serve', '--port', port, '--host', '127.0.0.1', '--data-dir', this.dataDir, ...store, ...tls], {
       env: cleanEnv(),
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -17,11 +17,15 @@ import { blake3Implementation } from './format/chunk-hash.js';
 import { runtimeTricks } from './runtime/index.js';
 import { RowLease } from './services/lease.js';
 import { Housekeeping, housekeepingTasks } from './services/housekeeping.js';
+import { readTlsFiles, reloadTls } from './api/tls.js';
+import type { Server as HttpsServer } from 'node:https';
 
 export interface Running {
   app: App;
   services: Services;
   url: string;
+  /** Reads the TLS certificate and key files again for new connections (SIGHUP); false without TLS. A bad pair throws and the old one stays. */
+  reloadTls(): boolean;
   close(): Promise<void>;
 }
 
@@ -75,10 +79,13 @@ function serverId(): string {
 export async function startServer(config: Config): Promise<Running> {
   const pool = createChunkPool();
   const blobSlots = blobSlotPool();
+  // Read and checked before anything opens: a bad certificate or key stops the start with its reason.
+  const tls = config.tls ? readTlsFiles(config.tls) : null;
   const services = await openServices(config, pool, blobSlots);
   const meta = services.meta;
   if (config.adminEmail) await services.accounts.ensureAdmin(config.adminEmail, process.env.CAIRN_ADMIN_PASSWORD);
-  const app = await buildServer(services, { logLevel: config.logLevel, version: VERSION, engine: meta.engine, webDir: config.webDir, trustProxy: config.trustProxy, blobSlots });
+  const app = await buildServer(services, { logLevel: config.logLevel, version: VERSION, engine: meta.engine, webDir: config.webDir, trustProxy: config.trustProxy, blobSlots, tls });
+  if (tls) app.log.info({ certificate: tls.summary }, 'serving HTTPS');
   if (blake3Implementation !== 'native') {
     app.log.warn('chunks are hashed with BLAKE3 in WebAssembly, about ten times slower than native: install librust-blake3-dev (Debian) and run `npm run install` to build it');
   }
@@ -94,12 +101,18 @@ export async function startServer(config: Config): Promise<Running> {
   await app.listen({ host: config.host, port: config.port });
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : config.port;
-  const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+  const url = `${tls ? 'https' : 'http'}://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
   let closed = false;
   return {
     app,
     services,
     url,
+    reloadTls() {
+      if (!config.tls) return false;
+      const { summary } = reloadTls(app.server as HttpsServer, config.tls);
+      app.log.info({ certificate: summary }, 'TLS certificate reloaded; open connections keep the one they started with');
+      return true;
+    },
     async close() {
       if (closed) return;
       closed = true;

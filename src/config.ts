@@ -2,6 +2,7 @@ import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
 import type { S3Settings } from './store/s3-store.js';
 import type { SmtpSettings } from './services/mailer.js';
+import type { TlsFiles } from './api/tls.js';
 
 /** Everything an operator can set, by flag or by `CAIRN_*` environment variable (flags win). */
 export interface Config {
@@ -37,6 +38,8 @@ export interface Config {
   trustProxy: string[];
   /** Where backup policies' mails go out; null: none are sent (their deliveries fail, saying so). */
   smtp: SmtpSettings | null;
+  /** The certificate and key files to serve HTTPS with (read again on SIGHUP); null: plain HTTP. */
+  tls: TlsFiles | null;
 }
 
 export interface ConfigInput {
@@ -67,6 +70,8 @@ export interface ConfigInput {
   smtpUser?: string;
   smtpFrom?: string;
   smtpTls?: boolean | string;
+  tlsCert?: string;
+  tlsKey?: string;
 }
 
 function num(value: string | number | undefined, fallback: number, what: string): number {
@@ -149,6 +154,14 @@ function smtpSettings(flags: ConfigInput, env: NodeJS.ProcessEnv): SmtpSettings 
   return { host, port, user: flags.smtpUser ?? env.CAIRN_SMTP_USER ?? null, password: env.CAIRN_SMTP_PASSWORD ?? null, from, tls };
 }
 
+/** Both files or neither: a certificate without its key (or the reverse) is a mistake, not plain HTTP. */
+function tlsFiles(cert: string | undefined, key: string | undefined): TlsFiles | null {
+  if (!cert && !key) return null;
+  if (!cert || !key)
+    throw new Error(`HTTPS needs both a certificate and its key: add ${cert ? '--tls-key FILE (CAIRN_TLS_KEY)' : '--tls-cert FILE (CAIRN_TLS_CERT)'}, or drop ${cert ? '--tls-cert' : '--tls-key'} to serve plain HTTP.`);
+  return { certFile: resolve(cert), keyFile: resolve(key) };
+}
+
 export function loadConfig(flags: ConfigInput = {}, env: NodeJS.ProcessEnv = process.env): Config {
   const pick = (flag: string | number | undefined, name: string) => flag ?? env[`CAIRN_${name}`];
   const dataDir = resolve(String(pick(flags.dataDir, 'DATA_DIR') ?? './data'));
@@ -183,5 +196,6 @@ export function loadConfig(flags: ConfigInput = {}, env: NodeJS.ProcessEnv = pro
     webDir: (pick(flags.webDir, 'WEB_DIR') as string | undefined) ?? null,
     trustProxy: addressList(pick(flags.trustProxy, 'TRUST_PROXY') as string | undefined),
     smtp: smtpSettings(flags, env),
+    tls: tlsFiles(pick(flags.tlsCert, 'TLS_CERT') as string | undefined, pick(flags.tlsKey, 'TLS_KEY') as string | undefined),
   };
 }

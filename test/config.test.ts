@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { resolve } from 'node:path';
 import { describe, it } from 'node:test';
 import { loadConfig } from '../src/config.js';
 
@@ -64,5 +65,19 @@ describe('loadConfig: mail for backup policies', () => {
     const env = loadConfig({}, { CAIRN_SMTP_HOST: 'mail.example.net', CAIRN_SMTP_FROM: 'b@example.net', CAIRN_SMTP_TLS: 'true' });
     assert.equal(env.smtp?.port, 465, 'TLS from the first byte defaults to port 465');
     assert.equal(env.smtp?.user, null);
+  });
+});
+
+describe('loadConfig: HTTPS', () => {
+  it('plain HTTP unless both files are named, by flag or CAIRN_TLS_CERT / CAIRN_TLS_KEY (flags win), as absolute paths', () => {
+    assert.equal(loadConfig({}, {}).tls, null);
+    assert.deepEqual(loadConfig({ tlsCert: '/etc/cairn/cert.pem', tlsKey: '/etc/cairn/key.pem' }, {}).tls, { certFile: '/etc/cairn/cert.pem', keyFile: '/etc/cairn/key.pem' });
+    const env = loadConfig({ tlsKey: '/k.pem' }, { CAIRN_TLS_CERT: 'cert.pem', CAIRN_TLS_KEY: '/env-key.pem' }).tls;
+    assert.deepEqual(env, { certFile: resolve('cert.pem'), keyFile: '/k.pem' });
+  });
+
+  it('refuses a certificate without its key, or a key without its certificate, saying which is missing', () => {
+    assert.throws(() => loadConfig({ tlsCert: '/c.pem' }, {}), /needs both a certificate and its key: add --tls-key FILE \(CAIRN_TLS_KEY\), or drop --tls-cert/);
+    assert.throws(() => loadConfig({}, { CAIRN_TLS_KEY: '/k.pem' }), /add --tls-cert FILE \(CAIRN_TLS_CERT\), or drop --tls-key/);
   });
 });

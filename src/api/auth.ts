@@ -48,6 +48,16 @@ export function authenticate(accounts: AccountsService) {
   };
 }
 
+/**
+ * Whether the browser reached us over HTTPS: always on a TLS connection of our
+ * own (a trusted proxy's X-Forwarded-Proto does not take that back); else
+ * by what a proxy named in --trust-proxy says (request.protocol reads its
+ * X-Forwarded-Proto, and only from those addresses). Its session cookie is then Secure.
+ */
+export function overHttps(req: FastifyRequest): boolean {
+  return (req.raw.socket as { encrypted?: boolean } | null)?.encrypted === true || req.protocol === 'https';
+}
+
 /** The token of an `Authorization: Bearer <token>` header; null for any other. */
 export function bearerToken(header: string | undefined): string | null {
   return /^Bearer\s+(\S+)$/i.exec(header ?? '')?.[1] ?? null;

@@ -26,6 +26,8 @@ export interface ServerOptions {
   trustProxy?: string[];
   /** The slots chunk blobs are received and sent in (blobSlotPool in app.ts). */
   blobSlots: BufferRecycler;
+  /** Serve HTTPS with these (readTlsFiles in tls.ts); plain HTTP without. */
+  tls?: { cert: Buffer; key: Buffer } | null;
 }
 
 export type App = FastifyInstance;
@@ -54,6 +56,8 @@ export async function buildServer(services: Services, opts: ServerOptions): Prom
     forceCloseConnections: true,
     return503OnClosing: true,
     ...(opts.trustProxy?.length ? { trustProxy: opts.trustProxy } : {}),
+    // Typed as the plain HTTP server: an https.Server is one, plus setSecureContext (tls.ts).
+    ...((opts.tls ? { https: { cert: opts.tls.cert, key: opts.tls.key } } : {}) as object),
   }).withTypeProvider<TypeBoxTypeProvider>();
   app.setValidatorCompiler(validators());
   app.decorate('blobSlots', opts.blobSlots);

@@ -4,6 +4,7 @@ import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { CairnError } from '../domain/errors.js';
 import { CairnClient, normalizeServerUrl } from './http-client.js';
+import { transportFrom } from './transport.js';
 
 export const DEFAULT_SERVER = 'http://127.0.0.1:8080';
 
@@ -22,6 +23,10 @@ export interface GlobalOptions {
   server?: string;
   token?: string;
   json?: boolean;
+  /** A CA certificate (PEM file) to trust besides Node's own (CAIRN_CA). */
+  ca?: string;
+  /** Allow plain HTTP to a server other than this machine (CAIRN_INSECURE_HTTP). */
+  insecureHttp?: boolean;
 }
 
 export type Source = 'flag' | 'env' | 'config' | 'default';
@@ -139,7 +144,7 @@ export async function resolveClient(opts: GlobalOptions, how: ResolveClientOptio
   const settings = resolveSettings(opts, how.env ?? process.env, config);
   if (settings.tokenSource === 'config') await warnIfExposed(path, config);
   if (how.requireToken !== false && !settings.token) throw notLoggedIn(settings.server, config);
-  return new CairnClient({ server: settings.server, token: settings.token });
+  return new CairnClient({ server: settings.server, token: settings.token, transport: transportFrom(opts, how.env ?? process.env) });
 }
 
 function notLoggedIn(server: string, config: CliConfig): CairnError {

@@ -4,6 +4,7 @@ import type { Duplex, Readable } from 'node:stream';
 import { CairnError } from '../domain/errors.js';
 import type { Page } from '../domain/page.js';
 import { checkSocketReads } from '../runtime/index.js';
+import { certificateError, Transport } from './transport.js';
 import type { AccessKeyStatus, AccessKeyView, AccountRef, AccountView, HealthView, NewAccessKeyView, NewTokenView, TokenView, JobStatus, JobView, ResourceView } from '../contract/index.js';
 
 // The CLI speaks only HTTP to the server; these are type-only imports of the
@@ -41,6 +42,8 @@ export interface ClientOptions {
   session?: SessionCredentials;
   /** Limit for JSON requests; raw transfers take a signal instead, since a disk may take hours. */
   timeoutMs?: number;
+  /** The CAs to trust and whether plain HTTP may leave this machine (transportFrom); by default Node's CAs, and HTTP to loopback only. */
+  transport?: Transport;
 }
 
 export interface RequestOptions {
@@ -108,17 +111,21 @@ export class CairnClient {
   readonly token: string | undefined;
   private readonly session: SessionCredentials | undefined;
   private readonly timeoutMs: number;
+  readonly transport: Transport;
 
   constructor(opts: ClientOptions) {
     this.server = normalizeServerUrl(opts.server);
     this.token = opts.token;
     this.session = opts.session;
     this.timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.transport = opts.transport ?? Transport.standard;
+    // Here, before any request: a token must not go out in the clear even once.
+    this.transport.check(new URL(this.server));
   }
 
   /** The same server, authenticated differently. */
   with(auth: { token?: string; session?: SessionCredentials }): CairnClient {
-    return new CairnClient({ server: this.server, timeoutMs: this.timeoutMs, ...auth });
+    return new CairnClient({ server: this.server, timeoutMs: this.timeoutMs, transport: this.transport, ...auth });
   }
 
   url(path: string, query?: Query): string {
@@ -326,7 +333,7 @@ export class CairnClient {
   ): Promise<StreamResponse> {
     let res: IncomingMessage;
     try {
-      res = await exchange(this.url(path, init.query), method, this.authenticated(init.headers), init.body, init.signal);
+      res = await exchange(this.transport, this.url(path, init.query), method, this.authenticated(init.headers), init.body, init.signal);
     } catch (err) {
       throw this.transportError(init.signal?.aborted ? init.signal.reason : err, method, path);
     }
@@ -350,7 +357,7 @@ export class CairnClient {
     try {
       const answer = await new Promise<{ socket: Duplex; head: Buffer } | IncomingMessage>((resolve, reject) => {
         // A connection of its own: once taken over, it never goes back to the agent.
-        const req = transportOf(target).request(target, { method: 'GET', headers, agent: false, signal });
+        const req = transportOf(target).request(target, { ...this.transport.tlsOptions, method: 'GET', headers, agent: false, signal });
         req.on('upgrade', (_res, socket: Duplex, head: Buffer) => resolve({ socket, head }));
         req.on('response', resolve);
         req.on('error', reject);
@@ -375,23 +382,26 @@ export class CairnClient {
   }
 
   private transportError(err: unknown, method: string, path: string): Error {
+    const untrusted = certificateError(err, this.server, this.transport);
+    if (untrusted) return untrusted;
     if (err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError')) {
       return err.name === 'TimeoutError'
         ? new CairnError(504, 'timeout', `The server at ${this.server} did not answer ${method} ${path} within ${Math.round(this.timeoutMs / 1000)} s; it may be overloaded, try again.`)
         : err;
     }
-    return new ServerUnreachableError(this.server, describeNetworkError(err));
+    const reason = describeNetworkError(err);
+    // What a server of HTTPS does to a request in plain HTTP: it hangs up.
+    const hint = reason === 'connection reset' && this.server.startsWith('http:') ? ' (if the server serves HTTPS, use an https:// URL)' : '';
+    return new ServerUnreachableError(this.server, reason + hint);
   }
 }
 
 const enc = encodeURIComponent;
 
-// Kept-alive connections, shared by every client of the process: a disk moves as
-// thousands of chunk requests. Node's own HTTP client parses responses natively
-// and hands bodies over as Buffers: fetching the 670 MB of a 2 GiB disk's chunks
-// took 1.2 CPU-s with it against 1.6 with undici.request (a WebAssembly parser),
-// and fetch, on web streams, cost more than either.
-const agents = { 'http:': new http.Agent({ keepAlive: true }), 'https:': new https.Agent({ keepAlive: true }) };
+// Over the transport's kept-alive connections (transport.ts). Node's own HTTP client
+// parses responses natively and hands bodies over as Buffers: fetching the 670 MB
+// of a 2 GiB disk's chunks took 1.2 CPU-s with it against 1.6 with undici.request
+// (a WebAssembly parser), and fetch, on web streams, cost more than either.
 
 const transportOf = (target: URL): typeof http | typeof https => (target.protocol === 'https:' ? https : http);
 
@@ -403,13 +413,13 @@ function bodyLength(body: Body): number {
   return Array.isArray(body) ? body.reduce((sum, part) => sum + part.byteLength, 0) : body.byteLength;
 }
 
-function exchange(url: string, method: string, headers: Record<string, string>, body: Body | undefined, signal: AbortSignal | undefined): Promise<IncomingMessage> {
+function exchange(transport: Transport, url: string, method: string, headers: Record<string, string>, body: Body | undefined, signal: AbortSignal | undefined): Promise<IncomingMessage> {
   const target = new URL(url);
   const sized = { ...headers };
   // A length even for an empty POST: otherwise Node would announce a chunked body.
   if (body !== undefined || (method !== 'GET' && method !== 'HEAD')) sized['content-length'] = String(body === undefined ? 0 : bodyLength(body));
   return new Promise((resolve, reject) => {
-    const req = transportOf(target).request(target, { method, headers: sized, agent: agents[target.protocol === 'https:' ? 'https:' : 'http:'], signal }, resolve);
+    const req = transportOf(target).request(target, { method, headers: sized, agent: target.protocol === 'https:' ? transport.https : transport.http, signal }, resolve);
     req.on('error', reject);
     if (!Array.isArray(body)) {
       req.end(body);
@@ -484,6 +494,8 @@ export function describeNetworkError(err: unknown): string {
   if (cause?.code === 'ECONNREFUSED') return 'connection refused';
   if (cause?.code === 'ENOTFOUND' || cause?.code === 'EAI_AGAIN') return 'unknown host';
   if (cause?.code === 'ECONNRESET') return 'connection reset';
+  // OpenSSL's "wrong version number": an answer that is not TLS, from a server of plain HTTP.
+  if (cause?.code === 'EPROTO' || cause?.code === 'ERR_SSL_WRONG_VERSION_NUMBER') return `no TLS there (${cause.code}): if the server serves plain HTTP, use an http:// URL`;
   if (cause?.code === 'ETIMEDOUT' || cause?.code === 'UND_ERR_CONNECT_TIMEOUT') return 'connection timed out';
   if (cause?.message) return cause.code ? `${cause.message} (${cause.code})` : cause.message;
   return err instanceof Error ? err.message : String(err);

@@ -28,6 +28,8 @@ const program = new Command('cairn')
   .option('--server <url>', 'URL of the Cairn server (CAIRN_SERVER, else the one you logged in to, else http://127.0.0.1:8080)')
   .option('--token <token>', 'API token to use instead of the stored login (CAIRN_TOKEN)')
   .option('--json', 'print the server\'s JSON answer, and nothing else, on standard output')
+  .option('--ca <file>', 'trust this CA certificate (PEM) for the server\'s HTTPS certificate, besides the usual CAs (CAIRN_CA)')
+  .option('--insecure-http', 'allow plain http:// to a server other than this machine: token and data cross the network unencrypted (CAIRN_INSECURE_HTTP=true)')
   .showHelpAfterError()
   .exitOverride();
 

@@ -25,7 +25,9 @@ export function serveCommand(program: Command): void {
     .option('--housekeeping-lease-seconds <s>', 'how long after a server dies another takes its housekeeping over; default 30 (CAIRN_HOUSEKEEPING_LEASE_SECONDS)')
     .option('--max-recipients <n>', 'accounts one chain can be shared with (CAIRN_MAX_RECIPIENTS)')
     .option('--max-shares <n>', 'active shares one account can make (CAIRN_MAX_SHARES)')
-    .option('--trust-proxy <addresses>', 'load balancers in front (IP addresses or CIDR ranges, comma-separated) whose X-Forwarded-For names the client (CAIRN_TRUST_PROXY)')
+    .option('--tls-cert <file>', 'serve HTTPS with this PEM certificate (its chain after it); read again on SIGHUP (CAIRN_TLS_CERT)')
+    .option('--tls-key <file>', 'the certificate\'s PEM private key (CAIRN_TLS_KEY)')
+    .option('--trust-proxy <addresses>', 'load balancers in front (IP addresses or CIDR ranges, comma-separated) whose X-Forwarded-For names the client and whose X-Forwarded-Proto: https makes session cookies Secure (CAIRN_TRUST_PROXY)')
     .option('--web-dir <dir>', 'folder of the built web console (CAIRN_WEB_DIR); default: the one in this package')
     .option('--smtp-host <host>', 'SMTP server for backup policies\' mails; none: no mail is sent (CAIRN_SMTP_HOST)')
     .option('--smtp-port <port>', 'SMTP port; default 587, or 465 with --smtp-tls (CAIRN_SMTP_PORT)')
@@ -51,6 +53,16 @@ export function serveCommand(program: Command): void {
       // until a handler is installed the signal's default action ends the process uncleanly.
       process.on('SIGTERM', () => void stop('SIGTERM'));
       process.on('SIGINT', () => void stop('SIGINT'));
+      // Renewed certificates (certbot, an operator) are taken up without a restart;
+      // without TLS, SIGHUP keeps its default (the process ends) as before.
+      if (config.tls)
+        process.on('SIGHUP', () => {
+          try {
+            running.reloadTls();
+          } catch (err) {
+            running.app.log.error({ err }, 'TLS certificate not reloaded: the old one is still served');
+          }
+        });
       // Printed on its own line so scripts and tests can find the address when --port 0 is used.
       process.stdout.write(`cairn listening on ${running.url}\n`);
     });

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { CairnError } from '../domain/errors.js';
 import { configPath, readConfig, resolveClient, resolveServer, writeConfig } from './config-file.js';
 import { CairnClient } from './http-client.js';
+import { transportFrom, type Transport } from './transport.js';
 import { globalsOf } from './options.js';
 import { printJson, printMessage, printObject } from './output.js';
 import { accountRows } from './accounts.js';
@@ -42,7 +43,7 @@ export function sessionCommands(program: Command): void {
       const path = configPath();
       const previous = await readConfig(path);
       // No bearer token on the way in: a stale stored one would make the server refuse the sign-in itself.
-      const anonymous = new CairnClient({ server: await resolveServer(o) });
+      const anonymous = new CairnClient({ server: await resolveServer(o), transport: transportFrom(o) });
       // The CLI keeps a revocable API token, never a password or a browser
       // session: the session lives just long enough to mint the token.
       const { account, session } = await anonymous.login(o.email, password);
@@ -54,7 +55,7 @@ export function sessionCommands(program: Command): void {
         await browser.logoutSession().catch(() => undefined);
       }
       await writeConfig({ server: anonymous.server, token: created.token, token_id: created.id, email: account.email, account_id: account.id }, path);
-      await revokePrevious(previous, created.id);
+      await revokePrevious(previous, created.id, anonymous.transport);
       const { token: _secret, ...token } = created;
       if (o.json) return printJson({ account, token, server: anonymous.server, config: path });
       printMessage(`Logged in to ${anonymous.server} as ${account.email} (${account.id}${account.is_admin ? ', administrator' : ''}).`);
@@ -76,7 +77,7 @@ export function sessionCommands(program: Command): void {
       let why = '';
       if (config.server && config.token_id) {
         try {
-          await new CairnClient({ server: config.server, token: config.token }).revokeToken(config.token_id);
+          await new CairnClient({ server: config.server, token: config.token, transport: transportFrom(o) }).revokeToken(config.token_id);
           revoked = true;
         } catch (err) {
           // A token the server no longer accepts is as good as revoked; anything else must be said.
@@ -98,7 +99,12 @@ export function sessionCommands(program: Command): void {
  * Logging in again must not leave the earlier token of this CLI valid and
  * forgotten. Best effort and brief: an old server that is gone must not hold up the new login.
  */
-async function revokePrevious(previous: { server?: string; token?: string; token_id?: string }, newId: string): Promise<void> {
+async function revokePrevious(previous: { server?: string; token?: string; token_id?: string }, newId: string, transport: Transport): Promise<void> {
   if (!previous.token || !previous.token_id || !previous.server || previous.token_id === newId) return;
-  await new CairnClient({ server: previous.server, token: previous.token, timeoutMs: 5000 }).revokeToken(previous.token_id).catch(() => undefined);
+  try {
+    // The constructor too may refuse (plain HTTP to another machine): best effort all the same.
+    await new CairnClient({ server: previous.server, token: previous.token, timeoutMs: 5000, transport }).revokeToken(previous.token_id);
+  } catch {
+    // The old server may be gone; the new login stands.
+  }
 }

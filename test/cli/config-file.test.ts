@@ -141,16 +141,16 @@ describe('resolveClient', () => {
 
   it('points at the login to run when the stored one is for another server', async () => {
     const configFile = join(dir, 'other.json');
-    await writeConfig({ server: 'http://stored:8080', token: 't' }, configFile);
-    await assert.rejects(resolveClient({ server: 'http://new:9' }, { env: {}, configFile }), /stored login is for http:\/\/stored:8080\): run `cairn login --server http:\/\/new:9`/);
+    await writeConfig({ server: 'https://stored:8080', token: 't' }, configFile);
+    await assert.rejects(resolveClient({ server: 'https://new:9' }, { env: {}, configFile }), /stored login is for https:\/\/stored:8080\): run `cairn login --server https:\/\/new:9`/);
     const client = await resolveClient({}, { env: {}, configFile });
     assert.equal(client.token, 't');
-    assert.equal(await resolveServer({}, { env: { CAIRN_SERVER: 'http://env:2' }, configFile }), 'http://env:2');
+    assert.equal(await resolveServer({}, { env: { CAIRN_SERVER: 'https://env:2' }, configFile }), 'https://env:2');
   });
 
   it('reads the file that writeConfig wrote', async () => {
     const configFile = join(dir, 'roundtrip.json');
-    await writeConfig({ server: 'http://s:1', token: 'abc' }, configFile);
+    await writeConfig({ server: 'https://s:1', token: 'abc' }, configFile);
     assert.equal(JSON.parse(await readFile(configFile, 'utf8')).token, 'abc');
     assert.equal((await resolveClient({}, { env: {}, configFile })).token, 'abc');
   });

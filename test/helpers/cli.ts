@@ -56,10 +56,12 @@ export class Cli {
   constructor(
     public server: string,
     readonly configPath: string,
+    /** More environment for every command (CAIRN_CA for a server of HTTPS). */
+    readonly extraEnv: NodeJS.ProcessEnv = {},
   ) {}
 
   env(): NodeJS.ProcessEnv {
-    return { CAIRN_SERVER: this.server, CAIRN_CONFIG: this.configPath, ...(this.token ? { CAIRN_TOKEN: this.token } : {}) };
+    return { CAIRN_SERVER: this.server, CAIRN_CONFIG: this.configPath, ...(this.token ? { CAIRN_TOKEN: this.token } : {}), ...this.extraEnv };
   }
 
   /** Runs `cairn --json …` and returns whatever happened. */
@@ -161,10 +163,10 @@ export interface CliUser {
 }
 
 /** `cairn register` then `cairn login`, as a new user would. */
-export async function cliUser(server: string, dir: string, tag: string, opts: { email?: string; password?: string; register?: boolean } = {}): Promise<CliUser> {
+export async function cliUser(server: string, dir: string, tag: string, opts: { email?: string; password?: string; register?: boolean; env?: NodeJS.ProcessEnv } = {}): Promise<CliUser> {
   const email = opts.email ?? randomEmail(tag);
   const password = opts.password ?? PASSWORD;
-  const cli = new Cli(server, join(dir, `${tag}-${Math.random().toString(36).slice(2, 8)}.json`));
+  const cli = new Cli(server, join(dir, `${tag}-${Math.random().toString(36).slice(2, 8)}.json`), opts.env);
   if (opts.register !== false) await cli.ok(['register', '--email', email, '--password', password]);
   const login = await cli.ok(['login', '--email', email, '--password', password]);
   const config = JSON.parse(await readFile(cli.configPath, 'utf8')) as { token: string };

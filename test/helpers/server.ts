@@ -141,7 +141,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<TestServer>
       let seen = '';
       const onData = (d: string) => {
         seen += d;
-        const m = /^cairn listening on (http:\/\/\S+)$/m.exec(seen);
+        const m = /^cairn listening on (https?:\/\/\S+)$/m.exec(seen);
         if (m) {
           child.stdout!.off('data', onData);
           resolve(m[1]!);

@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import type { Services } from '../../services/index.js';
 import { SESSION_TTL_MS } from '../../services/accounts.js';
-import { callerOf, SESSION_COOKIE } from '../auth.js';
+import { callerOf, overHttps, SESSION_COOKIE } from '../auth.js';
 import { answers, Email, Id, Name, NoContent, PageQuery, Password, Strict } from '../schemas.js';
 import { AccountRef, AccountStatus, AccountView, Language, NewTokenView, PageOf, SessionView, TimeZone, TokenView } from '../../contract/index.js';
 import { pageOf } from '../../domain/page.js';
@@ -23,7 +23,7 @@ export function accountRoutes(app: Api, s: Services): void {
       path: '/',
       httpOnly: true,
       sameSite: 'strict',
-      secure: req.protocol === 'https',
+      secure: overHttps(req),
       maxAge: SESSION_TTL_MS / 1000,
     });
     return { account, csrf_token: csrf };
