@@ -2,8 +2,9 @@ import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import { isIP } from 'node:net';
-import tls from 'node:tls';
+import type tls from 'node:tls';
 import { CairnError } from '../domain/errors.js';
+import { contextTrusting } from '../runtime/index.js';
 
 /** How the CLI and the agent reach the server: which CAs they trust, and whether plain HTTP may leave this machine. */
 export interface TransportOptions {
@@ -13,27 +14,6 @@ export interface TransportOptions {
   caFile?: string;
   /** Plain HTTP to a server other than this machine is allowed (--insecure-http, CAIRN_INSECURE_HTTP). */
   insecureHttp?: boolean;
-}
-
-/**
- * A TLS context that trusts what Node trusts (its bundled CAs, plus
- * NODE_EXTRA_CA_CERTS) and the PEM given. Node's public way, `ca:` with the
- * whole list, parses its ~140 certificates at every connection: 0.6 s of a
- * 256 MiB restore's 1.7 CPU-s here, so the context is made once; and adding the
- * one CA to a default context (what `ca:` does per certificate, on Node's
- * internal handle) takes 1 ms where the list took 120–150 ms. The handle's
- * method copies the shared store before adding to it, so no other context
- * comes to trust the CA (checked on Node 20); where it is missing, the list.
- */
-function contextTrusting(pem: string): tls.SecureContext {
-  const context = tls.createSecureContext();
-  const handle = (context as { context?: { addCACert?: (cert: string) => void } }).context;
-  if (typeof handle?.addCACert === 'function') {
-    handle.addCACert(pem);
-    return context;
-  }
-  const list = (tls as { getCACertificates?: (which: string) => string[] }).getCACertificates;
-  return tls.createSecureContext({ ca: [...(list ? list('default') : tls.rootCertificates), pem] });
 }
 
 /**

@@ -1,6 +1,7 @@
 // What Cairn asks of Node, V8 and the C library beyond their public APIs:
 // each trick checks its behaviour once, before it is relied on, and falls
 // back to the plain path with a reason when the check fails (runtimeTricks).
+export { contextTrusting } from './ca-context.js';
 export { startFullCollectionsNearTheLimit } from './heap-flags.js';
 export { adviseHugePages, canAdviseHugePages, HUGE_PAGE_SIZE, retainFreedMemory } from './malloc-tuning.js';
 export { COLLECT_EVERY, noteBytesRead } from './minor-gc.js';

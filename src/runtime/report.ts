@@ -1,3 +1,4 @@
+import { caContextVerdict } from './ca-context.js';
 import { startFullCollectionsNearTheLimit } from './heap-flags.js';
 import { hugePagesVerdict, retainFreedMemoryVerdict } from './malloc-tuning.js';
 import { minorGcVerdict } from './minor-gc.js';
@@ -18,5 +19,6 @@ export async function runtimeTricks(): Promise<Record<string, Verdict>> {
     'heap-flags': startFullCollectionsNearTheLimit(),
     'malloc-retain': retainFreedMemoryVerdict(),
     'huge-pages': hugePagesVerdict(),
+    'ca-context': caContextVerdict(),
   };
 }

@@ -35,7 +35,7 @@ describe('the runtime tricks', () => {
   });
 
   it('are all in the report, each active on this machine or with a reason this platform lacks it', () => {
-    assert.deepEqual(Object.keys(tricks).sort(), ['heap-flags', 'huge-pages', 'malloc-retain', 'minor-gc', ...NATIVE_HELPERS.map((n) => `native:${n}`), 'socket-reads'].sort());
+    assert.deepEqual(Object.keys(tricks).sort(), ['ca-context', 'heap-flags', 'huge-pages', 'malloc-retain', 'minor-gc', ...NATIVE_HELPERS.map((n) => `native:${n}`), 'socket-reads'].sort());
     const lacking = new Set<string>();
     for (const name of NATIVE_HELPERS) if (!built(name) && process.env.CI !== 'true') lacking.add(`native:${name}`);
     if (!glibc || lacking.has('native:malloc_tuning')) lacking.add('malloc-retain');
