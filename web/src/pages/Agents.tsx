@@ -90,7 +90,6 @@ export function AgentsPage() {
           ),
       },
     ],
-    // eslint-disable-next-line react-hooks/exhaustive-deps
     [t, lang, agents.data],
   );
 
@@ -185,7 +184,6 @@ export function AddAgentDialog({ open, onClose, resources, preselect, onMade }: 
     setPicked(new Set(preselect ? [preselect] : resources.length === 1 ? [resources[0]!.id] : []));
     setPaths(Object.fromEntries(resources.map((r) => [r.id, Object.fromEntries(r.disks.map((d, i) => [d.name, defaultPath(r, i)]))])));
     // The resources are read when the dialog opens; a list that refreshes behind it must not wipe what was typed.
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [open, preselect]);
 
   if (command)
