@@ -18,7 +18,7 @@ import { makeTempDir, removeTempDir } from '../helpers/disk-images.js';
 import { assertLabelled, assertNoSidewaysScroll, browserSkipReason, CHROMIUM, CHROMIUM_ARGS, eventually, expectGone, expectText, screenshots, WAIT_MS, watchErrors } from '../helpers/browser.js';
 import { expectStatus, newAccount, PASSWORD, type TestAccount } from '../helpers/http.js';
 import { ROOT, startServer, type TestServer } from '../helpers/server.js';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 
 type Lang = 'zh-CN' | 'en';
 const GiB = 1024 ** 3;
@@ -33,6 +33,7 @@ const L = {
     password: '密码',
     mainMenu: '主菜单',
     start: '快速开始',
+    backups: '备份数据',
     resources: '资源',
     agents: '代理',
     createResource: '创建资源',
@@ -71,6 +72,7 @@ const L = {
     password: 'Password',
     mainMenu: 'Main menu',
     start: 'Get started',
+    backups: 'Backup data',
     resources: 'Resources',
     agents: 'Agents',
     createResource: 'Create resource',
@@ -146,6 +148,7 @@ describe('resources, agents and the first-run page in a real browser', () => {
   before(
     async () => {
       if (browserSkipReason) return;
+      assert.ok(existsSync(join(ROOT, 'web', 'dist', 'index.html')), 'web/dist is not built: run `npm run build`');
       shots.reset();
       dir = await makeTempDir('cairn-browser-ra-');
       [server, browser] = await Promise.all([startServer(), chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS })]);
@@ -348,7 +351,8 @@ describe('resources, agents and the first-run page in a real browser', () => {
     assert.ok(tenant, 'the walk at 1280 px ran first');
     const { ctx, page, errors } = await newPage(lang, 390);
     try {
-      await signIn(page, l, tenant.account.email, '');
+      // With a resource and a backup, the tenant starts at backup data.
+      await signIn(page, l, tenant.account.email, l.backups);
       for (const [path, heading, name] of [
         ['/start', l.start, 'first-run'],
         ['/resources', l.resources, 'resources'],
