@@ -518,6 +518,9 @@ const M = {
   'start.done': { en: 'Your first backup is done: chain {id}.', zh: '第一次备份已完成：备份链 {id}。' },
   'start.seeBackups': { en: 'See it under Backup data', zh: '在“备份数据”中查看' },
   'start.stepDone': { en: 'Done', zh: '已完成' },
+  'tokens.scope': { en: 'Scope', zh: '权限范围' },
+  'tokens.scope.full': { en: 'Full: all your account may do', zh: '完整：账户的全部权限' },
+  'tokens.scope.agent': { en: 'Agent work only', zh: '仅代理工作' },
   // access keys (QingCloud's action API at /iaas/)
   'keys.title': { en: 'Access keys for QingCloud\'s SDKs and CLI', zh: '青云 SDK 与命令行的 API 密钥' },
   'keys.intro': { en: 'QingCloud\'s SDKs and qingcloud-cli sign their requests with an access key. Point them at this server\'s /iaas/ and they manage your backups unchanged. `cairn access-key create` makes one too.', zh: '青云的 SDK 和 qingcloud-cli 用 API 密钥签名请求。将它们指向本服务器的 /iaas/，即可原样管理您的备份。也可用 `cairn access-key create` 创建。' },

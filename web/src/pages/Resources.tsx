@@ -186,7 +186,7 @@ export function CreateResourceDialog({ open, onClose, onCreated }: { open: boole
         <legend>{t('resources.disks')}</legend>
         {disks.map((d, i) => (
           <div className="disk-row" key={i}>
-            <span className="hint">{kind === 'instance' ? t(i === 0 ? 'resources.diskRole.system' : 'resources.diskRole.data') : null}</span>
+            {kind === 'instance' ? <span className="hint disk-role">{t(i === 0 ? 'resources.diskRole.system' : 'resources.diskRole.data')}</span> : null}
             <input type="text" aria-label={t('resources.diskName', { n: i + 1 })} value={d.name} maxLength={128} onChange={(e) => setDisk(i, { name: e.target.value })} aria-invalid={(invalid && !d.name.trim()) || undefined} />
             <input
               type="number"
