@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { backup, expectError, expectStatus, newAccount, newVolume, randomDisk, unknownId, type Api, type TestAccount } from '../helpers/http.js';
-import { startServer, type TestServer } from '../helpers/server.js';
+import { runCli, startServer, type TestServer } from '../helpers/server.js';
 
 /** The routes `cairn agent` calls: the only ones an agent's token may. */
 const AGENT_ROUTES = new Set([
@@ -142,4 +142,17 @@ test('a revoked agent token stops at once', async () => {
   expectStatus(await owner.api.delete(`/tokens/${t.id}`), 200, 'revoke it from the console');
   expectError(await a.post('/agents', { name: 'host-2', resources: [] }), 401);
   expectError(await a.get(`/resources/${volume}`), 401);
+});
+
+test('`cairn token create --agent` makes an agent token too, and `token list` shows each token\'s scope', async () => {
+  const env = { CAIRN_SERVER: server.url, CAIRN_TOKEN: owner.token };
+  const made = await runCli(['--json', 'token', 'create', '--name', 'agent from cli', '--agent'], { env });
+  assert.equal(made.code, 0, made.stderr);
+  const token = JSON.parse(made.stdout).token;
+  assert.equal(token.scope, 'agent');
+  expectError(await owner.api.as(token.token).get('/tokens'), 403, 'forbidden');
+  const listed = await runCli(['token', 'list'], { env });
+  assert.equal(listed.code, 0, listed.stderr);
+  assert.match(listed.stdout, /\bSCOPE\b/);
+  assert.match(listed.stdout, new RegExp(`${token.id}\\s+agent from cli\\s+agent`));
 });

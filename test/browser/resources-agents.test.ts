@@ -255,7 +255,7 @@ describe('resources, agents and the first-run page in a real browser', () => {
       const chains = expectStatus(await account.api.get('/chains'), 200);
       assert.equal(chains.total_count, 1);
       assert.equal(chains.items[0].resource_id, volume);
-      assert.equal(await page.getByRole('progressbar').first().getAttribute('value'), '100');
+      await eventually('the job\'s progress reaches 100 %', () => page.getByRole('progressbar').first().getAttribute('value'), (v) => v === '100');
       assert.match(agent.stdout(), /made point ss-/, 'the agent made the point');
       await assertLabelled(page, 'first-run page, done');
       await shots.shot(page, lang, 'first-backup-done');

@@ -58,7 +58,8 @@ export function StartPage() {
 
   const online = !!resource?.agent?.online;
   const job = progress.data?.job;
-  const chain = progress.data?.chain;
+  // The point is committed a moment before its job is marked done: the backup is done when both say so.
+  const chain = job?.status === 'pending' || job?.status === 'working' ? undefined : progress.data?.chain;
   const step = !resource ? 1 : !online ? (command || resource.agent ? 3 : 2) : chain ? 5 : 4;
   const mark = (n: number) => (step > n ? ' step-done' : step === n ? ' step-current' : '');
 
