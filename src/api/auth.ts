@@ -1,6 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Caller } from '../domain/caller.js';
 import { forbidden, unauthorized } from '../domain/errors.js';
+import { AGENT_SCOPE_REFUSAL } from '../services/access.js';
 import type { AccountsService } from '../services/accounts.js';
 
 export const SESSION_COOKIE = 'cairn_session';
@@ -15,6 +16,12 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** Routes open to anyone (register, login, health) say so; all others need a caller. */
     public?: boolean;
+    /**
+     * Routes that `cairn agent` calls (src/cli/agent.ts: register, poll, report, read its resource,
+     * upload a backup, read a point back for a rollback) say so: a token scoped to agent work may call
+     * these and no other.
+     */
+    agentWork?: boolean;
   }
 }
 
@@ -32,6 +39,7 @@ export function authenticate(accounts: AccountsService) {
     const header = req.headers.authorization;
     if (header) {
       req.caller = await callerOfToken(accounts, bearerToken(header));
+      if (req.caller.scope === 'agent' && !req.routeOptions.config.agentWork && !req.routeOptions.config.public) throw forbidden(AGENT_SCOPE_REFUSAL);
       return;
     }
     const session = req.cookies[SESSION_COOKIE];

@@ -30,6 +30,7 @@ const accountColumns: Column<Account>[] = [
 const tokenColumns: Column<ApiToken>[] = [
   { header: 'ID', value: (t) => t.id },
   { header: 'Name', value: (t) => t.name },
+  { header: 'Scope', value: (t) => t.scope },
   { header: 'Created', value: (t) => formatTime(t.created_at) },
   { header: 'Last used', value: (t) => formatTime(t.last_used_at) },
   { header: 'Revoked', value: (t) => formatTime(t.revoked_at) },
@@ -153,11 +154,12 @@ function tokenCommands(program: Command): void {
     .command('create')
     .description('Create an API token; its secret is shown only this once')
     .requiredOption('--name <name>', 'what the token is for, 1 to 128 characters')
-    .action(async (_opts: { name: string }, cmd: Command) => {
-      const o = globalsOf<{ name: string }>(cmd);
-      const res = await (await resolveClient(o)).createToken(o.name);
+    .option('--agent', 'good only for `cairn agent`\'s work (register, back up and roll back its resources), as the console\'s "Add an agent" makes')
+    .action(async (_opts: { name: string; agent?: boolean }, cmd: Command) => {
+      const o = globalsOf<{ name: string; agent?: boolean }>(cmd);
+      const res = await (await resolveClient(o)).createToken(o.name, o.agent ? 'agent' : undefined);
       const t = res.token;
-      printObject(res, [['ID', t.id], ['Name', t.name], ['Created', formatTime(t.created_at)], ['Token', t.token]], o);
+      printObject(res, [['ID', t.id], ['Name', t.name], ['Scope', t.scope], ['Created', formatTime(t.created_at)], ['Token', t.token]], o);
       // On stderr so that stdout stays just the answer, even with --json.
       process.stderr.write(`cairn: this token is shown only once and cannot be retrieved later: store it now (e.g. as CAIRN_TOKEN). Revoke it with \`cairn token revoke ${t.id}\`.\n`);
     });

@@ -6,6 +6,7 @@ import { collect, globalsOf } from './options.js';
 import { printMessage } from './output.js';
 import { backupResource, pointDiskSource, restoreFromServer } from './transfer.js';
 import { withPool } from './backups.js';
+import { VERSION } from '../version.js';
 import type { AgentJobView, AgentView, PointDetailView } from '../contract/index.js';
 import type { ChunkPool } from '../compute/chunk-pool.js';
 
@@ -51,7 +52,7 @@ export function agentCommand(program: Command): void {
       const o = globalsOf<{ name: string; map: string[]; pollMs: string }>(cmd);
       const client = await resolveClient(o, { requireToken: true });
       const maps = parseMaps(o.map);
-      const { agent } = await client.post<{ agent: AgentView }>('/api/v1/agents', { name: o.name, resources: [...maps.keys()] });
+      const { agent } = await client.post<{ agent: AgentView }>('/api/v1/agents', { name: o.name, resources: [...maps.keys()], version: VERSION });
       printMessage(`agent ${agent.id} (${agent.name}) hosting ${[...maps.keys()].join(', ')}`);
       let stopping = false;
       const stop = () => {

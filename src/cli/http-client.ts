@@ -252,8 +252,8 @@ export class CairnClient {
     return this.patch(`/api/v1/admin/accounts/${enc(id)}`, { status });
   }
 
-  createToken(name: string): Promise<{ token: NewApiToken }> {
-    return this.post('/api/v1/tokens', { name });
+  createToken(name: string, scope?: 'full' | 'agent'): Promise<{ token: NewApiToken }> {
+    return this.post('/api/v1/tokens', scope ? { name, scope } : { name });
   }
 
   listTokens(page: PageQuery = {}): Promise<Page<ApiToken>> {

@@ -23,9 +23,14 @@ export const AccountView = Type.Object({
 });
 export type AccountView = Static<typeof AccountView>;
 
+/** What a token may do: `full`, all its account may; `agent`, only what `cairn agent` needs (register, poll, back up and roll back its resources). */
+export const TokenScope = Type.Union([Type.Literal('full'), Type.Literal('agent')]);
+export type TokenScope = Static<typeof TokenScope>;
+
 export const TokenView = Type.Object({
   id: Type.String(),
   name: Type.String(),
+  scope: TokenScope,
   created_at: Timestamp,
   last_used_at: Nullable(Timestamp),
   revoked_at: Nullable(Timestamp),

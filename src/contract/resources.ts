@@ -31,6 +31,10 @@ export const AgentView = Type.Object({
   name: Type.String(),
   online: Type.Boolean(),
   last_seen_at: Nullable(Timestamp),
+  /** The Cairn version the agent runs, as it said when it registered; null for agents older than 0016. */
+  version: Nullable(Type.String()),
+  /** The API token it registered with: revoking it stops the agent. */
+  token_id: Nullable(Type.String()),
   resources: Type.Array(Type.String()),
   created_at: Timestamp,
 });

@@ -486,6 +486,15 @@ function migrations(engine: Engine): Record<string, Migration> {
         await covering('events_recipient_list', 'recipient_id, created_at, id', 'owner_id, type');
       },
     },
+    // Tokens made for `cairn agent` may do only an agent's work (src/api/auth.ts); an agent records
+    // the version it runs and the token it registered with, so the console can show and revoke it.
+    '0016_agent_tokens': {
+      async up(db: Kysely<unknown>) {
+        await db.schema.alterTable('api_tokens').addColumn('scope', 'text', (c) => c.notNull().defaultTo('full')).execute();
+        await db.schema.alterTable('agents').addColumn('version', 'text').execute();
+        await db.schema.alterTable('agents').addColumn('token_id', 'text').execute();
+      },
+    },
   };
 }
 

@@ -36,6 +36,8 @@ export interface ApiTokenTable {
   created_at: string;
   last_used_at: string | null;
   revoked_at: string | null;
+  /** 'agent': good only for what `cairn agent` does (src/api/auth.ts); 'full': all the account may do. */
+  scope: 'full' | 'agent';
 }
 
 /** A QingCloud-style API key: `id` is its access_key_id; the secret is sealed (services/secret-seal.ts). */
@@ -94,6 +96,10 @@ export interface AgentTable {
   name: string;
   last_seen_at: string | null;
   created_at: string;
+  /** The Cairn version it said it runs when it last registered. */
+  version: string | null;
+  /** The API token it last registered with (revoking it stops the agent). */
+  token_id: string | null;
 }
 
 export interface ChainTable {

@@ -27,6 +27,9 @@ export interface PointGrant extends ChainGrant {
   point: PointTable;
 }
 
+/** Why an agent's token is refused: said the same way by the API's route check and by Access. */
+export const AGENT_SCOPE_REFUSAL = 'This token was made for `cairn agent` and may do only an agent\'s work; use a full API token (`cairn login`) or the console.';
+
 function permits(relation: Relation, need: Need): boolean {
   return relation === 'owner' || need !== 'write';
 }
@@ -42,6 +45,11 @@ export class Access {
   /** Refuses anyone but a server administrator, with `refusal` (what to do instead, where there is something). */
   requireAdmin(caller: Caller, refusal = 'Only a server administrator can do this.'): void {
     if (!caller.isAdmin) throw forbidden(refusal);
+  }
+
+  /** Refuses an agent's token: it may do an agent's work only (the API also refuses it every route but an agent's). */
+  requireFullScope(caller: Caller): void {
+    if (caller.scope === 'agent') throw forbidden(AGENT_SCOPE_REFUSAL);
   }
 
   async account(caller: Caller, id: string): Promise<AccountTable> {
@@ -145,7 +153,8 @@ export class Access {
       if (c.account_id === caller.accountId) out.set(c.id, 'owner');
       else others.push(c.id);
     }
-    if (others.length) {
+    // An agent backs up and rolls back its own account's resources: chains shared with the account are not its business.
+    if (others.length && caller.scope !== 'agent') {
       const shared = await this.db
         .selectFrom('shares')
         .select('shares.chain_id')

@@ -10,7 +10,7 @@ import { isoPlus, nowIso } from '../domain/time.js';
 import type { Access } from './access.js';
 import { LoginThrottle } from './login-throttle.js';
 import { hashPassword, hashSecret, newSecret, verifyPassword } from './passwords.js';
-import type { AccountRef, AccountView, Language, NewTokenView, TokenView } from '../contract/index.js';
+import type { AccountRef, AccountView, Language, NewTokenView, TokenScope, TokenView } from '../contract/index.js';
 import { isUniqueViolation } from '../db/engine-errors.js';
 import { checkTimezone } from '../domain/schedule.js';
 
@@ -31,7 +31,7 @@ export const accountView = (a: AccountTable): AccountView => ({
 });
 
 const tokenView = (t: TokenView): TokenView => ({
-  id: t.id, name: t.name, created_at: t.created_at, last_used_at: t.last_used_at, revoked_at: t.revoked_at,
+  id: t.id, name: t.name, scope: t.scope, created_at: t.created_at, last_used_at: t.last_used_at, revoked_at: t.revoked_at,
 });
 
 /** A new account: its sign-in, and optionally what its mails are written in and its time zone. */
@@ -147,7 +147,7 @@ export class AccountsService {
     const row = await this.db
       .selectFrom('api_tokens')
       .innerJoin('accounts', 'accounts.id', 'api_tokens.account_id')
-      .select(['api_tokens.id as token_id', 'api_tokens.last_used_at', 'accounts.id', 'accounts.email', 'accounts.is_admin', 'accounts.parent_id', 'accounts.status'])
+      .select(['api_tokens.id as token_id', 'api_tokens.last_used_at', 'api_tokens.scope', 'accounts.id', 'accounts.email', 'accounts.is_admin', 'accounts.parent_id', 'accounts.status'])
       .where('api_tokens.token_hash', '=', hashSecret(token))
       .where('api_tokens.revoked_at', 'is', null)
       .executeTakeFirst();
@@ -156,27 +156,32 @@ export class AccountsService {
     // Recording every use would make each request a write; a minute's precision is enough to spot stale tokens.
     if (!row.last_used_at || row.last_used_at < isoPlus(now, -60_000))
       await this.db.updateTable('api_tokens').set({ last_used_at: now }).where('id', '=', row.token_id).execute();
-    return { accountId: row.id, email: row.email, isAdmin: row.is_admin === 1, parentId: row.parent_id, via: 'token' };
+    const caller: Caller = { accountId: row.id, email: row.email, isAdmin: row.is_admin === 1, parentId: row.parent_id, via: 'token', tokenId: row.token_id };
+    // An agent's token never carries its account's administrator rights.
+    return row.scope === 'agent' ? { ...caller, isAdmin: false, scope: 'agent' } : caller;
   }
 
   async me(caller: Caller): Promise<AccountView> {
     return accountView(await this.access.account(caller, caller.accountId));
   }
 
-  async createToken(caller: Caller, name: string): Promise<NewTokenView> {
+  async createToken(caller: Caller, name: string, scope: TokenScope = 'full'): Promise<NewTokenView> {
+    this.access.requireFullScope(caller);
     const { secret, hash } = newSecret('cairn');
-    const row = { id: newId('token'), account_id: caller.accountId, name: checkName(name), token_hash: hash, created_at: nowIso(), last_used_at: null, revoked_at: null };
+    const row = { id: newId('token'), account_id: caller.accountId, name: checkName(name), scope, token_hash: hash, created_at: nowIso(), last_used_at: null, revoked_at: null };
     await this.db.insertInto('api_tokens').values(row).execute();
     return { ...tokenView(row), token: secret };
   }
 
-  async listTokens(caller: Caller, page: PageRequest): Promise<Page<TokenView>> {
-    const base = this.db.selectFrom('api_tokens').where('account_id', '=', caller.accountId).selectAll();
+  async listTokens(caller: Caller, page: PageRequest, filter: { scope?: TokenScope } = {}): Promise<Page<TokenView>> {
+    let base = this.db.selectFrom('api_tokens').where('account_id', '=', caller.accountId).selectAll();
+    if (filter.scope) base = base.where('scope', '=', filter.scope);
     const rows = await base.orderBy('created_at', 'desc').orderBy('id').offset(page.offset).limit(page.limit).execute();
     return { total_count: await countRows(base), items: rows.map(tokenView) };
   }
 
   async revokeToken(caller: Caller, id: string): Promise<TokenView> {
+    this.access.requireFullScope(caller);
     const row = await this.db.selectFrom('api_tokens').selectAll().where('id', '=', id).where('account_id', '=', caller.accountId).executeTakeFirst();
     if (!row) throw notFound('Token', id);
     const revoked_at = row.revoked_at ?? nowIso();

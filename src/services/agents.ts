@@ -26,21 +26,22 @@ export class AgentsService {
     private readonly chains: ChainsService,
   ) {}
 
-  async register(caller: Caller, input: { name: string; resources: string[] }): Promise<AgentView> {
+  async register(caller: Caller, input: { name: string; resources: string[]; version?: string }): Promise<AgentView> {
     const name = checkName(input.name);
     const mine = await this.access.resources(caller, new Set(input.resources), 'write');
     const unknown = input.resources.find((id) => !mine.has(id));
     if (unknown) throw notFound('Resource', unknown);
     const now = nowIso();
+    const seen = { last_seen_at: now, version: input.version ?? null, token_id: caller.tokenId ?? null };
     let agent = await this.db.selectFrom('agents').selectAll().where('account_id', '=', caller.accountId).where('name', '=', name).executeTakeFirst();
     if (!agent) {
-      agent = { id: newId('agent'), account_id: caller.accountId, name, last_seen_at: now, created_at: now };
+      agent = { id: newId('agent'), account_id: caller.accountId, name, created_at: now, ...seen };
       await this.db.insertInto('agents').values(agent).execute();
     } else {
-      await this.db.updateTable('agents').set({ last_seen_at: now }).where('id', '=', agent.id).execute();
+      await this.db.updateTable('agents').set(seen).where('id', '=', agent.id).execute();
     }
     if (input.resources.length) await this.db.updateTable('resources').set({ agent_id: agent.id }).where('id', 'in', input.resources).execute();
-    return this.view({ ...agent, last_seen_at: now });
+    return this.view({ ...agent, ...seen });
   }
 
   async list(caller: Caller): Promise<AgentView[]> {
@@ -112,6 +113,6 @@ export class AgentsService {
 
   private async view(a: AgentTable): Promise<AgentView> {
     const res = await this.db.selectFrom('resources').select('id').where('agent_id', '=', a.id).execute();
-    return { id: a.id, name: a.name, online: isAgentOnline(a.last_seen_at), last_seen_at: a.last_seen_at, resources: res.map((r) => r.id), created_at: a.created_at };
+    return { id: a.id, name: a.name, online: isAgentOnline(a.last_seen_at), last_seen_at: a.last_seen_at, version: a.version, token_id: a.token_id, resources: res.map((r) => r.id), created_at: a.created_at };
   }
 }

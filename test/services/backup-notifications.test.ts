@@ -36,7 +36,7 @@ async function owner(): Promise<{ caller: Caller; volume: string }> {
   const caller = await insertAccount(db, { domain: 'notify.test', at });
   const id = caller.accountId;
   const agentId = newId('agent');
-  await db.insertInto('agents').values({ id: agentId, account_id: id, name: 'a', last_seen_at: at, created_at: at }).execute();
+  await db.insertInto('agents').values({ id: agentId, account_id: id, name: 'a', last_seen_at: at, created_at: at, version: null, token_id: null }).execute();
   const volume = newId('volume');
   await db.insertInto('resources').values({ id: volume, account_id: id, kind: 'volume', name: 'v', agent_id: agentId, created_at: at }).execute();
   return { caller, volume };

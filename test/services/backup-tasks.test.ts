@@ -32,7 +32,7 @@ const account = (): Promise<Caller> => insertAccount(one.meta.db, { domain: 'tas
 async function volume(owner: Caller): Promise<string> {
   const db = one.meta.db;
   const agentId = newId('agent');
-  await db.insertInto('agents').values({ id: agentId, account_id: owner.accountId, name: agentId, last_seen_at: now.toISOString(), created_at: now.toISOString() }).execute();
+  await db.insertInto('agents').values({ id: agentId, account_id: owner.accountId, name: agentId, last_seen_at: now.toISOString(), created_at: now.toISOString(), version: null, token_id: null }).execute();
   const id = newId('volume');
   await db.insertInto('resources').values({ id, account_id: owner.accountId, kind: 'volume', name: 'v', agent_id: agentId, created_at: now.toISOString() }).execute();
   await db.insertInto('disks').values({ resource_id: id, position: 0, name: 'd0', size: 4096 }).execute();

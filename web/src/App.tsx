@@ -15,6 +15,9 @@ import { RecyclePage } from './pages/Recycle';
 import { SharedChainPage, SharedPage } from './pages/Shared';
 import { SubaccountsPage } from './pages/Subaccounts';
 import { TokensPage } from './pages/Tokens';
+import { ResourcesPage } from './pages/Resources';
+import { AgentsPage } from './pages/Agents';
+import { Home, StartPage } from './pages/Start';
 import { useSession } from './session';
 import { ToastProvider } from './ui/Toast';
 import { REFRESH_EVENT } from './ui/useFetch';
@@ -43,9 +46,9 @@ function Root() {
   return (
     <Routes>
       <Route element={<Shell />}>
-        <Route index element={<Navigate to="/backups" replace />} />
-        <Route path="login" element={<Navigate to="/backups" replace />} />
-        <Route path="register" element={<Navigate to="/backups" replace />} />
+        <Route index element={<Home />} />
+        <Route path="login" element={<Navigate to="/" replace />} />
+        <Route path="register" element={<Navigate to="/" replace />} />
         <Route path="backups" element={<BackupsPage />} />
         <Route path="backups/:id" element={<ChainPage />} />
         <Route path="shared" element={<SharedPage />} />
@@ -59,6 +62,9 @@ function Root() {
         <Route path="activity" element={<ActivityPage />} />
         <Route path="subaccounts" element={<SubaccountsPage />} />
         <Route path="tokens" element={<TokensPage />} />
+        <Route path="resources" element={<ResourcesPage />} />
+        <Route path="agents" element={<AgentsPage />} />
+        <Route path="start" element={<StartPage />} />
         <Route path="*" element={<NotFound />} />
       </Route>
     </Routes>
@@ -168,6 +174,11 @@ function Shell() {
       </header>
       <div className="body">
         <nav id="sidenav" className={menuOpen ? 'sidenav open' : 'sidenav'} aria-label={t('nav.main')}>
+          <ul>
+            {link('/start', t('nav.start'))}
+            {link('/resources', t('nav.resources'))}
+            {link('/agents', t('nav.agents'))}
+          </ul>
           <p className="nav-section">{t('nav.backup')}</p>
           <ul>
             {link('/backups', t('nav.backups'))}

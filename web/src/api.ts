@@ -12,6 +12,8 @@ export type {
   NewAccessKeyView as NewAccessKey,
   DiskView as Disk,
   AgentRef,
+  AgentView as Agent,
+  TokenScope,
   ResourceView as Resource,
   JobStatus,
   JobView as Job,

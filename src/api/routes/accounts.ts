@@ -3,7 +3,7 @@ import type { Services } from '../../services/index.js';
 import { SESSION_TTL_MS } from '../../services/accounts.js';
 import { callerOf, overHttps, SESSION_COOKIE } from '../auth.js';
 import { answers, Email, Id, Name, NoContent, PageQuery, Password, Strict } from '../schemas.js';
-import { AccountRef, AccountStatus, AccountView, Language, NewTokenView, PageOf, SessionView, TimeZone, TokenView } from '../../contract/index.js';
+import { AccountRef, AccountStatus, AccountView, Language, NewTokenView, PageOf, SessionView, TimeZone, TokenScope, TokenView } from '../../contract/index.js';
 import { pageOf } from '../../domain/page.js';
 import type { Api } from '../types.js';
 
@@ -51,11 +51,13 @@ export function accountRoutes(app: Api, s: Services): void {
     account: await s.accounts.lookup(callerOf(req), req.query.q),
   }));
 
-  app.post('/api/v1/tokens', { schema: { tags: ['tokens'], body: Strict({ name: Name }), response: answers({ 201: Type.Object({ token: NewTokenView }) }) } }, async (req, reply) =>
-    reply.status(201).send({ token: await s.accounts.createToken(callerOf(req), req.body.name) }),
+  app.post(
+    '/api/v1/tokens',
+    { schema: { tags: ['tokens'], body: Strict({ name: Name, scope: Type.Optional(TokenScope) }), response: answers({ 201: Type.Object({ token: NewTokenView }) }) } },
+    async (req, reply) => reply.status(201).send({ token: await s.accounts.createToken(callerOf(req), req.body.name, req.body.scope) }),
   );
-  app.get('/api/v1/tokens', { schema: { tags: ['tokens'], querystring: Strict(PageQuery), response: answers({ 200: PageOf(TokenView) }) } }, async (req) =>
-    s.accounts.listTokens(callerOf(req), pageOf(req.query)),
+  app.get('/api/v1/tokens', { schema: { tags: ['tokens'], querystring: Strict({ ...PageQuery, scope: Type.Optional(TokenScope) }), response: answers({ 200: PageOf(TokenView) }) } }, async (req) =>
+    s.accounts.listTokens(callerOf(req), pageOf(req.query), { scope: req.query.scope }),
   );
   app.delete('/api/v1/tokens/:id', { schema: { tags: ['tokens'], params: Strict({ id: Id('token') }), response: answers({ 200: Type.Object({ token: TokenView }) }) } }, async (req) => ({
     token: await s.accounts.revokeToken(callerOf(req), req.params.id),

@@ -63,6 +63,7 @@ export function backupRoutes(app: Api, s: Services): void {
   app.post(
     '/api/v1/uploads',
     {
+      config: { agentWork: true },
       schema: {
         tags: ['backups'],
         body: Strict({
@@ -81,10 +82,10 @@ export function backupRoutes(app: Api, s: Services): void {
     },
     async (req, reply) => reply.status(201).send({ upload: await s.uploads.open(callerOf(req), req.body) }),
   );
-  app.get('/api/v1/uploads/:id', { schema: { tags: ['backups'], params: PointParams, response: answers({ 200: OneUpload }) } }, async (req) => ({ upload: await s.uploads.get(callerOf(req), req.params.id) }));
+  app.get('/api/v1/uploads/:id', { config: { agentWork: true }, schema: { tags: ['backups'], params: PointParams, response: answers({ 200: OneUpload }) } }, async (req) => ({ upload: await s.uploads.get(callerOf(req), req.params.id) }));
   app.post(
     '/api/v1/uploads/:id/missing',
-    { logLevel: CHUNK_LOG_LEVEL, schema: { tags: ['backups'], params: PointParams, body: Strict({ digests: Type.Array(Type.String(), { maxItems: 1024 }) }), response: answers({ 200: Type.Object({ missing: Type.Array(Type.String()) }) }) } },
+    { config: { agentWork: true }, logLevel: CHUNK_LOG_LEVEL, schema: { tags: ['backups'], params: PointParams, body: Strict({ digests: Type.Array(Type.String(), { maxItems: 1024 }) }), response: answers({ 200: Type.Object({ missing: Type.Array(Type.String()) }) }) } },
     async (req) => ({ missing: await s.uploads.missing(callerOf(req), req.params.id, req.body.digests) }),
   );
   app.put(
@@ -92,7 +93,7 @@ export function backupRoutes(app: Api, s: Services): void {
     {
       bodyLimit: MAX_BLOB_SIZE,
       logLevel: CHUNK_LOG_LEVEL,
-      config: { bodyBuffers: blobSlots } satisfies BinaryBodyConfig,
+      config: { agentWork: true, ...({ bodyBuffers: blobSlots } satisfies BinaryBodyConfig) },
       schema: { tags: ['backups'], params: Strict({ id: Id('point'), digest: Digest }), consumes: ['application/octet-stream'], response: answers({ 200: ChunkStoredView, 201: ChunkStoredView }) },
     },
     async (req, reply) => {
@@ -109,7 +110,7 @@ export function backupRoutes(app: Api, s: Services): void {
     {
       bodyLimit: MAX_BATCH_BODY,
       logLevel: CHUNK_LOG_LEVEL,
-      config: { bodyBlobs: batchBlobLengths } satisfies BinaryBodyConfig,
+      config: { agentWork: true, ...({ bodyBlobs: batchBlobLengths } satisfies BinaryBodyConfig) },
       schema: { tags: ['backups'], params: PointParams, querystring: Strict({ chunks: Type.String({ pattern: BATCH_QUERY_PATTERN }) }), consumes: ['application/octet-stream'], response: answers({ 200: Type.Object({ chunks: Type.Array(BatchChunkView) }) }) },
     },
     async (req) => {
@@ -124,28 +125,28 @@ export function backupRoutes(app: Api, s: Services): void {
       }
     },
   );
-  app.get('/api/v1/uploads/:id/chunk-stream', { config: { chunkStream: true }, schema: { tags: ['backups'], params: PointParams, response: answers(UpgradeAnswers) } }, async (req, reply) => {
+  app.get('/api/v1/uploads/:id/chunk-stream', { config: { agentWork: true, chunkStream: true }, schema: { tags: ['backups'], params: PointParams, response: answers(UpgradeAnswers) } }, async (req, reply) => {
     await s.uploads.get(callerOf(req), req.params.id);
     return chunkStream(req, reply, s, { uploads: req.params.id });
   });
   app.put(
     '/api/v1/uploads/:id/disks/:disk/manifest',
-    { bodyLimit: MAX_MANIFEST, schema: { tags: ['backups'], params: Strict({ id: Id('point'), disk: Name }), consumes: ['application/octet-stream'], response: answers({ 200: Type.Object({ disk: UploadDisk }) }) } },
+    { config: { agentWork: true }, bodyLimit: MAX_MANIFEST, schema: { tags: ['backups'], params: Strict({ id: Id('point'), disk: Name }), consumes: ['application/octet-stream'], response: answers({ 200: Type.Object({ disk: UploadDisk }) }) } },
     async (req) => ({ disk: await s.uploads.putManifest(callerOf(req), req.params.id, req.params.disk, req.body as Buffer) }),
   );
   app.post(
     '/api/v1/uploads/:id/progress',
-    { schema: { tags: ['backups'], params: PointParams, body: Strict({ bytes_done: Type.Integer({ minimum: 0 }) }), response: answers({ 204: NoContent }) } },
+    { config: { agentWork: true }, schema: { tags: ['backups'], params: PointParams, body: Strict({ bytes_done: Type.Integer({ minimum: 0 }) }), response: answers({ 204: NoContent }) } },
     async (req, reply) => {
       await s.uploads.progress(callerOf(req), req.params.id, req.body);
       return reply.status(204).send(null);
     },
   );
-  app.post('/api/v1/uploads/:id/commit', { schema: { tags: ['backups'], params: PointParams, response: answers({ 200: Type.Object({ point: CommittedPointView }) }) } }, async (req) => {
+  app.post('/api/v1/uploads/:id/commit', { config: { agentWork: true }, schema: { tags: ['backups'], params: PointParams, response: answers({ 200: Type.Object({ point: CommittedPointView }) }) } }, async (req) => {
     const { point, chain } = await s.uploads.commit(callerOf(req), req.params.id);
     return { point: { id: point.id, chain_id: chain.id, type: point.type, parent_id: point.parent_id, logical_size: point.logical_size, stored_bytes: point.stored_bytes, snapshot_at: point.snapshot_at } };
   });
-  app.delete('/api/v1/uploads/:id', { schema: { tags: ['backups'], params: PointParams, response: answers({ 204: NoContent }) } }, async (req, reply) => {
+  app.delete('/api/v1/uploads/:id', { config: { agentWork: true }, schema: { tags: ['backups'], params: PointParams, response: answers({ 204: NoContent }) } }, async (req, reply) => {
     await s.uploads.abort(callerOf(req), req.params.id);
     return reply.status(204).send(null);
   });
@@ -161,6 +162,7 @@ export function backupRoutes(app: Api, s: Services): void {
   app.get(
     '/api/v1/chains',
     {
+      config: { agentWork: true },
       schema: {
         tags: ['chains'],
         querystring: Strict({ ...CursorPageQuery, resource_id: Type.Optional(ResourceId), status: Type.Optional(Type.Union([Type.Literal('available'), Type.Literal('deleted')])), search: Type.Optional(Type.String({ maxLength: 128 })) }),
@@ -174,24 +176,24 @@ export function backupRoutes(app: Api, s: Services): void {
   app.delete('/api/v1/chains/:id', { schema: { tags: ['chains'], params: PointParams, response: answers({ 200: Deleted }) } }, async (req) => ({ deleted: await s.chains.deleteChain(callerOf(req), req.params.id) }));
 
   // --- points
-  app.get('/api/v1/points/:id', { schema: { tags: ['points'], params: PointParams, response: answers({ 200: OnePoint }) } }, async (req) => ({ point: await s.chains.getPoint(callerOf(req), req.params.id) }));
+  app.get('/api/v1/points/:id', { config: { agentWork: true }, schema: { tags: ['points'], params: PointParams, response: answers({ 200: OnePoint }) } }, async (req) => ({ point: await s.chains.getPoint(callerOf(req), req.params.id) }));
   app.patch('/api/v1/points/:id', { schema: { tags: ['points'], params: PointParams, body: Edit, response: answers({ 200: OnePoint }) } }, async (req) => ({ point: await s.chains.editPoint(callerOf(req), req.params.id, req.body) }));
   app.delete('/api/v1/points/:id', { schema: { tags: ['points'], params: PointParams, response: answers({ 200: Deleted }) } }, async (req) => ({ deleted: await s.chains.deletePoint(callerOf(req), req.params.id) }));
-  app.get('/api/v1/points/:id/disks/:disk/manifest', { schema: { tags: ['points'], params: Strict({ id: Id('point'), disk: Name }), response: answers({ 200: Binary }) } }, async (req, reply) =>
+  app.get('/api/v1/points/:id/disks/:disk/manifest', { config: { agentWork: true }, schema: { tags: ['points'], params: Strict({ id: Id('point'), disk: Name }), response: answers({ 200: Binary }) } }, async (req, reply) =>
     reply.type('application/octet-stream').send(await s.data.pointManifest(callerOf(req), req.params.id, req.params.disk)),
   );
-  app.get('/api/v1/points/:id/chunks/:digest', { logLevel: CHUNK_LOG_LEVEL, schema: { tags: ['points'], params: Strict({ id: Id('point'), digest: Digest }), response: answers({ 200: Binary }) } }, async (req, reply) =>
+  app.get('/api/v1/points/:id/chunks/:digest', { config: { agentWork: true }, logLevel: CHUNK_LOG_LEVEL, schema: { tags: ['points'], params: Strict({ id: Id('point'), digest: Digest }), response: answers({ 200: Binary }) } }, async (req, reply) =>
     sendChunk(reply, await s.data.pointChunks(callerOf(req), req.params.id, [req.params.digest])),
   );
   app.get(
     '/api/v1/points/:id/chunks',
-    { logLevel: CHUNK_LOG_LEVEL, schema: { tags: ['points'], params: PointParams, querystring: DigestList, response: answers({ 200: Binary }) } },
+    { config: { agentWork: true }, logLevel: CHUNK_LOG_LEVEL, schema: { tags: ['points'], params: PointParams, querystring: DigestList, response: answers({ 200: Binary }) } },
     async (req, reply) => {
       const digests = digestList(req.query.digests);
       return sendChunks(reply, await s.data.pointChunks(callerOf(req), req.params.id, digests));
     },
   );
-  app.get('/api/v1/points/:id/chunk-stream', { config: { chunkStream: true }, schema: { tags: ['points'], params: PointParams, response: answers(UpgradeAnswers) } }, async (req, reply) => {
+  app.get('/api/v1/points/:id/chunk-stream', { config: { agentWork: true, chunkStream: true }, schema: { tags: ['points'], params: PointParams, response: answers(UpgradeAnswers) } }, async (req, reply) => {
     await s.data.readablePoint(callerOf(req), req.params.id);
     return chunkStream(req, reply, s, { points: req.params.id });
   });
@@ -216,7 +218,7 @@ export function backupRoutes(app: Api, s: Services): void {
   // --- agents
   app.post(
     '/api/v1/agents',
-    { schema: { tags: ['agents'], body: Strict({ name: Name, resources: Type.Array(ResourceId, { maxItems: 256 }) }), response: answers({ 201: Type.Object({ agent: AgentView }) }) } },
+    { config: { agentWork: true }, schema: { tags: ['agents'], body: Strict({ name: Name, resources: Type.Array(ResourceId, { maxItems: 256 }), version: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })) }), response: answers({ 201: Type.Object({ agent: AgentView }) }) } },
     async (req, reply) => reply.status(201).send({ agent: await s.agents.register(callerOf(req), req.body) }),
   );
   app.get('/api/v1/agents', { schema: { tags: ['agents'], response: answers({ 200: PageOf(AgentView) }) } }, async (req) => {
@@ -225,12 +227,13 @@ export function backupRoutes(app: Api, s: Services): void {
   });
   app.post(
     '/api/v1/agents/:id/poll',
-    { schema: { tags: ['agents'], params: Strict({ id: Id('agent') }), querystring: Strict({ claim: Type.Optional(Type.Boolean()) }), response: answers({ 200: Type.Object({ job: Nullable(AgentJobView) }) }) } },
+    { config: { agentWork: true }, schema: { tags: ['agents'], params: Strict({ id: Id('agent') }), querystring: Strict({ claim: Type.Optional(Type.Boolean()) }), response: answers({ 200: Type.Object({ job: Nullable(AgentJobView) }) }) } },
     async (req) => ({ job: await s.agents.poll(callerOf(req), req.params.id, req.query.claim ?? true) }),
   );
   app.post(
     '/api/v1/jobs/:id/report',
     {
+      config: { agentWork: true },
       schema: {
         tags: ['agents'],
         params: Strict({ id: Id('job') }),

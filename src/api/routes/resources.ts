@@ -30,7 +30,7 @@ export function resourceRoutes(app: Api, s: Services): void {
     { schema: { tags: ['resources'], querystring: Strict({ ...PageQuery, kind: Type.Optional(ResourceKind), search: Type.Optional(Type.String({ maxLength: 128 })) }), response: answers({ 200: PageOf(ResourceView) }) } },
     async (req) => s.resources.list(callerOf(req), pageOf(req.query), req.query),
   );
-  app.get('/api/v1/resources/:id', { schema: { tags: ['resources'], params: Strict({ id: ResourceId }), response: answers({ 200: One }) } }, async (req) => ({
+  app.get('/api/v1/resources/:id', { config: { agentWork: true }, schema: { tags: ['resources'], params: Strict({ id: ResourceId }), response: answers({ 200: One }) } }, async (req) => ({
     resource: await s.resources.get(callerOf(req), req.params.id),
   }));
   app.patch(

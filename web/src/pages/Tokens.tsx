@@ -26,6 +26,7 @@ export function TokensPage() {
     () => [
       { id: 'name', header: t('common.name'), cell: ({ row }) => <NameAndId name={row.original.name} id={row.original.id} /> },
       { id: 'status', header: t('common.status'), cell: ({ row }) => <Status status={row.original.revoked_at ? 'revoked' : 'active'} /> },
+      { id: 'scope', header: t('tokens.scope'), cell: ({ row }) => t(`tokens.scope.${row.original.scope}`) },
       { id: 'created', header: t('common.createdAt'), cell: ({ row }) => formatDate(row.original.created_at, lang) },
       { id: 'used', header: t('tokens.lastUsed'), cell: ({ row }) => (row.original.last_used_at ? formatDate(row.original.last_used_at, lang) : t('common.never')) },
       {

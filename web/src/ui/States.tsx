@@ -47,6 +47,8 @@ const TONE: Record<string, string> = {
   deleted: 'muted',
   disabled: 'muted',
   revoked: 'muted',
+  online: 'ok',
+  offline: 'bad',
 };
 
 export function Status({ status }: { status: string }) {

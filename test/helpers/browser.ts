@@ -1,0 +1,101 @@
+// What the browser tests share: Debian's chromium through playwright-core, waiting for
+// what a person would see, screenshots, and the accessibility checks every page must pass.
+// (Taken from test/browser/console.test.ts, which still has its own copies.)
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Locator, Page } from 'playwright-core';
+import { ROOT } from './server.js';
+
+export const CHROMIUM = '/usr/bin/chromium';
+export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+export const SCREENSHOTS = join(ROOT, 'test-artifacts', 'screenshots');
+export const WAIT_MS = 10_000;
+export const haveChromium = existsSync(CHROMIUM);
+const CI = /^(1|true|yes)$/i.test(process.env.CI ?? '');
+/** Without the browser each test is reported as skipped, so the gap shows in the counts; under CI=true it is a failure instead. */
+export const browserSkipReason = !haveChromium && !CI ? `no ${CHROMIUM}: apt-get install -y chromium` : '';
+
+// Page functions run in the browser; the root tsconfig has no DOM types.
+declare const document: { documentElement: { scrollWidth: number } };
+declare const window: { innerWidth: number };
+
+export async function eventually<T>(what: string, fn: () => Promise<T>, ok: (v: T) => boolean, timeout = WAIT_MS): Promise<T> {
+  const end = Date.now() + timeout;
+  let last: T | undefined;
+  let lastErr: unknown;
+  while (Date.now() < end) {
+    try {
+      last = await fn();
+      if (ok(last)) return last;
+    } catch (err) {
+      lastErr = err;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.fail(`${what}: not so within ${timeout} ms; last seen: ${last === undefined ? String(lastErr) : JSON.stringify(last).slice(0, 800)}`);
+}
+
+/** Waits until the element's visible text contains (or matches) `expected`. */
+export async function expectText(loc: Locator, expected: string | RegExp, what = String(expected), timeout = WAIT_MS): Promise<string> {
+  return eventually(
+    what,
+    () => loc.first().innerText({ timeout: 1_000 }),
+    (s) => (typeof expected === 'string' ? s.includes(expected) : expected.test(s)),
+    timeout,
+  );
+}
+
+export async function expectGone(loc: Locator, what: string): Promise<void> {
+  await eventually(what, () => loc.count(), (n) => n === 0);
+}
+
+/**
+ * Screenshots of one test file, in a folder of its own under test-artifacts/screenshots/
+ * (emptied first: pictures of an earlier run would pass for this one's), numbered per prefix.
+ */
+export function screenshots(folder: string): { reset(): void; shot(page: Page, prefix: string, name: string, fullPage?: boolean): Promise<void> } {
+  const dir = join(SCREENSHOTS, folder);
+  const numbers = new Map<string, number>();
+  return {
+    reset() {
+      rmSync(dir, { recursive: true, force: true });
+      mkdirSync(dir, { recursive: true });
+    },
+    async shot(page, prefix, name, fullPage = true) {
+      const n = (numbers.get(prefix) ?? 0) + 1;
+      numbers.set(prefix, n);
+      // Let toasts and lists settle; the picture is for a person to judge.
+      await page.waitForTimeout(150);
+      await page.screenshot({ path: join(dir, `${prefix}-${String(n).padStart(2, '0')}-${name}.png`), fullPage, animations: 'disabled' });
+    },
+  };
+}
+
+const INTERACTIVE = new Set(['button', 'link', 'textbox', 'searchbox', 'combobox', 'listbox', 'checkbox', 'radio', 'spinbutton', 'slider', 'switch', 'menuitem', 'tab', 'progressbar']);
+
+/** Every control the browser exposes has an accessible name (the browser's own computation, over CDP). */
+export async function assertLabelled(page: Page, where: string): Promise<void> {
+  const cdp = await page.context().newCDPSession(page);
+  try {
+    const { nodes } = (await cdp.send('Accessibility.getFullAXTree')) as { nodes: { ignored: boolean; role?: { value: string }; name?: { value: string } }[] };
+    const unnamed = nodes.filter((n) => !n.ignored && INTERACTIVE.has(n.role?.value ?? '') && !(n.name?.value ?? '').trim()).map((n) => n.role?.value ?? '');
+    assert.deepEqual(unnamed, [], `${where}: controls without an accessible name`);
+  } finally {
+    await cdp.detach();
+  }
+}
+
+/** The page fits the window's width: nothing makes a reader scroll sideways (tables scroll inside their own box). */
+export async function assertNoSidewaysScroll(page: Page, where: string): Promise<void> {
+  const { scroll, width } = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, width: window.innerWidth }));
+  assert.ok(scroll <= width + 1, `${where}: the page is ${scroll} px wide in a ${width} px window`);
+}
+
+export function watchErrors(page: Page, errors: string[]): void {
+  page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
+  page.on('console', (m) => {
+    // HTTP errors the console expects and shows are logged by the browser as resources that failed to load.
+    if (m.type() === 'error' && !/^Failed to load resource/.test(m.text())) errors.push(`console: ${m.text()}`);
+  });
+}
