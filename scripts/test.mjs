@@ -321,14 +321,17 @@ async function runHere(engines, sources, chosenStore) {
   if (chosenStore === null && engines.includes('postgres') && e2e.length) axes.push({ name: 'postgres + s3', engine: 'postgres', files: e2e, store: 's3' });
 
   await ensureTestPackages();
-  say(bold(`▶ typecheck + build (tsc, then the CLI bundle) and lint (eslint)`));
+  // The browser tests drive the console as the server serves it (web/dist): it is built from web/ first.
+  const browser = files.some((f) => f.startsWith(join('dist', 'test', 'browser') + sep));
+  say(bold(`▶ typecheck + build (tsc, then the CLI bundle${browser ? ', the console' : ''}) and lint (eslint)`));
   const npx = process.platform === 'win32' ? 'npx.cmd' : 'npx';
   // The end-to-end tests run bin/cairn.js, which is the bundle: it is remade from what tsc just built.
   const build = async () => {
     const tsc = await capture(npx, ['tsc', '-p', 'tsconfig.json']);
     return tsc.code === 0 ? { tsc, bundle: await capture(process.execPath, ['scripts/bundle-cli.mjs']) } : { tsc };
   };
-  const [{ tsc, bundle }, lint] = await Promise.all([build(), capture(npx, ['eslint', '.'])]);
+  const buildWeb = async () => (browser ? capture(npx === 'npx' ? 'npm' : 'npm.cmd', ['run', 'build:web']) : null);
+  const [{ tsc, bundle }, lint, web] = await Promise.all([build(), capture(npx, ['eslint', '.']), buildWeb()]);
   const quiet = (o) => o.split('\n').filter((l) => !/^npm warn /.test(l)).join('\n').trim();
   if (quiet(tsc.output)) say(quiet(tsc.output));
   say(`typecheck: ${tsc.code === 0 ? 'ok' : red('FAILED')} (${seconds(tsc.ms)})`);
@@ -336,7 +339,9 @@ async function runHere(engines, sources, chosenStore) {
   if (bundle) say(`CLI bundle: ${bundle.code === 0 ? 'ok' : red('FAILED')} (${seconds(bundle.ms)})`);
   if (quiet(lint.output)) say(quiet(lint.output));
   say(`lint: ${lint.code === 0 ? 'ok' : red('FAILED')} (${seconds(lint.ms)})`);
-  if (tsc.code !== 0 || bundle?.code !== 0) {
+  if (web && web.code !== 0) say(quiet(web.output));
+  if (web) say(`console build: ${web.code === 0 ? 'ok' : red('FAILED')} (${seconds(web.ms)})`);
+  if (tsc.code !== 0 || bundle?.code !== 0 || (web && web.code !== 0)) {
     say(red('The build failed, so no test ran.'));
     return { pass: 0, fail: 1, skipped: 0 };
   }
