@@ -252,8 +252,11 @@ export class UploadsService {
       if (err instanceof StoreUnavailableError) throw storeUnavailable(err);
       throw err;
     }
-    // Every blob is durable: only now do the rows say so (a crash before leaves them pending, asked for again).
-    await this.db.updateTable('chunks').set({ state: 'stored' }).where('digest', 'in', digests).where('state', '=', 'pending').execute();
+    // Every blob is durable: only now do the rows say so (a crash before leaves them pending, asked for
+    // again). Rows already stored are written too, so that this costs the same (a write, and on
+    // PostgreSQL its WAL flush) whether or not another account stored the chunk; one that verify
+    // quarantined meanwhile stays so.
+    await this.db.updateTable('chunks').set({ state: 'stored' }).where('digest', 'in', digests).where('state', '!=', 'damaged').execute();
     return digests.map((digest) => ({ digest, stored: !had.has(digest) || healing.has(digest) }));
   }
 
