@@ -17,7 +17,8 @@ function isErrno(err: unknown, code: string): boolean {
  * Chunks as files under two levels of fan-out (`ab/cd/abcd…`), so no folder
  * grows past a few thousand entries. A blob is written to a temporary file,
  * fsynced, then renamed into place: a crash leaves either the whole blob or
- * none, never a torn one under its real name.
+ * none, never a torn one under its real name (and perhaps the temporary file,
+ * which garbage collection removes once old: removeTemporaries).
  *
  * With the native helper, each write and each read is one job on the thread
  * pool (writeNewFile, readFileInto), and blobs in memory aligned for direct
