@@ -24,6 +24,12 @@ export class MetaClient {
     return new MetaClient(base, account.id, email, token.token);
   }
 
+  /** A request with a binary body (a chunk blob); its status and text, whatever they are. */
+  async send(method: string, path: string, body: Buffer): Promise<{ status: number; text: string }> {
+    const res = await fetch(`${this.base}${path}`, { method, headers: { authorization: `Bearer ${this.token}`, 'content-type': 'application/octet-stream' }, body });
+    return { status: res.status, text: await res.text() };
+  }
+
   /** The JSON answer of one request; anything but the expected status is an error naming the request. */
   async call<T>(method: string, path: string, body?: unknown, expect = method === 'POST' ? [200, 201] : [200]): Promise<T> {
     const res = await fetch(`${this.base}${path}`, {

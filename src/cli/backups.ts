@@ -272,7 +272,8 @@ export function backupCommands(program: Command): void {
       const o = globalsOf(cmd);
       const r = await (await resolveClient(o, { requireToken: true })).post<{ report: GcReport }>('/api/v1/admin/gc');
       if (o.json) return printJson(r);
-      printMessage(`Garbage collection: ${r.report.chunks_removed} chunks (${formatBytes(r.report.bytes_removed)}) and ${r.report.manifests_removed} manifests removed; ${r.report.live_chunks} chunks in use.`);
+      const temporaries = r.report.temporary_files_removed ? `, and ${r.report.temporary_files_removed} temporary files left by interrupted writes (${formatBytes(r.report.temporary_bytes_removed)})` : '';
+      printMessage(`Garbage collection: ${r.report.chunks_removed} chunks (${formatBytes(r.report.bytes_removed)}) and ${r.report.manifests_removed} manifests removed${temporaries}; ${r.report.live_chunks} chunks in use.`);
     });
 
   program
@@ -287,6 +288,7 @@ export function backupCommands(program: Command): void {
       else {
         printMessage(`${r.report.chunks_checked} chunks checked, ${r.report.damaged.length} damaged.`);
         for (const d of r.report.damaged) process.stdout.write(`  ${d.digest}: ${d.problem} (points: ${d.points.join(', ') || 'none'})\n`);
+        if (r.report.damaged.length) printMessage('Damaged chunks are quarantined: the next backup that contains one uploads it again, which repairs every point that names it.');
       }
       if (r.report.damaged.length) process.exitCode = 6;
     });

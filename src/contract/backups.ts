@@ -126,5 +126,8 @@ export const GcReport = Type.Object({
   bytes_removed: Type.Integer(),
   manifests_removed: Type.Integer(),
   orphan_blobs_removed: Type.Integer(),
+  /** Temporary files of writes a crash cut short (a folder store's `.tmp-*`), and their bytes. */
+  temporary_files_removed: Type.Integer(),
+  temporary_bytes_removed: Type.Integer(),
 });
 export type GcReport = Static<typeof GcReport>;

@@ -486,6 +486,15 @@ function migrations(engine: Engine): Record<string, Migration> {
         await covering('events_recipient_list', 'recipient_id, created_at, id', 'owner_id, type');
       },
     },
+    // A chunk row is written before its blob (so that GC, which locks rows, cannot sweep a blob being
+    // written): 'pending' until the blob is durable, 'stored' after, 'damaged' once verify or a read found
+    // it damaged or gone (quarantined: "missing" asks for it again and the next upload replaces it).
+    // Rows from before were written the old way and count as stored; verify finds any without a blob.
+    '0014_chunk_state': {
+      async up(db: Kysely<unknown>) {
+        await db.schema.alterTable('chunks').addColumn('state', 'text', (c) => c.notNull().defaultTo('stored')).execute();
+      },
+    },
     // Tokens made for `cairn agent` may do only an agent's work (src/api/auth.ts); an agent records
     // the version it runs and the token it registered with, so the console can show and revoke it.
     '0016_agent_tokens': {

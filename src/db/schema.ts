@@ -155,11 +155,16 @@ export interface ManifestTable {
 
 export interface ChunkTable {
   digest: string;
+  /** Uncompressed length: CHUNK_SIZE, or less for a disk's last chunk. */
   size: number;
   stored_size: number;
   touched_at: string;
   created_at: string;
+  /** 'pending' until the blob is durable, 'stored', or 'damaged' (quarantined until an upload replaces it); migration 0014. */
+  state: ChunkState;
 }
+
+export type ChunkState = 'pending' | 'stored' | 'damaged';
 
 export interface AccountChunkTable {
   account_id: string;

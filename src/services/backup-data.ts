@@ -10,6 +10,7 @@ import type { Access } from './access.js';
 import { mapLimit } from './batches.js';
 import type { VerifyReport } from '../contract/index.js';
 import { storeUnavailable, withStore } from './store-errors.js';
+import { quarantineChunks } from './chunk-quarantine.js';
 
 /**
  * Reading stored backups back: manifests and chunk blobs for restores, and
@@ -111,6 +112,7 @@ export class BackupDataService {
   async needPresent(digests: string[], owner: string): Promise<void> {
     const unique = [...new Set(digests)];
     const absent = (await withStore(() => mapLimit(unique, 16, async (d) => ((await this.store.head(d)) ? null : d)))).filter((d): d is string => d !== null);
+    if (absent.length) await this.quarantine(absent);
     if (absent.length)
       throw new CairnError(500, 'chunk_missing', `Chunk ${absent[0]} of ${owner} is missing from the chunk store${absent.length > 1 ? ` (and ${absent.length - 1} more)` : ''}; run \`cairn verify\` and make it again from a point that verifies.`);
   }
@@ -126,7 +128,14 @@ export class BackupDataService {
         return { digest, problem: err instanceof Error ? err.message : String(err) };
       }
     }));
-    return results.filter((r): r is { digest: string; problem: string } => r !== null);
+    const damaged = results.filter((r): r is { digest: string; problem: string } => r !== null);
+    await this.quarantine(damaged.map((d) => d.digest));
+    return damaged;
+  }
+
+  /** Chunks a read found damaged or gone: quarantined until an upload replaces them (chunk-quarantine.ts). */
+  quarantine(digests: string[]): Promise<void> {
+    return quarantineChunks(this.db, digests);
   }
 
   private async blob(digest: string, owner: string, slot?: Buffer): Promise<Buffer> {
@@ -137,7 +146,10 @@ export class BackupDataService {
     } catch (err) {
       throw err instanceof StoreUnavailableError ? storeUnavailable(err) : err;
     }
-    if (!blob) throw new CairnError(500, 'chunk_missing', `Chunk ${digest} of ${owner} is missing from the chunk store; run \`cairn verify\` and restore from another point.`);
+    if (!blob) {
+      await this.quarantine([digest]);
+      throw new CairnError(500, 'chunk_missing', `Chunk ${digest} of ${owner} is missing from the chunk store; run \`cairn verify\` and restore from another point.`);
+    }
     return blob;
   }
 

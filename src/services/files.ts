@@ -217,8 +217,10 @@ export class FilesService {
     try {
       return await this.data.withChunkOfManifest(manifest, digest, label, async (blob) => (this.pool ? (await this.pool.decode(blob, digest)).data : decodeChunk(blob, digest)));
     } catch (err) {
-      if (err instanceof ChunkIntegrityError)
+      if (err instanceof ChunkIntegrityError) {
+        await this.data.quarantine([digest]);
         throw new CairnError(500, 'chunk_damaged', `chunk ${digest} of ${label} is damaged in the chunk store (${err.message}); run \`cairn verify\`, and take the file from another point.`);
+      }
       throw err;
     }
   }

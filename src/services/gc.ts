@@ -29,7 +29,9 @@ export type ManifestReferences = (among?: string[]) => Promise<string[]>;
  *    deletes the blobs, then the rows. A concurrent upload of the same digest
  *    waits on that lock and, finding no row, writes the blob again.
  * 4. Sweep manifests no longer named and older than the grace period, then blobs
- *    that have no row (left by a crash) and are older than the grace period.
+ *    that have no row (left by a crash) and are older than the grace period, then
+ *    the store's temporary files (a blob being written when the server died)
+ *    older than the grace period: a write takes seconds at most.
  *
  * The grace period covers clock skew between servers and the time between a
  * touch and the commit of its transaction.
@@ -125,13 +127,16 @@ export class GarbageCollector {
         }
       }
 
+      // Temporary files of writes a crash cut short: older than the grace period, no writer has them.
+      const temporaries = await this.store.removeTemporaries(new Date(cutoffMs));
+
       const finished = nowIso();
       await this.db
         .updateTable('gc_runs')
         .set({ finished_at: finished, chunks_removed: chunksRemoved, bytes_removed: bytesRemoved, manifests_removed: manifestsRemoved, status: 'done' })
         .where('id', '=', id)
         .execute();
-      return { id, started_at: t0, finished_at: finished, live_manifests: liveManifests.size, live_chunks: live.size, chunks_removed: chunksRemoved, bytes_removed: bytesRemoved, manifests_removed: manifestsRemoved, orphan_blobs_removed: orphans };
+      return { id, started_at: t0, finished_at: finished, live_manifests: liveManifests.size, live_chunks: live.size, chunks_removed: chunksRemoved, bytes_removed: bytesRemoved, manifests_removed: manifestsRemoved, orphan_blobs_removed: orphans, temporary_files_removed: temporaries.files, temporary_bytes_removed: temporaries.bytes };
     } catch (err) {
       await this.db.updateTable('gc_runs').set({ finished_at: nowIso(), status: 'failed' }).where('id', '=', id).execute();
       throw err;

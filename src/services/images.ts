@@ -142,7 +142,10 @@ export class ImagesService {
       try {
         return await data.withChunkOfManifest(img.manifest_digest, digest, `image ${id}`, (blob) => decodeChunk(blob, digest));
       } catch (err) {
-        if (err instanceof ChunkIntegrityError) throw new CairnError(500, 'chunk_damaged', `Chunk ${digest} of image ${id} is damaged in the chunk store (${err.message}); run \`cairn verify\`, and make the image again from a point that verifies.`);
+        if (err instanceof ChunkIntegrityError) {
+          await data.quarantine([digest]);
+          throw new CairnError(500, 'chunk_damaged', `Chunk ${digest} of image ${id} is damaged in the chunk store (${err.message}); run \`cairn verify\`, and make the image again from a point that verifies.`);
+        }
         throw err;
       }
     };

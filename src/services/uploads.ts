@@ -9,7 +9,7 @@ import { isoPlus, nowIso } from '../domain/time.js';
 import { placePoint } from '../domain/chain-rules.js';
 import { ChunkIntegrityError, isDigest, MAX_BLOB_SIZE, verifyChunk } from '../format/chunk-codec.js';
 import { settleAll } from '../compute/concurrency.js';
-import { decodeManifest, manifestChunkDigests, manifestDigest, ManifestFormatError } from '../format/manifest.js';
+import { chunkLength, decodeManifest, manifestDigest, ManifestFormatError, type Manifest } from '../format/manifest.js';
 import { StoreFullError, StoreUnavailableError, type ChunkStore } from '../store/chunk-store.js';
 import type { ChunkPool } from '../compute/chunk-pool.js';
 import type { Access } from './access.js';
@@ -18,6 +18,7 @@ import { inBatches, mapLimit } from './batches.js';
 import type { BatchChunkView, ChunkStoredView, UploadDisk, UploadView } from '../contract/index.js';
 import { storeUnavailable, withStore } from './store-errors.js';
 import { backupJobOfTask } from './backup-job-params.js';
+import { quarantineChunks } from './chunk-quarantine.js';
 
 export interface UploadSettings {
   chainMaxLength: number;
@@ -32,6 +33,24 @@ interface VerifiedChunk {
   digest: string;
   size: number;
   blob: Buffer;
+}
+
+/**
+ * The uncompressed length each chunk of `manifest` must have: a whole chunk,
+ * but the last slot of a disk whose size is not a multiple of it is shorter.
+ * A chunk named in slots of two lengths cannot fit both: refused here.
+ */
+function slotLengths(manifest: Manifest, diskName: string): Map<string, number> {
+  const out = new Map<string, number>();
+  manifest.chunks.forEach((digest, i) => {
+    if (digest === null) return;
+    const length = chunkLength(manifest, i);
+    const earlier = out.get(digest);
+    if (earlier !== undefined && earlier !== length)
+      throw badRequest(`The manifest of disk "${diskName}" names chunk ${digest} in places of ${earlier} and ${length} bytes; one chunk cannot fill both. Nothing was committed.`, 'manifest');
+    out.set(digest, length);
+  });
+  return out;
 }
 
 const view = (u: UploadTable): UploadView => ({
@@ -150,7 +169,11 @@ export class UploadsService {
       const now = nowIso();
       // Touching the chunk rows first is what keeps a concurrent GC from sweeping them (see gc.ts).
       held = await this.db.transaction().execute(async (tx) => {
-        const touched = (await tx.updateTable('chunks').set({ touched_at: now }).where('digest', 'in', known).returning('digest').execute()).map((r) => r.digest);
+        // Only a stored blob is had: a pending row (its upload died before the blob was durable) or a
+        // quarantined one (damaged) is asked for again, and its next upload stores it.
+        const touched = (
+          await tx.updateTable('chunks').set({ touched_at: now }).where('digest', 'in', known).where('state', '=', 'stored').returning('digest').execute()
+        ).map((r) => r.digest);
         if (touched.length > 0)
           await tx
             .insertInto('upload_chunks')
@@ -159,8 +182,11 @@ export class UploadsService {
             .execute();
         return touched;
       });
-      // A row whose blob is gone (a crash during GC) must not be trusted: the client sends it again.
+      // A row whose blob is gone (removed by hand, or lost by the disk) must not be trusted: the client
+      // sends it again, and until then it is quarantined, so that no commit names it.
       const present = await withStore(() => mapLimit(held, 16, async (d) => ((await this.store.head(d)) ? d : null)));
+      const gone = held.filter((d, i) => present[i] === null);
+      if (gone.length) await quarantineChunks(this.db, gone);
       held = present.filter((d): d is string => d !== null);
     }
     const have = new Set(held);
@@ -194,12 +220,17 @@ export class UploadsService {
     if (verified.length === 0) return [];
     const digests = verified.map((v) => v.digest);
     const now = nowIso();
-    const held = await this.db.transaction().execute(async (tx) => {
+    const { had, healing } = await this.db.transaction().execute(async (tx) => {
       const rows = await tx.selectFrom('account_chunks').select('digest').where('account_id', '=', caller.accountId).where('digest', 'in', digests).execute();
       const had = new Set(rows.map((r) => r.digest));
+      // A quarantined chunk is replaced by one upload: the row lock lets one request take it.
+      const healing = new Set(
+        (await tx.updateTable('chunks').set({ state: 'pending', touched_at: now }).where('digest', 'in', digests).where('state', '=', 'damaged').returning('digest').execute()).map((r) => r.digest),
+      );
+      // The row comes first (the touch that keeps GC away, see gc.ts) and says 'pending' until the blob is durable.
       await tx
         .insertInto('chunks')
-        .values(verified.map(({ digest, size, blob }) => ({ digest, size, stored_size: blob.length, touched_at: now, created_at: now })))
+        .values(verified.map(({ digest, size, blob }) => ({ digest, size, stored_size: blob.length, touched_at: now, created_at: now, state: 'pending' as const })))
         .onConflict((oc) => oc.column('digest').doUpdateSet({ touched_at: now }))
         .execute();
       await tx
@@ -212,16 +243,36 @@ export class UploadsService {
         .values(digests.map((digest) => ({ account_id: caller.accountId, digest })))
         .onConflict((oc) => oc.columns(['account_id', 'digest']).doNothing())
         .execute();
-      return had;
+      return { had, healing };
     });
     try {
-      await settleAll(verified.map(({ digest, blob }) => this.store.putIfAbsent(digest, blob)));
+      await settleAll(verified.map(({ digest, blob }) => this.storeBlob(digest, blob, had.has(digest), healing.has(digest))));
     } catch (err) {
       if (err instanceof StoreFullError) throw new CairnError(507, 'storage_full', err.message);
       if (err instanceof StoreUnavailableError) throw storeUnavailable(err);
       throw err;
     }
-    return digests.map((digest) => ({ digest, stored: !held.has(digest) }));
+    // Every blob is durable: only now do the rows say so (a crash before leaves them pending, asked for
+    // again). Rows already stored are written too, so that this costs the same (a write, and on
+    // PostgreSQL its WAL flush) whether or not another account stored the chunk; one that verify
+    // quarantined meanwhile stays so.
+    await this.db.updateTable('chunks').set({ state: 'stored' }).where('digest', 'in', digests).where('state', '!=', 'damaged').execute();
+    return digests.map((digest) => ({ digest, stored: !had.has(digest) || healing.has(digest) }));
+  }
+
+  /**
+   * Stores one verified blob. A chunk new to this account costs a durable
+   * write whether or not another account stored it (store.put), so the answer's
+   * time does not tell (docs/upload-protocol.md); one the account already had
+   * is written only if its blob is gone; a quarantined one replaces the damaged blob.
+   */
+  private async storeBlob(digest: string, blob: Buffer, had: boolean, healing: boolean): Promise<void> {
+    if (healing) {
+      // Removed first, so that the new copy is written as a new blob is: durable once this returns.
+      await this.store.delete(digest);
+      await this.store.putIfAbsent(digest, blob);
+    } else if (had) await this.store.putIfAbsent(digest, blob);
+    else await this.store.put(digest, blob);
   }
 
   /** Proves `blob` holds the chunk `digest`; the blob that comes back is the one to keep using. */
@@ -301,21 +352,34 @@ export class UploadsService {
     for (const disk of disks) {
       const m = await this.db.selectFrom('manifests').select(['body', 'size']).where('digest', '=', disk.manifest_digest!).executeTakeFirstOrThrow();
       logical += m.size;
-      const digests = [...new Set(manifestChunkDigests(decodeManifest(m.body)))];
-      await inBatches(digests, 500, async (batch) => {
+      const lengths = slotLengths(decodeManifest(m.body), disk.name);
+      const lacking: string[] = [];
+      const misfits: string[] = [];
+      await inBatches([...lengths.keys()], 500, async (batch) => {
+        // Stored means durable and not quarantined (chunk-quarantine.ts): a row whose blob never
+        // arrived (its upload died) or was found damaged or gone must be uploaded again first.
         const ok = await this.db
           .selectFrom('account_chunks')
           .innerJoin('chunks', 'chunks.digest', 'account_chunks.digest')
-          .select('chunks.digest')
+          .select(['chunks.digest', 'chunks.size'])
           .where('account_chunks.account_id', '=', caller.accountId)
           .where('account_chunks.digest', 'in', batch)
+          .where('chunks.state', '=', 'stored')
           .execute();
-        if (ok.length !== batch.length) {
-          const have = new Set(ok.map((r) => r.digest));
-          const lacking = batch.filter((d) => !have.has(d));
-          throw conflict(`Disk "${disk.name}" names ${lacking.length} chunk(s) that were never uploaded, e.g. ${lacking[0]}; upload them, then commit again.`, 'missing_chunks');
+        const have = new Set<string>();
+        for (const r of ok) {
+          have.add(r.digest);
+          if (r.size !== lengths.get(r.digest)) misfits.push(`${r.digest} holds ${r.size} bytes where its place needs ${lengths.get(r.digest)}`);
         }
+        if (ok.length !== batch.length) for (const d of batch) if (!have.has(d)) lacking.push(d);
       });
+      if (misfits.length)
+        throw badRequest(`The manifest of disk "${disk.name}" names ${misfits.length} chunk(s) whose length does not fit their place, e.g. ${misfits[0]}; nothing was committed. Send a manifest made from the disk.`, 'manifest');
+      if (lacking.length)
+        throw conflict(
+          `Disk "${disk.name}" names ${lacking.length} chunk(s) that are not stored (never uploaded, or since found damaged or gone from the chunk store), e.g. ${lacking[0]}; ask which are missing, upload them, then commit again.`,
+          'missing_chunks',
+        );
     }
     // A backup a task asked for (backup-scheduler.ts) makes automatic chains, of the task's length.
     const job = await this.jobs.byId(upload.job_id);

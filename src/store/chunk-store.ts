@@ -7,6 +7,14 @@ export interface ChunkStore {
   /** Stores the blob unless the key exists; true when this call wrote it. */
   putIfAbsent(key: string, blob: Buffer): Promise<boolean>;
   /**
+   * Stores the blob whether or not the key exists, at the cost of writing a new
+   * one: when it exists, this copy replaces it whole (a reader sees the old blob
+   * or the new, never a mix; after a crash either may remain). The upload path
+   * stores a chunk new to the account this way, so how long it takes does not
+   * tell whether another account stored it (docs/upload-protocol.md).
+   */
+  put(key: string, blob: Buffer): Promise<void>;
+  /**
    * The blob, or null when the key is absent. Given a slot its caller holds
    * (a leased blob slot) that is large enough, it is read to the slot's start
    * and the result is a view of it; bytes of the slot past the blob may be
@@ -18,6 +26,12 @@ export interface ChunkStore {
   /** Deletes every key (absent ones are no error); an object store does it in a few requests. */
   deleteMany(keys: string[]): Promise<void>;
   list(): AsyncIterable<{ key: string; size: number; modifiedAt: Date }>;
+  /**
+   * Removes what writes that never finished left behind (a folder store's
+   * temporary files after a crash) if last modified before `before`, which
+   * must be long past any write still running; how many and their bytes.
+   */
+  removeTemporaries(before: Date): Promise<{ files: number; bytes: number }>;
 }
 
 /** The store has no room left: the upload fails, nothing stored before is lost. */

@@ -6,6 +6,8 @@ import { readFull, writeFull } from '../io/file-io.js';
 import { StoreFullError, type ChunkStore } from './chunk-store.js';
 
 const KEY_RE = /^[0-9a-f]{64}$/;
+/** Names of files being written, beside the blobs; a crash can leave one (removeTemporaries). */
+const TEMPORARY_PREFIX = '.tmp-';
 
 function isErrno(err: unknown, code: string): boolean {
   return typeof err === 'object' && err !== null && (err as NodeJS.ErrnoException).code === code;
@@ -15,7 +17,8 @@ function isErrno(err: unknown, code: string): boolean {
  * Chunks as files under two levels of fan-out (`ab/cd/abcd…`), so no folder
  * grows past a few thousand entries. A blob is written to a temporary file,
  * fsynced, then renamed into place: a crash leaves either the whole blob or
- * none, never a torn one under its real name.
+ * none, never a torn one under its real name (and perhaps the temporary file,
+ * which garbage collection removes once old: removeTemporaries).
  *
  * With the native helper, each write and each read is one job on the thread
  * pool (writeNewFile, readFileInto), and blobs in memory aligned for direct
@@ -35,11 +38,21 @@ export class LocalChunkStore implements ChunkStore {
 
   async putIfAbsent(key: string, blob: Buffer): Promise<boolean> {
     const { dir, file } = this.pathOf(key);
-    const tmp = join(dir, `.tmp-${randomBytes(6).toString('hex')}`);
     try {
-      const native = writeNewFile(dir, tmp, file, blob);
+      return await this.write(dir, file, blob);
+    } catch (err) {
+      if (isErrno(err, 'ENOSPC') || isErrno(err, 'EDQUOT')) throw new StoreFullError(err);
+      throw err;
+    }
+  }
+
+  /** Writes `blob` as the file `path` in `dir` unless one is there (false): via a temporary file, fsynced, renamed, folder fsynced. */
+  private async write(dir: string, path: string, blob: Buffer): Promise<boolean> {
+    const tmp = join(dir, `${TEMPORARY_PREFIX}${randomBytes(6).toString('hex')}`);
+    try {
+      const native = writeNewFile(dir, tmp, path, blob);
       if (native) return await native;
-      if (await this.head(key)) return false;
+      if (await stat(path).then(() => true, (err) => (isErrno(err, 'ENOENT') ? false : Promise.reject(err)))) return false;
       await mkdir(dir, { recursive: true });
       const fh = await open(tmp, 'wx', 0o640);
       try {
@@ -48,14 +61,53 @@ export class LocalChunkStore implements ChunkStore {
       } finally {
         await fh.close();
       }
-      await rename(tmp, file);
+      await rename(tmp, path);
       await this.syncDir(dir);
       return true;
     } catch (err) {
       await unlink(tmp).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  async put(key: string, blob: Buffer): Promise<void> {
+    if (await this.putIfAbsent(key, blob)) return;
+    // Present: the same write, fsync and folder fsync as a new blob, under a temporary name, then
+    // renamed over the key. That rename is not synced: after a crash the old copy, as whole, remains.
+    const { dir, file } = this.pathOf(key);
+    const staged = join(dir, `${TEMPORARY_PREFIX}${randomBytes(6).toString('hex')}`);
+    try {
+      await this.write(dir, staged, blob);
+      await rename(staged, file);
+    } catch (err) {
+      await unlink(staged).catch(() => undefined);
       if (isErrno(err, 'ENOSPC') || isErrno(err, 'EDQUOT')) throw new StoreFullError(err);
       throw err;
     }
+  }
+
+  async removeTemporaries(before: Date): Promise<{ files: number; bytes: number }> {
+    let files = 0;
+    let bytes = 0;
+    for (const a of await this.entries(this.root)) {
+      for (const b of await this.entries(join(this.root, a))) {
+        for (const name of await this.entries(join(this.root, a, b))) {
+          if (!name.startsWith(TEMPORARY_PREFIX)) continue;
+          const path = join(this.root, a, b, name);
+          const st = await stat(path).catch(() => null);
+          // A writer renames or removes its temporary file within seconds; one this old has no writer left.
+          if (!st || !st.isFile() || st.mtime >= before) continue;
+          try {
+            await unlink(path);
+            files++;
+            bytes += st.size;
+          } catch (err) {
+            if (!isErrno(err, 'ENOENT')) throw err;
+          }
+        }
+      }
+    }
+    return { files, bytes };
   }
 
   async get(key: string, slot?: Buffer): Promise<Buffer | null> {

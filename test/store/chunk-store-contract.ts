@@ -92,6 +92,23 @@ export function chunkStoreContract(name: string, open: () => Promise<ContractSto
 
       await assert.rejects(store.putIfAbsent('../escape', Buffer.from('x')), /Invalid chunk key/);
       await assert.rejects(store.get('ABC'), /Invalid chunk key/);
+      await assert.rejects(store.put('../escape', Buffer.from('x')), /Invalid chunk key/);
+    });
+
+    it('put stores a blob whether or not its key exists, the new copy replacing the old whole', async (t) => {
+      if (!opened) return t.skip('store not available');
+      for (const length of [1, 4097, 64 * 1024 + 13]) {
+        const first = seededRandom(`put-a-${length}`).bytes(length);
+        const second = seededRandom(`put-b-${length}`).bytes(length + 1);
+        const key = keyOf(first, 'put');
+        await store.put(key, first);
+        assert.ok((await store.get(key))!.equals(first), `${length}: stored where absent`);
+        assert.equal(await store.putIfAbsent(key, second), false);
+        await store.put(key, second);
+        assert.ok((await store.get(key))!.equals(second), `${length}: replaced where present`);
+        assert.equal((await store.head(key))?.size, length + 1);
+      }
+      assert.deepEqual(await store.removeTemporaries(new Date()), { files: 0, bytes: 0 }, 'puts leave nothing behind');
     });
   });
 }

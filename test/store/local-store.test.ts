@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { BufferRecycler } from '../../src/compute/buffer-recycler.js';
@@ -70,5 +70,30 @@ describe('local chunk store', () => {
       [],
       'nor by the blobs stored before',
     );
+  });
+
+  it('removes temporary files older than asked, and nothing else', async () => {
+    const root = join(dir, 'temporaries');
+    const temps = new LocalChunkStore(root);
+    const data = seededRandom('kept').bytes(3000);
+    const key = keyOf(data, 'kept');
+    assert.equal(await temps.putIfAbsent(key, data), true);
+    const folder = join(root, key.slice(0, 2), key.slice(2, 4));
+    // What a crash mid-write leaves: a temporary file beside the blobs, and one in another folder.
+    await writeFile(join(folder, '.tmp-aaaaaaaaaaaa'), Buffer.alloc(1234));
+    await mkdir(join(root, '00', '11'), { recursive: true });
+    await writeFile(join(root, '00', '11', '.tmp-bbbbbbbbbbbb'), Buffer.alloc(10));
+    const old = new Date(Date.now() - 60_000);
+    await utimes(join(folder, '.tmp-aaaaaaaaaaaa'), old, old);
+    await utimes(join(root, '00', '11', '.tmp-bbbbbbbbbbbb'), old, old);
+    await writeFile(join(folder, '.tmp-cccccccccccc'), Buffer.alloc(5));
+
+    assert.deepEqual(await temps.removeTemporaries(new Date(Date.now() - 30_000)), { files: 2, bytes: 1244 });
+    assert.deepEqual((await readdir(folder)).sort(), ['.tmp-cccccccccccc', key], 'a recent temporary file (a write may still hold it) and the blob stay');
+    assert.deepEqual(await readdir(join(root, '00', '11')), []);
+    assert.ok((await temps.get(key))!.equals(data));
+    const listed: string[] = [];
+    for await (const o of temps.list()) listed.push(o.key);
+    assert.deepEqual(listed, [key], 'list names blobs only');
   });
 });
