@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
 import { fillRandom, makeRawDisk, MiB, type CliProcess, Cli } from '../helpers/cli.js';
-import { assertNoAxeViolations, CHROMIUM, CHROMIUM_ARGS, eventually, SHOTS, WAIT_MS } from '../helpers/browser.js';
+import { assertKeyboardStops, assertNoAxeViolations, CHROMIUM, CHROMIUM_ARGS, eventually, SHOTS, WAIT_MS } from '../helpers/browser.js';
 import { filesEqual, makeTempDir, removeTempDir } from '../helpers/disk-images.js';
 import { expectStatus, newAccount, PASSWORD, type Json, type TestAccount } from '../helpers/http.js';
 import { ROOT, runCli, startServer, type TestServer } from '../helpers/server.js';
@@ -78,7 +78,7 @@ const L = {
     more: 'More',
     share: 'Share',
     cancelShare: 'Cancel sharing',
-    makeImage: 'Make image',
+    makeImage: 'Make new image',
     delete: 'Delete',
     backupNow: 'Backup now',
     startBackup: 'Start backup',
@@ -174,6 +174,11 @@ const row = (page: Page, id: string) => page.locator(`tr[data-row-id="${id}"]`);
 async function shot(page: Page, v: Variant, name: string, fullPage = true): Promise<void> {
   await page.waitForTimeout(150);
   await page.screenshot({ path: join(SHOTS, `workflow-${v.lang}-${v.width}-${name}.png`), fullPage, animations: 'disabled' });
+}
+
+/** A picture of the page where a walk failed, for the person reading the failure. */
+async function failed(v: Variant, walk: string, page: Page): Promise<void> {
+  if (!page.isClosed()) await page.screenshot({ path: join(SHOTS, `workflow-FAILED-${walk}-${v.lang}-${v.width}.png`), fullPage: true }).catch(() => undefined);
 }
 
 /** The page fits its width: nothing makes the reader scroll sideways (tables scroll inside their own box). */
@@ -358,6 +363,9 @@ async function bulkWalk(v: Variant): Promise<void> {
     assert.equal(expectStatus(await owner.api.get(`/chains/${webA}`), 200).chain.status, 'available');
     await shot(page, v, 'backup-data-after-bulk');
     assert.deepEqual(errors, [], 'no script errors');
+  } catch (err) {
+    await failed(v, 'bulk', page);
+    throw err;
   } finally {
     await ctx.close();
   }
@@ -366,8 +374,10 @@ async function bulkWalk(v: Variant): Promise<void> {
 // ---------------------------------------------------------------------------
 // Backup now and roll back through a real agent, progress seen moving.
 
-const DISK_SIZE = 320 * MiB;
-const DATA = 256 * MiB;
+// Big enough that the job runs for seconds on a fast machine (about 250 MiB/s here), so the
+// dialog's once-a-second poll sees the bytes move; the file is sparse outside the data.
+const DISK_SIZE = 1088 * MiB;
+const DATA = 1024 * MiB;
 
 /** Watches the dialog's job until its result shows; returns the distinct byte counts seen while it ran. */
 async function watchProgress(dialog: Locator, timeout = 150_000): Promise<{ seen: number[]; rateSeen: boolean; leftSeen: boolean }> {
@@ -461,6 +471,9 @@ async function agentWalk(v: Variant): Promise<void> {
     await cli(owner.token, ['restore', head, '--to', copy, '--quiet']);
     assert.ok(await filesEqual(disk, copy), 'after the rollback the disk holds the point\'s data');
     assert.deepEqual(errors, [], 'no script errors');
+  } catch (err) {
+    await failed(v, 'agent', page);
+    throw err;
   } finally {
     await ctx.close();
     const force = setTimeout(() => agent.child.kill('SIGKILL'), 5_000);
@@ -576,6 +589,7 @@ async function fixesWalk(v: Variant): Promise<void> {
       await op.waitForLoadState('networkidle');
       await assertNoAxeViolations(op, `${path} (${variantName(v)})`);
       await assertNoSideScroll(op, path);
+      await assertKeyboardStops(op, `${path} (${variantName(v)})`);
       await shot(op, v, `axe${path.replace(/[/]/g, '-')}`);
     }
     await rp.goto(`${server!.url}/shared`);
@@ -587,6 +601,10 @@ async function fixesWalk(v: Variant): Promise<void> {
     await assertNoAxeViolations(anon, 'sign-in page');
     await anon.context().close();
     assert.deepEqual(errors, [], 'no script errors');
+  } catch (err) {
+    await failed(v, 'fixes-owner', op);
+    await failed(v, 'fixes-recipient', rp);
+    throw err;
   } finally {
     await ownerCtx.close();
     await recipientCtx.close();

@@ -19,16 +19,16 @@ interface AxeViolation {
 
 /**
  * No serious or critical axe-core violation on the page as it is now (dialogs and
- * menus included when open). The console's CSP allows only its own scripts, so the
- * tag's contents are run by the browser's debugger protocol when the tag is refused.
+ * menus included when open). The console's CSP (script-src 'self') refuses an injected
+ * <script> tag (addScriptTag) and logs the refusal as a page error, so axe's source is run
+ * through the debugger protocol instead, which the CSP does not govern.
  */
 export async function assertNoAxeViolations(page: Page, where: string): Promise<void> {
   const loaded = () => page.evaluate('typeof window.axe === "object"') as Promise<boolean>;
   if (!(await loaded())) {
     axeSource ??= readFile(AXE, 'utf8');
     const source = await axeSource;
-    await page.addScriptTag({ content: source }).catch(() => undefined);
-    if (!(await loaded())) await page.evaluate(source);
+    await page.evaluate(source);
   }
   assert.ok(await loaded(), `${where}: axe-core did not load into the page`);
   const violations = (await page.evaluate(
@@ -65,4 +65,27 @@ export async function eventually<T>(what: string, fn: () => Promise<T>, ok: (v: 
     await new Promise((r) => setTimeout(r, 100));
   }
   assert.fail(`${what}: not so within ${timeout} ms; last seen: ${last === undefined ? String(lastErr) : JSON.stringify(last).slice(0, 800)}`);
+}
+
+/**
+ * Tab through the page from the top: every stop is a control (not the body) and
+ * shows where the focus is (an outline or a ring), as a keyboard user needs to see.
+ */
+export async function assertKeyboardStops(page: Page, where: string, presses = 15): Promise<string[]> {
+  await page.evaluate('document.activeElement && document.activeElement.blur && document.activeElement.blur()');
+  const stops: string[] = [];
+  for (let i = 0; i < presses; i++) {
+    await page.keyboard.press('Tab');
+    const f = (await page.evaluate(`(() => {
+      const el = document.activeElement;
+      if (!el || el === document.body) return null;
+      const cs = getComputedStyle(el);
+      const ring = (cs.outlineStyle !== 'none' && parseFloat(cs.outlineWidth) > 0) || (cs.boxShadow && cs.boxShadow !== 'none');
+      return { tag: el.tagName.toLowerCase(), name: (el.getAttribute('aria-label') || el.textContent || '').trim().slice(0, 40), ring };
+    })()`)) as { tag: string; name: string; ring: boolean } | null;
+    assert.ok(f, `${where}: Tab press ${i + 1} left the focus nowhere`);
+    assert.ok(f.ring, `${where}: the focused ${f.tag} "${f.name}" shows no focus ring`);
+    stops.push(`${f.tag}:${f.name}`);
+  }
+  return stops;
 }

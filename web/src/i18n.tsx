@@ -20,6 +20,7 @@ const M = {
   'header.language': { en: 'Language / 语言', zh: '语言 / Language' },
   'header.menu': { en: 'Menu', zh: '菜单' },
   'header.account': { en: 'Account {email}', zh: '账户 {email}' },
+  'header.accountLabel': { en: 'Account', zh: '账户' },
   'header.accountId': { en: 'Account ID', zh: '账户 ID' },
   'header.email': { en: 'Email', zh: '邮箱' },
   'header.subaccountOf': { en: 'Sub-account of {id}', zh: '{id} 的子账户' },
@@ -271,7 +272,8 @@ const M = {
   'files.title': { en: 'Files', zh: '文件浏览' },
   'files.intro': { en: 'The files on {id}, read from the backup where it is: nothing is restored. Download a file, or a folder as a tar archive.', zh: '{id} 中的文件，直接从备份中读取，无需恢复硬盘。可下载单个文件，或将文件夹下载为 tar 归档。' },
   'files.browse': { en: 'Browse files', zh: '浏览文件' },
-  'files.browseLabel': { en: 'Browse the files of {id}', zh: '浏览 {id} 中的文件' },
+  // Begins with the visible text, so speech users can say what they see (axe: label-content-name-mismatch).
+  'files.browseLabel': { en: 'Browse files of {id}', zh: '浏览文件：{id}' },
   'files.colName': { en: 'Name', zh: '名称' },
   'files.colSize': { en: 'Size', zh: '大小' },
   'files.colMode': { en: 'Permissions', zh: '权限' },

@@ -30,7 +30,7 @@ export function MoreMenu({ items, label }: { items: MenuItem[]; label?: string }
     const els = itemEls();
     if (!els.length) return;
     focusAt.current = (i + els.length) % els.length;
-    els[focusAt.current]!.focus();
+    els[focusAt.current]!.focus({ preventScroll: true });
   };
   const openAt = (i: number) => {
     focusAt.current = i;
@@ -41,8 +41,12 @@ export function MoreMenu({ items, label }: { items: MenuItem[]; label?: string }
     if (refocus) button.current?.focus();
   };
 
+  // Placed (measured off-screen first, where it can already take focus) and focused on its item as it opens.
   useLayoutEffect(() => {
-    if (!open || !button.current) return;
+    if (!open || !button.current) {
+      setPos(null);
+      return;
+    }
     const r = button.current.getBoundingClientRect();
     const width = list.current?.offsetWidth ?? 180;
     const height = list.current?.offsetHeight ?? 160;
@@ -115,7 +119,7 @@ export function MoreMenu({ items, label }: { items: MenuItem[]; label?: string }
         {t('common.more')} <span aria-hidden="true">▾</span>
       </button>
       {open ? (
-        <ul ref={list} id={id} role="menu" className="menu" aria-label={label ?? t('common.more')} style={pos ? { top: pos.top, left: pos.left } : { visibility: 'hidden' }} onKeyDown={onListKey}>
+        <ul ref={list} id={id} role="menu" className="menu" aria-label={label ?? t('common.more')} style={pos ? { top: pos.top, left: pos.left } : { top: -9999, left: -9999 }} onKeyDown={onListKey}>
           {items.map((item) => (
             <li key={item.label} role="none">
               <button
