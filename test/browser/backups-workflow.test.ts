@@ -374,10 +374,10 @@ async function bulkWalk(v: Variant): Promise<void> {
 // ---------------------------------------------------------------------------
 // Backup now and roll back through a real agent, progress seen moving.
 
-// Big enough that the job runs for seconds on a fast machine (about 250 MiB/s here), so the
+// Big enough that the job runs for seconds on a fast machine (256 MiB took about a second here), so the
 // dialog's once-a-second poll sees the bytes move; the file is sparse outside the data.
-const DISK_SIZE = 1088 * MiB;
-const DATA = 1024 * MiB;
+const DISK_SIZE = 832 * MiB;
+const DATA = 768 * MiB;
 
 /** Watches the dialog's job until its result shows; returns the distinct byte counts seen while it ran. */
 async function watchProgress(dialog: Locator, timeout = 150_000): Promise<{ seen: number[]; rateSeen: boolean; leftSeen: boolean }> {

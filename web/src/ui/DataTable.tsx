@@ -1,5 +1,5 @@
 import { getCoreRowModel, getExpandedRowModel, useReactTable, type ColumnDef } from '@tanstack/react-table';
-import type { ReactNode } from 'react';
+import { useLayoutEffect, useRef, useState, type ReactNode } from 'react';
 import { useI18n } from '../i18n';
 
 export interface DataTableProps<T> {
@@ -41,8 +41,22 @@ export function DataTable<T>({ caption, columns, data, rowId, subRows, rowClass,
     ...(subRows ? { getSubRows: subRows, getExpandedRowModel: getExpandedRowModel(), state: { expanded: true as const } } : {}),
   });
   const rows = table.getRowModel().rows;
+  // A table wider than its box (narrow screens) scrolls sideways: it then takes focus, so
+  // the arrow keys scroll it, and is named as a region (axe: scrollable-region-focusable).
+  const wrap = useRef<HTMLDivElement>(null);
+  const [scrolls, setScrolls] = useState(false);
+  useLayoutEffect(() => {
+    const el = wrap.current;
+    if (!el) return;
+    const check = () => setScrolls(el.scrollWidth > el.clientWidth + 1);
+    check();
+    const ro = new ResizeObserver(check);
+    ro.observe(el);
+    if (el.firstElementChild) ro.observe(el.firstElementChild);
+    return () => ro.disconnect();
+  }, []);
   return (
-    <div className="table-wrap" aria-busy={loading}>
+    <div ref={wrap} className="table-wrap" aria-busy={loading} {...(scrolls ? { tabIndex: 0, role: 'region', 'aria-label': caption } : {})}>
       <table className="table">
         <caption className="sr-only">{caption}</caption>
         <thead>

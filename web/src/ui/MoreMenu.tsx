@@ -41,20 +41,25 @@ export function MoreMenu({ items, label }: { items: MenuItem[]; label?: string }
     if (refocus) button.current?.focus();
   };
 
-  // Placed (measured off-screen first, where it can already take focus) and focused on its item as it opens.
-  useLayoutEffect(() => {
-    if (!open || !button.current) {
-      setPos(null);
-      return;
-    }
+  /** Under the button (or above it near the bottom of the window), kept inside the window. */
+  const place = () => {
+    if (!button.current) return;
     const r = button.current.getBoundingClientRect();
     const width = list.current?.offsetWidth ?? 180;
     const height = list.current?.offsetHeight ?? 160;
     const left = Math.max(8, Math.min(r.right - width, window.innerWidth - width - 8));
     const below = r.bottom + 4 + height <= window.innerHeight;
     setPos({ top: below ? r.bottom + 4 : Math.max(8, r.top - 4 - height), left });
+  };
+
+  // Placed (measured off-screen first, where it can already take focus) and focused on its item as it opens.
+  useLayoutEffect(() => {
+    if (!open) {
+      setPos(null);
+      return;
+    }
+    place();
     focus(focusAt.current < 0 ? itemEls().length - 1 : focusAt.current);
-    // Placement needs the list's size, known only once it is rendered.
   }, [open]);
 
   useEffect(() => {
@@ -63,14 +68,14 @@ export function MoreMenu({ items, label }: { items: MenuItem[]; label?: string }
       const n = e.target as Node;
       if (!list.current?.contains(n) && !button.current?.contains(n)) close(false);
     };
-    const away = () => close(false);
+    // A table that scrolls sideways (narrow screens) moves the button: the menu follows it.
+    window.addEventListener('resize', place);
+    window.addEventListener('scroll', place, true);
     document.addEventListener('mousedown', outside);
-    window.addEventListener('resize', away);
-    window.addEventListener('scroll', away, true);
     return () => {
       document.removeEventListener('mousedown', outside);
-      window.removeEventListener('resize', away);
-      window.removeEventListener('scroll', away, true);
+      window.removeEventListener('resize', place);
+      window.removeEventListener('scroll', place, true);
     };
   }, [open]);
 
