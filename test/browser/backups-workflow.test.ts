@@ -7,7 +7,7 @@
 // 390 px; screenshots under test-artifacts/screenshots/workflow-*.
 
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
@@ -200,6 +200,8 @@ describe('backup data workflow in a real browser', () => {
       assert.ok(haveChromium, `${CHROMIUM} is missing: .ci/run must apt-get install -y chromium`);
       assert.ok(existsSync(join(ROOT, 'web', 'dist', 'index.html')), 'web/dist is not built: run `npm run build`');
       mkdirSync(SHOTS, { recursive: true });
+      // Pictures of an earlier run would pass for this one's (only this file's).
+      for (const f of readdirSync(SHOTS)) if (f.startsWith('workflow-')) rmSync(join(SHOTS, f), { force: true });
       dir = await makeTempDir('cairn-workflow-');
       server = await startServer();
       browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
@@ -380,7 +382,7 @@ const DISK_SIZE = 832 * MiB;
 const DATA = 768 * MiB;
 
 /** Watches the dialog's job until its result shows; returns the distinct byte counts seen while it ran. */
-async function watchProgress(dialog: Locator, timeout = 150_000): Promise<{ seen: number[]; rateSeen: boolean; leftSeen: boolean }> {
+async function watchProgress(dialog: Locator, onMoving: () => Promise<void>, timeout = 150_000): Promise<{ seen: number[]; rateSeen: boolean; leftSeen: boolean }> {
   const seen: number[] = [];
   let rateSeen = false;
   let leftSeen = false;
@@ -390,7 +392,10 @@ async function watchProgress(dialog: Locator, timeout = 150_000): Promise<{ seen
     if ((await dialog.locator('.jp-result').count()) > 0) return { seen, rateSeen, leftSeen };
     if ((await progress.count()) > 0) {
       const bytes = Number((await progress.getAttribute('data-bytes-done').catch(() => '0')) ?? '0');
-      if (bytes > 0 && !seen.includes(bytes) && (await dialog.locator('.jp-result').count()) === 0) seen.push(bytes);
+      if (bytes > 0 && !seen.includes(bytes) && (await dialog.locator('.jp-result').count()) === 0) {
+        seen.push(bytes);
+        if (seen.length === 2) await onMoving();
+      }
       const rate = (await dialog.locator('.jp-rate').innerText().catch(() => '—')).trim();
       const left = (await dialog.locator('.jp-left').innerText().catch(() => '—')).trim();
       if (/\/s$/.test(rate)) rateSeen = true;
@@ -433,7 +438,7 @@ async function agentWalk(v: Variant): Promise<void> {
     await dialog.getByRole('button', { name: l.startBackup, exact: true }).click();
     await dialog.locator('.job-progress').waitFor();
     await assertNoAxeViolations(page, 'backup now progress');
-    const backup = await watchProgress(dialog);
+    const backup = await watchProgress(dialog, () => shot(page, v, 'backup-now-progress', false));
     assert.ok(backup.seen.length >= 2, `progress seen moving at least twice during the backup: ${backup.seen.join(', ')}`);
     assert.ok(backup.rateSeen, 'a rate was shown while the backup ran');
     assert.ok(backup.leftSeen, 'a time left was shown while the backup ran');
@@ -461,7 +466,7 @@ async function agentWalk(v: Variant): Promise<void> {
     await shot(page, v, 'rollback-confirm', false);
     await rdialog.getByRole('button', { name: l.rollback, exact: true }).click();
     await rdialog.locator('.job-progress').waitFor();
-    const rollback = await watchProgress(rdialog);
+    const rollback = await watchProgress(rdialog, () => shot(page, v, 'rollback-progress', false));
     assert.ok(rollback.seen.length >= 2, `progress seen moving at least twice during the rollback: ${rollback.seen.join(', ')}`);
     await expectText(rdialog.locator('.jp-result'), l.rollbackDone);
     await shot(page, v, 'rollback-done', false);
@@ -582,15 +587,28 @@ async function fixesWalk(v: Variant): Promise<void> {
     await op.getByRole('combobox', { name: L[other].language }).selectOption(v.lang);
 
     // axe on every page of the console, as owner and as recipient.
-    const pages = ['/backups', `/backups/${kept}`, '/shared', '/recycle-bin', '/images', `/files/points/${kept}`, '/jobs', '/tasks', '/policies', '/activity', '/subaccounts', '/tokens'];
-    for (const path of pages) {
+    const pages = [
+      ['backups', '/backups'],
+      ['chain', `/backups/${kept}`],
+      ['shared', '/shared'],
+      ['recycle-bin', '/recycle-bin'],
+      ['images', '/images'],
+      ['files', `/files/points/${kept}`],
+      ['jobs', '/jobs'],
+      ['tasks', '/tasks'],
+      ['policies', '/policies'],
+      ['activity', '/activity'],
+      ['subaccounts', '/subaccounts'],
+      ['tokens', '/tokens'],
+    ] as const;
+    for (const [name, path] of pages) {
       await op.goto(`${server!.url}${path}`);
       await op.locator('main h1').waitFor();
       await op.waitForLoadState('networkidle');
       await assertNoAxeViolations(op, `${path} (${variantName(v)})`);
       await assertNoSideScroll(op, path);
       await assertKeyboardStops(op, `${path} (${variantName(v)})`);
-      await shot(op, v, `axe${path.replace(/[/]/g, '-')}`);
+      await shot(op, v, `page-${name}`);
     }
     await rp.goto(`${server!.url}/shared`);
     await rp.locator('main h1').waitFor();
