@@ -151,93 +151,93 @@ export function ShareDialog({ chains, open, onClose, onDone }: { chains: { id: s
   // Called, not mounted: a component declared here would be new at each render and lose the focused input.
   function shareFields() {
     return (
-    <>
-      <div className="field">
-        <label htmlFor={ids.input}>{t('share.recipients')}</label>
-        <div className="input-row">
-          <input id={ids.input} type="text" value={text} onChange={(e) => setText(e.target.value)} onKeyDown={onKey} aria-describedby={ids.hint} autoComplete="off" placeholder="name@example.com, usr-xxxxxxxx" />
-          <button type="button" className="btn" onClick={() => add(text)} disabled={!text.trim()}>
-            {t('share.add')}
-          </button>
+      <>
+        <div className="field">
+          <label htmlFor={ids.input}>{t('share.recipients')}</label>
+          <div className="input-row">
+            <input id={ids.input} type="text" value={text} onChange={(e) => setText(e.target.value)} onKeyDown={onKey} aria-describedby={ids.hint} autoComplete="off" placeholder="name@example.com, usr-xxxxxxxx" />
+            <button type="button" className="btn" onClick={() => add(text)} disabled={!text.trim()}>
+              {t('share.add')}
+            </button>
+          </div>
+          <p id={ids.hint} className="hint">
+            {t('share.recipientsHint')}
+          </p>
+          {entries.length ? (
+            <ul className="recipients" aria-label={t('share.pending')} id={ids.list}>
+              {entries.map((e) => (
+                <li key={e.value} className={e.error ? 'recipient recipient-bad' : 'recipient'} data-recipient={e.value}>
+                  <span className="recipient-value">{e.value}</span>
+                  <span className="recipient-state">
+                    {e.state === 'checking' ? t('common.loading') : e.account ? (e.account.email === e.value.toLowerCase() ? e.account.id : e.account.email) : null}
+                  </span>
+                  {e.error ? (
+                    <span className="field-error" role="alert">
+                      {e.error}
+                    </span>
+                  ) : null}
+                  <button type="button" className="icon-btn" aria-label={t('share.remove', { item: e.value })} onClick={() => setEntries((xs) => xs.filter((x) => x !== e))}>
+                    <Icon name="close" />
+                  </button>
+                </li>
+              ))}
+            </ul>
+          ) : null}
         </div>
-        <p id={ids.hint} className="hint">
-          {t('share.recipientsHint')}
-        </p>
-        {entries.length ? (
-          <ul className="recipients" aria-label={t('share.pending')} id={ids.list}>
-            {entries.map((e) => (
-              <li key={e.value} className={e.error ? 'recipient recipient-bad' : 'recipient'} data-recipient={e.value}>
-                <span className="recipient-value">{e.value}</span>
-                <span className="recipient-state">
-                  {e.state === 'checking' ? t('common.loading') : e.account ? (e.account.email === e.value.toLowerCase() ? e.account.id : e.account.email) : null}
-                </span>
-                {e.error ? (
-                  <span className="field-error" role="alert">
-                    {e.error}
+        <fieldset className="field">
+          <legend>{t('share.subaccounts')}</legend>
+          {subs.length === 0 ? <p className="hint">{t('share.noSubaccounts')}</p> : null}
+          <ul className="checklist">
+            {subs.map((s) => (
+              <li key={s.id} data-subaccount={s.email}>
+                <label>
+                  <input
+                    type="checkbox"
+                    checked={picked.has(s.id)}
+                    aria-describedby={subErrors[s.id] ? `${ids.list}-${s.id}` : undefined}
+                    onChange={(e) =>
+                      setPicked((p) => {
+                        const n = new Set(p);
+                        if (e.target.checked) n.add(s.id);
+                        else n.delete(s.id);
+                        return n;
+                      })
+                    }
+                  />
+                  <span>{s.email}</span> <code>{s.id}</code>
+                </label>
+                {subErrors[s.id] ? (
+                  <span className="field-error" id={`${ids.list}-${s.id}`} role="alert">
+                    {subErrors[s.id]}
                   </span>
                 ) : null}
-                <button type="button" className="icon-btn" aria-label={t('share.remove', { item: e.value })} onClick={() => setEntries((xs) => xs.filter((x) => x !== e))}>
-                  <Icon name="close" />
-                </button>
               </li>
             ))}
           </ul>
-        ) : null}
-      </div>
-      <fieldset className="field">
-        <legend>{t('share.subaccounts')}</legend>
-        {subs.length === 0 ? <p className="hint">{t('share.noSubaccounts')}</p> : null}
-        <ul className="checklist">
-          {subs.map((s) => (
-            <li key={s.id} data-subaccount={s.email}>
-              <label>
-                <input
-                  type="checkbox"
-                  checked={picked.has(s.id)}
-                  aria-describedby={subErrors[s.id] ? `${ids.list}-${s.id}` : undefined}
-                  onChange={(e) =>
-                    setPicked((p) => {
-                      const n = new Set(p);
-                      if (e.target.checked) n.add(s.id);
-                      else n.delete(s.id);
-                      return n;
-                    })
-                  }
-                />
-                <span>{s.email}</span> <code>{s.id}</code>
-              </label>
-              {subErrors[s.id] ? (
-                <span className="field-error" id={`${ids.list}-${s.id}`} role="alert">
-                  {subErrors[s.id]}
-                </span>
-              ) : null}
-            </li>
-          ))}
-        </ul>
-      </fieldset>
-      <div className="field-grid">
-        <div className="field">
-          <label htmlFor={ids.expires}>
-            {t('share.expires')} <span className="hint">{t('common.optional')}</span>
-          </label>
-          <input id={ids.expires} type="datetime-local" value={expires} onChange={(e) => setExpires(e.target.value)} aria-describedby={ids.expiresHint} />
-          <p id={ids.expiresHint} className="hint">
-            {t('share.expiresHint', { tz: timeZone() })}
+        </fieldset>
+        <div className="field-grid">
+          <div className="field">
+            <label htmlFor={ids.expires}>
+              {t('share.expires')} <span className="hint">{t('common.optional')}</span>
+            </label>
+            <input id={ids.expires} type="datetime-local" value={expires} onChange={(e) => setExpires(e.target.value)} aria-describedby={ids.expiresHint} />
+            <p id={ids.expiresHint} className="hint">
+              {t('share.expiresHint', { tz: timeZone() })}
+            </p>
+          </div>
+          <div className="field">
+            <label htmlFor={ids.note}>
+              {t('share.note')} <span className="hint">{t('common.optional')}</span>
+            </label>
+            <textarea id={ids.note} value={note} maxLength={1000} rows={3} onChange={(e) => setNote(e.target.value)} />
+          </div>
+        </div>
+        {formError ? (
+          <p className="form-error" role="alert">
+            {formError}
           </p>
-        </div>
-        <div className="field">
-          <label htmlFor={ids.note}>
-            {t('share.note')} <span className="hint">{t('common.optional')}</span>
-          </label>
-          <textarea id={ids.note} value={note} maxLength={1000} rows={3} onChange={(e) => setNote(e.target.value)} />
-        </div>
-      </div>
-      {formError ? (
-        <p className="form-error" role="alert">
-          {formError}
-        </p>
-      ) : null}
-    </>
+        ) : null}
+      </>
     );
   }
 }
