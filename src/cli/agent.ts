@@ -29,6 +29,9 @@ export function parseMaps(specs: string[]): Map<string, Record<string, string>> 
   return out;
 }
 
+/** How often a running job tells the server how far it got (the console polls each second). */
+export const PROGRESS_EVERY_MS = 1000;
+
 function pathsFor(resource: Resource, map: Record<string, string>): Record<string, string> {
   if (map[''] !== undefined) {
     if (resource.disks.length !== 1) throw badRequest(`${resource.id} has ${resource.disks.length} disks; map each as disk=PATH.`, 'map');
@@ -95,6 +98,7 @@ async function runJob(client: CairnClient, agentId: string, job: AgentJobView, m
       const total = point.disks.reduce((n, d) => n + d.size, 0);
       let before = 0;
       let written = 0;
+      let lastReport = 0;
       for (const disk of point.disks) {
         const target = paths[disk.name];
         if (!target) throw new Error(`Disk "${disk.name}" of ${resource.id} is not mapped on this agent.`);
@@ -103,6 +107,13 @@ async function runJob(client: CairnClient, agentId: string, job: AgentJobView, m
           target,
           mode: 'rollback',
           pool,
+          // The console shows the job's bytes, rate and time left while it runs: reported once a second, not per chunk.
+          onProgress: (p) => {
+            const now = Date.now();
+            if (now - lastReport < PROGRESS_EVERY_MS) return;
+            lastReport = now;
+            void client.post(`/api/v1/jobs/${job.id}/report`, { bytes_done: before + p.bytesDone, bytes_total: total }).catch(() => undefined);
+          },
         });
         before += disk.size;
         written += r.chunksWritten;

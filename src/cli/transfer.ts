@@ -229,8 +229,8 @@ export async function backupResource(
         onProgress: (p) => {
           opts.onProgress?.({ bytesDone: before + p.bytesRead, bytesTotal: total, bytesSent: sent + p.bytesUploaded });
           const now = Date.now();
-          // The job's progress (seen in the console) is reported a few times a minute, not per chunk.
-          if (openedId && now - lastReport > 2000) {
+          // The job's progress (seen live in the console) is reported once a second, not per chunk.
+          if (openedId && now - lastReport >= 1000) {
             lastReport = now;
             void client.post(`/api/v1/uploads/${openedId}/progress`, { bytes_done: before + p.bytesRead }).catch(() => undefined);
           }

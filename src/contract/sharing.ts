@@ -74,3 +74,7 @@ export type NotificationView = Static<typeof NotificationView>;
 
 export const NotificationPage = Type.Composite([PageOf(NotificationView), Type.Object({ unread_count: Type.Integer({ minimum: 0 }) })]);
 export type NotificationPage = Static<typeof NotificationPage>;
+
+/** "Mark all read": how many notifications were unread and now are read. */
+export const NotificationsRead = Type.Object({ read: Type.Integer({ minimum: 0 }) });
+export type NotificationsRead = Static<typeof NotificationsRead>;

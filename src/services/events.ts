@@ -8,7 +8,7 @@ import { notFound } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
 import type { Page, PageRequest } from '../domain/page.js';
 import { nowIso } from '../domain/time.js';
-import type { EventType, EventView, NotificationPage } from '../contract/index.js';
+import type { EventType, EventView, NotificationPage, NotificationsRead } from '../contract/index.js';
 
 /**
  * The activity log of shared chains. Each event names the chain's owner and,
@@ -99,6 +99,12 @@ export class EventsService {
   async markRead(caller: Caller, id: string): Promise<void> {
     const r = await this.db.updateTable('notifications').set({ read_at: nowIso() }).where('id', '=', id).where('account_id', '=', caller.accountId).executeTakeFirst();
     if (Number(r.numUpdatedRows) === 0) throw notFound('Notification', id);
+  }
+
+  /** Every unread notification of the caller's own, at once (the console's "mark all read"). */
+  async markAllRead(caller: Caller): Promise<NotificationsRead> {
+    const r = await this.db.updateTable('notifications').set({ read_at: nowIso() }).where('account_id', '=', caller.accountId).where('read_at', 'is', null).executeTakeFirst();
+    return { read: Number(r.numUpdatedRows) };
   }
 
   private async views(rows: EventTable[]): Promise<EventView[]> {

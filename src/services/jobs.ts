@@ -140,7 +140,8 @@ export class JobsService {
     const now = nowIso();
     await this.db
       .updateTable('jobs')
-      .set({ status: 'successful', progress: 100, result: result === undefined ? null : JSON.stringify(result), lease_until: null, finished_at: now, updated_at: now })
+      // Done is all of it: the last throttled progress report may have come a moment before the end.
+      .set((eb) => ({ status: 'successful', progress: 100, bytes_done: eb.ref('bytes_total'), result: result === undefined ? null : JSON.stringify(result), lease_until: null, finished_at: now, updated_at: now }))
       .where('id', '=', id)
       .where('status', 'in', ['pending', 'working'])
       .execute();

@@ -284,6 +284,7 @@ const ROUTES: Row[] = [
   // Activity
   { route: 'GET /api/v1/events', ownerSees: (w) => w.chain, expect: ANY_ACCOUNT },
   { route: 'GET /api/v1/notifications', expect: ANY_ACCOUNT },
+  { route: 'POST /api/v1/notifications/read', expect: ANY_ACCOUNT },
   { route: 'POST /api/v1/notifications/{id}/read', id: (w) => w.notification, expect: RECIPIENT_ONLY_204 },
 ];
 

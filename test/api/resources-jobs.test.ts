@@ -162,6 +162,7 @@ test('jobs: each account lists and shows only its own, newest first, with filter
   assert.equal(done.status, 'successful');
   assert.equal(done.progress, 100);
   assert.deepEqual(done.result, { removed: 3 });
+  assert.equal(done.bytes_done, done.bytes_total, 'a finished job has done all its bytes');
   assert.ok(done.finished_at);
 
   expectError(await bob.api.get(`/jobs/${made[0]!.id}`), 404, 'not_found');

@@ -1,8 +1,9 @@
 // What the browser tests share: Debian's chromium through playwright-core, waiting for
-// what a person would see, screenshots, and the accessibility checks every page must pass.
-// (Taken from test/browser/console.test.ts, which still has its own copies.)
+// what a person would see, screenshots, and the accessibility checks every page must pass
+// (labels, axe-core, keyboard focus).
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Locator, Page } from 'playwright-core';
 import { ROOT } from './server.js';
@@ -98,4 +99,64 @@ export function watchErrors(page: Page, errors: string[]): void {
     // HTTP errors the console expects and shows are logged by the browser as resources that failed to load.
     if (m.type() === 'error' && !/^Failed to load resource/.test(m.text())) errors.push(`console: ${m.text()}`);
   });
+}
+
+const AXE = join(ROOT, 'node_modules', 'axe-core', 'axe.min.js');
+let axeSource: Promise<string> | undefined;
+
+interface AxeViolation {
+  id: string;
+  impact: string | null;
+  help: string;
+  nodes: { target: string[]; failureSummary?: string }[];
+}
+
+/**
+ * No serious or critical axe-core violation on the page as it is now (dialogs and
+ * menus included when open). The console's CSP (script-src 'self') refuses an injected
+ * <script> tag (addScriptTag) and logs the refusal as a page error, so axe's source is run
+ * through the debugger protocol instead, which the CSP does not govern.
+ */
+export async function assertNoAxeViolations(page: Page, where: string): Promise<void> {
+  const loaded = () => page.evaluate('typeof window.axe === "object"') as Promise<boolean>;
+  if (!(await loaded())) {
+    axeSource ??= readFile(AXE, 'utf8');
+    const source = await axeSource;
+    await page.evaluate(source);
+  }
+  assert.ok(await loaded(), `${where}: axe-core did not load into the page`);
+  const violations = (await page.evaluate(
+    `axe.run(document, { resultTypes: ['violations'] }).then((r) => r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 5).map((n) => ({ target: n.target, failureSummary: n.failureSummary })) })))`,
+  )) as AxeViolation[];
+  const bad = violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  assert.deepEqual(
+    bad.map((v) => `${v.impact} ${v.id}: ${v.help} — ${v.nodes.map((n) => `${n.target.join(' ')}${n.failureSummary ? ` (${n.failureSummary.replace(/\s+/g, ' ').slice(0, 200)})` : ''}`).join('; ')}`),
+    [],
+    `${where}: serious or critical accessibility violations (axe-core)`,
+  );
+}
+
+/**
+ * Tab through the page from the top (up to `presses` stops, or to its last control): every
+ * stop shows where the focus is (an outline or a ring), as a keyboard user needs to see.
+ */
+export async function assertKeyboardStops(page: Page, where: string, presses = 15): Promise<string[]> {
+  await page.evaluate('document.activeElement && document.activeElement.blur && document.activeElement.blur()');
+  const stops: string[] = [];
+  for (let i = 0; i < presses; i++) {
+    await page.keyboard.press('Tab');
+    const f = (await page.evaluate(`(() => {
+      const el = document.activeElement;
+      if (!el || el === document.body) return null;
+      const cs = getComputedStyle(el);
+      const ring = (cs.outlineStyle !== 'none' && parseFloat(cs.outlineWidth) > 0) || (cs.boxShadow && cs.boxShadow !== 'none');
+      return { tag: el.tagName.toLowerCase(), name: (el.getAttribute('aria-label') || el.textContent || '').trim().slice(0, 40), ring };
+    })()`)) as { tag: string; name: string; ring: boolean } | null;
+    // Past the last control the focus leaves the page (for the browser's own bar): the walk is over.
+    if (!f && stops.length > 0) break;
+    assert.ok(f, `${where}: the first Tab press left the focus nowhere`);
+    assert.ok(f.ring, `${where}: the focused ${f.tag} "${f.name}" shows no focus ring`);
+    stops.push(`${f.tag}:${f.name}`);
+  }
+  return stops;
 }

@@ -28,6 +28,7 @@ export type {
   EventView as CairnEvent,
   NotificationView as Notification,
   NotificationPage,
+  NotificationsRead,
   SessionView,
   RecycleItemView as RecycleItem,
   PolicyView as BackupPolicy,

@@ -6,7 +6,7 @@ import { callerOf } from '../auth.js';
 import { sendChunk, sendChunks } from '../binary-body.js';
 import { chunkStream } from '../chunk-stream.js';
 import { answers, Binary, CHUNK_LOG_LEVEL, CursorPageQuery, Description, Digest, DigestList, digestList, Id, Name, NoContent, PageQuery, Strict, UpgradeAnswers } from '../schemas.js';
-import { EventView, ImageView, NotificationPage, PageOf, SharedChainDetailView, SharedChainView, ShareView } from '../../contract/index.js';
+import { EventView, ImageView, NotificationPage, NotificationsRead, PageOf, SharedChainDetailView, SharedChainView, ShareView } from '../../contract/index.js';
 import type { Api } from '../types.js';
 
 const ChainParams = Strict({ id: Id('point') });
@@ -143,6 +143,7 @@ export function sharingRoutes(app: Api, s: Services): void {
   app.get('/api/v1/notifications', { schema: { tags: ['activity'], querystring: Strict({ ...PageQuery, unread: Type.Optional(Type.Boolean()) }), response: answers({ 200: NotificationPage }) } }, async (req) =>
     s.events.notifications(callerOf(req), pageOf(req.query), req.query.unread ?? false),
   );
+  app.post('/api/v1/notifications/read', { schema: { tags: ['activity'], response: answers({ 200: NotificationsRead }) } }, async (req) => s.events.markAllRead(callerOf(req)));
   app.post('/api/v1/notifications/:id/read', { schema: { tags: ['activity'], params: Strict({ id: Id('notification') }), response: answers({ 204: NoContent }) } }, async (req, reply) => {
     await s.events.markRead(callerOf(req), req.params.id);
     return reply.status(204).send(null);

@@ -12,8 +12,10 @@ export function CreateVolumeDialog({ point, open, onClose }: { point: Point; ope
   const ids = { name: useId(), disk: useId() };
   const [name, setName] = useState('');
   const [disk, setDisk] = useState('');
+  const [made, setMade] = useState<Resource | null>(null);
   useEffect(() => {
     if (open) {
+      setMade(null);
       setName(`${point.name || point.id}-volume`.slice(0, 128));
       setDisk(point.disks[0]?.name ?? '');
     }
@@ -21,7 +23,10 @@ export function CreateVolumeDialog({ point, open, onClose }: { point: Point; ope
   const chosen = point.disks.find((d) => d.name === disk) ?? point.disks[0];
   const submit = async () => {
     const res = await api.post<{ resource: Resource }>(`/points/${point.id}/volumes`, { name: name.trim(), ...(point.disks.length > 1 ? { disk } : {}) });
-    toast.push(t('point.volumeCreated', { id: res.resource.id, point: point.id }));
+    toast.push({ key: 'point.volumeCreated', vars: { id: res.resource.id, point: point.id } });
+    // No bytes move (the volume is made from the point's manifest), so there is no progress to follow: the result shows at once.
+    setMade(res.resource);
+    return false as const;
   };
   return (
     <Modal
@@ -29,10 +34,15 @@ export function CreateVolumeDialog({ point, open, onClose }: { point: Point; ope
       onClose={onClose}
       title={t('point.createVolumeTitle')}
       description={t('point.createVolumeBody', { id: point.id, disk: chosen?.name ?? '', size: formatSize(chosen?.size ?? 0, lang) })}
-      onSubmit={submit}
+      onSubmit={made ? undefined : submit}
       submitDisabled={!name.trim()}
     >
-      {point.disks.length > 1 ? (
+      {made ? (
+        <p className="notice" role="status">
+          {t('point.volumeCreated', { id: made.id, point: point.id })}
+        </p>
+      ) : null}
+      {!made && point.disks.length > 1 ? (
         <div className="field">
           <label htmlFor={ids.disk}>{t('point.disk')}</label>
           <select id={ids.disk} value={disk} onChange={(e) => setDisk(e.target.value)}>
@@ -44,10 +54,12 @@ export function CreateVolumeDialog({ point, open, onClose }: { point: Point; ope
           </select>
         </div>
       ) : null}
-      <div className="field">
-        <label htmlFor={ids.name}>{t('point.volumeName')}</label>
-        <input id={ids.name} type="text" value={name} maxLength={128} onChange={(e) => setName(e.target.value)} />
-      </div>
+      {!made ? (
+        <div className="field">
+          <label htmlFor={ids.name}>{t('point.volumeName')}</label>
+          <input id={ids.name} type="text" value={name} maxLength={128} onChange={(e) => setName(e.target.value)} />
+        </div>
+      ) : null}
     </Modal>
   );
 }

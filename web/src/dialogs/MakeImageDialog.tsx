@@ -51,7 +51,7 @@ export function MakeImageDialog({ source, open, onClose, onDone }: { source: Ima
     if (point && point.disks.length > 1 && disk) body.disk = disk;
     if (description.trim()) body.description = description.trim();
     const res = await api.post<{ image: Image }>('/images', body);
-    toast.push(t('image.created', { id: res.image.id, name: res.image.name }), { link: { to: '/images', label: t('image.view') } });
+    toast.push({ key: 'image.created', vars: { id: res.image.id, name: res.image.name } }, { link: { to: '/images', label: 'image.view' } });
     onDone?.(res.image);
   };
 

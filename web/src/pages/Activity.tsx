@@ -1,7 +1,7 @@
 import type { ColumnDef } from '@tanstack/react-table';
 import { useMemo } from 'react';
 import { Link } from 'react-router';
-import { api, type CairnEvent, type Notification, type NotificationPage, type Page } from '../api';
+import { api, type CairnEvent, type Notification, type NotificationPage, type NotificationsRead, type Page } from '../api';
 import { formatDate } from '../format';
 import { useI18n } from '../i18n';
 import { useAccount } from '../session';
@@ -27,6 +27,12 @@ export function ActivityPage() {
     window.dispatchEvent(new Event('cairn:notifications'));
   };
 
+  const markAllRead = async () => {
+    await api.post<NotificationsRead>('/notifications/read');
+    notes.reload();
+    window.dispatchEvent(new Event('cairn:notifications'));
+  };
+
   const chainLink = (e: CairnEvent) => {
     if (!e.chain_id) return null;
     const mine = e.owner.id === me.id;
@@ -36,7 +42,7 @@ export function ActivityPage() {
   const noteColumns = useMemo<ColumnDef<Notification>[]>(
     () => [
       { id: 'time', header: t('activity.colTime'), cell: ({ row }) => formatDate(row.original.created_at, lang) },
-      { id: 'event', header: t('activity.colEvent'), cell: ({ row }) => describeEvent(row.original.event, me, t) },
+      { id: 'event', header: t('activity.colEvent'), cell: ({ row }) => describeEvent(row.original.event, me, t, lang) },
       { id: 'chain', header: t('nav.backups'), cell: ({ row }) => chainLink(row.original.event) },
       { id: 'status', header: t('common.status'), cell: ({ row }) => (row.original.read ? <span className="muted">{t('activity.read')}</span> : <span className="badge badge-busy">{t('activity.unread')}</span>) },
       {
@@ -56,7 +62,7 @@ export function ActivityPage() {
   const eventColumns = useMemo<ColumnDef<CairnEvent>[]>(
     () => [
       { id: 'time', header: t('activity.colTime'), cell: ({ row }) => formatDate(row.original.created_at, lang) },
-      { id: 'event', header: t('activity.colEvent'), cell: ({ row }) => describeEvent(row.original, me, t) },
+      { id: 'event', header: t('activity.colEvent'), cell: ({ row }) => describeEvent(row.original, me, t, lang) },
       { id: 'chain', header: t('nav.backups'), cell: ({ row }) => chainLink(row.original) },
     ],
     [t, lang, me],
@@ -68,6 +74,9 @@ export function ActivityPage() {
       <div className="card">
         <div className="card-head">
           <h2>{t('activity.notifications')}</h2>
+          <button type="button" className="btn btn-small" disabled={!notes.data?.unread_count} onClick={() => void markAllRead()}>
+            {t('activity.markAllRead')}
+          </button>
         </div>
         {notes.error ? <LoadError error={notes.error} retry={notes.reload} /> : null}
         <DataTable caption={t('activity.notifications')} columns={noteColumns} data={notes.data?.items ?? []} rowId={(n) => n.id} loading={notes.loading && !notes.data} empty={<p className="muted">{t('activity.noNotifications')}</p>} />

@@ -1,10 +1,11 @@
 import type { ColumnDef } from '@tanstack/react-table';
 import { useMemo, useState, type ReactNode } from 'react';
 import { Link, Navigate, useParams } from 'react-router';
-import { api, ApiError, type CairnEvent, type Chain, type ChainDetail, type Job, type Page, type Point, type Resource, type Share } from '../api';
+import { api, ApiError, type CairnEvent, type Chain, type ChainDetail, type Page, type Point, type Resource, type Share } from '../api';
 import { CreateVolumeDialog } from '../dialogs/CreateVolumeDialog';
 import { EditDialog } from '../dialogs/EditDialog';
 import { MakeImageDialog } from '../dialogs/MakeImageDialog';
+import { RollbackDialog } from '../dialogs/RollbackDialog';
 import { formatDate, formatSize } from '../format';
 import { useI18n } from '../i18n';
 import { useAccount } from '../session';
@@ -28,7 +29,7 @@ export function PointsTable({ points, actions }: { points: Point[]; actions(p: P
     () => [
       {
         id: 'name',
-        header: t('backups.colName'),
+        header: t('chain.colPoint'),
         cell: ({ row }) => (
           <span className="tree-cell" style={{ paddingInlineStart: `${row.depth * 1.25}rem` }}>
             {row.depth > 0 ? (
@@ -70,7 +71,7 @@ export function ChainEvents({ chainId }: { chainId: string }) {
   const columns = useMemo<ColumnDef<CairnEvent>[]>(
     () => [
       { id: 'time', header: t('activity.colTime'), cell: ({ row }) => formatDate(row.original.created_at, lang) },
-      { id: 'event', header: t('activity.colEvent'), cell: ({ row }) => describeEvent(row.original, me, t) },
+      { id: 'event', header: t('activity.colEvent'), cell: ({ row }) => describeEvent(row.original, me, t, lang) },
     ],
     [t, lang, me],
   );
@@ -215,7 +216,7 @@ export function ChainPage() {
         description={c.description}
         onSave={async (v) => {
           await api.patch(`/chains/${c.id}`, v);
-          toast.push(t('point.saved'));
+          toast.push({ key: 'point.saved' });
           refresh();
         }}
       />
@@ -230,25 +231,12 @@ export function ChainPage() {
           description={pd.point.description}
           onSave={async (v) => {
             await api.patch(`/points/${pd.point.id}`, v);
-            toast.push(t('point.saved'));
+            toast.push({ key: 'point.saved' });
             refresh();
           }}
         />
       ) : null}
-      {pd?.kind === 'rollback' ? (
-        <Confirm
-          open
-          danger
-          onClose={() => setPd(null)}
-          title={t('point.rollbackTitle')}
-          confirmLabel={t('point.rollback')}
-          body={t('point.rollbackBody', { agent: resource.data?.agent?.name ?? '', resource: `${c.resource_name ?? ''} (${c.resource_id})`, id: pd.point.id, time: formatDate(pd.point.snapshot_at, lang) })}
-          onConfirm={async () => {
-            const r = await api.post<{ job: Job }>(`/points/${pd.point.id}/rollback`);
-            toast.push(t('point.rollbackQueued', { id: r.job.id }), { link: { to: '/jobs', label: t('nav.jobs') } });
-          }}
-        />
-      ) : null}
+      {pd?.kind === 'rollback' ? <RollbackDialog open point={pd.point} resourceId={c.resource_id} resource={resource.data} onClose={() => setPd(null)} onDone={refresh} /> : null}
       {pd?.kind === 'delete' ? (
         <Confirm
           open
@@ -264,8 +252,8 @@ export function ChainPage() {
           }
           onConfirm={async () => {
             const r = await api.del<{ deleted: { deleted: 'point' | 'chain'; id: string; purge_after: string } }>(`/points/${pd.point.id}`);
-            if (r.deleted.deleted === 'chain') toast.push(t('backups.deleted', { id: c.id, time: formatDate(r.deleted.purge_after, lang) }), { link: { to: '/recycle-bin', label: t('backups.recycleLink') } });
-            else toast.push(t('point.deleted', { id: pd.point.id }), { link: { to: '/recycle-bin', label: t('backups.recycleLink') } });
+            if (r.deleted.deleted === 'chain') toast.push({ key: 'backups.deleted', vars: { id: c.id, time: (l) => formatDate(r.deleted.purge_after, l) } }, { link: { to: '/recycle-bin', label: 'backups.recycleLink' } });
+            else toast.push({ key: 'point.deleted', vars: { id: pd.point.id } }, { link: { to: '/recycle-bin', label: 'backups.recycleLink' } });
             refresh();
           }}
         />
@@ -289,7 +277,7 @@ function SharesTable({ shares, loading }: { shares: Share[]; loading: boolean })
 }
 
 /** A chain's attributes, for the owner's chain page and the recipient's shared-chain page; each adds its own rows. */
-export function ChainAttributes({ chain: c, resourceExtra, beforeCreated, children }: { chain: Chain; resourceExtra?: ReactNode; beforeCreated?: ReactNode; children?: ReactNode }) {
+export function ChainAttributes({ chain: c, resourceExtra, beforeCreated, children, unavailable }: { chain: Chain; resourceExtra?: ReactNode; beforeCreated?: ReactNode; children?: ReactNode; unavailable?: boolean }) {
   const { t, lang } = useI18n();
   return (
     <dl className="attrs">
@@ -311,9 +299,10 @@ export function ChainAttributes({ chain: c, resourceExtra, beforeCreated, childr
         {resourceExtra}
       </dd>
       <dt>{t('backups.colSize')}</dt>
-      <dd>{formatSize(c.total_size, lang)}</dd>
+      {/* A chain the recipient can no longer read has no size or points to speak of. */}
+      <dd>{unavailable ? '—' : formatSize(c.total_size, lang)}</dd>
       <dt>{t('backups.colPoints')}</dt>
-      <dd>{c.point_count}</dd>
+      <dd>{unavailable ? '—' : c.point_count}</dd>
       {beforeCreated}
       <dt>{t('common.createdAt')}</dt>
       <dd>{formatDate(c.created_at, lang)}</dd>

@@ -32,12 +32,13 @@ export function ImagesPage() {
 
   const columns = useMemo<ColumnDef<Image>[]>(
     () => [
-      { id: 'name', header: t('backups.colName'), cell: ({ row }) => <NameAndId name={row.original.name} id={row.original.id} /> },
+      { id: 'name', header: t('images.colName'), cell: ({ row }) => <NameAndId name={row.original.name} id={row.original.id} /> },
       {
         id: 'source',
         header: t('images.colSource'),
         cell: ({ row: { original: i } }) => {
-          const chain = `${i.source.chain_id} · ${i.source.point_id} · ${i.source.disk}`;
+          // A full point's ID is its chain's: said once, not "ss-x · ss-x · root".
+          const chain = [i.source.chain_id, ...(i.source.point_id === i.source.chain_id ? [] : [i.source.point_id]), i.source.disk].join(' · ');
           return i.source.owner ? (
             <span className="stack">
               <span className="badge badge-share">{t('images.filterShared')}</span>
@@ -122,7 +123,7 @@ export function ImagesPage() {
           description={dialog.image.description}
           onSave={async (v) => {
             await api.patch(`/images/${dialog.image.id}`, { name: v.name, description: v.description });
-            toast.push(t('point.saved'));
+            toast.push({ key: 'point.saved' });
             images.reload();
           }}
         />
@@ -137,7 +138,7 @@ export function ImagesPage() {
           body={t('images.deleteBody', { name: dialog.image.name, id: dialog.image.id })}
           onConfirm={async () => {
             await api.del(`/images/${dialog.image.id}`);
-            toast.push(t('images.deleted', { id: dialog.image.id }));
+            toast.push({ key: 'images.deleted', vars: { id: dialog.image.id } });
             images.reload();
           }}
         />

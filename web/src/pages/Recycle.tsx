@@ -25,7 +25,7 @@ export function RecyclePage() {
   const restore = async (r: RecycleItem) => {
     try {
       await api.post(`/recycle-bin/${r.id}/restore`);
-      toast.push(t('recycle.restored', { id: r.id }));
+      toast.push({ key: 'recycle.restored', vars: { id: r.id } });
     } catch (err) {
       toast.push(err instanceof Error ? err.message : String(err), { tone: 'bad' });
     }
@@ -90,7 +90,7 @@ export function RecyclePage() {
           body={t('recycle.purgeBody', { kind: t(`recycle.kind.${purging.kind}`), id: purging.id })}
           onConfirm={async () => {
             await api.del(`/recycle-bin/${purging.id}`);
-            toast.push(t('recycle.purged', { id: purging.id }));
+            toast.push({ key: 'recycle.purged', vars: { id: purging.id } });
             items.reload();
           }}
         />

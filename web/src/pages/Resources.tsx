@@ -162,7 +162,7 @@ export function CreateResourceDialog({ open, onClose, onCreated }: { open: boole
       throw new Error(t('resources.sizeInvalid'));
     }
     const { resource } = await api.post<{ resource: Resource }>('/resources', { kind, name: name.trim(), disks: sized });
-    toast.push(t('resources.created', { name: resource.name, id: resource.id }));
+    toast.push({ key: 'resources.created', vars: { name: resource.name, id: resource.id } });
     onCreated(resource);
   };
   return (

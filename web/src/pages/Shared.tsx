@@ -34,7 +34,7 @@ function SharedDialogs({ dialog, close, changed }: { dialog: Dialog; close(): vo
       body={t('shared.deleteBody', { name: c.name || c.id, owner: c.owner.email })}
       onConfirm={async () => {
         await api.del(`/shared/${c.id}`);
-        toast.push(t('shared.deleted', { name: c.name || c.id }));
+        toast.push({ key: 'shared.deleted', vars: { name: c.name || c.id } });
         changed();
       }}
     />
@@ -45,9 +45,11 @@ function SharedActions({ chain, open }: { chain: SharedChain; open(d: Dialog): v
   const { t } = useI18n();
   return (
     <div className="row-actions" role="group" aria-label={t('backups.rowActions', { name: chain.name || chain.id })}>
-      <button type="button" className="link-btn" disabled={chain.status !== 'available' || chain.point_count === 0} onClick={() => open({ kind: 'image', chain })}>
-        {t('backups.makeImage')}
-      </button>
+      {chain.status === 'available' ? (
+        <button type="button" className="link-btn" disabled={chain.point_count === 0} onClick={() => open({ kind: 'image', chain })}>
+          {t('backups.makeImage')}
+        </button>
+      ) : null}
       <button type="button" className="link-btn link-danger" onClick={() => open({ kind: 'delete', chain })}>
         {t('common.delete')}
       </button>
@@ -162,19 +164,26 @@ export function SharedChainPage() {
     );
   }
   if (!c) return <Loading />;
+  // The owner deleted (or lost) the chain: nothing is left to use, and the page says so instead of 0 B and an empty box.
+  const gone = c.status !== 'available';
   return (
     <section>
       <nav className="crumbs" aria-label={t('common.back')}>
         <Link to="/shared">{t('nav.shared')}</Link> <span aria-hidden="true">/</span> <span>{c.name || c.id}</span>
       </nav>
-      <PageHead title={t('chain.title', { name: c.name || c.id })} intro={t('chain.readOnly', { owner: c.owner.email })}>
+      <PageHead title={t('chain.title', { name: c.name || c.id })} intro={gone ? undefined : t('chain.readOnly', { owner: c.owner.email })}>
         <SharedActions chain={c} open={setDialog} />
       </PageHead>
+      {gone ? (
+        <p className="notice" role="status">
+          {t('shared.gone', { owner: c.owner.email })}
+        </p>
+      ) : null}
       <div className="card">
         <div className="card-head">
           <h2>{t('chain.attributes')}</h2>
         </div>
-        <ChainAttributes chain={c}>
+        <ChainAttributes chain={c} unavailable={gone}>
           <dt>{t('chain.owner')}</dt>
           <dd>
             <NameAndId name={c.owner.email} id={c.owner.id} />
@@ -191,7 +200,7 @@ export function SharedChainPage() {
         <div className="card-head">
           <h2>{t('chain.points')}</h2>
         </div>
-        <PointsTable points={c.points} actions={actions} />
+        {gone ? <p className="muted">{t('shared.goneNoPoints')}</p> : <PointsTable points={c.points} actions={actions} />}
       </div>
       <div className="card">
         <div className="card-head">

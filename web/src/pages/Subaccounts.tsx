@@ -117,7 +117,7 @@ function CreateSubaccount({ open, onClose, onDone }: { open: boolean; onClose():
       title={t('sub.create')}
       onSubmit={async () => {
         const r = await api.post<{ account: Account }>('/subaccounts', { email: email.trim(), password });
-        toast.push(t('sub.created', { email: r.account.email }));
+        toast.push({ key: 'sub.created', vars: { email: r.account.email } });
         onDone();
       }}
     >

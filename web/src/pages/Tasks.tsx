@@ -33,7 +33,7 @@ export function TasksPage() {
     };
     const runNow = async (task: BackupTask) => {
       const r = await api.post<{ run: BackupRun }>(`/tasks/${task.id}/runs`);
-      toast.push(t('tasks.started', { id: r.run.id, name: task.name }));
+      toast.push({ key: 'tasks.started', vars: { id: r.run.id, name: task.name } });
       tasks.reload();
     };
     return [

@@ -1,6 +1,6 @@
 import { useEffect, type ReactNode } from 'react';
 import type { Account, CairnEvent, Person, Point } from '../api';
-import { isKey, type I18n } from '../i18n';
+import { isKey, type I18n, type Lang } from '../i18n';
 
 export function usePageTitle(title: string): void {
   useEffect(() => {
@@ -36,12 +36,25 @@ export function who(p: Person | null, me: Account, t: I18n['t']): string {
   return p.email ?? p.id;
 }
 
-export function describeEvent(e: CairnEvent, me: Account, t: I18n['t']): string {
+export function describeEvent(e: CairnEvent, me: Account, t: I18n['t'], lang: Lang): string {
   const chainName = typeof e.data.chain_name === 'string' && e.data.chain_name ? `${e.data.chain_name} (${e.chain_id ?? ''})` : (e.chain_id ?? '—');
   const image = typeof e.data.image_id === 'string' ? `${typeof e.data.image_name === 'string' ? `${e.data.image_name} ` : ''}(${e.data.image_id})` : '';
   const vars = { actor: who(e.actor, me, t), recipient: who(e.recipient, me, t), owner: who(e.owner, me, t), chain: chainName, image, type: e.type };
   const key = `event.${e.type}`;
-  return isKey(key) ? t(key, vars) : t('event.other', vars);
+  if (lang !== 'zh-CN') return isKey(key) ? t(key, vars) : t('event.other', vars);
+  const spaced = Object.fromEntries(Object.entries(vars).map(([k, v]) => [k, besideHan(v)]));
+  return (isKey(key) ? t(key, spaced) : t('event.other', spaced))
+    .replace(/ {2,}/g, ' ')
+    .replace(/ ([，。：；、）])/g, '$1')
+    .trim();
+}
+
+const HAN = /[\u3000-\u303f\u3400-\u9fff\uff00-\uffef]/;
+
+/** In Chinese text, Latin words (an email, an ID) stand apart by a space; Chinese words such as 您 join without one. */
+function besideHan(v: string): string {
+  if (!v) return v;
+  return `${HAN.test(v[0]!) ? '' : ' '}${v}${HAN.test(v[v.length - 1]!) ? '' : ' '}`;
 }
 
 /** Points as a forest by parent link; orphans (parent purged) become roots. */

@@ -1,5 +1,5 @@
 import { getCoreRowModel, getExpandedRowModel, useReactTable, type ColumnDef } from '@tanstack/react-table';
-import type { ReactNode } from 'react';
+import { useLayoutEffect, useRef, useState, type ReactNode } from 'react';
 import { useI18n } from '../i18n';
 
 export interface DataTableProps<T> {
@@ -15,6 +15,11 @@ export interface DataTableProps<T> {
   loading?: boolean;
   /** Shown instead of the body when there are no rows and nothing is loading. */
   empty?: ReactNode;
+  /**
+   * Rows under headings (chains under their resource): consecutive rows of one group
+   * share a <tbody> whose first row is the group's heading, spanning the table.
+   */
+  group?(row: T): { id: string; header: ReactNode };
 }
 
 /**
@@ -26,7 +31,7 @@ function render<C>(r: unknown, ctx: C): ReactNode {
   return typeof r === 'function' ? (r as (c: C) => ReactNode)(ctx) : (r as ReactNode);
 }
 
-export function DataTable<T>({ caption, columns, data, rowId, subRows, rowClass, loading, empty }: DataTableProps<T>) {
+export function DataTable<T>({ caption, columns, data, rowId, subRows, rowClass, loading, empty, group }: DataTableProps<T>) {
   const { t } = useI18n();
   const table = useReactTable<T>({
     data,
@@ -36,8 +41,22 @@ export function DataTable<T>({ caption, columns, data, rowId, subRows, rowClass,
     ...(subRows ? { getSubRows: subRows, getExpandedRowModel: getExpandedRowModel(), state: { expanded: true as const } } : {}),
   });
   const rows = table.getRowModel().rows;
+  // A table wider than its box (narrow screens) scrolls sideways: it then takes focus, so
+  // the arrow keys scroll it, and is named as a region (axe: scrollable-region-focusable).
+  const wrap = useRef<HTMLDivElement>(null);
+  const [scrolls, setScrolls] = useState(false);
+  useLayoutEffect(() => {
+    const el = wrap.current;
+    if (!el) return;
+    const check = () => setScrolls(el.scrollWidth > el.clientWidth + 1);
+    check();
+    const ro = new ResizeObserver(check);
+    ro.observe(el);
+    if (el.firstElementChild) ro.observe(el.firstElementChild);
+    return () => ro.disconnect();
+  }, []);
   return (
-    <div className="table-wrap" aria-busy={loading}>
+    <div ref={wrap} className="table-wrap" aria-busy={loading} {...(scrolls ? { tabIndex: 0, role: 'region', 'aria-label': caption } : {})}>
       <table className="table">
         <caption className="sr-only">{caption}</caption>
         <thead>
@@ -51,26 +70,49 @@ export function DataTable<T>({ caption, columns, data, rowId, subRows, rowClass,
             </tr>
           ))}
         </thead>
-        <tbody>
-          {rows.length === 0 ? (
+        {rows.length === 0 ? (
+          <tbody>
             <tr>
               <td colSpan={columns.length} className="table-empty">
                 {loading ? <span role="status">{t('common.loading')}</span> : empty}
               </td>
             </tr>
-          ) : (
-            rows.map((row) => (
-              <tr key={row.id} data-row-id={row.id} data-depth={row.depth} className={rowClass?.(row.original)}>
-                {row.getVisibleCells().map((cell) => (
-                  <td key={cell.id} className={`col-${cell.column.id}`}>
-                    {render(cell.column.columnDef.cell, cell.getContext())}
-                  </td>
-                ))}
-              </tr>
-            ))
-          )}
-        </tbody>
+          </tbody>
+        ) : (
+          groupsOf(rows, group).map((g) => (
+            <tbody key={g.id ?? 'all'} data-group-id={g.id}>
+              {g.header !== undefined ? (
+                <tr className="group-row" data-row-id={g.id}>
+                  <th scope="rowgroup" colSpan={columns.length}>
+                    {g.header}
+                  </th>
+                </tr>
+              ) : null}
+              {g.rows.map((row) => (
+                <tr key={row.id} data-row-id={row.id} data-depth={row.depth} className={rowClass?.(row.original)}>
+                  {row.getVisibleCells().map((cell) => (
+                    <td key={cell.id} className={`col-${cell.column.id}`}>
+                      {render(cell.column.columnDef.cell, cell.getContext())}
+                    </td>
+                  ))}
+                </tr>
+              ))}
+            </tbody>
+          ))
+        )}
       </table>
     </div>
   );
+}
+
+function groupsOf<R extends { original: T }, T>(rows: R[], group: DataTableProps<T>['group']): { id?: string; header?: ReactNode; rows: R[] }[] {
+  if (!group) return [{ rows }];
+  const out: { id: string; header: ReactNode; rows: R[] }[] = [];
+  for (const row of rows) {
+    const g = group(row.original);
+    const last = out[out.length - 1];
+    if (last && last.id === g.id) last.rows.push(row);
+    else out.push({ ...g, rows: [row] });
+  }
+  return out;
 }

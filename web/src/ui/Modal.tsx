@@ -1,5 +1,5 @@
 import * as Dialog from '@radix-ui/react-dialog';
-import { useLayoutEffect, useRef, useState, type FormEvent, type ReactNode } from 'react';
+import { useEffect, useLayoutEffect, useRef, useState, type FormEvent, type ReactNode } from 'react';
 import { ApiError } from '../api';
 import { useI18n } from '../i18n';
 import { Icon } from './Icon';
@@ -10,8 +10,11 @@ export interface ModalProps {
   title: string;
   description?: ReactNode;
   children?: ReactNode;
-  /** Runs on submit; the dialog closes when it resolves and shows the error when it throws. */
-  onSubmit?(): Promise<void> | void;
+  /**
+   * Runs on submit; the dialog closes when it resolves and shows the error when it throws.
+   * Resolving to false keeps it open: a dialog that goes on to show the job it started.
+   */
+  onSubmit?(): Promise<void | false> | void | false;
   submitLabel?: string;
   danger?: boolean;
   /** Extra reason the submit button is disabled (shown to assistive tech via the form). */
@@ -19,13 +22,15 @@ export interface ModalProps {
   wide?: boolean;
   /** For dialogs whose errors belong to fields, the caller shows them and returns true to keep the dialog quiet. */
   onError?(err: unknown): boolean;
+  /** When this changes (the user fixed what the error was about), the submit error is cleared. */
+  errorResetKey?: unknown;
 }
 
 /**
  * Every dialog of the console: Radix traps focus inside, closes on Escape and
  * gives focus back to what opened it; the form makes Enter submit.
  */
-export function Modal({ open, onClose, title, description, children, onSubmit, submitLabel, danger, submitDisabled, wide, onError }: ModalProps) {
+export function Modal({ open, onClose, title, description, children, onSubmit, submitLabel, danger, submitDisabled, wide, onError, errorResetKey }: ModalProps) {
   const { t } = useI18n();
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
@@ -35,6 +40,7 @@ export function Modal({ open, onClose, title, description, children, onSubmit, s
   useLayoutEffect(() => {
     if (open && document.activeElement instanceof HTMLElement) opener.current = document.activeElement;
   }, [open]);
+  useEffect(() => setError(null), [errorResetKey]);
 
   const submit = async (e: FormEvent) => {
     e.preventDefault();
@@ -42,8 +48,7 @@ export function Modal({ open, onClose, title, description, children, onSubmit, s
     setBusy(true);
     setError(null);
     try {
-      await onSubmit();
-      onClose();
+      if ((await onSubmit()) !== false) onClose();
     } catch (err) {
       if (!onError?.(err)) setError(err instanceof ApiError || err instanceof Error ? err.message : String(err));
     } finally {
@@ -106,7 +111,7 @@ export function Modal({ open, onClose, title, description, children, onSubmit, s
 }
 
 /** A question with the consequences spelled out, and one button that does it. */
-export function Confirm(props: { open: boolean; onClose(): void; title: string; body: ReactNode; confirmLabel?: string; danger?: boolean; onConfirm(): Promise<void> | void; children?: ReactNode }) {
+export function Confirm(props: { open: boolean; onClose(): void; title: string; body: ReactNode; confirmLabel?: string; danger?: boolean; onConfirm(): Promise<void | false> | void | false; children?: ReactNode }) {
   return (
     <Modal open={props.open} onClose={props.onClose} title={props.title} description={props.body} onSubmit={props.onConfirm} submitLabel={props.confirmLabel} danger={props.danger}>
       {props.children}
