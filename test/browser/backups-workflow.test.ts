@@ -382,24 +382,43 @@ const DISK_SIZE = 832 * MiB;
 const DATA = 768 * MiB;
 
 /** Watches the dialog's job until its result shows; returns the distinct byte counts seen while it ran. */
-async function watchProgress(dialog: Locator, onMoving: () => Promise<void>, timeout = 150_000): Promise<{ seen: number[]; rateSeen: boolean; leftSeen: boolean }> {
+/**
+ * Follows the job in the dialog until its result shows. Once a first amount of bytes is
+ * shown, the agent is paused (SIGSTOP) for a moment: however fast this machine backs up,
+ * the dialog is seen, and photographed, in the middle of the job, with its rate and time
+ * left; then the agent goes on and the dialog must move on from there to the end.
+ */
+async function watchProgress(dialog: Locator, agentPid: number, onMoving: () => Promise<void>, timeout = 150_000): Promise<{ seen: number[]; rateSeen: boolean; leftSeen: boolean }> {
   const seen: number[] = [];
   let rateSeen = false;
   let leftSeen = false;
   const end = Date.now() + timeout;
   const progress = dialog.locator('.job-progress');
+  const look = async () => {
+    const rate = (await dialog.locator('.jp-rate').innerText().catch(() => '—')).trim();
+    const left = (await dialog.locator('.jp-left').innerText().catch(() => '—')).trim();
+    if (/\/s$/.test(rate)) rateSeen = true;
+    if (/\d/.test(left)) leftSeen = true;
+  };
   while (Date.now() < end) {
     if ((await dialog.locator('.jp-result').count()) > 0) return { seen, rateSeen, leftSeen };
     if ((await progress.count()) > 0) {
       const bytes = Number((await progress.getAttribute('data-bytes-done').catch(() => '0')) ?? '0');
       if (bytes > 0 && !seen.includes(bytes) && (await dialog.locator('.jp-result').count()) === 0) {
         seen.push(bytes);
-        if (seen.length === 2) await onMoving();
+        if (seen.length === 1) {
+          process.kill(agentPid, 'SIGSTOP');
+          try {
+            // Two of the console's polls: the paused amount, its rate and time left are on screen.
+            await new Promise((r) => setTimeout(r, 2_200));
+            await look();
+            await onMoving();
+          } finally {
+            process.kill(agentPid, 'SIGCONT');
+          }
+        }
       }
-      const rate = (await dialog.locator('.jp-rate').innerText().catch(() => '—')).trim();
-      const left = (await dialog.locator('.jp-left').innerText().catch(() => '—')).trim();
-      if (/\/s$/.test(rate)) rateSeen = true;
-      if (/\d/.test(left)) leftSeen = true;
+      await look();
     }
     await new Promise((r) => setTimeout(r, 120));
   }
@@ -438,8 +457,8 @@ async function agentWalk(v: Variant): Promise<void> {
     await dialog.getByRole('button', { name: l.startBackup, exact: true }).click();
     await dialog.locator('.job-progress').waitFor();
     await assertNoAxeViolations(page, 'backup now progress');
-    const backup = await watchProgress(dialog, () => shot(page, v, 'backup-now-progress', false));
-    assert.ok(backup.seen.length >= 2, `progress seen moving at least twice during the backup: ${backup.seen.join(', ')}`);
+    const backup = await watchProgress(dialog, agent.pid, () => shot(page, v, 'backup-now-progress', false));
+    assert.ok(backup.seen.length >= 1, 'the dialog showed the backup part-way, before its result');
     assert.ok(backup.rateSeen, 'a rate was shown while the backup ran');
     assert.ok(backup.leftSeen, 'a time left was shown while the backup ran');
     await expectText(dialog.locator('.jp-result'), l.backupDone);
@@ -448,6 +467,7 @@ async function agentWalk(v: Variant): Promise<void> {
     const job = jobs.find((j) => j.action === 'backup' && j.runner !== 'client')!;
     assert.equal(job.status, 'successful');
     assert.equal(job.bytes_done, job.bytes_total);
+    assert.ok(backup.seen[0]! < (job.bytes_total as number), `progress moved from ${backup.seen[0]} of ${job.bytes_total} bytes to the end`);
     const head = (job.result as Json).point_id as string;
     assert.equal((job.result as Json).chain_id, first, 'an incremental point on the CLI\'s chain');
     await page.keyboard.press('Escape');
@@ -466,8 +486,11 @@ async function agentWalk(v: Variant): Promise<void> {
     await shot(page, v, 'rollback-confirm', false);
     await rdialog.getByRole('button', { name: l.rollback, exact: true }).click();
     await rdialog.locator('.job-progress').waitFor();
-    const rollback = await watchProgress(rdialog, () => shot(page, v, 'rollback-progress', false));
-    assert.ok(rollback.seen.length >= 2, `progress seen moving at least twice during the rollback: ${rollback.seen.join(', ')}`);
+    const rollback = await watchProgress(rdialog, agent.pid, () => shot(page, v, 'rollback-progress', false));
+    assert.ok(rollback.seen.length >= 1, 'the dialog showed the rollback part-way, before its result');
+    const rollbackJob = (expectStatus(await owner.api.get('/jobs', { resource_id: vol, limit: 10 }), 200).items as Json[]).find((j) => j.action === 'rollback')!;
+    assert.equal(rollbackJob.status, 'successful');
+    assert.ok(rollback.seen[0]! < (rollbackJob.bytes_total as number), `rollback progress moved from ${rollback.seen[0]} of ${rollbackJob.bytes_total} bytes to the end`);
     await expectText(rdialog.locator('.jp-result'), l.rollbackDone);
     await shot(page, v, 'rollback-done', false);
     await page.keyboard.press('Escape');
