@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import cookie from '@fastify/cookie';
 import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -47,6 +47,12 @@ function validators() {
     (httpPart === 'body' ? body : params).compile(schema);
 }
 
+/** Whether a request failed because its client went away before sending all of it. */
+export function clientAborted(raw: IncomingMessage, err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  return raw.readableAborted || code === 'ECONNRESET' || code === 'ERR_STREAM_PREMATURE_CLOSE' || (raw.destroyed && !raw.complete);
+}
+
 export async function buildServer(services: Services, opts: ServerOptions): Promise<App> {
   const app = Fastify({
     logger: { level: opts.logLevel, redact: ['req.headers.authorization', 'req.headers.cookie'] },
@@ -54,12 +60,28 @@ export async function buildServer(services: Services, opts: ServerOptions): Prom
     forceCloseConnections: true,
     return503OnClosing: true,
     ...(opts.trustProxy?.length ? { trustProxy: opts.trustProxy } : {}),
+    // What the router refuses before any route (a path parameter too long: 414; a bad URL) answers in the API's error shape too.
+    frameworkErrors: (err, _req, reply) => {
+      const { status, body } = errorBody(err);
+      // Typed for no route in particular: any status and body are this reply's.
+      void (reply as unknown as FastifyReply).status(status).header('x-content-type-options', 'nosniff').send(body);
+    },
   }).withTypeProvider<TypeBoxTypeProvider>();
+  // No browser may guess another type than the one an answer declares (a chunk or a file as HTML, say).
+  app.addHook('onRequest', (_req, reply, done) => {
+    reply.header('x-content-type-options', 'nosniff');
+    done();
+  });
   app.setValidatorCompiler(validators());
   app.decorate('blobSlots', opts.blobSlots);
   app.addContentTypeParser('application/octet-stream', (req: FastifyRequest, payload: IncomingMessage) => readBinaryBody(req, payload, opts.blobSlots));
   app.setErrorHandler((err: FastifyError, req, reply) => {
     const { status, body } = errorBody(err);
+    // A client that hung up mid-request (an upload cancelled, a CLI killed) is no fault of the server's.
+    if (clientAborted(req.raw, err)) {
+      req.log.info({ reason: err.message }, 'the client aborted the request');
+      return reply.status(400).send({ error: { code: 'aborted', message: 'The client closed the connection before the request was complete.' } });
+    }
     if (status >= 500) req.log.error({ err }, 'request failed');
     return reply.status(status).send(body);
   });

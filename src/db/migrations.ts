@@ -486,6 +486,18 @@ function migrations(engine: Engine): Record<string, Migration> {
         await covering('events_recipient_list', 'recipient_id, created_at, id', 'owner_id, type');
       },
     },
+    // Sign-in limits spare the addresses an account has signed in from (services/accounts.ts, login).
+    '0015_known_addresses': {
+      async up(db: Kysely<unknown>) {
+        await db.schema
+          .createTable('known_addresses')
+          .addColumn('account_id', 'text', (c) => c.notNull().references('accounts.id').onDelete('cascade'))
+          .addColumn('address', 'text', (c) => c.notNull())
+          .addColumn('last_ok_at', 'text', (c) => c.notNull())
+          .addPrimaryKeyConstraint('known_addresses_pk', ['account_id', 'address'])
+          .execute();
+      },
+    },
   };
 }
 

@@ -13,8 +13,10 @@ import type { Relation } from '../contract/index.js';
  * its existence is never revealed.
  *
  * Relations: `owner` (the account that made it) may do all. A live share (see
- * `liveShare`) makes its recipient a `recipient` of the chain and its points,
- * which grants `read` and `use` (making images) but never `write`.
+ * `liveShare`) makes its recipient a `recipient` of the chain and its available
+ * points, which grants `read` and `use` (making images) but never `write`. What
+ * a recipient may not see — a deleted chain, a point in the recycle bin or still
+ * being uploaded — is not found for it, whatever it asks to do with it.
  */
 export type Need = 'read' | 'write' | 'use';
 
@@ -29,6 +31,11 @@ export interface PointGrant extends ChainGrant {
 
 function permits(relation: Relation, need: Need): boolean {
   return relation === 'owner' || need !== 'write';
+}
+
+/** What a recipient sees of a shared chain: the chain while it is not deleted, and its available points. */
+function recipientSees(chain: Pick<ChainTable, 'status'>, point?: Pick<PointTable, 'status'>): boolean {
+  return chain.status !== 'deleted' && (!point || point.status === 'available');
 }
 
 // Resources are never shared: only the owner sees them.
@@ -93,33 +100,36 @@ export class Access {
 
   /** The same decision on a chain row the service loaded itself (with its aggregates, say), so the row is read once. */
   async decideChain<C extends ChainTable>(caller: Caller, id: string, need: Need, chain: C | undefined): Promise<ChainGrant<C>> {
-    const relation = chain?.id === id ? await this.relationTo(caller, chain, need) : undefined;
-    if (!chain || !relation) throw notFound('Backup chain', id);
+    const relation = chain?.id === id ? (await this.relations(caller, [chain])).get(chain.id) : undefined;
+    if (!chain || !relation || (relation === 'recipient' && !recipientSees(chain))) throw notFound('Backup chain', id);
+    this.check(chain, relation, need);
     return { chain, relation };
   }
 
   /** The chains among `ids` the caller may use for `need`: one query for the chains, one for the shares. */
   async chains(caller: Caller, ids: ReadonlySet<string>, need: Need): Promise<Set<string>> {
     if (ids.size === 0) return new Set();
-    const rows = await this.db.selectFrom('chains').select(['id', 'account_id']).where('id', 'in', [...ids]).execute();
+    const rows = await this.db.selectFrom('chains').select(['id', 'account_id', 'status']).where('id', 'in', [...ids]).execute();
     const relations = await this.relations(caller, rows);
-    return new Set([...relations].filter(([, relation]) => permits(relation, need)).map(([id]) => id));
+    const visible = (id: string, relation: Relation) => relation === 'owner' || recipientSees(rows.find((r) => r.id === id)!);
+    return new Set([...relations].filter(([id, relation]) => visible(id, relation) && permits(relation, need)).map(([id]) => id));
   }
 
   async point(caller: Caller, id: string, need: Need): Promise<PointGrant> {
     const point = await this.db.selectFrom('points').selectAll().where('id', '=', id).executeTakeFirst();
     const chain = point && (await this.db.selectFrom('chains').selectAll().where('id', '=', point.chain_id).executeTakeFirst());
-    const relation = chain && (await this.relationTo(caller, chain, need));
-    // A point the caller may not see is not found as a point, whatever hides it.
-    if (!point || !chain || !relation) throw notFound('Backup point', id);
+    const relation = chain && (await this.relations(caller, [chain])).get(chain.id);
+    // A point the caller may not see is not found as a point, whatever hides it: no
+    // chain, no share, or (to a recipient) a deleted point or chain. Only then is a
+    // recipient asking to write told it may not.
+    if (!point || !chain || !relation || (relation === 'recipient' && !recipientSees(chain, point))) throw notFound('Backup point', id);
+    this.check(chain, relation, need);
     return { point, chain, relation };
   }
 
-  /** The caller's relation to one chain, if any; a recipient asking to write is refused here. */
-  private async relationTo(caller: Caller, chain: Pick<ChainTable, 'id' | 'account_id'>, need: Need): Promise<Relation | undefined> {
-    const relation = (await this.relations(caller, [chain])).get(chain.id);
-    if (relation && !permits(relation, need)) throw forbidden(`Backup chain ${chain.id} is shared with you read-only; only its owner can change it.`);
-    return relation;
+  /** A recipient that sees the chain but asks to change it is told why not. */
+  private check(chain: Pick<ChainTable, 'id'>, relation: Relation, need: Need): void {
+    if (!permits(relation, need)) throw forbidden(`Backup chain ${chain.id} is shared with you read-only; only its owner can change it.`);
   }
 
   /**

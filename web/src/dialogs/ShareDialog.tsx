@@ -1,5 +1,5 @@
 import { useEffect, useId, useState, type KeyboardEvent } from 'react';
-import { api, ApiError, type Account, type AccountRef, type Page, type Share } from '../api';
+import { api, ApiError, type Account, type AccountLookupView, type Page, type Share } from '../api';
 import { localInputToIso, timeZone } from '../format';
 import { isKey, useI18n } from '../i18n';
 import { Modal } from '../ui/Modal';
@@ -9,7 +9,7 @@ import { Icon } from '../ui/Icon';
 interface Entry {
   value: string;
   state: 'checking' | 'found' | 'unknown';
-  account?: AccountRef;
+  account?: AccountLookupView;
   error?: string;
 }
 
@@ -61,7 +61,7 @@ export function ShareDialog({ chain, open, onClose, onDone }: { chain: { id: str
     setFormError(null);
     for (const value of fresh) {
       // A look-up as each one is added tells at once whom the email or ID names.
-      api.get<{ account: AccountRef }>('/accounts/lookup', { q: value }).then(
+      api.get<{ account: AccountLookupView }>('/accounts/lookup', { q: value }).then(
         (r) => setEntries((xs) => xs.map((e) => (e.value === value ? { ...e, state: 'found', account: r.account } : e))),
         (err: unknown) => {
           const unknown = err instanceof ApiError && err.status === 404;
@@ -128,7 +128,7 @@ export function ShareDialog({ chain, open, onClose, onDone }: { chain: { id: str
               <li key={e.value} className={e.error ? 'recipient recipient-bad' : 'recipient'} data-recipient={e.value}>
                 <span className="recipient-value">{e.value}</span>
                 <span className="recipient-state">
-                  {e.state === 'checking' ? t('common.loading') : e.account ? (e.account.email === e.value.toLowerCase() ? e.account.id : e.account.email) : null}
+                  {e.state === 'checking' ? t('common.loading') : e.account ? (e.account.email && e.account.email !== e.value.toLowerCase() ? e.account.email : e.account.id) : null}
                 </span>
                 {e.error ? (
                   <span className="field-error" role="alert">
