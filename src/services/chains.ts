@@ -6,7 +6,7 @@ import { liveShare } from '../db/live-share.js';
 import { anyContains, contains, shareSearchText } from '../db/search.js';
 import type { ChainTable, PointTable } from '../db/schema.js';
 import type { Caller } from '../domain/caller.js';
-import { badRequest, conflict, notFound } from '../domain/errors.js';
+import { badRequest, conflict } from '../domain/errors.js';
 import type { Page, PageRequest } from '../domain/page.js';
 import { checkName } from '../domain/rules.js';
 import { isoPlus, nowIso } from '../domain/time.js';
