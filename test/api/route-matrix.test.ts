@@ -9,7 +9,7 @@
 // an account whose share of the chain has expired.
 //
 // The rules:
-//   - anonymous and the revoked token get 401 on everything but the public operations;
+//   - anonymous gets 401 on everything but the public operations; a revoked token, everywhere;
 //   - an object's holder (the owner, or for a recipient's side of a share, the
 //     recipient) gets its `ok` status (2xx unless the entry says otherwise);
 //   - a recipient may `read` a shared chain and its points (its `ok` status) and is
@@ -251,6 +251,8 @@ const IS_SUBACCOUNT = (r: Role) => r === 'owner' || r === 'sibling';
  */
 function expected(f: Fixture, role: Role, hasObject: boolean): number | '2xx' {
   const ok = f.ok ?? '2xx';
+  // A credential that no longer works is refused wherever it is sent, so its holder learns to sign in again.
+  if (role === 'revoked') return 401;
   if (f.public) return ok;
   if (!SIGNED_IN(role)) return 401;
   if (f.admin) return role === 'admin' ? ok : 403;
