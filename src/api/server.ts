@@ -47,10 +47,13 @@ function validators() {
     (httpPart === 'body' ? body : params).compile(schema);
 }
 
-/** Whether a request failed because its client went away before sending all of it. */
-export function clientAborted(raw: IncomingMessage, err: unknown): boolean {
+/**
+ * Whether a request failed because its client went away before sending all of it
+ * (the body's stream aborted), not because of anything the server did.
+ */
+function clientAborted(raw: IncomingMessage, err: unknown): boolean {
   const code = (err as NodeJS.ErrnoException | undefined)?.code;
-  return raw.readableAborted || code === 'ECONNRESET' || code === 'ERR_STREAM_PREMATURE_CLOSE' || (raw.destroyed && !raw.complete);
+  return raw.readableAborted || code === 'ECONNRESET' || code === 'ERR_STREAM_PREMATURE_CLOSE';
 }
 
 export async function buildServer(services: Services, opts: ServerOptions): Promise<App> {
