@@ -27,7 +27,7 @@ export function errorBody(err: unknown) {
     status === 500
       ? 'The server failed on this request; the error is in its log.'
       : status === 414
-        ? 'A part of the request path is too long; IDs and names are at most 128 characters.'
+        ? 'A part of the request path is longer than any ID or name can be; check the URL.'
         : fe.message;
   return { status, body: { error: { code, message } } };
 }

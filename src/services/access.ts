@@ -14,9 +14,10 @@ import type { Relation } from '../contract/index.js';
  *
  * Relations: `owner` (the account that made it) may do all. A live share (see
  * `liveShare`) makes its recipient a `recipient` of the chain and its available
- * points, which grants `read` and `use` (making images) but never `write`. What
- * a recipient may not see — a deleted chain, a point in the recycle bin or still
- * being uploaded — is not found for it, whatever it asks to do with it.
+ * points, which grants `read` and `use` (making images) but never `write`. A
+ * point a recipient may not see — in the recycle bin (alone or with its deleted
+ * chain) or still being uploaded — is not found for it, whatever it asks to do
+ * with it; the chain itself stays listed, as deleted, until it is purged.
  */
 export type Need = 'read' | 'write' | 'use';
 
@@ -33,9 +34,9 @@ function permits(relation: Relation, need: Need): boolean {
   return relation === 'owner' || need !== 'write';
 }
 
-/** What a recipient sees of a shared chain: the chain while it is not deleted, and its available points. */
-function recipientSees(chain: Pick<ChainTable, 'status'>, point?: Pick<PointTable, 'status'>): boolean {
-  return chain.status !== 'deleted' && (!point || point.status === 'available');
+/** What a recipient sees of a shared chain's points: the available ones. */
+function recipientSees(point: Pick<PointTable, 'status'>): boolean {
+  return point.status === 'available';
 }
 
 // Resources are never shared: only the owner sees them.
@@ -101,7 +102,7 @@ export class Access {
   /** The same decision on a chain row the service loaded itself (with its aggregates, say), so the row is read once. */
   async decideChain<C extends ChainTable>(caller: Caller, id: string, need: Need, chain: C | undefined): Promise<ChainGrant<C>> {
     const relation = chain?.id === id ? (await this.relations(caller, [chain])).get(chain.id) : undefined;
-    if (!chain || !relation || (relation === 'recipient' && !recipientSees(chain))) throw notFound('Backup chain', id);
+    if (!chain || !relation) throw notFound('Backup chain', id);
     this.check(chain, relation, need);
     return { chain, relation };
   }
@@ -109,10 +110,9 @@ export class Access {
   /** The chains among `ids` the caller may use for `need`: one query for the chains, one for the shares. */
   async chains(caller: Caller, ids: ReadonlySet<string>, need: Need): Promise<Set<string>> {
     if (ids.size === 0) return new Set();
-    const rows = await this.db.selectFrom('chains').select(['id', 'account_id', 'status']).where('id', 'in', [...ids]).execute();
+    const rows = await this.db.selectFrom('chains').select(['id', 'account_id']).where('id', 'in', [...ids]).execute();
     const relations = await this.relations(caller, rows);
-    const visible = (id: string, relation: Relation) => relation === 'owner' || recipientSees(rows.find((r) => r.id === id)!);
-    return new Set([...relations].filter(([id, relation]) => visible(id, relation) && permits(relation, need)).map(([id]) => id));
+    return new Set([...relations].filter(([, relation]) => permits(relation, need)).map(([id]) => id));
   }
 
   async point(caller: Caller, id: string, need: Need): Promise<PointGrant> {
@@ -120,9 +120,9 @@ export class Access {
     const chain = point && (await this.db.selectFrom('chains').selectAll().where('id', '=', point.chain_id).executeTakeFirst());
     const relation = chain && (await this.relations(caller, [chain])).get(chain.id);
     // A point the caller may not see is not found as a point, whatever hides it: no
-    // chain, no share, or (to a recipient) a deleted point or chain. Only then is a
-    // recipient asking to write told it may not.
-    if (!point || !chain || !relation || (relation === 'recipient' && !recipientSees(chain, point))) throw notFound('Backup point', id);
+    // chain, no share, or (to a recipient) a point that is not available. Only then
+    // is a recipient asking to write told it may not.
+    if (!point || !chain || !relation || (relation === 'recipient' && !recipientSees(point))) throw notFound('Backup point', id);
     this.check(chain, relation, need);
     return { point, chain, relation };
   }

@@ -44,7 +44,8 @@ test('names with NUL or other control characters are refused with 400 wherever a
 });
 
 test('a path parameter too long for the router answers 414 in the API error shape', async () => {
-  const res = await owner.api.get(`/points/${'x'.repeat(5000)}`);
+  // A DELETE: a GET this long falls through to the console's catch-all route, whose API 404 is ours already.
+  const res = await owner.api.delete(`/points/${'x'.repeat(5000)}`);
   const error = expectError(res, 414, 'uri_too_long');
   assert.ok(!('statusCode' in res.body), `Fastify's own fields are not in the answer: ${res.text}`);
   assert.match(error.message, /too long/);
