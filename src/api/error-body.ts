@@ -22,7 +22,12 @@ export function errorBody(err: unknown) {
     return { status: 400, body: { error: { code: 'bad_request', message, ...(field ? { field } : {}) } } };
   }
   const status = fe.statusCode && fe.statusCode >= 400 && fe.statusCode < 500 ? fe.statusCode : 500;
-  const code = status === 413 ? 'too_large' : status === 415 ? 'unsupported_media_type' : status === 429 ? 'too_many_requests' : status === 404 ? 'not_found' : status === 500 ? 'internal' : 'bad_request';
-  const message = status === 500 ? 'The server failed on this request; the error is in its log.' : fe.message;
+  const code = status === 413 ? 'too_large' : status === 414 ? 'uri_too_long' : status === 415 ? 'unsupported_media_type' : status === 429 ? 'too_many_requests' : status === 404 ? 'not_found' : status === 500 ? 'internal' : 'bad_request';
+  const message =
+    status === 500
+      ? 'The server failed on this request; the error is in its log.'
+      : status === 414
+        ? 'A part of the request path is longer than any ID or name can be; check the URL.'
+        : fe.message;
   return { status, body: { error: { code, message } } };
 }

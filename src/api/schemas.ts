@@ -3,7 +3,7 @@ import { badRequest } from '../domain/errors.js';
 import { idPattern, type IdKind } from '../domain/ids.js';
 import { ChunkBatchError, DIGEST_LIST_PATTERN, parseDigestList } from '../wire/chunk-batch.js';
 import { MAX_LIMIT } from '../domain/page.js';
-import { ErrorBody } from '../contract/index.js';
+import { ErrorBody, Name } from '../contract/index.js';
 
 /** Request schemas reject fields they do not name. */
 export const Strict = <T extends Record<string, TSchema>>(props: T) => Type.Object(props, { additionalProperties: false });
@@ -43,7 +43,8 @@ export const UpgradeAnswers = { 101: Type.Null({ description: 'Switching to the 
  */
 export const answers = <T extends Record<number, TSchema | typeof Binary>>(ok: T) => ({ ...ok, '4xx': ErrorBody, '5xx': ErrorBody });
 
-export const Name = Type.String({ minLength: 1, maxLength: 128 });
+/** The contract's one name schema, re-exported beside the other request schemas. */
+export { Name };
 export const Description = Type.String({ maxLength: 1024 });
 export const Email = Type.String({ minLength: 3, maxLength: 254 });
 export const Password = Type.String({ minLength: 1, maxLength: 1024 });

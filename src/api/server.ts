@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import cookie from '@fastify/cookie';
 import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -49,6 +49,15 @@ function validators() {
     (httpPart === 'body' ? body : params).compile(schema);
 }
 
+/**
+ * Whether a request failed because its client went away before sending all of it
+ * (the body's stream aborted), not because of anything the server did.
+ */
+function clientAborted(raw: IncomingMessage, err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  return raw.readableAborted || code === 'ECONNRESET' || code === 'ERR_STREAM_PREMATURE_CLOSE';
+}
+
 export async function buildServer(services: Services, opts: ServerOptions): Promise<App> {
   const app = Fastify({
     logger: { level: opts.logLevel, redact: ['req.headers.authorization', 'req.headers.cookie'] },
@@ -58,12 +67,31 @@ export async function buildServer(services: Services, opts: ServerOptions): Prom
     ...(opts.trustProxy?.length ? { trustProxy: opts.trustProxy } : {}),
     // Typed as the plain HTTP server: an https.Server is one, plus setSecureContext (tls.ts).
     ...((opts.tls ? { https: { cert: opts.tls.cert, key: opts.tls.key } } : {}) as object),
+    // A disk's name in a path is up to 128 characters, percent-encoded UTF-8 up to 12 bytes each.
+    maxParamLength: 2048,
+    // What the router refuses before any route (a path parameter too long: 414; a bad URL) answers in the API's error shape too.
+    frameworkErrors: (err, _req, reply) => {
+      const { status, body } = errorBody(err);
+      // Typed for no route in particular: any status and body are this reply's.
+      void (reply as unknown as FastifyReply).status(status).header('x-content-type-options', 'nosniff').send(body);
+    },
   }).withTypeProvider<TypeBoxTypeProvider>();
+  // No browser may guess another type than the one an answer declares (a chunk or a file as HTML, say).
+  app.addHook('onRequest', (_req, reply, done) => {
+    reply.header('x-content-type-options', 'nosniff');
+    done();
+  });
   app.setValidatorCompiler(validators());
   app.decorate('blobSlots', opts.blobSlots);
   app.addContentTypeParser('application/octet-stream', (req: FastifyRequest, payload: IncomingMessage) => readBinaryBody(req, payload, opts.blobSlots));
   app.setErrorHandler((err: FastifyError, req, reply) => {
     const { status, body } = errorBody(err);
+    // A client that hung up mid-request (an upload cancelled, a CLI killed) is no fault of the server's:
+    // a warning, which chunk routes (logged from warn up, CHUNK_LOG_LEVEL) still show.
+    if (clientAborted(req.raw, err)) {
+      req.log.warn({ reason: err.message }, 'the client aborted the request');
+      return reply.status(400).send({ error: { code: 'aborted', message: 'The client closed the connection before the request was complete.' } });
+    }
     if (status >= 500) req.log.error({ err }, 'request failed');
     return reply.status(status).send(body);
   });

@@ -71,7 +71,7 @@ export function accountCommands(program: Command): void {
     .action(async (query: string, _opts: object, cmd: Command) => {
       const o = globalsOf(cmd);
       const res = await (await resolveClient(o)).lookupAccount(query);
-      printObject(res, [['ID', res.account.id], ['Email', res.account.email]], o);
+      printObject(res, [['ID', res.account.id], ['Email', res.account.email ?? '(shown once you share with it or type it)']], o);
     });
 
   addPageOptions(account.command('list').description('List every account on the server (administrators only)')).action(

@@ -5,7 +5,7 @@ import { CairnError } from '../domain/errors.js';
 import type { Page } from '../domain/page.js';
 import { checkSocketReads } from '../runtime/index.js';
 import { certificateError, Transport } from './transport.js';
-import type { AccessKeyStatus, AccessKeyView, AccountRef, AccountView, HealthView, NewAccessKeyView, NewTokenView, TokenView, JobStatus, JobView, ResourceView } from '../contract/index.js';
+import type { AccessKeyStatus, AccessKeyView, AccountLookupView, AccountView, HealthView, NewAccessKeyView, NewTokenView, TokenView, JobStatus, JobView, ResourceView } from '../contract/index.js';
 
 // The CLI speaks only HTTP to the server; these are type-only imports of the
 // server's response shapes, so the two cannot drift apart unnoticed.
@@ -240,7 +240,7 @@ export class CairnClient {
     return this.get('/api/v1/account');
   }
 
-  lookupAccount(q: string): Promise<{ account: AccountRef }> {
+  lookupAccount(q: string): Promise<{ account: AccountLookupView }> {
     return this.get('/api/v1/accounts/lookup', { q });
   }
 

@@ -41,6 +41,14 @@ export type TokenView = Static<typeof TokenView>;
 export const NewTokenView = Type.Composite([TokenView, Type.Object({ token: Type.String() })]);
 export type NewTokenView = Static<typeof NewTokenView>;
 
+/**
+ * An account as a lookup finds it (the share dialog naming a recipient): its
+ * email only when the caller typed it or already knows it (a share between them,
+ * or its own sub-account); null when the caller typed an ID of an account it has no dealings with.
+ */
+export const AccountLookupView = Type.Object({ id: Type.String(), email: Nullable(Type.String()) });
+export type AccountLookupView = Static<typeof AccountLookupView>;
+
 /** The answer to signing in, and to GET /account for a session (with its CSRF token). */
 export const SessionView = Type.Object({ account: AccountView, csrf_token: Type.Optional(Type.String()) });
 export type SessionView = Static<typeof SessionView>;

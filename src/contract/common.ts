@@ -1,4 +1,5 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { PRINTABLE_PATTERN } from '../domain/rules.js';
 
 /** A value the API answers with, or null (a JSON null, never an absent field). */
 export const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
@@ -41,3 +42,11 @@ export type Person = Static<typeof Person>;
 
 export const HealthView = Type.Object({ status: Type.Literal('ok'), version: Type.String(), engine: Type.String() });
 export type HealthView = Static<typeof HealthView>;
+
+/**
+ * Every name a request gives (of a chain, a resource, a disk, a task, a token…):
+ * 1 to 128 characters, none of them a control character.
+ */
+export const Name = Type.String({ minLength: 1, maxLength: 128, pattern: PRINTABLE_PATTERN });
+/** A name that may be emptied (editing a point's name). */
+export const OptionalName = Type.String({ maxLength: 128, pattern: PRINTABLE_PATTERN });

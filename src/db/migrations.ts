@@ -495,6 +495,18 @@ function migrations(engine: Engine): Record<string, Migration> {
         await db.schema.alterTable('chunks').addColumn('state', 'text', (c) => c.notNull().defaultTo('stored')).execute();
       },
     },
+    // Sign-in limits spare the addresses an account has signed in from (services/accounts.ts, login).
+    '0015_known_addresses': {
+      async up(db: Kysely<unknown>) {
+        await db.schema
+          .createTable('known_addresses')
+          .addColumn('account_id', 'text', (c) => c.notNull().references('accounts.id').onDelete('cascade'))
+          .addColumn('address', 'text', (c) => c.notNull())
+          .addColumn('last_ok_at', 'text', (c) => c.notNull())
+          .addPrimaryKeyConstraint('known_addresses_pk', ['account_id', 'address'])
+          .execute();
+      },
+    },
     // Tokens made for `cairn agent` may do only an agent's work (src/api/auth.ts); an agent records
     // the version it runs and the token it registered with, so the console can show and revoke it.
     '0016_agent_tokens': {

@@ -264,6 +264,13 @@ export interface LoginFailureTable {
   failed_at: string;
 }
 
+/** An address an account signed in from, and when it last did (sign-in limits, services/accounts.ts). */
+export interface KnownAddressTable {
+  account_id: string;
+  address: string;
+  last_ok_at: string;
+}
+
 /** A named lease (src/services/lease.ts); `expires_at` is milliseconds of the database's clock. */
 export interface LeaseTable {
   name: string;
@@ -389,6 +396,7 @@ export interface Database {
   events: EventTable;
   notifications: NotificationTable;
   login_failures: LoginFailureTable;
+  known_addresses: KnownAddressTable;
   leases: LeaseTable;
   housekeeping_runs: HousekeepingRunTable;
   backup_policies: BackupPolicyTable;

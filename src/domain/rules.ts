@@ -14,9 +14,18 @@ export function checkPassword(password: string): void {
   if (password.length < MIN_PASSWORD) throw badRequest(`The password must have at least ${MIN_PASSWORD} characters.`, 'password');
 }
 
+/**
+ * Text without control characters (C0, DEL, C1), as a JSON-schema pattern: names
+ * end up in logs, terminals, file names and HTTP headers, where a NUL or an escape
+ * sequence does harm. The API's name schema (contract/common.ts) and checkName share it.
+ */
+export const PRINTABLE_PATTERN = '^[^\\u0000-\\u001f\\u007f-\\u009f]*$';
+const PRINTABLE = new RegExp(PRINTABLE_PATTERN, 'u');
+
 export function checkName(name: string, field = 'name'): string {
   const n = name.trim();
   if (n.length === 0 || n.length > 128) throw badRequest(`The ${field} must have 1 to 128 characters.`, field);
+  if (!PRINTABLE.test(n)) throw badRequest(`The ${field} must not contain control characters (NUL, tabs, line breaks, escapes).`, field);
   return n;
 }
 

@@ -13,8 +13,11 @@ import type { Relation } from '../contract/index.js';
  * its existence is never revealed.
  *
  * Relations: `owner` (the account that made it) may do all. A live share (see
- * `liveShare`) makes its recipient a `recipient` of the chain and its points,
- * which grants `read` and `use` (making images) but never `write`.
+ * `liveShare`) makes its recipient a `recipient` of the chain and its available
+ * points, which grants `read` and `use` (making images) but never `write`. A
+ * point a recipient may not see — in the recycle bin (alone or with its deleted
+ * chain) or still being uploaded — is not found for it, whatever it asks to do
+ * with it; the chain itself stays listed, as deleted, until it is purged.
  */
 export type Need = 'read' | 'write' | 'use';
 
@@ -32,6 +35,11 @@ export const AGENT_SCOPE_REFUSAL = 'This token was made for `cairn agent` and ma
 
 function permits(relation: Relation, need: Need): boolean {
   return relation === 'owner' || need !== 'write';
+}
+
+/** What a recipient sees of a shared chain's points: the available ones. */
+function recipientSees(point: Pick<PointTable, 'status'>): boolean {
+  return point.status === 'available';
 }
 
 // Resources are never shared: only the owner sees them.
@@ -102,8 +110,9 @@ export class Access {
 
   /** The same decision on a chain row the service loaded itself (with its aggregates, say), so the row is read once. */
   async decideChain<C extends ChainTable>(caller: Caller, id: string, need: Need, chain: C | undefined): Promise<ChainGrant<C>> {
-    const relation = chain?.id === id ? await this.relationTo(caller, chain, need) : undefined;
+    const relation = chain?.id === id ? (await this.relations(caller, [chain])).get(chain.id) : undefined;
     if (!chain || !relation) throw notFound('Backup chain', id);
+    this.check(chain, relation, need);
     return { chain, relation };
   }
 
@@ -118,9 +127,12 @@ export class Access {
   async point(caller: Caller, id: string, need: Need): Promise<PointGrant> {
     const point = await this.db.selectFrom('points').selectAll().where('id', '=', id).executeTakeFirst();
     const chain = point && (await this.db.selectFrom('chains').selectAll().where('id', '=', point.chain_id).executeTakeFirst());
-    const relation = chain && (await this.relationTo(caller, chain, need));
-    // A point the caller may not see is not found as a point, whatever hides it.
-    if (!point || !chain || !relation) throw notFound('Backup point', id);
+    const relation = chain && (await this.relations(caller, [chain])).get(chain.id);
+    // A point the caller may not see is not found as a point, whatever hides it: no
+    // chain, no share, or (to a recipient) a point that is not available. Only then
+    // is a recipient asking to write told it may not.
+    if (!point || !chain || !relation || (relation === 'recipient' && !recipientSees(point))) throw notFound('Backup point', id);
+    this.check(chain, relation, need);
     return { point, chain, relation };
   }
 
@@ -135,11 +147,9 @@ export class Access {
     return grants;
   }
 
-  /** The caller's relation to one chain, if any; a recipient asking to write is refused here. */
-  private async relationTo(caller: Caller, chain: Pick<ChainTable, 'id' | 'account_id'>, need: Need): Promise<Relation | undefined> {
-    const relation = (await this.relations(caller, [chain])).get(chain.id);
-    if (relation && !permits(relation, need)) throw forbidden(`Backup chain ${chain.id} is shared with you read-only; only its owner can change it.`);
-    return relation;
+  /** A recipient that sees the chain but asks to change it is told why not. */
+  private check(chain: Pick<ChainTable, 'id'>, relation: Relation, need: Need): void {
+    if (!permits(relation, need)) throw forbidden(`Backup chain ${chain.id} is shared with you read-only; only its owner can change it.`);
   }
 
   /**

@@ -5,12 +5,12 @@ import type { Caller } from '../domain/caller.js';
 import { badRequest, conflict, forbidden, notFound, unauthorized } from '../domain/errors.js';
 import { isId, newId } from '../domain/ids.js';
 import { type Page, type PageRequest } from '../domain/page.js';
-import { checkName, checkPassword, normalizeEmail } from '../domain/rules.js';
+import { checkName, checkPassword, EMAIL_RE, normalizeEmail } from '../domain/rules.js';
 import { isoPlus, nowIso } from '../domain/time.js';
 import type { Access } from './access.js';
-import { LoginThrottle } from './login-throttle.js';
+import { LOOKUP, SIGN_IN, SIGN_UP, Throttle } from './login-throttle.js';
 import { hashPassword, hashSecret, newSecret, verifyPassword } from './passwords.js';
-import type { AccountRef, AccountView, Language, NewTokenView, TokenScope, TokenView } from '../contract/index.js';
+import type { AccountLookupView, AccountView, Language, NewTokenView, TokenScope, TokenView } from '../contract/index.js';
 import { isUniqueViolation } from '../db/engine-errors.js';
 import { checkTimezone } from '../domain/schedule.js';
 
@@ -18,6 +18,8 @@ import { checkTimezone } from '../domain/schedule.js';
 const DUMMY_HASH = 'scrypt$32768$8$1$AAAAAAAAAAAAAAAAAAAAAA==$mW2Zrx2iHgVu1B3zVfOq5JQNuJ1lRpwbo9XGbGd3b0w=';
 
 export const SESSION_TTL_MS = 7 * 24 * 3600 * 1000;
+/** How long an address an account signed in from stays known to it (and exempt from the account's own limit). */
+export const KNOWN_ADDRESS_MS = 90 * 24 * 3600 * 1000;
 
 export const accountView = (a: AccountTable): AccountView => ({
   id: a.id,
@@ -47,20 +49,31 @@ export interface AccountsOptions {
 }
 
 export class AccountsService {
-  private readonly throttle: LoginThrottle;
+  private readonly signIns: Throttle;
+  private readonly signUps: Throttle;
+  private readonly lookups: Throttle;
 
   constructor(
     private readonly db: Db,
     private readonly access: Access,
     private readonly options: AccountsOptions,
   ) {
-    this.throttle = new LoginThrottle(db);
+    this.signIns = new Throttle(db, SIGN_IN);
+    this.signUps = new Throttle(db, SIGN_UP);
+    this.lookups = new Throttle(db, LOOKUP);
   }
 
-  /** Open sign-up; when registration is closed only an administrator creates accounts. */
-  async register(input: NewAccount, by?: Caller): Promise<AccountView> {
+  /**
+   * Open sign-up, slowed down per address (`address`: the client's); when
+   * registration is closed only an administrator creates accounts, and is not slowed.
+   */
+  async register(input: NewAccount, by?: Caller, address?: string): Promise<AccountView> {
     if (!this.options.openRegistration && !by?.isAdmin)
       throw forbidden('Registration is closed on this server; ask an administrator for an account.');
+    // Bad input is refused before it counts; what is well-formed counts, taken or not.
+    normalizeEmail(input.email);
+    checkPassword(input.password);
+    if (!by?.isAdmin && address !== undefined) await this.signUps.begin([`signup:${address}`], undefined, 'Too many new accounts from this address');
     return this.create(input, { parentId: null, isAdmin: false });
   }
 
@@ -105,15 +118,35 @@ export class AccountsService {
 
   async login(input: { email: string; password: string }, address: string): Promise<{ account: AccountView; session: string; csrf: string }> {
     const email = input.email.trim().toLowerCase();
-    const keys = [`email:${email}`, `addr:${address}`];
+    // Failures count against the address, the account and the pair of them. From an
+    // address the account has signed in from before, only the pair's own failures
+    // slow it down: a guesser elsewhere cannot keep the owner out.
+    const pair = `pair:${email}|${address}`;
+    const keys = [`addr:${address}`, `email:${email}`, pair];
+    const known = await this.db
+      .selectFrom('known_addresses')
+      .innerJoin('accounts', 'accounts.id', 'known_addresses.account_id')
+      .select('known_addresses.account_id')
+      .where('accounts.email', '=', email)
+      .where('known_addresses.address', '=', address)
+      .where('known_addresses.last_ok_at', '>', isoPlus(nowIso(), -KNOWN_ADDRESS_MS))
+      .executeTakeFirst();
     // Counted as a failure until the password checks out, so parallel guesses cannot all slip past the limit.
-    await this.throttle.begin(keys);
+    await this.signIns.begin(keys, known ? [pair] : keys, 'Too many failed sign-ins');
     const row = await this.db.selectFrom('accounts').selectAll().where('email', '=', email).executeTakeFirst();
     // An unknown email costs the same hash as a known one, so timing does not tell which emails exist.
     const ok = await verifyPassword(input.password, row?.password_hash ?? DUMMY_HASH);
     if (!row || !ok) throw unauthorized('The email or the password is wrong.');
     if (row.status !== 'active') throw forbidden('This account is disabled; ask its parent account or an administrator.');
-    await this.throttle.succeed(keys);
+    // This pair's failures were the owner's own typos; the address's failures against
+    // other accounts, and the account's from other addresses, still count.
+    await this.signIns.forgetAll(pair);
+    const okAt = nowIso();
+    await this.db
+      .insertInto('known_addresses')
+      .values({ account_id: row.id, address, last_ok_at: okAt })
+      .onConflict((oc) => oc.columns(['account_id', 'address']).doUpdateSet({ last_ok_at: okAt }))
+      .execute();
     const { secret, hash } = newSecret('cs');
     const csrf = newSecret('csrf').secret;
     const now = nowIso();
@@ -222,17 +255,35 @@ export class AccountsService {
     await this.db.deleteFrom('accounts').where('id', '=', sub.id).execute();
   }
 
-  /** Finds an account by registered email or by ID, as the share dialog names recipients. */
-  async lookup(caller: Caller, query: string): Promise<AccountRef> {
+  /**
+   * Finds an active account by its exact email or ID, as the share dialog names
+   * recipients, and no more: lookups are rate-limited per caller, and the email
+   * is told only to a caller that typed it or already knows it (a share either
+   * way, or its own sub-account); by ID, anyone else learns the ID exists, not whose it is.
+   */
+  async lookup(caller: Caller, query: string): Promise<AccountLookupView> {
     const q = query.trim().toLowerCase();
+    const byId = isId('account', q);
+    if (!byId && !EMAIL_RE.test(q)) throw badRequest('Look an account up by its exact email or its ID (usr-…).', 'q');
+    await this.lookups.begin([`lookup:${caller.accountId}`], undefined, 'Too many account lookups');
     const row = await this.db
       .selectFrom('accounts')
-      .select(['id', 'email', 'status'])
-      .where(isId('account', q) ? 'id' : 'email', '=', q)
+      .select(['id', 'email', 'status', 'parent_id'])
+      .where(byId ? 'id' : 'email', '=', q)
       .executeTakeFirst();
     if (!row || row.status !== 'active') throw notFound('Account', query);
-    void caller;
-    return { id: row.id, email: row.email };
+    const knows = !byId || row.id === caller.accountId || row.parent_id === caller.accountId || (await this.shareBetween(caller.accountId, row.id));
+    return { id: row.id, email: knows ? row.email : null };
+  }
+
+  /** Whether either account shares a chain with the other (now, or once: the email was shown then). */
+  private async shareBetween(a: string, b: string): Promise<boolean> {
+    const row = await this.db
+      .selectFrom('shares')
+      .select('chain_id')
+      .where((e) => e.or([e.and([e('owner_id', '=', a), e('recipient_id', '=', b)]), e.and([e('owner_id', '=', b), e('recipient_id', '=', a)])]))
+      .executeTakeFirst();
+    return row !== undefined;
   }
 
   async listAll(caller: Caller, page: PageRequest): Promise<Page<AccountView>> {

@@ -3,47 +3,91 @@ import type { Db } from '../db/connect.js';
 import { tooMany } from '../domain/errors.js';
 import { isoPlus, nowIso } from '../domain/time.js';
 
+/** Attempts older than this count for nothing, whatever they counted. */
+export const THROTTLE_WINDOW_MS = 60 * 60_000;
+
 /**
- * Counts failed sign-ins per account and per address in a sliding window, in the
- * database: behind a load balancer each guess may reach another server, and the
- * limit must hold for all of them together.
+ * How many attempts a key gets in the window before it must wait, and how the
+ * wait grows: the n-th attempt past `free` waits `baseDelayMs · 2^(n-1)` after
+ * the last one, at most `maxDelayMs`.
  */
-export class LoginThrottle {
+export interface ThrottleRules {
+  free: number;
+  baseDelayMs: number;
+  maxDelayMs: number;
+}
+
+/** Failed sign-ins, per address, per account and per (account, address): docs/architecture.md, "Sign-in limits". */
+export const SIGN_IN: ThrottleRules = { free: 10, baseDelayMs: 1000, maxDelayMs: 15 * 60_000 };
+/** New accounts per address: a person makes a few, a script hundreds. */
+export const SIGN_UP: ThrottleRules = { free: 10, baseDelayMs: 1000, maxDelayMs: 15 * 60_000 };
+/** Account lookups per caller: a share dialog names a few recipients at a time, an enumeration thousands. */
+export const LOOKUP: ThrottleRules = { free: 60, baseDelayMs: 1000, maxDelayMs: 60_000 };
+
+/** The delay a key must have waited since its last attempt, given `n` earlier attempts in the window. */
+export function delayAfter(rules: ThrottleRules, n: number): number {
+  if (n < rules.free) return 0;
+  return Math.min(rules.maxDelayMs, rules.baseDelayMs * 2 ** Math.min(n - rules.free, 30));
+}
+
+/**
+ * Counts attempts per key in a sliding window, in the database: behind a load
+ * balancer each attempt may reach another server, and the limits must hold for
+ * all of them together (the rows are in `login_failures`, whatever they count).
+ * Past a key's free attempts each one waits exponentially longer since the last
+ * one, so a guesser slows to a few tries an hour while its victim, who waits at
+ * most `maxDelayMs`, is never locked out for good.
+ */
+export class Throttle {
   constructor(
     private readonly db: Db,
-    private readonly maxFailures = 10,
-    private readonly windowMs = 15 * 60 * 1000,
+    private readonly rules: ThrottleRules,
     private readonly now = nowIso,
   ) {}
 
   /**
-   * Counts an attempt as a failure before it is checked, and refuses it when the
-   * window then holds more than the limit: parallel guesses, on one server or
-   * several, each see those inserted before them, so at most `maxFailures` pass.
-   * A refused attempt takes its rows back, so waiting out the window is enough.
+   * Records an attempt under `keys` before it is judged, then refuses it when
+   * one of `checked` (by default all of them) is still waiting: parallel
+   * attempts, on one server or several, each see those recorded before them,
+   * so a burst cannot slip past the limit. A refused attempt takes its rows
+   * back, so hammering does not lengthen the wait. Returns the attempt's ID.
    */
-  async begin(keys: string[]): Promise<void> {
+  async begin(keys: string[], checked: string[] = keys, what = 'Too many attempts'): Promise<string> {
     const attempt = randomUUID();
     const at = this.now();
-    const since = isoPlus(at, -this.windowMs);
+    const since = isoPlus(at, -THROTTLE_WINDOW_MS);
     await this.db.insertInto('login_failures').values(keys.map((key) => ({ attempt, key, failed_at: at }))).execute();
-    const counts = await this.db
-      .selectFrom('login_failures')
-      .select(['key', (eb) => eb.fn.countAll<number>().as('n')])
-      .where('key', 'in', keys)
-      .where('failed_at', '>', since)
-      .groupBy('key')
-      .execute();
-    if (counts.some((c) => Number(c.n) > this.maxFailures)) {
+    const counts = checked.length
+      ? await this.db
+          .selectFrom('login_failures')
+          .select(['key', (eb) => eb.fn.countAll<number>().as('n'), (eb) => eb.fn.max('failed_at').as('last')])
+          .where('key', 'in', checked)
+          .where('failed_at', '>', since)
+          .where('attempt', '!=', attempt)
+          .groupBy('key')
+          .execute()
+      : [];
+    const nowMs = Date.parse(at);
+    const wait = Math.max(0, ...counts.map((c) => Date.parse(String(c.last)) + delayAfter(this.rules, Number(c.n)) - nowMs));
+    if (wait > 0) {
       await this.db.deleteFrom('login_failures').where('attempt', '=', attempt).execute();
-      throw tooMany('Too many failed sign-ins; wait 15 minutes before trying again.');
+      throw tooMany(`${what}; wait ${Math.ceil(wait / 1000)} seconds before trying again.`);
     }
-    // Rows past the window count for nothing; failed sign-ins are few, so this stays cheap.
+    // Rows past the window count for nothing; attempts are few, so this stays cheap.
     await this.db.deleteFrom('login_failures').where('failed_at', '<=', since).execute();
+    return attempt;
   }
 
-  /** A sign-in that worked clears the failures of its account and address. */
-  async succeed(keys: string[]): Promise<void> {
-    await this.db.deleteFrom('login_failures').where('key', 'in', keys).execute();
+  /** Takes one attempt back (a sign-in that worked is no failure). */
+  async forget(attempt: string): Promise<void> {
+    await this.db.deleteFrom('login_failures').where('attempt', '=', attempt).execute();
+  }
+
+  /** Takes back every attempt recorded under `key`, with all their other keys. */
+  async forgetAll(key: string): Promise<void> {
+    await this.db
+      .deleteFrom('login_failures')
+      .where('attempt', 'in', (eb) => eb.selectFrom('login_failures as f').select('f.attempt').where('f.key', '=', key))
+      .execute();
   }
 }

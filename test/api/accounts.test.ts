@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import { sql } from 'kysely';
 import { openTestStore, type TestStore } from '../helpers/db.js';
-import { api, expectError, expectStatus, login, newAccount, newSubaccount, PASSWORD, randomEmail, signIn } from '../helpers/http.js';
+import { api, backup, expectError, expectStatus, login, newAccount, newSubaccount, newVolume, PASSWORD, randomDisk, randomEmail, signIn } from '../helpers/http.js';
 import { runCli, startServer, type TestServer } from '../helpers/server.js';
 
 let server: TestServer;
@@ -157,15 +157,42 @@ test('sub-accounts: created and listed by the parent; disabled ones cannot sign 
   expectStatus(await api(server.url).post('/accounts', { email: sub.email, password: PASSWORD }), 201, 'the email is free again');
 });
 
-test('lookup finds an active account by email (any case) or by ID, and nothing else', async () => {
+test('lookup finds an active account by exact email (any case) or by ID; an ID tells its email only to who already knows it', async () => {
   const [asker, target] = await Promise.all([newAccount(server.url, { tag: 'asker' }), newAccount(server.url, { tag: 'target' })]);
   const byEmail = expectStatus(await asker.api.get('/accounts/lookup', { q: target.email.toUpperCase() }), 200).account;
   assert.deepEqual(byEmail, { id: target.id, email: target.email });
   const byId = expectStatus(await asker.api.get('/accounts/lookup', { q: target.id }), 200).account;
-  assert.deepEqual(byId, { id: target.id, email: target.email });
+  assert.deepEqual(byId, { id: target.id, email: null }, 'an ID of an account the asker has no dealings with: its email stays unknown');
+  assert.ok(!JSON.stringify(byId).includes(target.email));
+  // Sub-accounts and administrators are accounts like any other: their IDs do not give their emails away either.
+  const sub = await newSubaccount(target);
+  assert.deepEqual(expectStatus(await asker.api.get('/accounts/lookup', { q: sub.id }), 200).account, { id: sub.id, email: null });
+  assert.deepEqual(expectStatus(await target.api.get('/accounts/lookup', { q: sub.id }), 200).account, { id: sub.id, email: sub.email }, 'a parent knows its sub-accounts');
+  // Once one shares with the other, both know the email: the share dialog and the Shared list show it anyway.
+  const volume = await newVolume(target.api, 'lookup');
+  const { chain_id } = await backup(target.api, volume, [randomDisk('disk0', 1 << 20)], 'full');
+  expectStatus(await target.api.post(`/chains/${chain_id}/shares`, { recipients: [asker.id] }), 201, 'share by ID');
+  assert.deepEqual(expectStatus(await asker.api.get('/accounts/lookup', { q: target.id }), 200).account, { id: target.id, email: target.email }, 'the recipient knows the owner');
+  assert.deepEqual(expectStatus(await target.api.get('/accounts/lookup', { q: asker.id }), 200).account, { id: asker.id, email: asker.email }, 'the owner knows the recipient');
+  // Only an exact email or an ID: no prefixes, no patterns.
+  for (const q of [target.email.split('@')[0]!, '%', `${target.email.slice(0, 4)}%`, 'usr-'])
+    expectError(await asker.api.get('/accounts/lookup', { q }), 400, 'bad_request', `lookup of ${q}`);
   expectError(await asker.api.get('/accounts/lookup', { q: randomEmail('nobody') }), 404, 'not_found');
   expectError(await asker.api.get('/accounts/lookup', { q: 'usr-zzzzzzzz' }), 404);
   expectError(await api(server.url).get('/accounts/lookup', { q: target.email }), 401);
+});
+
+test('lookups are limited per caller: past 60 in an hour each waits longer, while other callers are not slowed', async () => {
+  const [prober, bystander] = await Promise.all([newAccount(server.url, { tag: 'prober' }), newAccount(server.url, { tag: 'bystander' })]);
+  const statuses: number[] = [];
+  for (let i = 0; i < 70 && !statuses.includes(429); i++) statuses.push((await prober.api.get('/accounts/lookup', { q: `usr-${String(i).padStart(8, '0')}` })).status);
+  assert.deepEqual(statuses.slice(0, 60), Array(60).fill(404), 'sixty lookups answer');
+  const limited = expectError(await prober.api.get('/accounts/lookup', { q: bystander.email }), 429, 'too_many_requests');
+  assert.match(limited.message, /wait \d+ seconds/);
+  // The count is in the database: it holds from another sign-in of the same account too.
+  const again = await signIn(server.url, prober.email, prober.password);
+  expectError(await again.api.get('/accounts/lookup', { q: bystander.email }), 429, 'too_many_requests', 'another token of the same account');
+  expectStatus(await bystander.api.get('/accounts/lookup', { q: prober.email }), 200, 'another caller');
 });
 
 test('closed registration: sign-up is refused; an administrator made by `cairn admin create` manages accounts', async () => {
@@ -216,7 +243,7 @@ test('closed registration: sign-up is refused; an administrator made by `cairn a
   }
 });
 
-test('sign-in is limited per account and per address: after 10 wrong passwords even the right one gets 429', async () => {
+test('sign-in is limited per account and per address: after 10 wrong passwords even the right one waits, except from an address the account knows', async () => {
   // Each test that guesses calls from an address of its own, so the limit it trips stays its own.
   const from = api(server.url).from('127.0.0.2');
   const [a, b] = await Promise.all([newAccount(server.url, { tag: 'throttle' }), newAccount(server.url, { tag: 'throttle-b' })]);
@@ -224,7 +251,9 @@ test('sign-in is limited per account and per address: after 10 wrong passwords e
   expectError(await from.post('/sessions', { email: a.email, password: 'wrong again' }), 429, 'too_many_requests');
   const blocked = expectError(await from.post('/sessions', { email: a.email, password: a.password }), 429);
   assert.match(blocked.message, /wait/i);
-  expectError(await api(server.url).post('/sessions', { email: a.email, password: a.password }), 429, undefined, 'the account, from another address');
+  expectError(await api(server.url).from('127.0.0.12').post('/sessions', { email: a.email, password: a.password }), 429, undefined, 'the account, from a new address');
+  // The owner signed in from a.from before (newAccount): a guesser elsewhere does not keep it out there.
+  await login(server.url, a.email, a.password, a.from);
   expectError(await from.post('/sessions', { email: b.email, password: b.password }), 429, undefined, 'another account, from that address');
   await login(server.url, b.email, b.password);
   expectStatus(await a.api.get('/account'), 200, 'existing tokens are not affected');

@@ -136,7 +136,6 @@ const SHARED_READ = { ...OWNER_ONLY, recipient: 200 };
 const SHARED_WRITE = { ...OWNER_ONLY, recipient: 403 };
 const SHARED_WRITE_201 = { ...OWNER_ONLY_201, recipient: 403 };
 const SHARED_WRITE_202 = { ...OWNER_ONLY_202, recipient: 403 };
-const SHARED_WRITE_204 = { ...OWNER_ONLY_204, recipient: 403 };
 /** The recipient's own side of a share: nobody else's business, not even the owner's. */
 const RECIPIENT_ONLY = { anon: 401, owner: 404, other: 404, sub: 404, admin: 404, recipient: 200 };
 const RECIPIENT_ONLY_204 = { ...RECIPIENT_ONLY, recipient: 204 };
@@ -156,7 +155,7 @@ const ROUTES: Row[] = [
   { route: 'DELETE /api/v1/sessions/current', expect: { anon: 401, owner: 204, other: 204, sub: 204, admin: 204 } },
   { route: 'GET /api/v1/account', expect: ANY_ACCOUNT },
   { route: 'PATCH /api/v1/account', body: () => ({ timezone: 'UTC' }), expect: ANY_ACCOUNT },
-  // Anyone signed in may resolve an email to an ID: the share dialog names recipients so.
+  // Anyone signed in may resolve an exact email to an ID: the share dialog names recipients so.
   { route: 'GET /api/v1/accounts/lookup', query: (w) => ({ q: w.owner.email }), expect: ANY_ACCOUNT },
 
   // Tokens
@@ -238,8 +237,9 @@ const ROUTES: Row[] = [
 
   // Recycle bin
   { route: 'GET /api/v1/recycle-bin', ownerSees: (w) => w.binnedChain, expect: ANY_ACCOUNT },
-  { route: 'POST /api/v1/recycle-bin/{id}/restore', id: (w) => w.freshDeletedPoint(), expect: SHARED_WRITE },
-  { route: 'DELETE /api/v1/recycle-bin/{id}', id: (w) => w.freshDeletedPoint(), expect: SHARED_WRITE_204 },
+  // A deleted point is not found for its chain's recipient, as for anyone but the owner.
+  { route: 'POST /api/v1/recycle-bin/{id}/restore', id: (w) => w.freshDeletedPoint(), expect: OWNER_ONLY },
+  { route: 'DELETE /api/v1/recycle-bin/{id}', id: (w) => w.freshDeletedPoint(), expect: OWNER_ONLY_204 },
 
   // Sharing: the owner's side, then the recipient's (共享备份)
   { route: 'POST /api/v1/chains/{id}/shares', id: (w) => w.chain, body: (w) => ({ recipients: [w.bystander.email], note: 'authz' }), expect: SHARED_WRITE_201 },
@@ -558,3 +558,37 @@ test(
     assert.deepEqual([res.status, res.body], [201, { stored: true }]);
   },
 );
+
+test("a deleted point of a shared chain is not found for its recipient, whatever the route, exactly like an unknown one", async () => {
+  const { owner, recipient, digest } = world;
+  const point = await world.freshDeletedPoint();
+  const ghost = unknownId(point.slice(0, point.indexOf('-')));
+  const calls = (id: string): [string, string, Record<string, string>?][] => [
+    ['GET', `/points/${id}`],
+    ['GET', `/points/${id}/disks/${DISK.name}/manifest`],
+    ['POST', `/points/${id}/verify`],
+    ['GET', `/points/${id}/chunks`, { digests: digest }],
+    ['GET', `/points/${id}/chunks/${digest}`],
+    ['POST', `/recycle-bin/${id}/restore`],
+    ['DELETE', `/recycle-bin/${id}`],
+  ];
+  const real = calls(point);
+  const unknown = calls(ghost);
+  for (const [i, [method, path, query]] of real.entries()) {
+    const res = await recipient.api.request(method, path, undefined, { query });
+    const error = expectError(res, 404, 'not_found', `recipient: ${method} ${path}`);
+    const [, ghostPath, ghostQuery] = unknown[i]!;
+    const other = expectError(await recipient.api.request(method, ghostPath, undefined, { query: ghostQuery }), 404, 'not_found', `recipient: ${method} ${ghostPath}`);
+    assert.equal(error.message.replaceAll(point, '<id>'), other.message.replaceAll(ghost, '<id>'), `${method} ${path}: the same answer as for an unknown point`);
+  }
+  // The owner still has it, and once restored the recipient sees it again.
+  expectStatus(await owner.api.post(`/recycle-bin/${point}/restore`), 200, 'owner restores');
+  expectStatus(await recipient.api.get(`/points/${point}`), 200, 'restored: shared again');
+
+  // A deleted chain stays listed to its recipient, as deleted; its points, in the bin with it, are not found.
+  const chain = await world.freshSharedChain();
+  expectStatus(await owner.api.delete(`/chains/${chain}`), 200, 'owner deletes the chain');
+  assert.equal(expectStatus(await recipient.api.get(`/chains/${chain}`), 200, 'the deleted chain').chain.status, 'deleted');
+  for (const [method, path] of [['GET', `/points/${chain}`], ['GET', `/points/${chain}/disks/${DISK.name}/manifest`], ['POST', `/recycle-bin/${chain}/restore`], ['DELETE', `/recycle-bin/${chain}`]] as const)
+    expectError(await recipient.api.request(method, path), 404, 'not_found', `recipient of a deleted chain: ${method} ${path}`);
+});

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { testDatabaseUrl, type TestDatabase } from '../helpers/db.js';
-import { api, expectError, expectStatus, newAccount, PASSWORD } from '../helpers/http.js';
+import { api, expectError, expectStatus, newAccount, PASSWORD, randomEmail } from '../helpers/http.js';
 import { startInProcessServer, type InProcessServer } from '../helpers/server.js';
 
 // Two servers on one database, as behind a load balancer: a guesser whose
@@ -49,4 +50,74 @@ test('a sign-in that works clears the count for every server', async () => {
   // Nine more wrong ones after the reset are still under the limit, on either server.
   for (let i = 0; i < 9; i++) expectError(await from[(i + 1) % 2]!.post('/sessions', { email: a.email, password: `again ${i}` }), 401);
   expectStatus(await from[0]!.post('/sessions', { email: a.email, password: a.password }), 200);
+});
+
+/** The seconds a 429's message asks to wait. */
+function waitOf(error: { message: string }): number {
+  const m = /wait (\d+) seconds/.exec(error.message);
+  assert.ok(m, `a 429 says how long to wait: ${error.message}`);
+  return Number(m[1]);
+}
+
+test("signing in to one's own account does not clear the address's failures against others", async () => {
+  // The probe's trick: 9 guesses, then a sign-in of one's own to reset the count, again and again.
+  const [own, ...victims] = await Promise.all([newAccount(one.url, { tag: 'own' }), ...Array.from({ length: 4 }, (_, i) => newAccount(two.url, { tag: `victim${i}` }))]);
+  const from = api(one.url).from('127.0.0.8');
+  const answers: number[] = [];
+  for (const victim of victims) {
+    for (let i = 0; i < 9 && !answers.includes(429); i++) answers.push((await from.post('/sessions', { email: victim.email, password: `guess ${i}` })).status);
+    expectStatus(await from.post('/sessions', { email: own.email, password: own.password }), 200, 'one own sign-in, from the guessing address');
+  }
+  assert.equal(answers.filter((s) => s === 401).length, 10, `ten guesses from one address, then it waits: ${answers.join(' ')}`);
+  assert.equal(answers.at(-1), 429);
+});
+
+test('a guesser slows down exponentially, while the owner signs in from an address it knows, and from a new one after a short wait', async () => {
+  const owner = await newAccount(one.url, { tag: 'owner' }); // signed up and in from owner.from
+  const guesser = api(two.url).from('127.0.0.9');
+  for (let i = 0; i < 10; i++) expectError(await guesser.post('/sessions', { email: owner.email, password: `wrong ${i}` }), 401, undefined, `guess ${i}`);
+  const waits: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    const wait = waitOf(expectError(await guesser.post('/sessions', { email: owner.email, password: 'too soon' }), 429, 'too_many_requests'));
+    waits.push(wait);
+    await sleep(wait * 1000 + 150);
+    expectError(await guesser.post('/sessions', { email: owner.email, password: `after ${wait} s` }), 401, undefined, 'one more guess once the wait is over');
+  }
+  assert.deepEqual(waits, [1, 2, 4], 'each wait doubles');
+  expectError(await guesser.post('/sessions', { email: owner.email, password: owner.password }), 429, undefined, 'the right password from the guessing address still waits');
+  // Not a lockout: from where it signed in before the owner gets in at once, on either server…
+  expectStatus(await api(one.url).from(owner.from).post('/sessions', { email: owner.email, password: owner.password }), 200, 'the owner, from a known address');
+  expectStatus(await api(two.url).from(owner.from).post('/sessions', { email: owner.email, password: owner.password }), 200, 'the owner, from a known address, other server');
+  // …and from a new address it waits what the account's failures ask (8 s at most here), then gets in.
+  const fresh = api(one.url).from('127.0.0.10');
+  const wait = waitOf(expectError(await fresh.post('/sessions', { email: owner.email, password: owner.password }), 429, undefined, 'the owner, from a new address'));
+  assert.ok(wait <= 8, `waits ${wait} s`);
+  await sleep(wait * 1000 + 150);
+  expectStatus(await fresh.post('/sessions', { email: owner.email, password: owner.password }), 200, 'the owner, from a new address, after the wait');
+});
+
+test('sign-ups are limited per address, in the database: 10, then waits, and other addresses are not slowed', async () => {
+  const from = [api(one.url).from('127.0.0.11'), api(two.url).from('127.0.0.11')];
+  for (let i = 0; i < 10; i++) expectStatus(await from[i % 2]!.post('/accounts', { email: randomEmail('burst'), password: PASSWORD }), 201, `sign-up ${i}`);
+  const email = randomEmail('burst');
+  const limited = expectError(await from[0]!.post('/accounts', { email, password: PASSWORD }), 429, 'too_many_requests');
+  waitOf(limited);
+  expectError(await from[1]!.post('/accounts', { email, password: PASSWORD }), 429, 'too_many_requests', 'the other server');
+  expectError(await api(one.url).post('/sessions', { email, password: PASSWORD }), 401, undefined, 'no account was made');
+  expectStatus(await api(two.url).from('127.0.0.13').post('/accounts', { email, password: PASSWORD }), 201, 'from another address');
+  // Bad input is refused for what it is, and does not count.
+  expectError(await api(one.url).from('127.0.0.14').post('/accounts', { email: 'not an email', password: PASSWORD }), 400);
+});
+
+test('the counts outlive a restart: a server started afresh on the database goes on counting', async () => {
+  const victim = await newAccount(one.url, { tag: 'restart' });
+  const guesser = api(one.url).from('127.0.0.15');
+  for (let i = 0; i < 10; i++) expectError(await guesser.post('/sessions', { email: victim.email, password: `wrong ${i}` }), 401);
+  await one.stop();
+  one = await startInProcessServer({ database });
+  // The first wait (1 s) is over by now; the eleventh guess is let through, and the count it adds to makes the next one wait.
+  const after = api(one.url).from('127.0.0.15');
+  await sleep(1100);
+  expectError(await after.post('/sessions', { email: victim.email, password: 'after the restart' }), 401);
+  expectError(await after.post('/sessions', { email: victim.email, password: 'and again' }), 429, 'too_many_requests', 'a fresh count would have allowed ten');
 });

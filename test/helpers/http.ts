@@ -171,10 +171,12 @@ export interface TestAccount {
   /** Calls as this account with its token. */
   api: Api;
   session: Session;
+  /** The loopback address it signed up and in from (127.0.0.1 for accounts made otherwise). */
+  from: string;
 }
 
-export async function login(baseUrl: string, email: string, password: string): Promise<{ session: Session; account: Json }> {
-  const res = await api(baseUrl).post('/sessions', { email, password });
+export async function login(baseUrl: string, email: string, password: string, from?: string): Promise<{ session: Session; account: Json }> {
+  const res = await (from ? api(baseUrl).from(from) : api(baseUrl)).post('/sessions', { email, password });
   const body = expectStatus(res, 200, `sign in as ${email}`);
   const setCookie = res.headers.get('set-cookie') ?? '';
   const m = /(?:^|[,\s])(cairn_session=[^;]+)/.exec(setCookie);
@@ -184,8 +186,8 @@ export async function login(baseUrl: string, email: string, password: string): P
 }
 
 /** Signs in and makes a token: what a user does before using the CLI. */
-async function finish(baseUrl: string, email: string, password: string): Promise<TestAccount> {
-  const { session, account } = await login(baseUrl, email, password);
+async function finish(baseUrl: string, email: string, password: string, from?: string): Promise<TestAccount> {
+  const { session, account } = await login(baseUrl, email, password, from);
   const t = expectStatus(await api(baseUrl).withSession(session).post('/tokens', { name: 'test' }), 201, 'create a token');
   return {
     id: account.id,
@@ -196,15 +198,27 @@ async function finish(baseUrl: string, email: string, password: string): Promise
     tokenId: t.token.id,
     api: api(baseUrl).as(t.token.token),
     session,
+    from: from ?? '127.0.0.1',
   };
+}
+
+let signUps = 0;
+/**
+ * Another loopback address for each sign-up: the server slows sign-ups down per
+ * address, and a test's accounts stand for people on machines of their own.
+ */
+function signUpAddress(): string {
+  signUps++;
+  return `127.1.${(signUps >> 8) & 255}.${signUps & 255}`;
 }
 
 /** Registers a new account (open registration), signs in and makes a token. */
 export async function newAccount(baseUrl: string, opts: { email?: string; password?: string; tag?: string } = {}): Promise<TestAccount> {
   const email = opts.email ?? randomEmail(opts.tag);
   const password = opts.password ?? PASSWORD;
-  expectStatus(await api(baseUrl).post('/accounts', { email, password }), 201, `register ${email}`);
-  return finish(baseUrl, email, password);
+  const from = signUpAddress();
+  expectStatus(await api(baseUrl).from(from).post('/accounts', { email, password }), 201, `register ${email}`);
+  return finish(baseUrl, email, password, from);
 }
 
 /** An existing account (made by an administrator, say), signed in with a token. */

@@ -48,6 +48,8 @@ export interface ServerOptions {
   /** More `cairn serve` flags. */
   args?: string[];
   env?: NodeJS.ProcessEnv;
+  /** Keeps all the server printed, not only its tail (for tests that read the whole log). */
+  wholeOutput?: boolean;
 }
 
 export interface Exit {
@@ -124,7 +126,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<TestServer>
   let output = '';
   const keep = (d: string) => {
     // The tail is what explains a failure; a chatty server must not grow memory without bound.
-    output = (output + d).slice(-64 * 1024);
+    output = opts.wholeOutput ? output + d : (output + d).slice(-64 * 1024);
   };
   child.stdout!.setEncoding('utf8').on('data', keep);
   child.stderr!.setEncoding('utf8').on('data', keep);

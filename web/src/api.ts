@@ -6,6 +6,7 @@ export type {
   Page,
   AccountView as Account,
   AccountRef,
+  AccountLookupView,
   TokenView as ApiToken,
   NewTokenView as NewApiToken,
   AccessKeyView as AccessKey,

@@ -3,7 +3,7 @@ import type { Services } from '../../services/index.js';
 import { SESSION_TTL_MS } from '../../services/accounts.js';
 import { callerOf, overHttps, SESSION_COOKIE } from '../auth.js';
 import { answers, Email, Id, Name, NoContent, PageQuery, Password, Strict } from '../schemas.js';
-import { AccountRef, AccountStatus, AccountView, Language, NewTokenView, PageOf, SessionView, TimeZone, TokenScope, TokenView } from '../../contract/index.js';
+import { AccountLookupView, AccountStatus, AccountView, Language, NewTokenView, PageOf, SessionView, TimeZone, TokenScope, TokenView } from '../../contract/index.js';
 import { pageOf } from '../../domain/page.js';
 import type { Api } from '../types.js';
 
@@ -13,7 +13,7 @@ const OneAccount = Type.Object({ account: AccountView });
 
 export function accountRoutes(app: Api, s: Services): void {
   app.post('/api/v1/accounts', { config: { public: true }, schema: { tags: ['accounts'], body: NewAccount, response: answers({ 201: OneAccount }) } }, async (req, reply) => {
-    const account = await s.accounts.register(req.body, req.caller ?? undefined);
+    const account = await s.accounts.register(req.body, req.caller ?? undefined, req.ip);
     return reply.status(201).send({ account });
   });
 
@@ -47,7 +47,7 @@ export function accountRoutes(app: Api, s: Services): void {
     async (req) => ({ account: await s.accounts.setPreferences(callerOf(req), req.body) }),
   );
 
-  app.get('/api/v1/accounts/lookup', { schema: { tags: ['accounts'], querystring: Strict({ q: Type.String({ minLength: 1, maxLength: 254 }) }), response: answers({ 200: Type.Object({ account: AccountRef }) }) } }, async (req) => ({
+  app.get('/api/v1/accounts/lookup', { schema: { tags: ['accounts'], querystring: Strict({ q: Type.String({ minLength: 1, maxLength: 254 }) }), response: answers({ 200: Type.Object({ account: AccountLookupView }) }) } }, async (req) => ({
     account: await s.accounts.lookup(callerOf(req), req.query.q),
   }));
 

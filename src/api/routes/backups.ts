@@ -22,6 +22,7 @@ import {
   GcReport,
   JobView,
   Nullable,
+  OptionalName,
   PageOf,
   PointDetailView,
   RecycleItemView,
@@ -38,7 +39,7 @@ const OneJob = Type.Object({ job: JobView });
 const OnePoint = Type.Object({ point: PointDetailView });
 const Deleted = Type.Object({ deleted: DeletedView });
 const PointParams = Strict({ id: Id('point') });
-const Edit = Strict({ name: Type.Optional(Type.String({ maxLength: 128 })), description: Type.Optional(Description) });
+const Edit = Strict({ name: Type.Optional(OptionalName), description: Type.Optional(Description) });
 /** A manifest of a 16 TiB disk: 4 Mi chunks of 32 bytes. */
 const MAX_MANIFEST = 24 + 32 * 4 * 1024 * 1024;
 

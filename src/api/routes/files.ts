@@ -4,14 +4,14 @@ import type { Services } from '../../services/index.js';
 import type { FileSource, VolumeChoice } from '../../services/files.js';
 import { CairnError } from '../../domain/errors.js';
 import { callerOf } from '../auth.js';
-import { answers, Binary, Id, Strict } from '../schemas.js';
+import { answers, Binary, Id, Name, Strict } from '../schemas.js';
 import { FileListingView } from '../../contract/index.js';
 import type { Api } from '../types.js';
 import { parseRange } from './sharing.js';
 
 const FileQuery = Strict({
   path: Type.Optional(Type.String({ maxLength: 4096 })),
-  disk: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
+  disk: Type.Optional(Name),
   partition: Type.Optional(Type.Integer({ minimum: 1, maximum: 128 })),
 });
 

@@ -1,5 +1,5 @@
 import { useEffect, useId, useState, type KeyboardEvent } from 'react';
-import { api, ApiError, type Account, type AccountRef, type Page, type Share } from '../api';
+import { api, ApiError, type Account, type AccountLookupView, type Page, type Share } from '../api';
 import { localInputToIso, timeZone } from '../format';
 import { isKey, useI18n } from '../i18n';
 import { Modal } from '../ui/Modal';
@@ -11,7 +11,7 @@ import { BulkResults, eachRow, type BulkResult } from './BulkResults';
 interface Entry {
   value: string;
   state: 'checking' | 'found' | 'unknown';
-  account?: AccountRef;
+  account?: AccountLookupView;
   error?: string;
 }
 
@@ -73,7 +73,7 @@ export function ShareDialog({ chains, open, onClose, onDone }: { chains: { id: s
     setFormError(null);
     for (const value of fresh.filter((v) => !self(v))) {
       // A look-up as each one is added tells at once whom the email or ID names.
-      api.get<{ account: AccountRef }>('/accounts/lookup', { q: value }).then(
+      api.get<{ account: AccountLookupView }>('/accounts/lookup', { q: value }).then(
         (r) =>
           setEntries((xs) =>
             xs.map((e) => (e.value !== value ? e : r.account.id === me.id ? { ...e, state: 'unknown', error: t('share.err.self') } : { ...e, state: 'found', account: r.account })),
@@ -169,7 +169,7 @@ export function ShareDialog({ chains, open, onClose, onDone }: { chains: { id: s
                 <li key={e.value} className={e.error ? 'recipient recipient-bad' : 'recipient'} data-recipient={e.value}>
                   <span className="recipient-value">{e.value}</span>
                   <span className="recipient-state">
-                    {e.state === 'checking' ? t('common.loading') : e.account ? (e.account.email === e.value.toLowerCase() ? e.account.id : e.account.email) : null}
+                    {e.state === 'checking' ? t('common.loading') : e.account ? (e.account.email && e.account.email !== e.value.toLowerCase() ? e.account.email : e.account.id) : null}
                   </span>
                   {e.error ? (
                     <span className="field-error" role="alert">
