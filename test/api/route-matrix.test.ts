@@ -239,6 +239,7 @@ const FIXTURES: Record<string, Fixture> = {
   'GET /api/v1/events': {},
   'GET /api/v1/notifications': {},
   'POST /api/v1/notifications/{id}/read': { holder: 'recipient', id: (w) => w.notification },
+  'POST /api/v1/notifications/read': {},
 };
 
 /** What a role is, for the rules. */
