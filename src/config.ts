@@ -1,5 +1,5 @@
 import { isIP } from 'node:net';
-import { join, resolve } from 'node:path';
+import { join, resolve, sep } from 'node:path';
 import type { S3Settings } from './store/s3-store.js';
 import type { SmtpSettings } from './services/mailer.js';
 
@@ -37,6 +37,8 @@ export interface Config {
   trustProxy: string[];
   /** Where backup policies' mails go out; null: none are sent (their deliveries fail, saying so). */
   smtp: SmtpSettings | null;
+  /** The master key file (outside the data directory and the database): chunks, manifests and recoverable secrets are encrypted at rest under it; null: not encrypted. */
+  masterKeyFile: string | null;
 }
 
 export interface ConfigInput {
@@ -67,6 +69,7 @@ export interface ConfigInput {
   smtpUser?: string;
   smtpFrom?: string;
   smtpTls?: boolean | string;
+  masterKeyFile?: string;
 }
 
 function num(value: string | number | undefined, fallback: number, what: string): number {
@@ -149,6 +152,15 @@ function smtpSettings(flags: ConfigInput, env: NodeJS.ProcessEnv): SmtpSettings 
   return { host, port, user: flags.smtpUser ?? env.CAIRN_SMTP_USER ?? null, password: env.CAIRN_SMTP_PASSWORD ?? null, from, tls };
 }
 
+/** The master key must not sit beside what it protects: whoever copies the data directory would copy the key with it. */
+function masterKeyFile(value: string | undefined, dataDir: string): string | null {
+  if (!value) return null;
+  const file = resolve(value);
+  if (file.startsWith(dataDir + sep))
+    throw new Error(`The master key file ${file} is inside the data directory ${dataDir}; keep it elsewhere (--master-key-file / CAIRN_MASTER_KEY_FILE), so that a copy of the data is not a copy of its key.`);
+  return file;
+}
+
 export function loadConfig(flags: ConfigInput = {}, env: NodeJS.ProcessEnv = process.env): Config {
   const pick = (flag: string | number | undefined, name: string) => flag ?? env[`CAIRN_${name}`];
   const dataDir = resolve(String(pick(flags.dataDir, 'DATA_DIR') ?? './data'));
@@ -183,5 +195,6 @@ export function loadConfig(flags: ConfigInput = {}, env: NodeJS.ProcessEnv = pro
     webDir: (pick(flags.webDir, 'WEB_DIR') as string | undefined) ?? null,
     trustProxy: addressList(pick(flags.trustProxy, 'TRUST_PROXY') as string | undefined),
     smtp: smtpSettings(flags, env),
+    masterKeyFile: masterKeyFile(pick(flags.masterKeyFile, 'MASTER_KEY_FILE') as string | undefined, dataDir),
   };
 }

@@ -4,6 +4,8 @@ import { isoPlus, nowIso } from '../domain/time.js';
 import { decodeManifest, manifestChunkDigests } from '../format/manifest.js';
 import type { ChunkStore } from '../store/chunk-store.js';
 import { inBatches } from './batches.js';
+import { openManifest } from './sealed-manifests.js';
+import type { MasterKeys } from '../store/master-key.js';
 import type { GcReport } from '../contract/index.js';
 
 /** The manifests a holder names: all of them, or only those among `among` (the re-check before deleting). */
@@ -38,7 +40,7 @@ export class GarbageCollector {
   constructor(
     private readonly db: Db,
     private readonly store: ChunkStore,
-    private readonly settings: { gcGraceMs: number },
+    private readonly settings: { gcGraceMs: number; masterKeys?: MasterKeys | null },
   ) {}
 
   /** One collection at a time per process; a second caller gets the running one's report. */
@@ -67,7 +69,7 @@ export class GarbageCollector {
       for (const digest of liveManifests) {
         const m = await this.db.selectFrom('manifests').select('body').where('digest', '=', digest).executeTakeFirst();
         if (!m) continue;
-        for (const c of manifestChunkDigests(decodeManifest(m.body))) live.add(c);
+        for (const c of manifestChunkDigests(decodeManifest(openManifest(this.settings.masterKeys, digest, m.body)))) live.add(c);
       }
 
       let chunksRemoved = 0;

@@ -18,11 +18,14 @@ import { inBatches, mapLimit } from './batches.js';
 import type { BatchChunkView, ChunkStoredView, UploadDisk, UploadView } from '../contract/index.js';
 import { storeUnavailable, withStore } from './store-errors.js';
 import { backupJobOfTask } from './backup-job-params.js';
+import { openManifest, sealManifest } from './sealed-manifests.js';
+import type { MasterKeys } from '../store/master-key.js';
 
 export interface UploadSettings {
   chainMaxLength: number;
   /** An upload with no request for this long is abandoned (its job fails, its chunks are no longer held). */
   idleMs: number;
+  masterKeys?: MasterKeys | null;
 }
 
 const MAX_MISSING_BATCH = 1024;
@@ -254,7 +257,7 @@ export class UploadsService {
     const digest = manifestDigest(body);
     await this.db
       .insertInto('manifests')
-      .values({ digest, body, size: manifest.size, chunk_count: manifest.chunks.length, created_at: nowIso() })
+      .values({ digest, body: sealManifest(this.settings.masterKeys, digest, body), size: manifest.size, chunk_count: manifest.chunks.length, created_at: nowIso() })
       .onConflict((oc) => oc.column('digest').doNothing())
       .execute();
     disk.manifest_digest = digest;
@@ -301,7 +304,7 @@ export class UploadsService {
     for (const disk of disks) {
       const m = await this.db.selectFrom('manifests').select(['body', 'size']).where('digest', '=', disk.manifest_digest!).executeTakeFirstOrThrow();
       logical += m.size;
-      const digests = [...new Set(manifestChunkDigests(decodeManifest(m.body)))];
+      const digests = [...new Set(manifestChunkDigests(decodeManifest(openManifest(this.settings.masterKeys, disk.manifest_digest!, m.body))))];
       await inBatches(digests, 500, async (batch) => {
         const ok = await this.db
           .selectFrom('account_chunks')

@@ -7,6 +7,11 @@ export interface ChunkStore {
   /** Stores the blob unless the key exists; true when this call wrote it. */
   putIfAbsent(key: string, blob: Buffer): Promise<boolean>;
   /**
+   * Stores the blob whether or not the key exists, atomically: a reader meanwhile
+   * gets the old blob or the new one, never a torn one (re-keying, docs/formats.md).
+   */
+  replace(key: string, blob: Buffer): Promise<void>;
+  /**
    * The blob, or null when the key is absent. Given a slot its caller holds
    * (a leased blob slot) that is large enough, it is read to the slot's start
    * and the result is a view of it; bytes of the slot past the blob may be

@@ -58,6 +58,27 @@ export class LocalChunkStore implements ChunkStore {
     }
   }
 
+  async replace(key: string, blob: Buffer): Promise<void> {
+    const { dir, file } = this.pathOf(key);
+    const tmp = join(dir, `.tmp-${randomBytes(6).toString('hex')}`);
+    try {
+      await mkdir(dir, { recursive: true });
+      const fh = await open(tmp, 'wx', 0o640);
+      try {
+        await writeFull(fh, blob, 0);
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      await rename(tmp, file);
+      await this.syncDir(dir);
+    } catch (err) {
+      await unlink(tmp).catch(() => undefined);
+      if (isErrno(err, 'ENOSPC') || isErrno(err, 'EDQUOT')) throw new StoreFullError(err);
+      throw err;
+    }
+  }
+
   async get(key: string, slot?: Buffer): Promise<Buffer | null> {
     const { file } = this.pathOf(key);
     try {

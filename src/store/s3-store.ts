@@ -163,6 +163,15 @@ export class S3ChunkStore implements ChunkStore {
     }
   }
 
+  async replace(key: string, blob: Buffer): Promise<void> {
+    try {
+      // A PUT replaces an object atomically: readers get the old one or the new one.
+      await this.client.send(new PutObjectCommand({ Bucket: this.settings.bucket, Key: this.objectKey(key), Body: blob, ContentLength: blob.length }));
+    } catch (err) {
+      throw this.failure('storing', key, err);
+    }
+  }
+
   async get(key: string, slot?: Buffer): Promise<Buffer | null> {
     const Key = this.objectKey(key);
     try {
