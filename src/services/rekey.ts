@@ -4,6 +4,7 @@ import type { EncryptingChunkStore } from '../store/encrypting-store.js';
 import type { MasterKeys } from '../store/master-key.js';
 import { isSealed, SealError, sealedKeyId } from '../store/sealed-blob.js';
 import { mapLimit } from './batches.js';
+import { verifyChunk } from '../format/chunk-codec.js';
 import { openManifest, sealManifest } from './sealed-manifests.js';
 import { sealedUnderCurrent, sealSecret, sealWebhookSecret, unsealSecret, unsealWebhookSecret } from './secret-seal.js';
 
@@ -37,7 +38,13 @@ export async function rekey(db: Db, store: EncryptingChunkStore, keys: MasterKey
     const rows = await db.selectFrom('chunks').select('digest').where('digest', '>', after).orderBy('digest').limit(Math.min(BATCH, budget)).execute();
     const results = await mapLimit(rows, 4, async ({ digest }) => {
       try {
-        return await store.rekey(digest);
+        return await store.rekey(digest, (plain) => {
+          try {
+            verifyChunk(plain, digest);
+          } catch (err) {
+            throw new SealError(`chunk ${digest}`, `it is stored plain and fails its check (${err instanceof Error ? err.message : String(err)})`);
+          }
+        });
       } catch (err) {
         // A blob that does not open is damaged; it is left as it is, for verify to report and a new upload to replace.
         if (err instanceof SealError) return err;

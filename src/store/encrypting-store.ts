@@ -64,13 +64,18 @@ export class EncryptingChunkStore implements ChunkStore {
   /**
    * Seals the blob under the current master key unless it already is: a blob
    * under an older key, or plain, is opened and written again in its place
-   * (atomically: readers meanwhile get the old blob or the new one).
+   * (atomically: readers meanwhile get the old blob or the new one). A plain
+   * blob is given to `checkPlain` first, which throws if it is damaged: sealing
+   * it would make the damage look authentic.
    */
-  async rekey(key: string): Promise<'rekeyed' | 'current' | 'missing'> {
+  async rekey(key: string, checkPlain?: (blob: Buffer) => void): Promise<'rekeyed' | 'current' | 'missing'> {
     const blob = await this.inner.get(key);
     if (!blob) return 'missing';
-    if (isSealed(blob) && sealedKeyId(blob) === this.keys.current.id) return 'current';
-    const plain = isSealed(blob) ? open(this.keys, 'chunk', key, blob, `chunk ${key}`) : blob;
+    const sealed = isSealed(blob);
+    if (sealed && sealedKeyId(blob) === this.keys.current.id) return 'current';
+    // Opened in place: `blob` holds the plaintext from here on.
+    const plain = sealed ? open(this.keys, 'chunk', key, blob, `chunk ${key}`) : blob;
+    if (!sealed) checkPlain?.(plain);
     await this.inner.replace(key, seal(this.keys, 'chunk', key, plain));
     return 'rekeyed';
   }

@@ -167,3 +167,53 @@ test('with a master key: chunks, manifests and access key secrets are sealed, re
     await removeTempDir(keyDir);
   }
 });
+
+test('a store made before encryption keeps working under a master key, and rekey seals its chunks, manifests and secrets in place', async () => {
+  const keyDir = await makeTempDir('cairn-e2e-keys-');
+  const keyFile = join(keyDir, 'master.key');
+  let args: string[] = [];
+  // Read at each start: the first without a key, the next ones with it.
+  const server = await startRestartableServer({
+    get args() {
+      return args;
+    },
+  });
+  try {
+    const user = await cliUser(server.url, dir, 'plain');
+    const vol = (await user.cli.ok(['resource', 'create', '--kind', 'volume', '--name', 'plain', '--disk', 'root:8M'])).resource.id;
+    const disk = await makeRawDisk(join(dir, 'plain.img'), 8 * MiB, 8 * MiB, 'plain');
+    const point = (await user.cli.ok(['backup', vol, '--disk', disk])).point.id;
+    const access = await user.cli.ok(['access-key', 'create', '--name', 'plain']);
+    const chunks = [...new Set((await fetchManifest(user, point, 'root')).chunks.filter((d): d is string => d !== null))];
+    for (const d of chunks) assert.equal((await storedBlob(server.dataDir, d)).toString('latin1', 0, 3), 'CRN', 'without a key, blobs are stored as before');
+
+    assert.equal((await runCli(['admin', 'master-key', 'new', keyFile])).code, 0);
+    args = ['--master-key-file', keyFile];
+    await server.current.kill('SIGTERM');
+    await server.restart();
+    user.cli.server = server.url;
+    await restoresTo(user, point, disk);
+    assert.equal((await user.cli.run(['verify', '--point', point])).code, 0, 'plain blobs verify under a key');
+    await new QingCloudClient(server.url, access.access_key_id, access.secret_access_key).ok('DescribeSnapshots');
+
+    const r = await runCli(['admin', 'rekey', '--master-key-file', keyFile, '--data-dir', server.dataDir, '--database', server.database.url], {
+      env: TEST_STORE === 's3' ? serverStoreEnv(server.dataDir) : {},
+      timeoutMs: 120_000,
+    });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^done: .*chunks: 2 re-keyed, 0 already were, 0 missing, 0 damaged; manifests: 1 re-keyed, 0 already were; secrets: 1 re-keyed/);
+    for (const d of chunks) assert.equal((await storedBlob(server.dataDir, d)).toString('latin1', 0, 3), 'CRE', 'sealed in place');
+    const meta = await openMetadataStore(server.database.url);
+    try {
+      assert.equal((await meta.db.selectFrom('manifests').select('body').executeTakeFirstOrThrow()).body.toString('latin1', 0, 3), 'CRE');
+      assert.match((await meta.db.selectFrom('access_keys').select('secret_sealed').executeTakeFirstOrThrow()).secret_sealed, /^aes256gcm:/);
+    } finally {
+      await meta.close();
+    }
+    await restoresTo(user, point, disk);
+    await new QingCloudClient(server.url, access.access_key_id, access.secret_access_key).ok('DescribeSnapshots');
+  } finally {
+    await server.close();
+    await removeTempDir(keyDir);
+  }
+});

@@ -109,6 +109,14 @@ describe('sealed blobs (AES-256-GCM under keys derived from the master key)', ()
       assert.ok((await new EncryptingChunkStore(inner, keyB).get(name))!.equals(plain), 'the new key alone opens it now');
       await assert.rejects(store.get(name), /master key bbbbbbbb, which the master key file does not hold/);
       assert.equal(await rotated.rekey('0'.repeat(64)), 'missing');
+
+      const damaged = seededRandom('damaged-plain').bytes(5000);
+      const dkey = keyOf(damaged, 'damaged-plain');
+      await inner.putIfAbsent(dkey, damaged);
+      await assert.rejects(rotated.rekey(dkey, () => {
+        throw new Error('fails its digest check');
+      }), /fails its digest check/);
+      assert.ok((await inner.get(dkey))!.equals(damaged), 'a plain blob that fails its check is left as it was, not sealed');
     });
 
     it('a flipped byte in a stored blob makes reading it fail', async () => {
