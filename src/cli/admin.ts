@@ -59,9 +59,8 @@ export function adminCommand(program: Command): void {
         `${r.finished ? 'done' : 'stopped (run again to go on)'}: under master key ${r.key_id} now; chunks: ${c.rekeyed} re-keyed, ${c.current} already were, ${c.missing} missing, ${c.damaged.length} damaged; ` +
           `manifests: ${r.manifests.rekeyed} re-keyed, ${r.manifests.current} already were; secrets: ${r.secrets.rekeyed} re-keyed\n`,
       );
-      if (c.damaged.length) {
-        process.stderr.write(`damaged chunks (left as they were; run \`cairn verify\`): ${c.damaged.join(', ')}\n`);
-        process.exitCode = 6;
-      }
+      if (c.damaged.length) process.stderr.write(`damaged chunks (left as they were; run \`cairn verify\`): ${c.damaged.join(', ')}\n`);
+      if (r.manifests.damaged.length) process.stderr.write(`damaged manifests (left as they were): ${r.manifests.damaged.join(', ')}\n`);
+      if (c.damaged.length || r.manifests.damaged.length) process.exitCode = 6;
     });
 }

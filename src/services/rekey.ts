@@ -1,4 +1,5 @@
 import type { Db } from '../db/connect.js';
+import { CairnError } from '../domain/errors.js';
 import { nowIso } from '../domain/time.js';
 import type { EncryptingChunkStore } from '../store/encrypting-store.js';
 import type { MasterKeys } from '../store/master-key.js';
@@ -11,7 +12,7 @@ import { sealedUnderCurrent, sealSecret, sealWebhookSecret, unsealSecret, unseal
 export interface RekeyReport {
   key_id: string;
   chunks: { rekeyed: number; current: number; missing: number; damaged: string[] };
-  manifests: { rekeyed: number; current: number };
+  manifests: { rekeyed: number; current: number; damaged: string[] };
   secrets: { rekeyed: number };
   /** False when the run stopped at `maxChunks`; run it again to go on from where it stopped. */
   finished: boolean;
@@ -31,7 +32,7 @@ const BATCH = 256;
  */
 export async function rekey(db: Db, store: EncryptingChunkStore, keys: MasterKeys, opts: { maxChunks?: number; onBatch?: (report: RekeyReport) => void } = {}): Promise<RekeyReport> {
   const keyId = keys.current.id;
-  const report: RekeyReport = { key_id: keyId, chunks: { rekeyed: 0, current: 0, missing: 0, damaged: [] }, manifests: { rekeyed: 0, current: 0 }, secrets: { rekeyed: 0 }, finished: false };
+  const report: RekeyReport = { key_id: keyId, chunks: { rekeyed: 0, current: 0, missing: 0, damaged: [] }, manifests: { rekeyed: 0, current: 0, damaged: [] }, secrets: { rekeyed: 0 }, finished: false };
   let budget = opts.maxChunks ?? Infinity;
 
   const chunksDone = await walk(db, 'chunks', keyId, async (after) => {
@@ -65,8 +66,16 @@ export async function rekey(db: Db, store: EncryptingChunkStore, keys: MasterKey
         report.manifests.current++;
         continue;
       }
-      // Only the body that was read is replaced: a manifest is never changed otherwise, so nothing can be lost in between.
-      await db.updateTable('manifests').set({ body: sealManifest(keys, digest, openManifest(keys, digest, body)) }).where('digest', '=', digest).execute();
+      let plain: Buffer;
+      try {
+        plain = openManifest(keys, digest, body);
+      } catch (err) {
+        if (!(err instanceof CairnError)) throw err;
+        report.manifests.damaged.push(digest);
+        continue;
+      }
+      // A manifest never changes once stored, so nothing written in between can be lost.
+      await db.updateTable('manifests').set({ body: sealManifest(keys, digest, plain) }).where('digest', '=', digest).execute();
       report.manifests.rekeyed++;
     }
     return { last: rows.at(-1)?.digest, more: true };

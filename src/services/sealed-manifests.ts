@@ -1,5 +1,6 @@
 import type { MasterKeys } from '../store/master-key.js';
-import { isSealed, open, seal } from '../store/sealed-blob.js';
+import { CairnError } from '../domain/errors.js';
+import { isSealed, open, seal, SealError } from '../store/sealed-blob.js';
 
 /**
  * Manifests in the metadata store, sealed under the master keys when the
@@ -14,5 +15,10 @@ export function sealManifest(keys: MasterKeys | null | undefined, digest: string
 export function openManifest(keys: MasterKeys | null | undefined, digest: string, stored: Buffer): Buffer {
   if (!isSealed(stored)) return stored;
   if (!keys) throw new Error(`Manifest ${digest} is encrypted at rest, and this server has no master key: start it with --master-key-file (CAIRN_MASTER_KEY_FILE) naming the key file it was written under.`);
-  return open(keys, 'manifest', digest, stored, `manifest ${digest}`);
+  try {
+    return open(keys, 'manifest', digest, stored, `manifest ${digest}`);
+  } catch (err) {
+    if (err instanceof SealError) throw new CairnError(500, 'manifest_damaged', `Manifest ${digest} is damaged in the metadata store (${err.reason}); run \`cairn verify\`, and restore the database from a dump if it stays so.`);
+    throw err;
+  }
 }

@@ -212,6 +212,26 @@ test('a store made before encryption keeps working under a master key, and rekey
     }
     await restoresTo(user, point, disk);
     await new QingCloudClient(server.url, access.access_key_id, access.secret_access_key).ok('DescribeSnapshots');
+
+    // A changed byte in a sealed manifest in the database: the restore is refused, naming it.
+    const flipManifest = async () => {
+      const db = await openMetadataStore(server.database.url);
+      try {
+        const m = await db.db.selectFrom('manifests').select(['digest', 'body']).executeTakeFirstOrThrow();
+        const body = Buffer.from(m.body);
+        body[body.length >> 1]! ^= 0x01;
+        await db.db.updateTable('manifests').set({ body }).where('digest', '=', m.digest).execute();
+        return m.digest;
+      } finally {
+        await db.close();
+      }
+    };
+    const manifest = await flipManifest();
+    const refused = await user.cli.run(['restore', point, '--to', join(dir, 'manifest-damaged.img')]);
+    assert.notEqual(refused.code, 0);
+    assert.match(refused.stderr, new RegExp(`Manifest ${manifest} is damaged in the metadata store`), refused.stderr);
+    await flipManifest();
+    await restoresTo(user, point, disk);
   } finally {
     await server.close();
     await removeTempDir(keyDir);
