@@ -53,6 +53,7 @@ test('with a master key: chunks, manifests and access key secrets are sealed, re
   const server = await startRestartableServer({ args: ['--master-key-file', keyFile] });
   const admin = (env: NodeJS.ProcessEnv = {}) => ({ ...(TEST_STORE === 's3' ? serverStoreEnv(server.dataDir) : {}), ...env });
   const rekey = (...more: string[]) => runCli(['admin', 'rekey', '--master-key-file', keyFile, '--data-dir', server.dataDir, '--database', server.database.url, ...more], { env: admin(), timeoutMs: 120_000 });
+  const logs: string[] = [];
   try {
     if (server.database.engine === 'sqlite') assert.equal((await stat(server.database.url)).mode & 0o777, 0o600, 'cairn.db is the owner\'s alone');
 
@@ -110,6 +111,7 @@ test('with a master key: chunks, manifests and access key secrets are sealed, re
     const rotated = await runCli(['admin', 'master-key', 'new', keyFile]);
     assert.equal(rotated.code, 0, rotated.stderr);
     const secondId = /master key ([0-9a-f]{8}) written/.exec(rotated.stdout)![1]!;
+    logs.push(server.current.output());
     await server.current.kill('SIGTERM');
     await server.restart();
     user.cli.server = server.url;
@@ -147,6 +149,7 @@ test('with a master key: chunks, manifests and access key secrets are sealed, re
     // The old key goes: everything still opens.
     const text = await readFile(keyFile, 'utf8');
     await writeFile(keyFile, text.split('\n').filter((l) => !l.includes(` ${firstId} `)).join('\n'));
+    logs.push(server.current.output());
     await server.current.kill('SIGTERM');
     await server.restart();
     user.cli.server = server.url;
@@ -156,12 +159,18 @@ test('with a master key: chunks, manifests and access key secrets are sealed, re
     await qc().ok('DescribeSnapshots');
 
     // Without the key file the server cannot read what is sealed, and says so.
+    logs.push(server.current.output());
     await server.current.kill('SIGTERM');
     const keyless = await runCli(['serve', '--port', '0', '--data-dir', server.dataDir, '--database', server.database.url, '--master-key-file', join(keyDir, 'absent.key')], { env: admin(), timeoutMs: 60_000 });
     assert.equal(keyless.code, 1);
     assert.match(keyless.stderr, /The master key file .*absent\.key cannot be read .*cairn admin master-key new/);
     await server.restart();
     user.cli.server = server.url;
+
+    // Nothing secret reached the servers' logs: not the access key's secret, nor any master key.
+    logs.push(server.current.output(), keyless.stdout, keyless.stderr);
+    const secrets = [access.secret_access_key, ...text.split('\n').filter((l) => l.startsWith('cairn-master-key')).map((l) => l.split(' ')[3]!)];
+    for (const secret of secrets) assert.ok(!logs.some((l) => l.includes(secret)), 'a secret reached a log line');
   } finally {
     await server.close();
     await removeTempDir(keyDir);
