@@ -163,6 +163,8 @@ export interface CairnOptions {
   s3?: { bench: BenchS3; prefix: string };
   /** HTTPS: the server serves this certificate and key, the CLI trusts this CA (bench/tls.ts). */
   tls?: { certFile: string; keyFile: string; caFile: string };
+  /** The server seals chunks, manifests and secrets under this key file (`--master-key-file`). */
+  masterKeyFile?: string;
 }
 
 export class Cairn implements Tool {
@@ -223,7 +225,7 @@ export class Cairn implements Tool {
     if (this.server) await this.stopServer();
     // A restart keeps the port: the CLI's stored login is valid only for the URL it was made against.
     const port = this.url ? new URL(this.url).port : '0';
-    const store = this.opts.s3 ? this.opts.s3.bench.serveArgs(this.opts.s3.prefix) : [];
+    const store = [...(this.opts.s3 ? this.opts.s3.bench.serveArgs(this.opts.s3.prefix) : []), ...(this.opts.masterKeyFile ? ['--master-key-file', this.opts.masterKeyFile] : [])];
     const tls = this.opts.tls ? ['--tls-cert', this.opts.tls.certFile, '--tls-key', this.opts.tls.keyFile] : [];
     const child = spawn(process.execPath, [...this.nodeArgs('server'), this.bin, 'serve', '--port', port, '--host', '127.0.0.1', '--data-dir', this.dataDir, ...store, ...tls], {
       env: cleanEnv(),

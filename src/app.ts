@@ -7,6 +7,9 @@ import { buildServer, type App } from './api/server.js';
 import { createServices, type ServiceSettings, type Services } from './services/index.js';
 import { LocalChunkStore } from './store/local-store.js';
 import type { ChunkStore } from './store/chunk-store.js';
+import { EncryptingChunkStore } from './store/encrypting-store.js';
+import { readMasterKeys } from './store/master-key.js';
+import { rekey, type RekeyReport } from './services/rekey.js';
 import { createChunkPool } from './compute/native-pool.js';
 import { BATCHES_IN_FLIGHT, BLOB_SLOT, MAX_READ_CHUNKS } from './wire/chunk-batch.js';
 import { BufferRecycler } from './compute/buffer-recycler.js';
@@ -40,6 +43,7 @@ export function settingsOf(config: Config): ServiceSettings {
     maxSharesPerAccount: config.maxSharesPerAccount,
     smtp: config.smtp,
     notifyRetryBaseMs: 30_000,
+    masterKeys: config.masterKeyFile ? readMasterKeys(config.masterKeyFile) : null,
   };
 }
 
@@ -65,9 +69,12 @@ export async function openChunkStore(config: Config): Promise<ChunkStore> {
 /** Opens the stores named by the configuration and wires the services to them. */
 export async function openServices(config: Config, pool?: ChunkPool, blobSlots = blobSlotPool()): Promise<Services> {
   mkdirSync(config.dataDir, { recursive: true });
-  const chunks = await openChunkStore(config);
+  const settings = settingsOf(config);
+  const plain = await openChunkStore(config);
+  // Without a master key the store is used as it is: the data path stays exactly what it was.
+  const chunks = settings.masterKeys ? new EncryptingChunkStore(plain, settings.masterKeys, blobSlots) : plain;
   const meta = await openMetadataStore(config.databaseUrl);
-  return createServices(meta, chunks, blobSlots, settingsOf(config), pool);
+  return createServices(meta, chunks, blobSlots, settings, pool);
 }
 
 /** Names this process in the `leases` table and the logs: the host and pid for people, random bytes so a reused pid is not mistaken for its predecessor. */
@@ -122,4 +129,17 @@ export async function startServer(config: Config): Promise<Running> {
       await pool.close();
     },
   };
+}
+
+export { addMasterKey } from './store/master-key.js';
+
+/** `cairn admin rekey`: everything at rest moved to the newest master key (services/rekey.ts). */
+export async function rekeyStore(config: Config, opts: Parameters<typeof rekey>[3] = {}): Promise<RekeyReport> {
+  if (!config.masterKeyFile) throw new Error('Re-keying needs the master key file: pass --master-key-file FILE (CAIRN_MASTER_KEY_FILE), holding the new key last and the old ones before it.');
+  const services = await openServices(config);
+  try {
+    return await rekey(services.meta.db, services.store as EncryptingChunkStore, services.settings.masterKeys!, opts);
+  } finally {
+    await services.meta.close();
+  }
 }

@@ -1,5 +1,5 @@
 import { isIP } from 'node:net';
-import { join, resolve } from 'node:path';
+import { join, resolve, sep } from 'node:path';
 import type { S3Settings } from './store/s3-store.js';
 import type { SmtpSettings } from './services/mailer.js';
 import type { TlsFiles } from './api/tls.js';
@@ -40,6 +40,8 @@ export interface Config {
   smtp: SmtpSettings | null;
   /** The certificate and key files to serve HTTPS with (read again on SIGHUP); null: plain HTTP. */
   tls: TlsFiles | null;
+  /** The master key file (outside the data directory and the database): chunks, manifests and recoverable secrets are encrypted at rest under it; null: not encrypted. */
+  masterKeyFile: string | null;
 }
 
 export interface ConfigInput {
@@ -72,6 +74,7 @@ export interface ConfigInput {
   smtpTls?: boolean | string;
   tlsCert?: string;
   tlsKey?: string;
+  masterKeyFile?: string;
 }
 
 function num(value: string | number | undefined, fallback: number, what: string): number {
@@ -162,6 +165,15 @@ function tlsFiles(cert: string | undefined, key: string | undefined): TlsFiles |
   return { certFile: resolve(cert), keyFile: resolve(key) };
 }
 
+/** The master key must not sit beside what it protects: whoever copies the data directory would copy the key with it. */
+function masterKeyFile(value: string | undefined, dataDir: string): string | null {
+  if (!value) return null;
+  const file = resolve(value);
+  if (file.startsWith(dataDir + sep))
+    throw new Error(`The master key file ${file} is inside the data directory ${dataDir}; keep it elsewhere (--master-key-file / CAIRN_MASTER_KEY_FILE), so that a copy of the data is not a copy of its key.`);
+  return file;
+}
+
 export function loadConfig(flags: ConfigInput = {}, env: NodeJS.ProcessEnv = process.env): Config {
   const pick = (flag: string | number | undefined, name: string) => flag ?? env[`CAIRN_${name}`];
   const dataDir = resolve(String(pick(flags.dataDir, 'DATA_DIR') ?? './data'));
@@ -197,5 +209,6 @@ export function loadConfig(flags: ConfigInput = {}, env: NodeJS.ProcessEnv = pro
     trustProxy: addressList(pick(flags.trustProxy, 'TRUST_PROXY') as string | undefined),
     smtp: smtpSettings(flags, env),
     tls: tlsFiles(pick(flags.tlsCert, 'TLS_CERT') as string | undefined, pick(flags.tlsKey, 'TLS_KEY') as string | undefined),
+    masterKeyFile: masterKeyFile(pick(flags.masterKeyFile, 'MASTER_KEY_FILE') as string | undefined, dataDir),
   };
 }

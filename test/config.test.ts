@@ -81,3 +81,13 @@ describe('loadConfig: HTTPS', () => {
     assert.throws(() => loadConfig({}, { CAIRN_TLS_KEY: '/k.pem' }), /add --tls-cert FILE \(CAIRN_TLS_CERT\), or drop --tls-key/);
   });
 });
+
+describe('loadConfig: the master key file', () => {
+  it('is off unless named, by flag or CAIRN_MASTER_KEY_FILE (the flag wins), and refused inside the data directory', () => {
+    assert.equal(loadConfig({ dataDir: '/srv/cairn' }, {}).masterKeyFile, null);
+    assert.equal(loadConfig({ dataDir: '/srv/cairn' }, { CAIRN_MASTER_KEY_FILE: '/etc/cairn/master.key' }).masterKeyFile, '/etc/cairn/master.key');
+    assert.equal(loadConfig({ dataDir: '/srv/cairn', masterKeyFile: '/etc/cairn/other.key' }, { CAIRN_MASTER_KEY_FILE: '/etc/cairn/master.key' }).masterKeyFile, '/etc/cairn/other.key');
+    assert.equal(loadConfig({ dataDir: '/srv/cairn', masterKeyFile: '/srv/cairn-keys/master.key' }, {}).masterKeyFile, '/srv/cairn-keys/master.key', 'a sibling folder is outside');
+    assert.throws(() => loadConfig({ dataDir: '/srv/cairn', masterKeyFile: '/srv/cairn/master.key' }, {}), /The master key file \/srv\/cairn\/master\.key is inside the data directory \/srv\/cairn; keep it elsewhere/);
+  });
+});

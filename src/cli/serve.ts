@@ -34,6 +34,7 @@ export function serveCommand(program: Command): void {
     .option('--smtp-user <user>', 'SMTP sign-in name; its password only from CAIRN_SMTP_PASSWORD (CAIRN_SMTP_USER)')
     .option('--smtp-from <address>', 'sender of the mails, e.g. "Cairn <backup@example.com>" (CAIRN_SMTP_FROM)')
     .option('--smtp-tls', 'TLS from the first byte (port 465); without it STARTTLS is used when offered (CAIRN_SMTP_TLS=true)')
+    .option('--master-key-file <file>', 'encrypt chunks, manifests and secrets at rest under the keys in this file, kept outside the data directory; make it with `cairn admin master-key new FILE` (CAIRN_MASTER_KEY_FILE)')
     .option('--log-level <level>', 'fatal, error, warn, info, debug (CAIRN_LOG_LEVEL)')
     .action(async (opts: ConfigInput) => {
       const config = loadConfig(opts);

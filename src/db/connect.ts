@@ -1,7 +1,7 @@
 import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
 import SqliteDatabase from 'better-sqlite3';
 import pg from 'pg';
-import { mkdirSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Database, Engine } from './schema.js';
@@ -46,7 +46,11 @@ async function openOnce(url: string): Promise<MetadataStore> {
     db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   } else {
     const file = url.replace(/^sqlite:(\/\/)?/, '');
-    if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+    if (file !== ':memory:') {
+      mkdirSync(dirname(file), { recursive: true });
+      // Made here, the owner's alone, before SQLite would make it by the umask (often readable by all); its -wal and -shm files take its mode.
+      closeSync(openSync(file, 'a', 0o600));
+    }
     const sqlite = new SqliteDatabase(file, { timeout: 10_000 });
     try {
       // WAL lets readers go on while a backup commits; NORMAL is durable in WAL mode across process crashes.

@@ -486,6 +486,19 @@ function migrations(engine: Engine): Record<string, Migration> {
         await covering('events_recipient_list', 'recipient_id, created_at, id', 'owner_id, type');
       },
     },
+    // Where `cairn admin rekey` got to (docs/formats.md, "Key rotation"): one row per table it walks.
+    '0013_rekey_cursors': {
+      async up(db: Kysely<unknown>) {
+        await db.schema
+          .createTable('rekey_cursors')
+          .addColumn('name', 'text', (c) => c.primaryKey())
+          .addColumn('key_id', 'text', (c) => c.notNull())
+          .addColumn('after', 'text', (c) => c.notNull())
+          .addColumn('done', 'integer', (c) => c.notNull())
+          .addColumn('updated_at', 'text', (c) => c.notNull())
+          .execute();
+      },
+    },
     // A chunk row is written before its blob (so that GC, which locks rows, cannot sweep a blob being
     // written): 'pending' until the blob is durable, 'stored' after, 'damaged' once verify or a read found
     // it damaged or gone (quarantined: "missing" asks for it again and the next upload replaces it).

@@ -373,6 +373,17 @@ export interface NotificationDeliveryTable {
   delivered_at: string | null;
 }
 
+/** How far `cairn admin rekey` got through a table, for the key it moves data to (services/rekey.ts). */
+export interface RekeyCursorTable {
+  name: string;
+  key_id: string;
+  /** The last digest (or ID) done; rows after it are still to do. */
+  after: string;
+  /** 1 once the whole table is under `key_id`. */
+  done: number;
+  updated_at: string;
+}
+
 export interface Database {
   accounts: AccountTable;
   sessions: SessionTable;
@@ -405,4 +416,5 @@ export interface Database {
   backup_runs: BackupRunTable;
   backup_run_items: BackupRunItemTable;
   notification_deliveries: NotificationDeliveryTable;
+  rekey_cursors: RekeyCursorTable;
 }

@@ -8,6 +8,7 @@ import type { Page, PageRequest } from '../domain/page.js';
 import { checkName } from '../domain/rules.js';
 import { isoPlus, nowIso } from '../domain/time.js';
 import { sealSecret, unsealSecret } from './secret-seal.js';
+import type { MasterKeys } from '../store/master-key.js';
 import type { AccessKeyStatus, AccessKeyView, NewAccessKeyView } from '../contract/index.js';
 
 /** QingCloud's shapes: a 20-character ID of uppercase letters and digits, a 40-character secret. */
@@ -25,17 +26,22 @@ const view = (k: AccessKeyTable): AccessKeyView => ({ access_key_id: k.id, name:
  * request's signature, so it is stored sealed (secret-seal.ts), never hashed.
  */
 export class AccessKeysService {
-  constructor(private readonly db: Db) {}
+  constructor(
+    private readonly db: Db,
+    /** Secrets are sealed under these (secret-seal.ts); null: kept behind `plain:`. */
+    private readonly keys: MasterKeys | null = null,
+  ) {}
 
   async create(caller: Caller, name = 'API key'): Promise<NewAccessKeyView> {
     const have = await countRows(this.db.selectFrom('access_keys').select('id').where('account_id', '=', caller.accountId));
     if (have >= MAX_ACCESS_KEYS) throw conflict(`An account can have at most ${MAX_ACCESS_KEYS} access keys; delete one you no longer use first.`, 'too_many_access_keys');
     const secret = randomChars(SECRET_ALPHABET, 40);
+    const id = randomChars(ID_ALPHABET, 20);
     const row: AccessKeyTable = {
-      id: randomChars(ID_ALPHABET, 20),
+      id,
       account_id: caller.accountId,
       name: checkName(name),
-      secret_sealed: sealSecret(secret),
+      secret_sealed: sealSecret(secret, this.keys, `access key ${id}`),
       status: 'active',
       created_at: nowIso(),
       last_used_at: null,
@@ -75,7 +81,7 @@ export class AccessKeysService {
     if (!row || row.key_status !== 'active' || row.status !== 'active') return null;
     return {
       caller: { accountId: row.id, email: row.email, isAdmin: row.is_admin === 1, parentId: row.parent_id, via: 'access_key' },
-      secret: unsealSecret(row.secret_sealed),
+      secret: unsealSecret(row.secret_sealed, this.keys, `access key ${id}`),
     };
   }
 

@@ -2,6 +2,9 @@ import type { Db } from '../db/connect.js';
 import type { Caller } from '../domain/caller.js';
 import { CairnError, conflict, notFound } from '../domain/errors.js';
 import { verifyChunk } from '../format/chunk-codec.js';
+import { SealError } from '../store/sealed-blob.js';
+import type { MasterKeys } from '../store/master-key.js';
+import { openManifest } from './sealed-manifests.js';
 import { settleAll } from '../compute/concurrency.js';
 import type { BufferRecycler, Lease } from '../compute/buffer-recycler.js';
 import { decodeManifest, manifestChunkDigests } from '../format/manifest.js';
@@ -27,12 +30,13 @@ export class BackupDataService {
     private readonly access: Access,
     /** Blob slots (blobSlotPool in app.ts): chunks are read one to a slot, and handed out as leases of them. */
     private readonly slots: BufferRecycler,
+    private readonly keys: MasterKeys | null = null,
   ) {}
 
   async manifestBody(digest: string): Promise<Buffer> {
     const m = await this.db.selectFrom('manifests').select('body').where('digest', '=', digest).executeTakeFirst();
     if (!m) throw new CairnError(500, 'internal', `Manifest ${digest} is missing from the metadata store.`);
-    return m.body;
+    return openManifest(this.keys, digest, m.body);
   }
 
   async pointManifest(caller: Caller, pointId: string, diskName: string): Promise<Buffer> {
@@ -119,7 +123,14 @@ export class BackupDataService {
 
   private async check(digests: string[]): Promise<{ digest: string; problem: string }[]> {
     const results = await withStore(() => mapLimit(digests, 4, async (digest) => {
-      const blob = await this.store.get(digest);
+      let blob: Buffer | null;
+      try {
+        blob = await this.store.get(digest);
+      } catch (err) {
+        // A sealed blob that does not open (sealed-blob.ts) is damaged just as one whose digest does not match.
+        if (err instanceof SealError) return { digest, problem: err.message };
+        throw err;
+      }
       if (!blob) return { digest, problem: 'missing from the chunk store' };
       try {
         verifyChunk(blob, digest);
@@ -144,6 +155,11 @@ export class BackupDataService {
     try {
       blob = await this.store.get(digest, slot);
     } catch (err) {
+      if (err instanceof SealError) {
+        // Tampered or torn under its seal: quarantined like a blob that fails its digest, for the next upload to replace.
+        await this.quarantine([digest]);
+        throw new CairnError(500, 'chunk_damaged', `Chunk ${digest} of ${owner} is damaged in the chunk store (${err.reason}); run \`cairn verify\` and restore from another point.`);
+      }
       throw err instanceof StoreUnavailableError ? storeUnavailable(err) : err;
     }
     if (!blob) {

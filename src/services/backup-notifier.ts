@@ -9,6 +9,8 @@ import type { Access } from './access.js';
 import type { FinishedRun, RunListener } from './backup-scheduler.js';
 import type { Mailer } from './mailer.js';
 import type { DeliveryView, NotifyEvent } from '../contract/index.js';
+import { unsealWebhookSecret } from './secret-seal.js';
+import type { MasterKeys } from '../store/master-key.js';
 
 /** Attempts per delivery; the waits between them grow fourfold from the base (30 s, 2 min, 8 min, 32 min by default). */
 export const MAX_DELIVERY_ATTEMPTS = 5;
@@ -17,6 +19,8 @@ const WEBHOOK_TIMEOUT_MS = 10_000;
 export interface NotifierSettings {
   /** The wait after a first failed attempt. */
   retryBaseMs: number;
+  /** Webhook secrets are sealed under these (secret-seal.ts). */
+  masterKeys?: MasterKeys | null;
 }
 
 /** What a webhook receives (docs/tasks.md): the same JSON, byte for byte, on every attempt. */
@@ -164,7 +168,7 @@ export class BackupNotifier implements RunListener {
     try {
       const res = await fetch(d.target, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', [SIGNATURE_HEADER]: signWebhook(policy.webhook_secret, d.body), 'x-cairn-delivery': d.id, 'x-cairn-event': (JSON.parse(d.body) as RunEvent).type },
+        headers: { 'content-type': 'application/json', [SIGNATURE_HEADER]: signWebhook(unsealWebhookSecret(policy.webhook_secret, this.settings.masterKeys, policy.id), d.body), 'x-cairn-delivery': d.id, 'x-cairn-event': (JSON.parse(d.body) as RunEvent).type },
         body: d.body,
         redirect: 'manual',
         signal: AbortSignal.timeout(WEBHOOK_TIMEOUT_MS),

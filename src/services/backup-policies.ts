@@ -9,6 +9,8 @@ import type { Page, PageRequest } from '../domain/page.js';
 import { checkName, normalizeEmail } from '../domain/rules.js';
 import { checkFires, checkTimezone, describeSchedule, nextRun, nextRuns, normalizeSchedule, type PolicyTiming, type Schedule } from '../domain/schedule.js';
 import type { Access } from './access.js';
+import { sealWebhookSecret, unsealWebhookSecret } from './secret-seal.js';
+import type { MasterKeys } from '../store/master-key.js';
 import type { NotifyEvent, PolicyPreview, PolicyView } from '../contract/index.js';
 
 export const MAX_RECIPIENTS = 10;
@@ -59,15 +61,18 @@ export class BackupPoliciesService {
     private readonly db: Db,
     private readonly access: Access,
     private readonly now: () => Date = () => new Date(),
+    /** Webhook secrets are sealed under these (secret-seal.ts); null: kept as they are. */
+    private readonly keys: MasterKeys | null = null,
   ) {}
 
   async create(caller: Caller, input: PolicyInput): Promise<PolicyView> {
     const at = this.now();
+    const id = newId('policy');
     const row: BackupPolicyTable = {
-      id: newId('policy'),
+      id,
       account_id: caller.accountId,
       ...this.checked({ ...input, timezone: input.timezone ?? (await this.accountTimezone(caller)) }, at),
-      webhook_secret: randomBytes(24).toString('hex'),
+      webhook_secret: sealWebhookSecret(randomBytes(24).toString('hex'), this.keys, id),
       created_at: at.toISOString(),
       updated_at: at.toISOString(),
     };
@@ -169,7 +174,7 @@ export class BackupPoliciesService {
       notify_on: JSON.parse(p.notify_on) as NotifyEvent[],
       emails: JSON.parse(p.emails) as string[],
       webhooks: JSON.parse(p.webhooks) as string[],
-      webhook_secret: p.webhook_secret,
+      webhook_secret: unsealWebhookSecret(p.webhook_secret, this.keys, p.id),
       task_count: Number(n.n),
       created_at: p.created_at,
       updated_at: p.updated_at,

@@ -5,6 +5,8 @@ import { isoPlus, nowIso } from '../domain/time.js';
 import { decodeManifest, manifestChunkDigests } from '../format/manifest.js';
 import type { ChunkStore } from '../store/chunk-store.js';
 import { inBatches } from './batches.js';
+import { openManifest } from './sealed-manifests.js';
+import type { MasterKeys } from '../store/master-key.js';
 import type { GcReport } from '../contract/index.js';
 import type { Access } from './access.js';
 
@@ -42,7 +44,7 @@ export class GarbageCollector {
   constructor(
     private readonly db: Db,
     private readonly store: ChunkStore,
-    private readonly settings: { gcGraceMs: number },
+    private readonly settings: { gcGraceMs: number; masterKeys?: MasterKeys | null },
     private readonly access: Access,
   ) {}
 
@@ -78,7 +80,7 @@ export class GarbageCollector {
       for (const digest of liveManifests) {
         const m = await this.db.selectFrom('manifests').select('body').where('digest', '=', digest).executeTakeFirst();
         if (!m) continue;
-        for (const c of manifestChunkDigests(decodeManifest(m.body))) live.add(c);
+        for (const c of manifestChunkDigests(decodeManifest(openManifest(this.settings.masterKeys, digest, m.body)))) live.add(c);
       }
 
       let chunksRemoved = 0;

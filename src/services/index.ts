@@ -21,6 +21,7 @@ import { BackupScheduler } from './backup-scheduler.js';
 import { BackupTasksService } from './backup-tasks.js';
 import { BackupNotifier } from './backup-notifier.js';
 import { smtpMailer, type SmtpSettings } from './mailer.js';
+import type { MasterKeys } from '../store/master-key.js';
 
 export interface ServiceSettings {
   openRegistration: boolean;
@@ -34,6 +35,8 @@ export interface ServiceSettings {
   smtp: SmtpSettings | null;
   /** The wait before a failed notification is tried again; it grows fourfold each time. */
   notifyRetryBaseMs: number;
+  /** Chunks, manifests and recoverable secrets are sealed under these at rest (docs/formats.md); null: not encrypted. */
+  masterKeys?: MasterKeys | null;
 }
 
 export const DEFAULT_SETTINGS: ServiceSettings = {
@@ -68,12 +71,12 @@ export function createServices(
   const events = new EventsService(db);
   const chains = new ChainsService(db, access, events, settings);
   const shares = new SharesService(db, access, chains, events, settings);
-  const data = new BackupDataService(db, store, access, blobSlots);
+  const data = new BackupDataService(db, store, access, blobSlots, settings.masterKeys);
   const images = new ImagesService(db, access, data, events);
   const gc = new GarbageCollector(db, store, settings, access);
   gc.addManifestReferences((among) => images.liveManifests(among));
   const scheduler = new BackupScheduler(db, access, chains, clock);
-  const notifier = new BackupNotifier(db, access, settings.smtp ? smtpMailer(settings.smtp) : null, { retryBaseMs: settings.notifyRetryBaseMs }, clock);
+  const notifier = new BackupNotifier(db, access, settings.smtp ? smtpMailer(settings.smtp) : null, { retryBaseMs: settings.notifyRetryBaseMs, masterKeys: settings.masterKeys }, clock);
   scheduler.onRunFinished(notifier);
   return {
     meta,
@@ -83,16 +86,16 @@ export function createServices(
     jobs,
     chains,
     accounts: new AccountsService(db, access, { openRegistration: settings.openRegistration }),
-    accessKeys: new AccessKeysService(db),
+    accessKeys: new AccessKeysService(db, settings.masterKeys),
     resources: new ResourcesService(db, access),
-    uploads: new UploadsService(db, store, access, jobs, { chainMaxLength: settings.chainMaxLength, idleMs: settings.uploadIdleMs }, pool),
+    uploads: new UploadsService(db, store, access, jobs, { chainMaxLength: settings.chainMaxLength, idleMs: settings.uploadIdleMs, masterKeys: settings.masterKeys }, pool),
     data,
     agents: new AgentsService(db, access, jobs, chains),
     gc,
     events,
     shares,
     images,
-    policies: new BackupPoliciesService(db, access, clock),
+    policies: new BackupPoliciesService(db, access, clock, settings.masterKeys),
     tasks: new BackupTasksService(db, access, scheduler, settings, clock),
     scheduler,
     notifier,

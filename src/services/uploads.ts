@@ -19,11 +19,14 @@ import type { BatchChunkView, ChunkStoredView, UploadDisk, UploadView } from '..
 import { storeUnavailable, withStore } from './store-errors.js';
 import { backupJobOfTask } from './backup-job-params.js';
 import { quarantineChunks } from './chunk-quarantine.js';
+import { openManifest, sealManifest } from './sealed-manifests.js';
+import type { MasterKeys } from '../store/master-key.js';
 
 export interface UploadSettings {
   chainMaxLength: number;
   /** An upload with no request for this long is abandoned (its job fails, its chunks are no longer held). */
   idleMs: number;
+  masterKeys?: MasterKeys | null;
 }
 
 const MAX_MISSING_BATCH = 1024;
@@ -262,7 +265,7 @@ export class UploadsService {
 
   /**
    * Stores one verified blob. A chunk new to this account costs a durable
-   * write whether or not another account stored it (store.put), so the answer's
+   * write whether or not another account stored it (store.replace), so the answer's
    * time does not tell (docs/upload-protocol.md); one the account already had
    * is written only if its blob is gone; a quarantined one replaces the damaged blob.
    */
@@ -272,7 +275,7 @@ export class UploadsService {
       await this.store.delete(digest);
       await this.store.putIfAbsent(digest, blob);
     } else if (had) await this.store.putIfAbsent(digest, blob);
-    else await this.store.put(digest, blob);
+    else await this.store.replace(digest, blob);
   }
 
   /** Proves `blob` holds the chunk `digest`; the blob that comes back is the one to keep using. */
@@ -305,7 +308,7 @@ export class UploadsService {
     const digest = manifestDigest(body);
     await this.db
       .insertInto('manifests')
-      .values({ digest, body, size: manifest.size, chunk_count: manifest.chunks.length, created_at: nowIso() })
+      .values({ digest, body: sealManifest(this.settings.masterKeys, digest, body), size: manifest.size, chunk_count: manifest.chunks.length, created_at: nowIso() })
       .onConflict((oc) => oc.column('digest').doNothing())
       .execute();
     disk.manifest_digest = digest;
@@ -352,7 +355,7 @@ export class UploadsService {
     for (const disk of disks) {
       const m = await this.db.selectFrom('manifests').select(['body', 'size']).where('digest', '=', disk.manifest_digest!).executeTakeFirstOrThrow();
       logical += m.size;
-      const lengths = slotLengths(decodeManifest(m.body), disk.name);
+      const lengths = slotLengths(decodeManifest(openManifest(this.settings.masterKeys, disk.manifest_digest!, m.body)), disk.name);
       const lacking: string[] = [];
       const misfits: string[] = [];
       await inBatches([...lengths.keys()], 500, async (batch) => {

@@ -7,13 +7,13 @@ export interface ChunkStore {
   /** Stores the blob unless the key exists; true when this call wrote it. */
   putIfAbsent(key: string, blob: Buffer): Promise<boolean>;
   /**
-   * Stores the blob whether or not the key exists, at the cost of writing a new
-   * one: when it exists, this copy replaces it whole (a reader sees the old blob
-   * or the new, never a mix; after a crash either may remain). The upload path
-   * stores a chunk new to the account this way, so how long it takes does not
-   * tell whether another account stored it (docs/upload-protocol.md).
+   * Stores the blob whether or not the key exists, in the same steps either way:
+   * the upload path stores a chunk new to the account this way, so how long it
+   * takes does not tell whether another account stored it (docs/upload-protocol.md);
+   * re-keying rewrites blobs with it (docs/formats.md). Atomic and durable once
+   * it returns: a reader gets the old blob or the new one, never a torn one.
    */
-  put(key: string, blob: Buffer): Promise<void>;
+  replace(key: string, blob: Buffer): Promise<void>;
   /**
    * The blob, or null when the key is absent. Given a slot its caller holds
    * (a leased blob slot) that is large enough, it is read to the slot's start

@@ -70,15 +70,15 @@ export class LocalChunkStore implements ChunkStore {
     }
   }
 
-  async put(key: string, blob: Buffer): Promise<void> {
-    if (await this.putIfAbsent(key, blob)) return;
-    // Present: the same write, fsync and folder fsync as a new blob, under a temporary name, then
-    // renamed over the key. That rename is not synced: after a crash the old copy, as whole, remains.
+  async replace(key: string, blob: Buffer): Promise<void> {
+    // The same steps whether or not the key exists (an upload's time must not tell): a new blob,
+    // durable under a temporary name, renamed over the key, then the folder synced.
     const { dir, file } = this.pathOf(key);
     const staged = join(dir, `${TEMPORARY_PREFIX}${randomBytes(6).toString('hex')}`);
     try {
       await this.write(dir, staged, blob);
       await rename(staged, file);
+      await this.syncDir(dir);
     } catch (err) {
       await unlink(staged).catch(() => undefined);
       if (isErrno(err, 'ENOSPC') || isErrno(err, 'EDQUOT')) throw new StoreFullError(err);

@@ -163,11 +163,10 @@ export class S3ChunkStore implements ChunkStore {
     }
   }
 
-  async put(key: string, blob: Buffer): Promise<void> {
-    const Key = this.objectKey(key);
+  async replace(key: string, blob: Buffer): Promise<void> {
     try {
-      // The same request as a first store, without its condition: as long whether or not the key exists.
-      await this.client.send(new PutObjectCommand({ Bucket: this.settings.bucket, Key, Body: blob, ContentLength: blob.length }));
+      // A PUT replaces an object atomically: readers get the old one or the new one.
+      await this.client.send(new PutObjectCommand({ Bucket: this.settings.bucket, Key: this.objectKey(key), Body: blob, ContentLength: blob.length }));
     } catch (err) {
       throw this.failure('storing', key, err);
     }

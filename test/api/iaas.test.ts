@@ -356,7 +356,7 @@ test('the issue\'s vector, sent to the server as QingCloud\'s SDK sends it: the 
   // The vector's key, held by the owner; its time_stamp lies in the past, so a good signature gets 1300 and a bad one 1200.
   await server.services.meta.db
     .insertInto('access_keys')
-    .values({ id: 'QYACCESSKEYIDEXAMPLE', account_id: owner.id, name: 'vector', secret_sealed: sealSecret('SECRETACCESSKEY'), status: 'active', created_at: new Date().toISOString(), last_used_at: null })
+    .values({ id: 'QYACCESSKEYIDEXAMPLE', account_id: owner.id, name: 'vector', secret_sealed: sealSecret('SECRETACCESSKEY', null, 'access key QYACCESSKEYIDEXAMPLE'), status: 'active', created_at: new Date().toISOString(), last_used_at: null })
     .execute();
   const query =
     'access_key_id=QYACCESSKEYIDEXAMPLE&action=DescribeSnapshots&limit=20&search_word=web%20backup&signature_method=HmacSHA256&signature_version=1&snapshot_type=1&snapshots.1=ss-abcd1234&time_stamp=2026-12-06T14%3A30%3A10Z&version=1&zone=pek3';

@@ -9,6 +9,8 @@ import { DEFAULT_SETTINGS, createServices, type Services } from '../../src/servi
 import { blobSlotPool } from '../../src/app.js';
 import type { Caller } from '../../src/domain/caller.js';
 import { newId } from '../../src/domain/ids.js';
+import { EncryptingChunkStore } from '../../src/store/encrypting-store.js';
+import type { MasterKeys } from '../../src/store/master-key.js';
 import { LocalChunkStore } from '../../src/store/local-store.js';
 
 export type Engine = 'sqlite' | 'postgres';
@@ -107,7 +109,7 @@ export interface TestStore {
  * ownership; otherwise it makes one and removes it on close. Pass a server's
  * `<dataDir>/chunks` to see the chunks that server stores.
  */
-export async function openTestStore(opts: { database?: TestDatabase; chunkDir?: string; openRegistration?: boolean; clock?: () => Date } = {}): Promise<TestStore> {
+export async function openTestStore(opts: { database?: TestDatabase; chunkDir?: string; openRegistration?: boolean; clock?: () => Date; masterKeys?: MasterKeys } = {}): Promise<TestStore> {
   const database = opts.database ?? (await testDatabaseUrl());
   let meta: MetadataStore;
   try {
@@ -117,7 +119,9 @@ export async function openTestStore(opts: { database?: TestDatabase; chunkDir?: 
     throw err;
   }
   const chunkDir = opts.chunkDir ?? (await mkdtemp(join(tmpdir(), 'cairn-test-chunks-')));
-  const services = createServices(meta, new LocalChunkStore(chunkDir), blobSlotPool(), { ...DEFAULT_SETTINGS, openRegistration: opts.openRegistration ?? true }, undefined, opts.clock);
+  const slots = blobSlotPool();
+  const chunks = opts.masterKeys ? new EncryptingChunkStore(new LocalChunkStore(chunkDir), opts.masterKeys, slots) : new LocalChunkStore(chunkDir);
+  const services = createServices(meta, chunks, slots, { ...DEFAULT_SETTINGS, openRegistration: opts.openRegistration ?? true, masterKeys: opts.masterKeys ?? null }, undefined, opts.clock);
   let closed = false;
   return {
     database,
