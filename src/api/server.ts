@@ -68,7 +68,7 @@ export async function buildServer(services: Services, opts: ServerOptions): Prom
     // Typed as the plain HTTP server: an https.Server is one, plus setSecureContext (tls.ts).
     ...((opts.tls ? { https: { cert: opts.tls.cert, key: opts.tls.key } } : {}) as object),
     // A disk's name in a path is up to 128 characters, percent-encoded UTF-8 up to 12 bytes each.
-    maxParamLength: 2048,
+    routerOptions: { maxParamLength: 2048 },
     // What the router refuses before any route (a path parameter too long: 414; a bad URL) answers in the API's error shape too.
     frameworkErrors: (err, _req, reply) => {
       const { status, body } = errorBody(err);

@@ -13,11 +13,11 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, test, type TestContext } from 'node:test';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { Cli, makeRawDisk, type CliProcess } from '../helpers/cli.js';
-import { makeTempDir, removeTempDir } from '../helpers/disk-images.js';
+import { Cli, fillRandom, makeRawDisk, type CliProcess } from '../helpers/cli.js';
+import { filesEqual, makeTempDir, removeTempDir } from '../helpers/disk-images.js';
 import { assertLabelled, assertNoSidewaysScroll, browserSkipReason, CHROMIUM, CHROMIUM_ARGS, eventually, expectGone, expectText, screenshots, WAIT_MS, watchErrors } from '../helpers/browser.js';
-import { expectStatus, newAccount, PASSWORD, type TestAccount } from '../helpers/http.js';
-import { ROOT, startServer, type TestServer } from '../helpers/server.js';
+import { expectStatus, PASSWORD, randomEmail, signIn as apiSignIn, type TestAccount } from '../helpers/http.js';
+import { ROOT, runCli, startServer, type TestServer } from '../helpers/server.js';
 import { existsSync, readFileSync } from 'node:fs';
 
 type Lang = 'zh-CN' | 'en';
@@ -29,6 +29,9 @@ const L = {
   'zh-CN': {
     locale: 'zh-CN',
     signIn: '登录',
+    register: '注册',
+    rollback: '回滚',
+    rollbackDone: '完成：资源',
     email: '邮箱',
     password: '密码',
     mainMenu: '主菜单',
@@ -69,6 +72,9 @@ const L = {
   en: {
     locale: 'en-US',
     signIn: 'Sign in',
+    register: 'Register',
+    rollback: 'Roll back',
+    rollbackDone: 'Done: resource',
     email: 'Email',
     password: 'Password',
     mainMenu: 'Main menu',
@@ -194,13 +200,23 @@ describe('resources, agents and the first-run page in a real browser', () => {
   async function walk(lang: Lang): Promise<void> {
     const l = L[lang];
     const tag = lang === 'en' ? 'en' : 'zh';
-    const account = await newAccount(server!.url, { tag: `first-run-${tag}` });
+    const email = randomEmail(`first-run-${tag}`);
     const disk = await makeRawDisk(join(dir, `${tag}-disk0.img`), 1 * GiB, 6 << 20, `first-run-${tag}`);
     const { ctx, page, errors } = await newPage(lang, 1280);
     let agent: CliProcess | null = null;
     try {
-      // A tenant with nothing starts on the first-run page.
-      await signIn(page, l, account.email, l.start);
+      // A new tenant signs up in the browser, signs in, and starts on the first-run page.
+      await page.goto(`${server!.url}/`);
+      await page.locator('main').getByRole('button', { name: l.register, exact: true }).click();
+      await expectText(page.getByRole('heading', { level: 1 }), l.register);
+      await page.getByLabel(l.email, { exact: true }).fill(email);
+      await page.getByLabel(l.password, { exact: true }).fill(PASSWORD);
+      await page.locator('form').getByRole('button', { name: l.register, exact: true }).click();
+      await expectText(page.getByRole('status').filter({ hasText: email }), email, 'the sign-up is confirmed');
+      await shots.shot(page, lang, 'signed-up');
+      await signIn(page, l, email, l.start);
+      // The test's own look at what the tenant made, through the API.
+      const account = await apiSignIn(server!.url, email, PASSWORD);
       await assertLabelled(page, 'first-run page');
       await shots.shot(page, lang, 'first-run');
 
@@ -263,6 +279,24 @@ describe('resources, agents and the first-run page in a real browser', () => {
       assert.match(agent.stdout(), /made point ss-/, 'the agent made the point');
       await assertLabelled(page, 'first-run page, done');
       await shots.shot(page, lang, 'first-backup-done');
+
+      // 5. Roll back to that first point from the browser: the disk, scribbled over, is the point again.
+      const point = chains.items[0].id as string;
+      await fillRandom(disk, 2 << 20, 8 << 20, `first-run-${tag}-scribble`);
+      await page.goto(`${server!.url}/backups/${point}`);
+      const rb = page.locator(`tr[data-row-id="${point}"]`).getByRole('button', { name: l.rollback, exact: true });
+      await eventually('roll back is offered with the agent online', () => rb.isEnabled(), (x) => x);
+      await rb.click();
+      const rdialog = page.getByRole('dialog');
+      await expectText(rdialog, point, 'the rollback dialog names the point');
+      await rdialog.getByRole('button', { name: l.rollback, exact: true }).click();
+      await expectText(rdialog.locator('.jp-result'), l.rollbackDone, 'the rollback ends, seen in its dialog', 60_000);
+      await shots.shot(page, lang, 'rollback-done', false);
+      await page.keyboard.press('Escape');
+      const copy = join(dir, `${tag}-restored.img`);
+      const restored = await runCli(['restore', point, '--to', copy, '--quiet'], { env: { CAIRN_SERVER: server!.url, CAIRN_TOKEN: account.token }, timeoutMs: 120_000 });
+      assert.equal(restored.code, 0, `cairn restore failed: ${restored.stderr}`);
+      assert.ok(await filesEqual(disk, copy), 'after the rollback the disk holds the point\'s data');
 
       // Resources: the volume with its agent online; an instance with its disks; rename; what delete says.
       await go(page, l, l.resources);
