@@ -68,7 +68,13 @@ export class Throttle {
           .execute()
       : [];
     const nowMs = Date.parse(at);
-    const wait = Math.max(0, ...counts.map((c) => Date.parse(String(c.last)) + delayAfter(this.rules, Number(c.n)) - nowMs));
+    // Within its free attempts a key never waits: a concurrent attempt may carry a time a little later
+    // than this one's (two lookups of one share dialog, on two connections), which is no reason to refuse.
+    const waits = counts.map((c) => {
+      const delay = delayAfter(this.rules, Number(c.n));
+      return delay === 0 ? 0 : Date.parse(String(c.last)) + delay - nowMs;
+    });
+    const wait = Math.max(0, ...waits);
     if (wait > 0) {
       await this.db.deleteFrom('login_failures').where('attempt', '=', attempt).execute();
       throw tooMany(`${what}; wait ${Math.ceil(wait / 1000)} seconds before trying again.`);
