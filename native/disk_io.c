@@ -114,10 +114,10 @@ static napi_value address_offset(napi_env env, napi_callback_info info) {
   return result;
 }
 
-// --- writeNewFile(dir, tmp, path, data): Promise<boolean>
+// --- writeNewFile(dir, tmp, path, data, overwrite?): Promise<boolean>
 //
 // Stores `data` as the file `path` (in folder `dir`) unless a file is there
-// already: written to `tmp`, fsynced, renamed into place, and the folder fsynced,
+// already (with `overwrite`, whether or not one is, replacing it whole): written to `tmp`, fsynced, renamed into place, and the folder fsynced,
 // so a crash leaves the whole file or none. From JavaScript the same steps are
 // nine requests to the thread pool, each queued behind the others' writes and
 // fsyncs and each needing the main thread between them: a server taking 4 MiB
@@ -125,7 +125,8 @@ static napi_value address_offset(napi_env env, napi_callback_info info) {
 // aligned, the whole 4 KiB blocks go around the page cache (O_DIRECT) and the
 // tail through it; a file system that refuses O_DIRECT gets everything through
 // the cache.
-// Resolves to false when a file was at `path` already (it is left as it was).
+// Resolves to false when a file was at `path` already (it is left as it was),
+// unless told to overwrite it.
 
 typedef struct {
   napi_async_work work;
@@ -135,6 +136,7 @@ typedef struct {
   const uint8_t *data;
   size_t length;
   int existed;
+  bool overwrite;
   int err;
   const char *call;
 } write_job;
@@ -172,11 +174,13 @@ static void write_execute(napi_env env, void *arg) {
   write_job *job = arg;
   struct stat st;
   int fd = -1, created = 0;
-  if (stat(job->path, &st) == 0) {
-    job->existed = 1;
-    return;
+  if (!job->overwrite) {
+    if (stat(job->path, &st) == 0) {
+      job->existed = 1;
+      return;
+    }
+    if (errno != ENOENT) FAIL("stat");
   }
-  if (errno != ENOENT) FAIL("stat");
   if ((errno = make_dirs(job->dir)) != 0) FAIL("mkdir");
   size_t body = job->length & ~(size_t)4095;
   int direct = body > 0 && (uintptr_t)job->data % 4096 == 0;
@@ -256,8 +260,8 @@ static napi_value queue_job(napi_env env, const char *name, napi_value memory, n
 }
 
 static napi_value write_new_file(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
-  napi_value argv[4];
+  size_t argc = 5;
+  napi_value argv[5];
   bool is_typedarray = false;
   write_job *job = calloc(1, sizeof *job);
   if (job == NULL) {
@@ -271,9 +275,10 @@ static napi_value write_new_file(napi_env env, napi_callback_info info) {
     free(job->dir);
     free(job->tmp);
     free(job);
-    napi_throw_type_error(env, NULL, "expected (dir: string, tmp: string, path: string, data: Uint8Array)");
+    napi_throw_type_error(env, NULL, "expected (dir: string, tmp: string, path: string, data: Uint8Array, overwrite?: boolean)");
     return NULL;
   }
+  if (argc >= 5) napi_get_value_bool(env, argv[4], &job->overwrite);
   job->data = data;
   return queue_job(env, "cairn:writeNewFile", argv[3], &job->data_ref, &job->deferred, &job->work, write_execute, write_complete, job);
 }

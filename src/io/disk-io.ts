@@ -12,7 +12,7 @@ interface DiskIoAddon {
   adviseDontNeed(fd: number, position: number, length: number): void;
   /** The memory address of the view's first byte, modulo `alignment`; views of shared memory too. */
   addressOffset(view: Uint8Array, alignment: number): number;
-  writeNewFile(dir: string, tmp: string, path: string, data: Uint8Array): Promise<boolean>;
+  writeNewFile(dir: string, tmp: string, path: string, data: Uint8Array, overwrite: boolean): Promise<boolean>;
   readFileInto(path: string, into: Uint8Array): Promise<number>;
 }
 
@@ -72,7 +72,7 @@ export function isDirectAligned(data: Uint8Array, position: number, alignment = 
 
 /**
  * Stores `data` as the file `path`, in folder `dir` (made if missing), unless
- * a file is there already (then false): written to `tmp` in that folder,
+ * a file is there already (then false; with `overwrite`, replacing it whole): written to `tmp` in that folder,
  * fsynced, renamed into place and the folder fsynced, so a crash leaves the
  * whole file or none. All of it is one job on libuv's thread pool, where the
  * same steps through node:fs are nine, each queued behind other requests'
@@ -81,8 +81,8 @@ export function isDirectAligned(data: Uint8Array, position: number, alignment = 
  * page cache. Null without the native helper: callers then take those steps
  * through node:fs.
  */
-export function writeNewFile(dir: string, tmp: string, path: string, data: Uint8Array): Promise<boolean> | null {
-  return addon ? addon.writeNewFile(dir, tmp, path, data) : null;
+export function writeNewFile(dir: string, tmp: string, path: string, data: Uint8Array, overwrite = false): Promise<boolean> | null {
+  return addon ? addon.writeNewFile(dir, tmp, path, data, overwrite) : null;
 }
 
 /**

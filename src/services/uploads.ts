@@ -266,15 +266,11 @@ export class UploadsService {
   /**
    * Stores one verified blob. A chunk new to this account costs a durable
    * write whether or not another account stored it (store.replace), so the answer's
-   * time does not tell (docs/upload-protocol.md); one the account already had
-   * is written only if its blob is gone; a quarantined one replaces the damaged blob.
+   * time does not tell (docs/upload-protocol.md); a quarantined one is replaced the
+   * same way, atomically; one the account already had is written only if its blob is gone.
    */
   private async storeBlob(digest: string, blob: Buffer, had: boolean, healing: boolean): Promise<void> {
-    if (healing) {
-      // Removed first, so that the new copy is written as a new blob is: durable once this returns.
-      await this.store.delete(digest);
-      await this.store.putIfAbsent(digest, blob);
-    } else if (had) await this.store.putIfAbsent(digest, blob);
+    if (had && !healing) await this.store.putIfAbsent(digest, blob);
     else await this.store.replace(digest, blob);
   }
 

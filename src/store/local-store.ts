@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { Stats } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readFileInto, writeNewFile } from '../io/disk-io.js';
@@ -46,13 +47,16 @@ export class LocalChunkStore implements ChunkStore {
     }
   }
 
-  /** Writes `blob` as the file `path` in `dir` unless one is there (false): via a temporary file, fsynced, renamed, folder fsynced. */
-  private async write(dir: string, path: string, blob: Buffer): Promise<boolean> {
+  /**
+   * Writes `blob` as the file `path` in `dir` unless one is there (false), or with `overwrite` whether
+   * or not one is: via a temporary file, fsynced, renamed, folder fsynced.
+   */
+  private async write(dir: string, path: string, blob: Buffer, overwrite = false): Promise<boolean> {
     const tmp = join(dir, `${TEMPORARY_PREFIX}${randomBytes(6).toString('hex')}`);
     try {
-      const native = writeNewFile(dir, tmp, path, blob);
+      const native = writeNewFile(dir, tmp, path, blob, overwrite);
       if (native) return await native;
-      if (await stat(path).then(() => true, (err) => (isErrno(err, 'ENOENT') ? false : Promise.reject(err)))) return false;
+      if (!overwrite && (await stat(path).then(() => true, (err) => (isErrno(err, 'ENOENT') ? false : Promise.reject(err))))) return false;
       await mkdir(dir, { recursive: true });
       const fh = await open(tmp, 'wx', 0o640);
       try {
@@ -71,16 +75,12 @@ export class LocalChunkStore implements ChunkStore {
   }
 
   async replace(key: string, blob: Buffer): Promise<void> {
-    // The same steps whether or not the key exists (an upload's time must not tell): a new blob,
-    // durable under a temporary name, renamed over the key, then the folder synced.
-    const { dir, file } = this.pathOf(key);
-    const staged = join(dir, `${TEMPORARY_PREFIX}${randomBytes(6).toString('hex')}`);
+    // The same steps whether or not the key exists (an upload's time must not tell), and the same
+    // as a new blob's: durable under a temporary name, renamed over the key, the folder synced.
+    const { file, dir } = this.pathOf(key);
     try {
-      await this.write(dir, staged, blob);
-      await rename(staged, file);
-      await this.syncDir(dir);
+      await this.write(dir, file, blob, true);
     } catch (err) {
-      await unlink(staged).catch(() => undefined);
       if (isErrno(err, 'ENOSPC') || isErrno(err, 'EDQUOT')) throw new StoreFullError(err);
       throw err;
     }
@@ -89,22 +89,15 @@ export class LocalChunkStore implements ChunkStore {
   async removeTemporaries(before: Date): Promise<{ files: number; bytes: number }> {
     let files = 0;
     let bytes = 0;
-    for (const a of await this.entries(this.root)) {
-      for (const b of await this.entries(join(this.root, a))) {
-        for (const name of await this.entries(join(this.root, a, b))) {
-          if (!name.startsWith(TEMPORARY_PREFIX)) continue;
-          const path = join(this.root, a, b, name);
-          const st = await stat(path).catch(() => null);
-          // A writer renames or removes its temporary file within seconds; one this old has no writer left.
-          if (!st || !st.isFile() || st.mtime >= before) continue;
-          try {
-            await unlink(path);
-            files++;
-            bytes += st.size;
-          } catch (err) {
-            if (!isErrno(err, 'ENOENT')) throw err;
-          }
-        }
+    for await (const { path, st } of this.files((name) => name.startsWith(TEMPORARY_PREFIX))) {
+      // A writer renames or removes its temporary file within seconds; one this old has no writer left.
+      if (!st.isFile() || st.mtime >= before) continue;
+      try {
+        await unlink(path);
+        files++;
+        bytes += st.size;
+      } catch (err) {
+        if (!isErrno(err, 'ENOENT')) throw err;
       }
     }
     return { files, bytes };
@@ -155,12 +148,18 @@ export class LocalChunkStore implements ChunkStore {
   }
 
   async *list(): AsyncIterable<{ key: string; size: number; modifiedAt: Date }> {
+    for await (const { name, st } of this.files((name) => KEY_RE.test(name))) yield { key: name, size: st.size, modifiedAt: st.mtime };
+  }
+
+  /** The files under the two levels of fan-out whose names `wanted` picks, with their stat (gone meanwhile: left out). */
+  private async *files(wanted: (name: string) => boolean): AsyncIterable<{ name: string; path: string; st: Stats }> {
     for (const a of await this.entries(this.root)) {
       for (const b of await this.entries(join(this.root, a))) {
         for (const name of await this.entries(join(this.root, a, b))) {
-          if (!KEY_RE.test(name)) continue;
-          const st = await stat(join(this.root, a, b, name)).catch(() => null);
-          if (st) yield { key: name, size: st.size, modifiedAt: st.mtime };
+          if (!wanted(name)) continue;
+          const path = join(this.root, a, b, name);
+          const st = await stat(path).catch(() => null);
+          if (st) yield { name, path, st };
         }
       }
     }

@@ -43,6 +43,13 @@ describe('local chunk store', () => {
     const into = aligned.take();
     assert.ok((await store.get(key, into))!.equals(data));
     assert.ok((await cachedBytes(file)) <= 4096, `read blob left ${await cachedBytes(file)} bytes cached`);
+    // A replace costs what a new blob does: one job, around the cache, whether or not the key exists.
+    const other = seededRandom('uncached, again').bytes(length);
+    const again = aligned.take().subarray(0, length);
+    other.copy(again);
+    await store.replace(key, again);
+    assert.ok((await cachedBytes(file)) <= 4096, `replaced blob left ${await cachedBytes(file)} bytes cached`);
+    assert.ok((await store.get(key, aligned.take()))!.equals(other), 'the replacing blob is read back');
   });
 
   it('leaves no temporary file behind, and fails clearly where a fan-out folder cannot be made', async () => {
