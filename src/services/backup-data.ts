@@ -1,7 +1,7 @@
 import type { Db } from '../db/connect.js';
 import type { Caller } from '../domain/caller.js';
 import { CairnError, conflict, notFound } from '../domain/errors.js';
-import { verifyChunk } from '../format/chunk-codec.js';
+import { ChunkIntegrityError, verifyChunk } from '../format/chunk-codec.js';
 import { SealError } from '../store/sealed-blob.js';
 import type { MasterKeys } from '../store/master-key.js';
 import { openManifest } from './sealed-manifests.js';
@@ -67,13 +67,19 @@ export class BackupDataService {
   /**
    * One blob named by the manifest, read into a blob slot for `use` (which must be
    * done with it when its promise settles: the slot then holds the next reader's blob).
-   * Readers that keep the chunk decode it into memory of their own.
+   * Readers that keep the chunk decode it into memory of their own. A blob that does
+   * not decode to its digest is quarantined (chunk-quarantine.ts) and answered as
+   * `chunk_damaged`, with `remedy`: what the reader can do instead.
    */
-  async withChunkOfManifest<T>(manifestDigest: string, digest: string, owner: string, use: (blob: Buffer) => T | Promise<T>): Promise<T> {
+  async withChunkOfManifest<T>(manifestDigest: string, digest: string, owner: string, use: (blob: Buffer) => T | Promise<T>, remedy: string): Promise<T> {
     if (!(await this.names(manifestDigest, digest))) throw notFound('Chunk', digest);
     const lease = await this.slots.lease(1, async ([slot]) => [await this.blob(digest, owner, slot)]);
     try {
       return await use(lease.blobs[0]!);
+    } catch (err) {
+      if (!(err instanceof ChunkIntegrityError)) throw err;
+      await this.quarantine([digest]);
+      throw new CairnError(500, 'chunk_damaged', `Chunk ${digest} of ${owner} is damaged in the chunk store (${err.message}); run \`cairn verify\`, and ${remedy}.`);
     } finally {
       lease.release();
     }

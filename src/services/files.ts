@@ -3,7 +3,7 @@ import tar from 'tar-stream';
 import type { Db } from '../db/connect.js';
 import type { Caller } from '../domain/caller.js';
 import { badRequest, CairnError, notFound } from '../domain/errors.js';
-import { ChunkIntegrityError, decodeChunk } from '../format/chunk-codec.js';
+import { decodeChunk } from '../format/chunk-codec.js';
 import { decodeManifest } from '../format/manifest.js';
 import { deviceWindow } from '../filesystem/block-device.js';
 import { ChunkCache } from '../filesystem/chunk-cache.js';
@@ -213,15 +213,7 @@ export class FilesService {
     return { label: `backup point ${source.id}`, disks };
   }
 
-  private async decoded(manifest: string, digest: string, label: string): Promise<Buffer> {
-    try {
-      return await this.data.withChunkOfManifest(manifest, digest, label, async (blob) => (this.pool ? (await this.pool.decode(blob, digest)).data : decodeChunk(blob, digest)));
-    } catch (err) {
-      if (err instanceof ChunkIntegrityError) {
-        await this.data.quarantine([digest]);
-        throw new CairnError(500, 'chunk_damaged', `chunk ${digest} of ${label} is damaged in the chunk store (${err.message}); run \`cairn verify\`, and take the file from another point.`);
-      }
-      throw err;
-    }
+  private decoded(manifest: string, digest: string, label: string): Promise<Buffer> {
+    return this.data.withChunkOfManifest(manifest, digest, label, async (blob) => (this.pool ? (await this.pool.decode(blob, digest)).data : decodeChunk(blob, digest)), 'take the file from another point');
   }
 }

@@ -4,12 +4,12 @@ import { countRows } from '../db/count.js';
 import { anyContains } from '../db/search.js';
 import type { ImageTable } from '../db/schema.js';
 import type { Caller } from '../domain/caller.js';
-import { badRequest, CairnError, conflict, notFound } from '../domain/errors.js';
+import { badRequest, conflict, notFound } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
 import type { Page, PageRequest } from '../domain/page.js';
 import { checkName } from '../domain/rules.js';
 import { nowIso } from '../domain/time.js';
-import { ChunkIntegrityError, decodeChunk } from '../format/chunk-codec.js';
+import { decodeChunk } from '../format/chunk-codec.js';
 import { chunkLength, chunkOffset, decodeManifest } from '../format/manifest.js';
 import type { Lease } from '../compute/buffer-recycler.js';
 import type { Access, PointGrant } from './access.js';
@@ -139,15 +139,7 @@ export class ImagesService {
       const digest = manifest.chunks[i];
       const len = chunkLength(manifest, i);
       if (!digest) return Buffer.alloc(len);
-      try {
-        return await data.withChunkOfManifest(img.manifest_digest, digest, `image ${id}`, (blob) => decodeChunk(blob, digest));
-      } catch (err) {
-        if (err instanceof ChunkIntegrityError) {
-          await data.quarantine([digest]);
-          throw new CairnError(500, 'chunk_damaged', `Chunk ${digest} of image ${id} is damaged in the chunk store (${err.message}); run \`cairn verify\`, and make the image again from a point that verifies.`);
-        }
-        throw err;
-      }
+      return data.withChunkOfManifest(img.manifest_digest, digest, `image ${id}`, (blob) => decodeChunk(blob, digest), 'make the image again from a point that verifies');
     };
     let next = fetchAt(first);
     await next;
