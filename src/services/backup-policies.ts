@@ -9,7 +9,7 @@ import type { Page, PageRequest } from '../domain/page.js';
 import { checkName, normalizeEmail } from '../domain/rules.js';
 import { checkFires, checkTimezone, describeSchedule, nextRun, nextRuns, normalizeSchedule, type PolicyTiming, type Schedule } from '../domain/schedule.js';
 import type { Access } from './access.js';
-import { sealWebhookSecret, unsealWebhookSecret } from './secret-seal.js';
+import { sealSecret, unsealWebhookSecret, webhookSecretName } from './secret-seal.js';
 import type { MasterKeys } from '../store/master-key.js';
 import type { NotifyEvent, PolicyPreview, PolicyView } from '../contract/index.js';
 
@@ -72,7 +72,7 @@ export class BackupPoliciesService {
       id,
       account_id: caller.accountId,
       ...this.checked({ ...input, timezone: input.timezone ?? (await this.accountTimezone(caller)) }, at),
-      webhook_secret: sealWebhookSecret(randomBytes(24).toString('hex'), this.keys, id),
+      webhook_secret: sealSecret(randomBytes(24).toString('hex'), this.keys, webhookSecretName(id)),
       created_at: at.toISOString(),
       updated_at: at.toISOString(),
     };

@@ -7,7 +7,7 @@ import { isSealed, SealError, sealedKeyId } from '../store/sealed-blob.js';
 import { mapLimit } from './batches.js';
 import { verifyChunk } from '../format/chunk-codec.js';
 import { openManifest, sealManifest } from './sealed-manifests.js';
-import { sealedUnderCurrent, sealSecret, sealWebhookSecret, unsealSecret, unsealWebhookSecret } from './secret-seal.js';
+import { sealedUnderCurrent, sealSecret, unsealSecret, unsealWebhookSecret, webhookSecretName } from './secret-seal.js';
 
 export interface RekeyReport {
   key_id: string;
@@ -91,7 +91,7 @@ export async function rekey(db: Db, store: EncryptingChunkStore, keys: MasterKey
   }
   for (const p of await db.selectFrom('backup_policies').select(['id', 'webhook_secret']).execute()) {
     if (sealedUnderCurrent(p.webhook_secret, keys)) continue;
-    const sealed = sealWebhookSecret(unsealWebhookSecret(p.webhook_secret, keys, p.id), keys, p.id);
+    const sealed = sealSecret(unsealWebhookSecret(p.webhook_secret, keys, p.id), keys, webhookSecretName(p.id));
     await db.updateTable('backup_policies').set({ webhook_secret: sealed }).where('id', '=', p.id).where('webhook_secret', '=', p.webhook_secret).execute();
     report.secrets.rekeyed++;
   }

@@ -34,15 +34,10 @@ export function sealedUnderCurrent(sealed: string, keys: MasterKeys): boolean {
   return isSealed(blob) && sealedKeyId(blob) === keys.current.id;
 }
 
-/**
- * Webhook secrets were stored bare (hex) before they were sealed: a value
- * without a tag is such a row, and is what it says.
- */
-export function unsealWebhookSecret(stored: string, keys: MasterKeys | null | undefined, policyId: string): string {
-  return stored.startsWith(SEALED) || stored.startsWith(PLAIN) ? unsealSecret(stored, keys, `policy ${policyId}`) : stored;
-}
+/** What a policy's webhook secret is sealed for: its policy, so that copied to another row it does not open. */
+export const webhookSecretName = (policyId: string): string => `policy ${policyId}`;
 
-export function sealWebhookSecret(secret: string, keys: MasterKeys | null | undefined, policyId: string): string {
-  // Without a key the secret stays bare, as every row before this was: nothing changes for a server without one.
-  return keys ? sealSecret(secret, keys, `policy ${policyId}`) : secret;
+/** Webhook secrets were stored bare (hex) before they were sealed: a value without a tag is such a row, and is what it says. */
+export function unsealWebhookSecret(stored: string, keys: MasterKeys | null | undefined, policyId: string): string {
+  return stored.startsWith(SEALED) || stored.startsWith(PLAIN) ? unsealSecret(stored, keys, webhookSecretName(policyId)) : stored;
 }
