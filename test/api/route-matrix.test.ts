@@ -32,6 +32,7 @@ import {
   expectStatus,
   newAccount,
   newSubaccount,
+  openApiOperations,
   openUpload,
   PASSWORD,
   randomDisk,
@@ -358,12 +359,7 @@ before(async () => {
   };
   for (const s of [owner.tokenId, owner.token, accessKey]) privateIds.add(s);
 
-  const spec = expectStatus(await api(server.url).get('/openapi.json'), 200);
-  operations = Object.entries(spec.paths as Record<string, Record<string, unknown>>).flatMap(([path, ops]) =>
-    Object.keys(ops)
-      .filter((m) => ['get', 'post', 'put', 'patch', 'delete'].includes(m))
-      .map((m) => `${m.toUpperCase()} ${path}`),
-  );
+  operations = await openApiOperations(api(server.url));
 });
 
 after(async () => {

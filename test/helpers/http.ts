@@ -137,6 +137,19 @@ export function expectStatus(reply: Reply, status: number, what = ''): Json {
   return reply.body;
 }
 
+/**
+ * Every operation of the server's OpenAPI document, as `METHOD /path`: the route tests
+ * walk these, so an operation added to the API cannot be missed by them.
+ */
+export async function openApiOperations(client: Api): Promise<string[]> {
+  const spec = expectStatus(await client.get('/openapi.json'), 200);
+  return Object.entries(spec.paths as Record<string, Record<string, unknown>>).flatMap(([path, ops]) =>
+    Object.keys(ops)
+      .filter((m) => ['get', 'post', 'put', 'patch', 'delete'].includes(m))
+      .map((m) => `${m.toUpperCase()} ${path}`),
+  );
+}
+
 /** Asserts a 4xx/5xx in the API's error shape, and returns the error object. */
 export function expectError(reply: Reply, status: number, code?: string, what = ''): { code: string; message: string; field?: string } {
   expectStatus(reply, status, what);
