@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
 import { fillRandom, makeRawDisk, MiB, type CliProcess, Cli } from '../helpers/cli.js';
-import { assertKeyboardStops, assertNoAxeViolations, CHROMIUM, CHROMIUM_ARGS, eventually, SCREENSHOTS, WAIT_MS } from '../helpers/browser.js';
+import { assertKeyboardStops, assertNoAxeViolations, browserSkipReason, CHROMIUM, CHROMIUM_ARGS, eventually, expectText, haveChromium, SCREENSHOTS, WAIT_MS, watchErrors } from '../helpers/browser.js';
 import { filesEqual, makeTempDir, removeTempDir } from '../helpers/disk-images.js';
 import { expectStatus, newAccount, PASSWORD, type Json, type TestAccount } from '../helpers/http.js';
 import { ROOT, runCli, startServer, type TestServer } from '../helpers/server.js';
@@ -22,7 +22,6 @@ declare const document: { activeElement: unknown; documentElement: { scrollWidth
 declare const window: { innerWidth: number; innerHeight: number; getComputedStyle(el: unknown): { whiteSpace: string } };
 
 type Lang = 'zh-CN' | 'en';
-const CI = /^(1|true|yes)$/i.test(process.env.CI ?? '');
 
 /** What a person reads, per language. */
 const L = {
@@ -145,28 +144,12 @@ async function context(v: Variant): Promise<BrowserContext> {
   return ctx;
 }
 
-function watchErrors(page: Page, errors: string[]): void {
-  page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
-  page.on('console', (m) => {
-    if (m.type() === 'error' && !/^Failed to load resource/.test(m.text())) errors.push(`console: ${m.text()}`);
-  });
-}
-
 async function signIn(page: Page, l: Labels, email: string): Promise<void> {
   await page.goto(`${server!.url}/backups`);
   await page.getByLabel(l.email, { exact: true }).fill(email);
   await page.getByLabel(l.password, { exact: true }).fill(PASSWORD);
   await page.locator('form').getByRole('button', { name: l.signIn, exact: true }).click();
   await expectText(page.getByRole('heading', { level: 1 }), l.backups);
-}
-
-async function expectText(loc: Locator, expected: string | RegExp, what = String(expected), timeout = WAIT_MS): Promise<string> {
-  return eventually(
-    what,
-    () => loc.first().innerText({ timeout: 1_000 }),
-    (s) => (typeof expected === 'string' ? s.includes(expected) : expected.test(s)),
-    timeout,
-  );
 }
 
 const row = (page: Page, id: string) => page.locator(`tr[data-row-id="${id}"]`);
@@ -188,15 +171,13 @@ async function assertNoSideScroll(page: Page, where: string): Promise<void> {
 }
 
 const variantName = (v: Variant) => `${v.lang} at ${v.width} px`;
-const haveChromium = existsSync(CHROMIUM);
-const skipReason = !haveChromium && !CI ? `no ${CHROMIUM}: apt-get install -y chromium` : '';
 
 describe('backup data workflow in a real browser', () => {
-  const it = (name: string, fn: () => Promise<void>) => test(name, { timeout: 240_000 }, (t) => (skipReason ? t.skip(skipReason) : fn()));
+  const it = (name: string, fn: () => Promise<void>) => test(name, { timeout: 240_000 }, (t) => (browserSkipReason ? t.skip(browserSkipReason) : fn()));
 
   before(
     async () => {
-      if (skipReason) return;
+      if (browserSkipReason) return;
       assert.ok(haveChromium, `${CHROMIUM} is missing: .ci/run must apt-get install -y chromium`);
       assert.ok(existsSync(join(ROOT, 'web', 'dist', 'index.html')), 'web/dist is not built: run `npm run build`');
       mkdirSync(SCREENSHOTS, { recursive: true });

@@ -11,7 +11,7 @@ import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test, type TestContext } from 'node:test';
 import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
-import { assertNoAxeViolations } from '../helpers/browser.js';
+import { assertLabelled as assertNamed, assertNoAxeViolations, browserSkipReason, CHROMIUM, CHROMIUM_ARGS, eventually, expectGone, expectText, haveChromium, SCREENSHOTS as SHOTS, WAIT_MS, watchErrors } from '../helpers/browser.js';
 import { makeExt4Image, makeTempDir, removeTempDir, scribble } from '../helpers/disk-images.js';
 import { api, newAccount, PASSWORD, type Api } from '../helpers/http.js';
 import { CAIRN_BIN, childEnv, ROOT, runCli, startServer, type TestServer } from '../helpers/server.js';
@@ -23,11 +23,6 @@ declare const sessionStorage: { clear(): void };
 declare const window: { innerWidth: number };
 type DomNode = { contains(other: unknown): boolean };
 
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
-const SHOTS = join(ROOT, 'test-artifacts', 'screenshots');
-const CI = /^(1|true|yes)$/i.test(process.env.CI ?? '');
-const WAIT_MS = 10_000;
 
 type Lang = 'zh-CN' | 'en';
 
@@ -274,35 +269,6 @@ async function makeOwner(server: TestServer, dir: string, tag: string, seed: num
 // ---------------------------------------------------------------------------
 // Browser helpers.
 
-async function eventually<T>(what: string, fn: () => Promise<T>, ok: (v: T) => boolean, timeout = WAIT_MS): Promise<T> {
-  const end = Date.now() + timeout;
-  let last: T | undefined;
-  let lastErr: unknown;
-  while (Date.now() < end) {
-    try {
-      last = await fn();
-      if (ok(last)) return last;
-    } catch (err) {
-      lastErr = err;
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  assert.fail(`${what}: not so within ${timeout} ms; last seen: ${last === undefined ? String(lastErr) : JSON.stringify(last).slice(0, 800)}`);
-}
-
-/** Waits until the element's visible text contains (or matches) `expected`. */
-async function expectText(loc: Locator, expected: string | RegExp, what = String(expected)): Promise<string> {
-  return eventually(
-    what,
-    () => loc.first().innerText({ timeout: 1_000 }),
-    (s) => (typeof expected === 'string' ? s.includes(expected) : expected.test(s)),
-  );
-}
-
-async function expectGone(loc: Locator, what: string): Promise<void> {
-  await eventually(what, () => loc.count(), (n) => n === 0);
-}
-
 const shotNo = new Map<Lang, number>();
 async function shot(page: Page, lang: Lang, name: string, fullPage = true): Promise<void> {
   const n = (shotNo.get(lang) ?? 0) + 1;
@@ -312,27 +278,9 @@ async function shot(page: Page, lang: Lang, name: string, fullPage = true): Prom
   await page.screenshot({ path: join(SHOTS, `${lang}-${String(n).padStart(2, '0')}-${name}.png`), fullPage, animations: 'disabled' });
 }
 
-const INTERACTIVE = new Set(['button', 'link', 'textbox', 'searchbox', 'combobox', 'listbox', 'checkbox', 'radio', 'spinbutton', 'slider', 'switch', 'menuitem', 'tab', 'progressbar']);
-
-/** Every control the browser exposes has an accessible name (the browser's own computation, over CDP). */
+/** Every control is named, and axe finds nothing serious: what each page and dialog of this walk must pass. */
 async function assertLabelled(page: Page, where: string): Promise<void> {
-  const cdp = await page.context().newCDPSession(page);
-  try {
-    const { nodes } = (await cdp.send('Accessibility.getFullAXTree')) as { nodes: { ignored: boolean; role?: { value: string }; name?: { value: string }; backendDOMNodeId?: number }[] };
-    const unnamed: string[] = [];
-    for (const n of nodes) {
-      const role = n.role?.value ?? '';
-      if (n.ignored || !INTERACTIVE.has(role)) continue;
-      if ((n.name?.value ?? '').trim()) continue;
-      const html = n.backendDOMNodeId
-        ? ((await cdp.send('DOM.resolveNode', { backendNodeId: n.backendDOMNodeId }).then((r) => cdp.send('Runtime.callFunctionOn', { objectId: (r as { object: { objectId: string } }).object.objectId, functionDeclaration: 'function(){return this.outerHTML.slice(0,200)}', returnByValue: true })).catch(() => null)) as { result?: { value?: string } } | null)?.result?.value
-        : '';
-      unnamed.push(`${role}: ${html}`);
-    }
-    assert.deepEqual(unnamed, [], `${where}: controls without an accessible name`);
-  } finally {
-    await cdp.detach();
-  }
+  await assertNamed(page, where);
   await assertNoAxeViolations(page, where);
 }
 
@@ -398,14 +346,6 @@ async function newContext(w: World, viewport = { width: 1280, height: 860 }): Pr
   const ctx = await w.browser.newContext({ locale: l.locale, timezoneId: l.timeZone, viewport, acceptDownloads: false });
   ctx.setDefaultTimeout(WAIT_MS);
   return ctx;
-}
-
-function watchErrors(page: Page, errors: string[]): void {
-  page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
-  page.on('console', (m) => {
-    // HTTP errors the console expects and shows (401 before signing in, the refused share) are logged by the browser as resources that failed to load.
-    if (m.type() === 'error' && !/^Failed to load resource/.test(m.text())) errors.push(`console: ${m.text()}`);
-  });
 }
 
 async function walk(t: TestContext, w: World): Promise<void> {
@@ -901,13 +841,10 @@ async function agentWalk(t: TestContext, w: World): Promise<void> {
 
 // ---------------------------------------------------------------------------
 
-const haveChromium = existsSync(CHROMIUM);
-
 // Separate tests rather than one walk with subtests, so that each has its own
 // time limit (the runner gives every test 180 s) on a busy two-core machine.
 // Without the browser each test is reported as skipped, so the gap shows in the counts;
 // under CI=true it is a failure instead.
-const skipReason = !haveChromium && !CI ? `no ${CHROMIUM}: apt-get install -y chromium` : '';
 
 describe('web console in a real browser', () => {
   let dir = '';
@@ -918,11 +855,11 @@ describe('web console in a real browser', () => {
   const world = (owner: Owner, lang: Lang): World => ({ server: server!, browser: browser!, owner, lang });
 
   const it = (name: string, fn: (t: TestContext) => Promise<void>) =>
-    test(name, (t) => (skipReason ? t.skip(skipReason) : fn(t)));
+    test(name, (t) => (browserSkipReason ? t.skip(browserSkipReason) : fn(t)));
 
   before(
     async () => {
-      if (skipReason) return;
+      if (browserSkipReason) return;
       // In CI a missing browser is a broken set-up, not a reason to pass quietly.
       assert.ok(haveChromium, `${CHROMIUM} is missing: .ci/run must apt-get install -y chromium`);
       assert.ok(existsSync(join(ROOT, 'web', 'dist', 'index.html')), 'web/dist is not built: run `npm run build`');

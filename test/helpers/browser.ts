@@ -75,12 +75,21 @@ export function screenshots(folder: string): { reset(): void; shot(page: Page, p
 
 const INTERACTIVE = new Set(['button', 'link', 'textbox', 'searchbox', 'combobox', 'listbox', 'checkbox', 'radio', 'spinbutton', 'slider', 'switch', 'menuitem', 'tab', 'progressbar']);
 
-/** Every control the browser exposes has an accessible name (the browser's own computation, over CDP). */
+/** Every control the browser exposes has an accessible name (the browser's own computation, over CDP); those without are named by their HTML. */
 export async function assertLabelled(page: Page, where: string): Promise<void> {
   const cdp = await page.context().newCDPSession(page);
   try {
-    const { nodes } = (await cdp.send('Accessibility.getFullAXTree')) as { nodes: { ignored: boolean; role?: { value: string }; name?: { value: string } }[] };
-    const unnamed = nodes.filter((n) => !n.ignored && INTERACTIVE.has(n.role?.value ?? '') && !(n.name?.value ?? '').trim()).map((n) => n.role?.value ?? '');
+    const { nodes } = (await cdp.send('Accessibility.getFullAXTree')) as { nodes: { ignored: boolean; role?: { value: string }; name?: { value: string }; backendDOMNodeId?: number }[] };
+    const unnamed: string[] = [];
+    for (const n of nodes) {
+      const role = n.role?.value ?? '';
+      if (n.ignored || !INTERACTIVE.has(role)) continue;
+      if ((n.name?.value ?? '').trim()) continue;
+      const html = n.backendDOMNodeId
+        ? ((await cdp.send('DOM.resolveNode', { backendNodeId: n.backendDOMNodeId }).then((r) => cdp.send('Runtime.callFunctionOn', { objectId: (r as { object: { objectId: string } }).object.objectId, functionDeclaration: 'function(){return this.outerHTML.slice(0,200)}', returnByValue: true })).catch(() => null)) as { result?: { value?: string } } | null)?.result?.value
+        : '';
+      unnamed.push(`${role}: ${html}`);
+    }
     assert.deepEqual(unnamed, [], `${where}: controls without an accessible name`);
   } finally {
     await cdp.detach();
@@ -96,7 +105,7 @@ export async function assertNoSidewaysScroll(page: Page, where: string): Promise
 export function watchErrors(page: Page, errors: string[]): void {
   page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
   page.on('console', (m) => {
-    // HTTP errors the console expects and shows are logged by the browser as resources that failed to load.
+    // HTTP errors the console expects and shows (401 before signing in, a refused share) are logged by the browser as resources that failed to load.
     if (m.type() === 'error' && !/^Failed to load resource/.test(m.text())) errors.push(`console: ${m.text()}`);
   });
 }
