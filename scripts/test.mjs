@@ -324,13 +324,13 @@ async function runHere(engines, sources, chosenStore) {
   // The browser tests drive the console as the server serves it (web/dist): it is built from web/ first.
   const browser = files.some((f) => f.startsWith(join('dist', 'test', 'browser') + sep));
   say(bold(`▶ typecheck + build (tsc, then the CLI bundle${browser ? ', the console' : ''}) and lint (eslint)`));
-  const npx = process.platform === 'win32' ? 'npx.cmd' : 'npx';
+  const [npx, npm] = process.platform === 'win32' ? ['npx.cmd', 'npm.cmd'] : ['npx', 'npm'];
   // The end-to-end tests run bin/cairn.js, which is the bundle: it is remade from what tsc just built.
   const build = async () => {
     const tsc = await capture(npx, ['tsc', '-p', 'tsconfig.json']);
     return tsc.code === 0 ? { tsc, bundle: await capture(process.execPath, ['scripts/bundle-cli.mjs']) } : { tsc };
   };
-  const buildWeb = async () => (browser ? capture(npx === 'npx' ? 'npm' : 'npm.cmd', ['run', 'build:web']) : null);
+  const buildWeb = async () => (browser ? capture(npm, ['run', 'build:web']) : null);
   const [{ tsc, bundle }, lint, web] = await Promise.all([build(), capture(npx, ['eslint', '.']), buildWeb()]);
   const quiet = (o) => o.split('\n').filter((l) => !/^npm warn /.test(l)).join('\n').trim();
   if (quiet(tsc.output)) say(quiet(tsc.output));
