@@ -1,7 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Caller } from '../domain/caller.js';
 import { forbidden, unauthorized } from '../domain/errors.js';
-import { AGENT_SCOPE_REFUSAL } from '../services/access.js';
+import type { Access } from '../services/access.js';
 import type { AccountsService } from '../services/accounts.js';
 
 export const SESSION_COOKIE = 'cairn_session';
@@ -32,14 +32,14 @@ const SAFE = new Set(['GET', 'HEAD', 'OPTIONS']);
  * session cookie (the console). A cookie-borne write must also carry the
  * session's CSRF token in a header, which another site cannot read or set.
  */
-export function authenticate(accounts: AccountsService) {
+export function authenticate({ accounts, access }: { accounts: AccountsService; access: Access }) {
   return async (req: FastifyRequest, _reply: FastifyReply): Promise<void> => {
     req.caller = null;
     req.csrfToken = null;
     const header = req.headers.authorization;
     if (header) {
       req.caller = await callerOfToken(accounts, bearerToken(header));
-      if (req.caller.scope === 'agent' && !req.routeOptions.config.agentWork && !req.routeOptions.config.public) throw forbidden(AGENT_SCOPE_REFUSAL);
+      access.requireScopeFor(req.caller, req.routeOptions.config.agentWork === true || req.routeOptions.config.public === true);
       return;
     }
     const session = req.cookies[SESSION_COOKIE];

@@ -114,9 +114,10 @@ export async function buildServer(services: Services, opts: ServerOptions): Prom
   });
   app.decorateRequest('caller', null);
   app.decorateRequest('csrfToken', null);
+  const auth = authenticate(services);
   app.addHook('onRequest', async (req, reply) => {
     if (!req.url.startsWith('/api/')) return;
-    await authenticate(services.accounts)(req, reply);
+    await auth(req, reply);
   });
   routeUpgrades(app);
   app.get('/api/v1/openapi.json', { config: { public: true }, schema: { hide: true } }, async () => app.swagger());

@@ -31,7 +31,7 @@ export interface PointGrant extends ChainGrant {
 }
 
 /** Why an agent's token is refused: said the same way by the API's route check and by Access. */
-export const AGENT_SCOPE_REFUSAL = 'This token was made for `cairn agent` and may do only an agent\'s work; use a full API token (`cairn login`) or the console.';
+const AGENT_SCOPE_REFUSAL = 'This token was made for `cairn agent` and may do only an agent\'s work; use a full API token (`cairn login`) or the console.';
 
 function permits(relation: Relation, need: Need): boolean {
   return relation === 'owner' || need !== 'write';
@@ -58,6 +58,11 @@ export class Access {
   /** Refuses an agent's token: it may do an agent's work only (the API also refuses it every route but an agent's). */
   requireFullScope(caller: Caller): void {
     if (caller.scope === 'agent') throw forbidden(AGENT_SCOPE_REFUSAL);
+  }
+
+  /** Asked for every request (src/api/auth.ts): a route that is not an agent's work (config.agentWork) wants a token of full scope. */
+  requireScopeFor(caller: Caller, agentWork: boolean): void {
+    if (!agentWork) this.requireFullScope(caller);
   }
 
   async account(caller: Caller, id: string): Promise<AccountTable> {
