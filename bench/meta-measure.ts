@@ -49,9 +49,13 @@ async function deepQuery(c: MetaClient, path: string, position: number): Promise
   return `cursor=${encodeURIComponent(cursor)}`;
 }
 
-/** Times `samples` runs of `run`, the accounts taking turns, after a few untimed ones to warm the caches. */
+/**
+ * Times `samples` runs of `run`, the accounts taking turns, after untimed ones that warm the
+ * caches: at least 10, and one for every account (a heavy account's first, cold visit would
+ * otherwise count: it was 18–22 ms where its later ones took 6–9).
+ */
 async function timeOp<A>(name: string, who: string, actors: A[], samples: number, run: (a: A, i: number) => Promise<unknown>): Promise<OpResult> {
-  for (let i = 0; i < Math.min(10, samples); i++) await run(actors[i % actors.length]!, -1 - i);
+  for (let i = 0; i < Math.min(Math.max(10, actors.length), samples); i++) await run(actors[i % actors.length]!, -1 - i);
   const out: number[] = [];
   for (let i = 0; i < samples; i++) {
     const a = actors[i % actors.length]!;
