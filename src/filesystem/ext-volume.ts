@@ -207,8 +207,8 @@ class OverlayDisk {
   explain(err: unknown, doing: string, path: string, deviceFailure?: unknown): Error {
     const failure = deviceFailure ?? this.failure;
     this.failure = undefined;
-    // Its message follows ours as a clause: "Reading /x failed: chunk … is damaged…".
-    if (failure instanceof CairnError) return new CairnError(failure.status, failure.code, `${doing}: ${failure.message.charAt(0).toLowerCase()}${failure.message.slice(1)}`);
+    // Its message is a sentence of its own after ours: "Reading /x failed. Chunk … is damaged…".
+    if (failure instanceof CairnError) return new CairnError(failure.status, failure.code, `${doing}. ${failure.message}`);
     if (failure) return new CairnError(500, 'disk_read_failed', `${doing}: ${failure instanceof Error ? failure.message : String(failure)}`);
     const code = (err as { code?: string }).code;
     if (code === 'ENOENT') return new CairnError(404, 'not_found', `There is no file or folder ${path} in this file system.`);

@@ -39,17 +39,13 @@ export class LocalChunkStore implements ChunkStore {
 
   async putIfAbsent(key: string, blob: Buffer): Promise<boolean> {
     const { dir, file } = this.pathOf(key);
-    try {
-      return await this.write(dir, file, blob);
-    } catch (err) {
-      if (isErrno(err, 'ENOSPC') || isErrno(err, 'EDQUOT')) throw new StoreFullError(err);
-      throw err;
-    }
+    return this.write(dir, file, blob);
   }
 
   /**
    * Writes `blob` as the file `path` in `dir` unless one is there (false), or with `overwrite` whether
-   * or not one is: via a temporary file, fsynced, renamed, folder fsynced.
+   * or not one is: via a temporary file, fsynced, renamed, folder fsynced. A full disk or quota is a
+   * StoreFullError, which the API answers as such.
    */
   private async write(dir: string, path: string, blob: Buffer, overwrite = false): Promise<boolean> {
     const tmp = join(dir, `${TEMPORARY_PREFIX}${randomBytes(6).toString('hex')}`);
@@ -70,6 +66,7 @@ export class LocalChunkStore implements ChunkStore {
       return true;
     } catch (err) {
       await unlink(tmp).catch(() => undefined);
+      if (isErrno(err, 'ENOSPC') || isErrno(err, 'EDQUOT')) throw new StoreFullError(err);
       throw err;
     }
   }
@@ -78,12 +75,7 @@ export class LocalChunkStore implements ChunkStore {
     // The same steps whether or not the key exists (an upload's time must not tell), and the same
     // as a new blob's: durable under a temporary name, renamed over the key, the folder synced.
     const { file, dir } = this.pathOf(key);
-    try {
-      await this.write(dir, file, blob, true);
-    } catch (err) {
-      if (isErrno(err, 'ENOSPC') || isErrno(err, 'EDQUOT')) throw new StoreFullError(err);
-      throw err;
-    }
+    await this.write(dir, file, blob, true);
   }
 
   async removeTemporaries(before: Date): Promise<{ files: number; bytes: number }> {

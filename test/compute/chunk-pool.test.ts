@@ -8,6 +8,7 @@ import { createNativeChunkPool, nativeChunkJobs } from '../../src/compute/native
 import { PoolClosedError, type ChunkPool } from '../../src/compute/chunk-pool.js';
 import { WorkerPool } from '../../src/compute/worker-pool.js';
 import { loadNativeHelper } from '../../src/runtime/index.js';
+import { CI } from '../helpers/ci.js';
 import { seededRandom } from '../helpers/disk-images.js';
 
 function chunkOf(seed: number, length = CHUNK_SIZE): Buffer {
@@ -18,7 +19,6 @@ function chunkOf(seed: number, length = CHUNK_SIZE): Buffer {
   return buf;
 }
 
-const CI = /^(1|true|yes)$/i.test(process.env.CI ?? '');
 
 // What every chunk pool does, whether its work runs in worker threads or as
 // native jobs (src/compute/native-pool.ts); callers cannot tell them apart.

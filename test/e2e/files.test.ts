@@ -391,7 +391,7 @@ test('a damaged chunk under a file: a clear error naming the file and the chunk,
   const r = await owner.api().get(`/points/${point}/files/content`, { path: '/big.bin' }, { headers: { range: `bytes=${at}-` } });
   expectStatus(r, 500, 'reading over a damaged chunk');
   assert.equal(r.body.error.code, 'chunk_damaged');
-  assert.match(r.body.error.message, new RegExp(`^Reading /big\\.bin failed: chunk ${digest} of backup point ${point} is damaged`));
+  assert.match(r.body.error.message, new RegExp(`^Reading /big\\.bin failed\\. Chunk ${digest} of backup point ${point} is damaged`));
   // From the start, the answer is under way when the damage is reached: the CLI sees it cut short and keeps nothing.
   const out = join(dir, 'damaged.bin');
   const cli = await owner.cli.fails(['files', 'get', point, '/big.bin', '-o', out], 1);

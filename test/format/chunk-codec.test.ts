@@ -19,9 +19,9 @@ import {
 import { blake3Hex, blake3Implementation, chunkDigest, contentMatches, sha256Hex, wasmBlake3 } from '../../src/format/chunk-hash.js';
 import { createNativeChunkPool } from '../../src/compute/native-pool.js';
 import { WorkerPool } from '../../src/compute/worker-pool.js';
+import { CI } from '../helpers/ci.js';
 import { seededRandom } from '../helpers/disk-images.js';
 
-const CI = /^(1|true|yes)$/i.test(process.env.CI ?? '');
 
 function compressible(length: number): Buffer {
   return Buffer.alloc(length, 'cairn backs up disks. ');

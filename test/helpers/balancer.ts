@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { testDatabaseUrl, testEngine, type TestDatabase } from './db.js';
+import { CI } from './ci.js';
 import { freePort } from './ports.js';
 import { emptyPrefix, serverPrefix, serverStoreEnv, TEST_STORE } from './s3.js';
 import { ROOT, startServer, type ServerOptions, type TestServer } from './server.js';
@@ -18,7 +19,6 @@ import { ROOT, startServer, type ServerOptions, type TestServer } from './server
  * (scripts/test.mjs, as root).
  */
 export const NGINX_TEMPLATE = join(ROOT, 'scripts', 'nginx-balancer.conf');
-const CI = /^(1|true|yes)$/i.test(process.env.CI ?? '');
 const START_TIMEOUT_MS = 30_000;
 
 const live = new Set<ChildProcess>();

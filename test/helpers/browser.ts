@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Locator, Page } from 'playwright-core';
+import type { CDPSession, Locator, Page } from 'playwright-core';
+import { CI } from './ci.js';
 import { ROOT } from './server.js';
 
 export const CHROMIUM = '/usr/bin/chromium';
@@ -13,7 +14,6 @@ export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--
 export const SCREENSHOTS = join(ROOT, 'test-artifacts', 'screenshots');
 export const WAIT_MS = 10_000;
 export const haveChromium = existsSync(CHROMIUM);
-const CI = /^(1|true|yes)$/i.test(process.env.CI ?? '');
 /** Without the browser each test is reported as skipped, so the gap shows in the counts; under CI=true it is a failure instead. */
 export const browserSkipReason = !haveChromium && !CI ? `no ${CHROMIUM}: apt-get install -y chromium` : '';
 
@@ -85,14 +85,22 @@ export async function assertLabelled(page: Page, where: string): Promise<void> {
       const role = n.role?.value ?? '';
       if (n.ignored || !INTERACTIVE.has(role)) continue;
       if ((n.name?.value ?? '').trim()) continue;
-      const html = n.backendDOMNodeId
-        ? ((await cdp.send('DOM.resolveNode', { backendNodeId: n.backendDOMNodeId }).then((r) => cdp.send('Runtime.callFunctionOn', { objectId: (r as { object: { objectId: string } }).object.objectId, functionDeclaration: 'function(){return this.outerHTML.slice(0,200)}', returnByValue: true })).catch(() => null)) as { result?: { value?: string } } | null)?.result?.value
-        : '';
-      unnamed.push(`${role}: ${html}`);
+      unnamed.push(`${role}: ${n.backendDOMNodeId ? await outerHtmlOf(cdp, n.backendDOMNodeId) : ''}`);
     }
     assert.deepEqual(unnamed, [], `${where}: controls without an accessible name`);
   } finally {
     await cdp.detach();
+  }
+}
+
+/** The start of an element's HTML, to name it in a failure; '' if it is gone meanwhile. */
+async function outerHtmlOf(cdp: CDPSession, backendNodeId: number): Promise<string> {
+  try {
+    const { object } = (await cdp.send('DOM.resolveNode', { backendNodeId })) as { object: { objectId: string } };
+    const { result } = (await cdp.send('Runtime.callFunctionOn', { objectId: object.objectId, functionDeclaration: 'function(){return this.outerHTML.slice(0,200)}', returnByValue: true })) as { result: { value?: string } };
+    return result.value ?? '';
+  } catch {
+    return '';
   }
 }
 

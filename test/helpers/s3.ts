@@ -7,6 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { TestContext } from 'node:test';
 import { DeleteObjectCommand, DeleteObjectsCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { S3ChunkStore, type S3Settings } from '../../src/store/s3-store.js';
+import { CI } from './ci.js';
 import { freePort } from './ports.js';
 
 /**
@@ -16,7 +17,6 @@ import { freePort } from './ports.js';
  */
 export const S3_ENDPOINT = process.env.CAIRN_TEST_S3_ENDPOINT || null;
 export const S3_BUCKET = process.env.CAIRN_TEST_S3_BUCKET || 'cairn-test';
-const CI = /^(1|true|yes)$/i.test(process.env.CI ?? '');
 
 /** Which chunk store the servers of this run use: `npm test -- --store s3` puts every server's chunks in RGW. */
 export const TEST_STORE: 'folder' | 's3' = process.env.CAIRN_TEST_STORE === 's3' ? 's3' : 'folder';

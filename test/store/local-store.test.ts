@@ -1,15 +1,20 @@
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { mkdir, readdir, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
 import { BufferRecycler } from '../../src/compute/buffer-recycler.js';
 import { DIRECT_IO_ALIGNMENT, hasNativeHelper } from '../../src/io/disk-io.js';
+import { StoreFullError } from '../../src/store/chunk-store.js';
 import { LocalChunkStore } from '../../src/store/local-store.js';
+import { CI } from '../helpers/ci.js';
 import { cachedBytes, makeTempDir, removeTempDir, seededRandom } from '../helpers/disk-images.js';
 
 import { chunkStoreContract, keyOf } from './chunk-store-contract.js';
 
 const MiB = 1024 * 1024;
+const execFileAsync = promisify(execFile);
 
 chunkStoreContract('local chunk store', async () => {
   const dir = await makeTempDir();
@@ -102,5 +107,31 @@ describe('local chunk store', () => {
     const listed: string[] = [];
     for await (const o of temps.list()) listed.push(o.key);
     assert.deepEqual(listed, [key], 'list names blobs only');
+  });
+
+  it('says the store is full when its disk is, for a new blob and a replacing one, and leaves no temporary file', async (t) => {
+    const root = join(dir, 'full');
+    await mkdir(root);
+    try {
+      await execFileAsync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'cairn-test-full', root]);
+    } catch (err) {
+      // Root mounts the small file system; elsewhere the case cannot be made without filling a real disk.
+      if (CI) throw new Error(`mounting a 1 MiB tmpfs for the full-store case failed; CI runs as root: ${String(err)}`);
+      return t.skip('mounting a tmpfs needs root');
+    }
+    try {
+      const full = new LocalChunkStore(root);
+      const small = seededRandom('fits').bytes(100_000);
+      const smallKey = keyOf(small, 'fits');
+      assert.equal(await full.putIfAbsent(smallKey, small), true);
+      const big = seededRandom('too big').bytes(2 * MiB);
+      await assert.rejects(full.putIfAbsent(keyOf(big, 'too big'), big), StoreFullError);
+      await assert.rejects(full.replace(smallKey, big), StoreFullError);
+      assert.ok((await full.get(smallKey))!.equals(small), 'the blob a failed replace was to take over is intact');
+      const names = (await readdir(root, { recursive: true })).map(String);
+      assert.deepEqual(names.filter((n) => n.includes('.tmp-')), [], 'no temporary file is left');
+    } finally {
+      await execFileAsync('umount', [root]);
+    }
   });
 });
