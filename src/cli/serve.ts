@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { loadConfig, type ConfigInput } from '../config.js';
-import { boundTheServerHeap } from '../runtime/index.js';
+import { startFullCollectionsNearTheLimit } from '../runtime/index.js';
 
 export function serveCommand(program: Command): void {
   program
@@ -38,7 +38,7 @@ export function serveCommand(program: Command): void {
     .option('--log-level <level>', 'fatal, error, warn, info, debug (CAIRN_LOG_LEVEL)')
     .action(async (opts: ConfigInput) => {
       const config = loadConfig(opts);
-      boundTheServerHeap();
+      startFullCollectionsNearTheLimit();
       // Loaded here, not at the top: every other command starts faster without the server's modules.
       const { startServer } = await import('../app.js');
       const running = await startServer(config);

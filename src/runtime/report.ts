@@ -1,5 +1,5 @@
 import { caContextVerdict } from './ca-context.js';
-import { boundTheServerHeap } from './heap-flags.js';
+import { startFullCollectionsNearTheLimit } from './heap-flags.js';
 import { hugePagesVerdict, retainFreedMemoryVerdict } from './malloc-tuning.js';
 import { minorGcVerdict } from './minor-gc.js';
 import { NATIVE_HELPERS, nativeHelperVerdict } from './native-helpers.js';
@@ -16,7 +16,7 @@ export async function runtimeTricks(): Promise<Record<string, Verdict>> {
     ...Object.fromEntries(NATIVE_HELPERS.map((name) => [`native:${name}`, nativeHelperVerdict(name)])),
     'socket-reads': await checkSocketReads(),
     'minor-gc': minorGcVerdict(),
-    'heap-flags': boundTheServerHeap(),
+    'heap-flags': startFullCollectionsNearTheLimit(),
     'malloc-retain': retainFreedMemoryVerdict(),
     'huge-pages': hugePagesVerdict(),
     'ca-context': caContextVerdict(),
