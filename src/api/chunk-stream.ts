@@ -10,7 +10,7 @@ import { CHUNK_STREAM_PROTOCOL, encodeFrame, FrameTextReader } from '../wire/fra
 import type { Services } from '../services/index.js';
 import { bearerToken, callerOfToken } from './auth.js';
 import { PartsFiller } from '../io/read-into.js';
-import { readsInto } from '../runtime/index.js';
+import { readsInto, sealBuffersWhereTheyLie } from '../runtime/index.js';
 import { errorBody } from './error-body.js';
 import { digestList } from './schemas.js';
 
@@ -145,6 +145,7 @@ export function chunkStream(req: FastifyRequest, reply: FastifyReply, services: 
     if (!connection.writableEnded) session.take(piece, io);
   };
   const connection = readsInto(socket, onBytes, { target: () => session.target() });
+  sealBuffersWhereTheyLie(connection);
   open.add(connection);
   connection.setTimeout(IDLE_MS, () => connection.destroy());
   connection.on('error', () => connection.destroy());

@@ -5,7 +5,7 @@ import type { UploadChunk } from '../pipeline/backup-pipeline.js';
 import { batchBodyParts, batchReplyLengths, ChunkBatchError, formatBatchQuery, replySlots } from '../wire/chunk-batch.js';
 import { CHUNK_STREAM_PROTOCOL, encodeFrame, FrameTextReader } from '../wire/frames.js';
 import { PartsFiller } from '../io/read-into.js';
-import { readsInto } from '../runtime/index.js';
+import { readsInto, sealBuffersWhereTheyLie } from '../runtime/index.js';
 import { describeNetworkError, ServerUnreachableError, type CairnClient } from './http-client.js';
 
 /** A refusal as the server sends it, as the last frame of a stream. */
@@ -43,6 +43,7 @@ export abstract class FramedStream<T> {
   ) {
     const onBytes = (piece: Buffer): void => this.receivedOrFail(piece);
     this.socket = readsInto(socket, onBytes, { target: () => this.target() });
+    sealBuffersWhereTheyLie(this.socket);
     // A stream that breaks is a server gone, as a request that finds none is.
     this.socket.on('error', (err) => this.fail(new ServerUnreachableError(server, describeNetworkError(err))));
     this.socket.on('close', () => this.fail(new ServerUnreachableError(server, 'the connection closed before the server answered')));

@@ -8,4 +8,5 @@ export { COLLECT_EVERY, noteBytesRead } from './minor-gc.js';
 export { loadNativeHelper } from './native-helpers.js';
 export { runtimeTricks } from './report.js';
 export { checkSocketReads, readsInto, type ReadsIntoOptions } from './socket-reads.js';
+export { sealBuffersWhereTheyLie } from './tls-writes.js';
 export type { Verdict } from './verdict.js';

@@ -4,6 +4,7 @@ import { hugePagesVerdict, retainFreedMemoryVerdict } from './malloc-tuning.js';
 import { minorGcVerdict } from './minor-gc.js';
 import { NATIVE_HELPERS, nativeHelperVerdict } from './native-helpers.js';
 import { checkSocketReads } from './socket-reads.js';
+import { tlsWritesVerdict } from './tls-writes.js';
 import type { Verdict } from './verdict.js';
 
 /**
@@ -20,5 +21,6 @@ export async function runtimeTricks(): Promise<Record<string, Verdict>> {
     'malloc-retain': retainFreedMemoryVerdict(),
     'huge-pages': hugePagesVerdict(),
     'ca-context': caContextVerdict(),
+    'tls-writes': tlsWritesVerdict(),
   };
 }

@@ -1,12 +1,15 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { connect, createServer, type Socket } from 'node:net';
 import { PassThrough } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
-import { TLSSocket } from 'node:tls';
+import { connect as connectTls, createServer as createTlsServer, TLSSocket } from 'node:tls';
 import { GCProfiler } from 'node:v8';
-import { checkSocketReads, COLLECT_EVERY, noteBytesRead, readsInto, runtimeTricks, type Verdict } from '../../src/runtime/index.js';
+import { checkSocketReads, COLLECT_EVERY, noteBytesRead, readsInto, runtimeTricks, sealBuffersWhereTheyLie, type Verdict } from '../../src/runtime/index.js';
+import { makeTempDir, removeTempDir } from '../helpers/disk-images.js';
+import { makeCa, makeServerCert } from '../helpers/tls.js';
 
 // Each of these fails when a trick silently stops working on the installed Node: the
 // fallbacks keep Cairn correct, so nothing else would notice but the benchmark.
@@ -35,7 +38,7 @@ describe('the runtime tricks', () => {
   });
 
   it('are all in the report, each active on this machine or with a reason this platform lacks it', () => {
-    assert.deepEqual(Object.keys(tricks).sort(), ['ca-context', 'heap-flags', 'huge-pages', 'malloc-retain', 'minor-gc', ...NATIVE_HELPERS.map((n) => `native:${n}`), 'socket-reads'].sort());
+    assert.deepEqual(Object.keys(tricks).sort(), ['ca-context', 'heap-flags', 'huge-pages', 'malloc-retain', 'minor-gc', ...NATIVE_HELPERS.map((n) => `native:${n}`), 'socket-reads', 'tls-writes'].sort());
     const lacking = new Set<string>();
     for (const name of NATIVE_HELPERS) if (!built(name) && process.env.CI !== 'true') lacking.add(`native:${name}`);
     if (!glibc || lacking.has('native:malloc_tuning')) lacking.add('malloc-retain');
@@ -123,5 +126,44 @@ describe('the buffers a stream reads into', () => {
     noteBytesRead(COLLECT_EVERY); // starts the count from zero, whatever came before
     assert.equal(minor(() => noteBytesRead(COLLECT_EVERY - 1)), 0);
     assert.equal(minor(() => noteBytesRead(1)), 1);
+  });
+});
+
+describe('writing corked buffers to a TLS connection', () => {
+  let dir: string;
+  let pair: { client: TLSSocket; received: () => Buffer; close(): void };
+  before(async () => {
+    dir = await makeTempDir();
+    const ca = await makeCa(dir, 'writes');
+    const cert = await makeServerCert(dir, ca, 'server');
+    const pieces: Buffer[] = [];
+    const server = createTlsServer({ key: await readFile(cert.keyFile), cert: await readFile(cert.certFile) }, (s) => s.on('data', (d: Buffer) => pieces.push(d)));
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const client = connectTls({ port: (server.address() as { port: number }).port, host: '127.0.0.1', servername: 'localhost', ca: await readFile(ca.certFile) });
+    await once(client, 'secureConnect');
+    pair = { client, received: () => Buffer.concat(pieces), close: () => (client.destroy(), server.close()) };
+  });
+  after(async () => {
+    pair.close();
+    await removeTempDir(dir);
+  });
+
+  it('hands the handle one buffer at a time, each whole, and all arrive in order', async () => {
+    const handle = (pair.client as unknown as { _handle: Record<string, (...args: unknown[]) => unknown> })._handle;
+    const calls: string[] = [];
+    for (const method of ['writev', 'writeBuffer']) {
+      const original = handle[method]!.bind(handle);
+      handle[method] = (...args: unknown[]) => (calls.push(method), original(...args));
+    }
+    sealBuffersWhereTheyLie(pair.client);
+    const parts = [Buffer.from('frame;'), Buffer.alloc(300_000, 1), Buffer.alloc(200_000, 2)];
+    pair.client.cork();
+    for (const part of parts) pair.client.write(part);
+    pair.client.uncork();
+    const total = parts.reduce((n, p) => n + p.length, 0);
+    while (pair.received().length < total) await new Promise((resolve) => setTimeout(resolve, 5));
+    assert.deepEqual(calls, ['writeBuffer', 'writeBuffer', 'writeBuffer'], 'no writev: Node would copy its buffers together before sealing them');
+    assert.ok(pair.received().equals(Buffer.concat(parts)));
   });
 });
