@@ -19,7 +19,6 @@ function chunkOf(seed: number, length = CHUNK_SIZE): Buffer {
   return buf;
 }
 
-
 // What every chunk pool does, whether its work runs in worker threads or as
 // native jobs (src/compute/native-pool.ts); callers cannot tell them apart.
 const pools: [string, (size?: number) => ChunkPool | null][] = [

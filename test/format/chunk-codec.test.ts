@@ -22,7 +22,6 @@ import { WorkerPool } from '../../src/compute/worker-pool.js';
 import { CI } from '../helpers/ci.js';
 import { seededRandom } from '../helpers/disk-images.js';
 
-
 function compressible(length: number): Buffer {
   return Buffer.alloc(length, 'cairn backs up disks. ');
 }

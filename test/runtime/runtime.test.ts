@@ -5,9 +5,11 @@ import { readFile } from 'node:fs/promises';
 import { connect, createServer, type Socket } from 'node:net';
 import { PassThrough } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { connect as connectTls, createServer as createTlsServer, TLSSocket } from 'node:tls';
 import { GCProfiler } from 'node:v8';
 import { checkSocketReads, COLLECT_EVERY, noteBytesRead, readsInto, runtimeTricks, sealBuffersWhereTheyLie, type Verdict } from '../../src/runtime/index.js';
+import { CI } from '../helpers/ci.js';
 import { makeTempDir, removeTempDir } from '../helpers/disk-images.js';
 import { makeCa, makeServerCert } from '../helpers/tls.js';
 
@@ -40,7 +42,7 @@ describe('the runtime tricks', () => {
   it('are all in the report, each active on this machine or with a reason this platform lacks it', () => {
     assert.deepEqual(Object.keys(tricks).sort(), ['ca-context', 'heap-flags', 'huge-pages', 'malloc-retain', 'minor-gc', ...NATIVE_HELPERS.map((n) => `native:${n}`), 'socket-reads', 'tls-writes'].sort());
     const lacking = new Set<string>();
-    for (const name of NATIVE_HELPERS) if (!built(name) && process.env.CI !== 'true') lacking.add(`native:${name}`);
+    for (const name of NATIVE_HELPERS) if (!built(name) && !CI) lacking.add(`native:${name}`);
     if (!glibc || lacking.has('native:malloc_tuning')) lacking.add('malloc-retain');
     if (!hugePagesKernel || lacking.has('native:malloc_tuning')) lacking.add('huge-pages');
     for (const [name, { active, reason }] of Object.entries(tricks)) {
@@ -162,7 +164,7 @@ describe('writing corked buffers to a TLS connection', () => {
     for (const part of parts) pair.client.write(part);
     pair.client.uncork();
     const total = parts.reduce((n, p) => n + p.length, 0);
-    while (pair.received().length < total) await new Promise((resolve) => setTimeout(resolve, 5));
+    for (const deadline = Date.now() + 10_000; pair.received().length < total && Date.now() < deadline; ) await sleep(5);
     assert.deepEqual(calls, ['writeBuffer', 'writeBuffer', 'writeBuffer'], 'no writev: Node would copy its buffers together before sealing them');
     assert.ok(pair.received().equals(Buffer.concat(parts)));
   });
