@@ -7,6 +7,7 @@ export { adviseHugePages, canAdviseHugePages, HUGE_PAGE_SIZE, retainFreedMemory 
 export { COLLECT_EVERY, noteBytesRead } from './minor-gc.js';
 export { loadNativeHelper } from './native-helpers.js';
 export { runtimeTricks } from './report.js';
+export { oneBufferAgent } from './response-reads.js';
 export { checkSocketReads, readsInto, type ReadsIntoOptions } from './socket-reads.js';
 export { sealBuffersWhereTheyLie } from './tls-writes.js';
 export type { Verdict } from './verdict.js';

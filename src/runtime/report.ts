@@ -3,6 +3,7 @@ import { startFullCollectionsNearTheLimit } from './heap-flags.js';
 import { hugePagesVerdict, retainFreedMemoryVerdict } from './malloc-tuning.js';
 import { minorGcVerdict } from './minor-gc.js';
 import { NATIVE_HELPERS, nativeHelperVerdict } from './native-helpers.js';
+import { checkResponseReads } from './response-reads.js';
 import { checkSocketReads } from './socket-reads.js';
 import { tlsWritesVerdict } from './tls-writes.js';
 import type { Verdict } from './verdict.js';
@@ -16,6 +17,7 @@ export async function runtimeTricks(): Promise<Record<string, Verdict>> {
   return {
     ...Object.fromEntries(NATIVE_HELPERS.map((name) => [`native:${name}`, nativeHelperVerdict(name)])),
     'socket-reads': await checkSocketReads(),
+    'response-reads': await checkResponseReads(),
     'minor-gc': minorGcVerdict(),
     'heap-flags': startFullCollectionsNearTheLimit(),
     'malloc-retain': retainFreedMemoryVerdict(),

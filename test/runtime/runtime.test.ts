@@ -2,15 +2,16 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { createServer as createHttpServer, get as httpGet, type IncomingMessage } from 'node:http';
 import { connect, createServer, type Socket } from 'node:net';
 import { PassThrough } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { connect as connectTls, createServer as createTlsServer, TLSSocket } from 'node:tls';
 import { GCProfiler } from 'node:v8';
-import { checkSocketReads, COLLECT_EVERY, noteBytesRead, readsInto, runtimeTricks, sealBuffersWhereTheyLie, type Verdict } from '../../src/runtime/index.js';
+import { checkSocketReads, COLLECT_EVERY, noteBytesRead, oneBufferAgent, readsInto, runtimeTricks, sealBuffersWhereTheyLie, type Verdict } from '../../src/runtime/index.js';
 import { CI } from '../helpers/ci.js';
-import { makeTempDir, removeTempDir } from '../helpers/disk-images.js';
+import { makeTempDir, removeTempDir, seededRandom } from '../helpers/disk-images.js';
 import { makeCa, makeServerCert } from '../helpers/tls.js';
 
 // Each of these fails when a trick silently stops working on the installed Node: the
@@ -40,7 +41,7 @@ describe('the runtime tricks', () => {
   });
 
   it('are all in the report, each active on this machine or with a reason this platform lacks it', () => {
-    assert.deepEqual(Object.keys(tricks).sort(), ['ca-context', 'heap-flags', 'huge-pages', 'malloc-retain', 'minor-gc', ...NATIVE_HELPERS.map((n) => `native:${n}`), 'socket-reads', 'tls-writes'].sort());
+    assert.deepEqual(Object.keys(tricks).sort(), ['ca-context', 'heap-flags', 'huge-pages', 'malloc-retain', 'minor-gc', ...NATIVE_HELPERS.map((n) => `native:${n}`), 'response-reads', 'socket-reads', 'tls-writes'].sort());
     const lacking = new Set<string>();
     for (const name of NATIVE_HELPERS) if (!built(name) && !CI) lacking.add(`native:${name}`);
     if (!glibc || lacking.has('native:malloc_tuning')) lacking.add('malloc-retain');
@@ -128,6 +129,36 @@ describe('the buffers a stream reads into', () => {
     noteBytesRead(COLLECT_EVERY); // starts the count from zero, whatever came before
     assert.equal(minor(() => noteBytesRead(COLLECT_EVERY - 1)), 0);
     assert.equal(minor(() => noteBytesRead(1)), 1);
+  });
+});
+
+describe('reading HTTP responses through one buffer per connection', () => {
+  it('brings each body whole and right, request after request on a kept-alive connection, all reads landing in one buffer', async () => {
+    const random = seededRandom('one buffer');
+    const bodies = [random.bytes(3 * 1024 * 1024 + 17), random.bytes(1_000_003), random.bytes(5)];
+    let served = 0;
+    const server = createHttpServer((_req, res) => res.end(bodies[served++]));
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const agent = await oneBufferAgent({ keepAlive: true, maxSockets: 1 });
+    try {
+      const port = (server.address() as { port: number }).port;
+      const sockets = new Set<unknown>();
+      const reads = new Set<ArrayBufferLike>();
+      for (const body of bodies) {
+        const res = await new Promise<IncomingMessage>((resolve, reject) => httpGet({ host: '127.0.0.1', port, agent }, resolve).on('error', reject));
+        if (!sockets.has(res.socket)) res.socket.prependListener('data', (d: Buffer) => reads.add(d.buffer));
+        sockets.add(res.socket);
+        const pieces: Buffer[] = [];
+        for await (const piece of res as AsyncIterable<Buffer>) pieces.push(piece);
+        assert.ok(Buffer.concat(pieces).equals(body), `a body of ${body.length} bytes came out different`);
+      }
+      assert.equal(sockets.size, 1, 'the three requests shared one kept-alive connection');
+      assert.equal(reads.size, 1, `the connection read into ${reads.size} buffers: Node no longer takes onread here, and each read costs a buffer again`);
+    } finally {
+      agent.destroy();
+      server.close();
+    }
   });
 });
 

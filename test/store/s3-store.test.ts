@@ -68,8 +68,9 @@ describe('S3 chunk store on Ceph RGW', () => {
 
   it('stores over loopback with an unsigned payload (no SHA-256 of the body), which RGW takes; a plain-HTTP host elsewhere keeps it signed', async (t) => {
     if (!needS3(t)) return;
-    // Reaches into the store's client: what the signer put on the wire is the thing under test.
-    const client = (store as unknown as { client: S3Client }).client;
+    // Reaches into a fresh store's client (its middleware chain is fixed at the first request): what the signer put on the wire is the thing under test.
+    const fresh = await openS3Store(prefix);
+    const client = (fresh as unknown as { client: S3Client }).client;
     const sent: Record<string, string>[] = [];
     client.middlewareStack.add(
       (next) => (args) => {
@@ -81,13 +82,13 @@ describe('S3 chunk store on Ceph RGW', () => {
     try {
       const data = seededRandom('unsigned').bytes(100_000);
       const key = keyOf(data, 'unsigned');
-      assert.equal(await store.putIfAbsent(key, data), true);
-      assert.ok((await store.get(key))!.equals(data));
+      assert.equal(await fresh.putIfAbsent(key, data), true);
+      assert.ok((await fresh.get(key))!.equals(data));
       const put = sent[0]!;
       assert.equal(put['x-amz-content-sha256'], 'UNSIGNED-PAYLOAD');
       assert.match(put['authorization'] ?? '', /SignedHeaders=[^,]*x-amz-content-sha256/);
     } finally {
-      client.middlewareStack.remove('testRecordSigned');
+      fresh.close();
     }
     assert.equal(payloadSigning(S3_ENDPOINT), 'unsigned');
     assert.equal(payloadSigning(null), 'unsigned');
