@@ -6,8 +6,6 @@ import { active, errorLine, inactive, type Verdict } from './verdict.js';
 /** What a connection reads into each time: as much as libuv asks for at once. */
 const READ_BUFFER = 64 * 1024;
 
-/** The check's body: several reads' worth, in a pattern no stale byte can imitate. */
-const CHECK_BODY = Buffer.from(Array.from({ length: 4 * READ_BUFFER + 123 }, (_, i) => (i * 7 + (i >> 8)) & 0xff));
 
 let checked: Promise<Verdict> | undefined;
 
@@ -54,7 +52,10 @@ function connectReadingIntoOneBuffer(options: NetConnectOpts): Socket {
 
 /** One GET through the agent from a loopback server: the bytes that arrive, and whether any piece of the body lay in a read buffer. */
 async function probe(): Promise<Verdict> {
-  const server = createServer((_req, res) => res.end(CHECK_BODY));
+  // Several reads' worth, in a pattern no stale byte can imitate.
+  const sent = Buffer.allocUnsafe(4 * READ_BUFFER + 123);
+  for (let i = 0; i < sent.length; i++) sent[i] = (i * 7 + (i >> 8)) & 0xff;
+  const server = createServer((_req, res) => res.end(sent));
   const agent = new OneBufferAgent({ keepAlive: false });
   try {
     server.listen(0, '127.0.0.1');
@@ -70,7 +71,7 @@ async function probe(): Promise<Verdict> {
       if (reads.has(piece.buffer)) aliased = true;
       pieces.push(piece);
     }
-    if (!Buffer.concat(pieces).equals(CHECK_BODY)) return inactive('a response read through one buffer came out different from what was sent');
+    if (!Buffer.concat(pieces).equals(sent)) return inactive('a response read through one buffer came out different from what was sent');
     if (aliased) return inactive("Node's HTTP parser handed over a piece of the body inside the read buffer instead of a copy");
     if (reads.size !== 1) return inactive(`the connection's reads after the headers came in ${reads.size} buffers, not one`);
     return active('an HTTP connection read a response into one buffer, and each piece of the body came out as a copy');
