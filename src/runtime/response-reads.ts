@@ -6,6 +6,9 @@ import { active, errorLine, inactive, type Verdict } from './verdict.js';
 /** What a connection reads into each time: as much as libuv asks for at once. */
 const READ_BUFFER = 64 * 1024;
 
+/** How long the check waits for its loopback server's answer: the store opens only after it. */
+const CHECK_TIMEOUT_MS = 2_000;
+
 
 let checked: Promise<Verdict> | undefined;
 
@@ -61,7 +64,7 @@ async function probe(): Promise<Verdict> {
     server.listen(0, '127.0.0.1');
     await once(server, 'listening');
     const { port } = server.address() as { port: number };
-    const response = await new Promise<IncomingMessage>((resolve, reject) => get({ host: '127.0.0.1', port, agent }, resolve).on('error', reject));
+    const response = await new Promise<IncomingMessage>((resolve, reject) => get({ host: '127.0.0.1', port, agent, signal: AbortSignal.timeout(CHECK_TIMEOUT_MS) }, resolve).on('error', reject));
     const socket = response.socket;
     const reads = new Set<ArrayBufferLike>();
     socket.prependListener('data', (d: Buffer) => reads.add(d.buffer));
