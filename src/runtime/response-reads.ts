@@ -9,7 +9,6 @@ const READ_BUFFER = 64 * 1024;
 /** How long the check waits for its loopback server's answer: the store opens only after it. */
 const CHECK_TIMEOUT_MS = 2_000;
 
-
 let checked: Promise<Verdict> | undefined;
 
 /**
@@ -47,9 +46,12 @@ class OneBufferAgent extends Agent {
  */
 function connectReadingIntoOneBuffer(options: NetConnectOpts): Socket {
   const buffer = Buffer.allocUnsafe(READ_BUFFER);
-  // Returns nothing: a false would stop reading, and an idle kept-alive socket has no listener to say true.
-  const callback = (n: number, into: Uint8Array): void => void socket.emit('data', Buffer.from(into.buffer, into.byteOffset, n));
-  const socket: Socket = connect({ ...options, onread: { buffer, callback } } as unknown as NetConnectOpts);
+  // Always true: a false would stop reading, and emit() says false whenever an idle kept-alive socket has no listener.
+  const callback = (n: number, into: Uint8Array): boolean => {
+    socket.emit('data', Buffer.from(into.buffer, into.byteOffset, n));
+    return true;
+  };
+  const socket: Socket = connect({ ...options, onread: { buffer, callback } });
   return socket;
 }
 
