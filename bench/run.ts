@@ -315,7 +315,8 @@ async function inspect(flags: Flags, image: DiskImage, work: string, build: stri
 async function standardBaseline(flags: Flags, source: { commit: string } | undefined): Promise<{ file: string; peaks: { client: number; server: number } } | undefined> {
   let names: string[];
   try {
-    names = (await readdir(RESULTS)).filter((n) => n.endsWith('-standard.json')).sort();
+    // Only this script's results, named <time>-<disk>.json: bench/pair.ts writes <name>-<time>-<disk>.json, of another shape.
+    names = (await readdir(RESULTS)).filter((n) => /^\d{4}-.*-standard\.json$/.test(n)).sort();
   } catch {
     return undefined;
   }

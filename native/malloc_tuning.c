@@ -1,10 +1,7 @@
-// What Node does not let a process say about its allocator: that memory
-// freed at the top of glibc malloc's heaps should stay with the process.
-// glibc gives such memory back to the kernel as soon as 128 KiB of it is
-// free (brk, or madvise in threads' arenas), and a server that receives
-// chunks through 64 KiB socket buffers frees and reallocates that much many
-// times a second: each time, every page faults in afresh. See
-// src/runtime/malloc-tuning.ts for what that cost.
+// What Node does not let a process say about its allocator: how much memory
+// freed at the top of glibc malloc's heaps stays with the process (brk, or
+// madvise in threads' arenas), and how many arenas there are. See
+// src/runtime/malloc-tuning.ts for the values and what they cost and save.
 #include <node_api.h>
 #include <stdatomic.h>
 #include <stdint.h>

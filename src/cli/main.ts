@@ -17,9 +17,9 @@ import { sessionCommands } from './session.js';
 import { sharingCommands } from './sharing.js';
 import { policyCommands, taskCommands } from './tasks.js';
 
-// Before anything allocates much: the server and the backup and restore
-// commands move gigabytes through buffers that glibc would otherwise give
-// back to the kernel and fault in again, over and over.
+// Before anything allocates much, or starts a thread: how much freed memory
+// glibc keeps, and in how many arenas (src/runtime/malloc-tuning.ts); `cairn
+// serve` sets a server's own amount.
 retainFreedMemory();
 
 const program = new Command('cairn')

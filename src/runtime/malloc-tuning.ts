@@ -23,30 +23,40 @@ export const HUGE_PAGE_SIZE = addon?.hugePageSize ?? 0;
 /** Whether this build and kernel can ask for huge pages at all (adviseHugePages may still be refused, and says so). */
 export const canAdviseHugePages = typeof addon?.adviseHugePages === 'function' && HUGE_PAGE_SIZE > 0;
 
+/** What each kind of process keeps free at the top of a heap before glibc hands it back (M_TRIM_THRESHOLD, M_TOP_PAD). */
+const KEPT_AT_TOP = {
+  // The backup and restore commands move gigabytes through buffers that would otherwise be given back and faulted in again.
+  command: { trim: 512 * MiB, pad: 4 * MiB },
+  // A server reads bodies into reused buffers now; what its S3 client frees, kept, raised its peaks 12–14 MB (docs/performance.md, "Memory").
+  server: { trim: 1 * MiB, pad: 0 },
+} as const;
+type ProcessKind = keyof typeof KEPT_AT_TOP;
+
 let retained: Verdict | undefined;
 
 /**
- * Keeps memory that glibc malloc frees in the process (up to 512 MiB free at
- * the top of a heap, two arenas) instead of handing it back to the kernel to
- * fault in again on reuse: a server's page faults during a 2 GiB backup fell
- * from 60–77 thousand to 19 thousand and the backup took 3.9 s instead of
- * 4.7, for 2 MB more at its peak. Applied once; returns whether the
+ * Sets how much memory glibc malloc keeps once freed (KEPT_AT_TOP), in two
+ * arenas: with one per thread (glibc's default) each kept its own high-water
+ * mark and the server's peak grew from 214 to 299 MB. The threshold is fixed,
+ * where glibc would raise it with the largest block it unmaps. Called at
+ * every command's start, and again by `cairn serve`; returns whether the
  * allocator took the settings (false without the helper, or with another C
  * library than glibc).
  */
-export function retainFreedMemory(): boolean {
-  return retainFreedMemoryVerdict().active;
+export function retainFreedMemory(kind: ProcessKind = 'command'): boolean {
+  return (retained = retain(kind)).active;
 }
 
-/** retainFreedMemory's outcome (applying it if nothing has yet), and if it failed, why. */
+/** What retainFreedMemory last set (applying the command's settings if nothing has yet), and if it failed, why. */
 export function retainFreedMemoryVerdict(): Verdict {
-  return (retained ??= retain());
+  return (retained ??= retain('command'));
 }
 
-function retain(): Verdict {
+function retain(kind: ProcessKind): Verdict {
   if (!addon) return inactive(nativeHelperVerdict('malloc_tuning').reason);
-  if (!addon.retainFreedMemory(512 * MiB, 4 * MiB, 2)) return inactive('mallopt refused the settings (the C library is not glibc)');
-  return active('mallopt took M_TRIM_THRESHOLD, M_TOP_PAD and M_ARENA_MAX');
+  const { trim, pad } = KEPT_AT_TOP[kind];
+  if (!addon.retainFreedMemory(trim, pad, 2)) return inactive('mallopt refused the settings (the C library is not glibc)');
+  return active(`mallopt took M_TRIM_THRESHOLD ${trim / MiB} MiB, M_TOP_PAD ${pad / MiB} MiB and M_ARENA_MAX 2 (a ${kind}'s)`);
 }
 
 /**

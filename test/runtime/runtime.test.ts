@@ -9,7 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { connect as connectTls, createServer as createTlsServer, TLSSocket } from 'node:tls';
 import { GCProfiler } from 'node:v8';
-import { checkSocketReads, COLLECT_EVERY, noteBytesRead, oneBufferAgent, readsInto, runtimeTricks, sealBuffersWhereTheyLie, type Verdict } from '../../src/runtime/index.js';
+import { checkSocketReads, COLLECT_EVERY, noteBytesRead, oneBufferAgent, readsInto, retainFreedMemory, runtimeTricks, sealBuffersWhereTheyLie, type Verdict } from '../../src/runtime/index.js';
 import { CI } from '../helpers/ci.js';
 import { makeTempDir, removeTempDir, seededRandom } from '../helpers/disk-images.js';
 import { makeCa, makeServerCert } from '../helpers/tls.js';
@@ -50,6 +50,16 @@ describe('the runtime tricks', () => {
       assert.equal(typeof reason, 'string');
       if (!lacking.has(name)) assert.ok(active, `${name} did not take effect on Node ${process.version}: ${reason}`);
     }
+  });
+
+  it('give a server its own amount of freed memory kept, and the report says which it has', { skip: !glibc || !built('malloc_tuning') }, async () => {
+    try {
+      assert.ok(retainFreedMemory('server'), 'glibc took the server\'s settings');
+      assert.match((await runtimeTricks())['malloc-retain']!.reason, /M_TRIM_THRESHOLD 1 MiB, M_TOP_PAD 0 MiB .*a server's/);
+    } finally {
+      assert.ok(retainFreedMemory('command'));
+    }
+    assert.match((await runtimeTricks())['malloc-retain']!.reason, /M_TRIM_THRESHOLD 512 MiB, M_TOP_PAD 4 MiB .*a command's/);
   });
 
   it('load every native helper that was built', () => {
