@@ -3,7 +3,7 @@ import https from 'node:https';
 import type { Duplex, Readable } from 'node:stream';
 import { CairnError } from '../domain/errors.js';
 import type { Page } from '../domain/page.js';
-import { checkSocketReads } from '../runtime/index.js';
+import { checkSocketReads, checkTlsReads } from '../runtime/index.js';
 import { certificateError, Transport } from './transport.js';
 import type { AccessKeyStatus, AccessKeyView, AccountLookupView, AccountView, HealthView, NewAccessKeyView, NewTokenView, TokenView, JobStatus, JobView, ResourceView } from '../contract/index.js';
 
@@ -349,9 +349,9 @@ export class CairnClient {
    * when the Upgrade header did not reach it (a proxy in between dropped it).
    */
   async upgrade(path: string, protocol: string, signal?: AbortSignal): Promise<{ socket: Duplex; head: Buffer } | null> {
-    // Once per process, before a socket is taken over (readsInto).
-    await checkSocketReads();
     const target = new URL(this.url(path));
+    // Once per process, before a socket is taken over (readsInto).
+    await (target.protocol === 'https:' ? checkTlsReads() : checkSocketReads());
     const headers = this.authenticated({ connection: 'Upgrade', upgrade: protocol });
     let res: IncomingMessage | undefined;
     try {

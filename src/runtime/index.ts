@@ -9,5 +9,6 @@ export { loadNativeHelper } from './native-helpers.js';
 export { runtimeTricks } from './report.js';
 export { oneBufferAgent } from './response-reads.js';
 export { checkSocketReads, readsInto, type ReadsIntoOptions } from './socket-reads.js';
+export { checkTlsReads } from './tls-reads.js';
 export { sealBuffersWhereTheyLie } from './tls-writes.js';
 export type { Verdict } from './verdict.js';

@@ -5,6 +5,7 @@ import { minorGcVerdict } from './minor-gc.js';
 import { NATIVE_HELPERS, nativeHelperVerdict } from './native-helpers.js';
 import { checkResponseReads } from './response-reads.js';
 import { checkSocketReads } from './socket-reads.js';
+import { checkTlsReads } from './tls-reads.js';
 import { tlsWritesVerdict } from './tls-writes.js';
 import type { Verdict } from './verdict.js';
 
@@ -23,6 +24,7 @@ export async function runtimeTricks(): Promise<Record<string, Verdict>> {
     'malloc-retain': retainFreedMemoryVerdict(),
     'huge-pages': hugePagesVerdict(),
     'ca-context': caContextVerdict(),
+    'tls-reads': await checkTlsReads(),
     'tls-writes': tlsWritesVerdict(),
   };
 }

@@ -1,6 +1,8 @@
 import { once } from 'node:events';
 import { connect, createServer, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { TLSSocket } from 'node:tls';
+import { tlsReadsInto } from './tls-reads.js';
 import { active, errorLine, inactive, type Verdict } from './verdict.js';
 
 /** What libuv reads into at a time, by default. */
@@ -50,14 +52,16 @@ export function checkSocketReads(): Promise<Verdict> {
  * libuv reads into, reused for the next read once `onBytes` returns, instead
  * of a fresh 64 KiB buffer per read: the server took a 2 GiB full backup in
  * 1.7 CPU-s instead of 2.1, and a restore of it took 1.18 s instead of 1.38.
- * Where the socket is not a plain TCP one (a TLS socket, a stream of another
- * kind), or the check has not passed (checkSocketReads), its 'data' events
- * serve instead. What the socket had already buffered is lost: take it over
- * before anything is read from it.
+ * A TLS socket keeps its handle and reads its records in place instead
+ * (tlsReadsInto). Where the socket is a stream of another kind, or the check
+ * has not passed (checkSocketReads, checkTlsReads), its 'data' events serve
+ * instead. What the socket had already buffered is lost: take it over before
+ * anything is read from it.
  */
 export function readsInto(socket: Duplex, onBytes: (piece: Buffer) => void, options: ReadsIntoOptions = {}): Socket {
   const handle = handleOf(socket);
   if (handle && verdict?.active && handle.constructor === checkedKind) return takeOver(socket as Socket, handle, onBytes, options);
+  if (socket instanceof TLSSocket && tlsReadsInto(socket, onBytes, options.target)) return socket;
   // The connections after this one know.
   if (!verdict) void checkSocketReads();
   socket.on('data', onBytes);

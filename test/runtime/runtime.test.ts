@@ -9,7 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { connect as connectTls, createServer as createTlsServer, TLSSocket } from 'node:tls';
 import { GCProfiler } from 'node:v8';
-import { checkSocketReads, COLLECT_EVERY, noteBytesRead, oneBufferAgent, readsInto, retainFreedMemory, runtimeTricks, sealBuffersWhereTheyLie, type Verdict } from '../../src/runtime/index.js';
+import { checkSocketReads, checkTlsReads, COLLECT_EVERY, noteBytesRead, oneBufferAgent, readsInto, retainFreedMemory, runtimeTricks, sealBuffersWhereTheyLie, type Verdict } from '../../src/runtime/index.js';
 import { CI } from '../helpers/ci.js';
 import { makeTempDir, removeTempDir, seededRandom } from '../helpers/disk-images.js';
 import { makeCa, makeServerCert } from '../helpers/tls.js';
@@ -41,7 +41,7 @@ describe('the runtime tricks', () => {
   });
 
   it('are all in the report, each active on this machine or with a reason this platform lacks it', () => {
-    assert.deepEqual(Object.keys(tricks).sort(), ['ca-context', 'heap-flags', 'huge-pages', 'malloc-retain', 'minor-gc', ...NATIVE_HELPERS.map((n) => `native:${n}`), 'response-reads', 'socket-reads', 'tls-writes'].sort());
+    assert.deepEqual(Object.keys(tricks).sort(), ['ca-context', 'heap-flags', 'huge-pages', 'malloc-retain', 'minor-gc', ...NATIVE_HELPERS.map((n) => `native:${n}`), 'response-reads', 'socket-reads', 'tls-reads', 'tls-writes'].sort());
     const lacking = new Set<string>();
     for (const name of NATIVE_HELPERS) if (!built(name) && !CI) lacking.add(`native:${name}`);
     if (!glibc || lacking.has('native:malloc_tuning')) lacking.add('malloc-retain');
@@ -107,7 +107,7 @@ describe('reading a socket into our own buffers', () => {
     assert.ok(second.buffer === first.buffer && second.byteOffset === first.byteOffset, 'the same buffer for every read');
   });
 
-  it('leaves a TLS socket as it is: taking its handle over aborts the process at its first read', () => {
+  it('keeps a TLS socket, with its handle: taking the handle over would abort the process at its first read', () => {
     const secure = new TLSSocket(pair.client);
     try {
       assert.equal(readsInto(secure, () => {}), secure);
@@ -169,6 +169,62 @@ describe('reading HTTP responses through one buffer per connection', () => {
       agent.destroy();
       server.close();
     }
+  });
+});
+
+describe('reading a TLS connection into our own buffers', () => {
+  let dir: string;
+  let ends: { client: TLSSocket; accepted: Promise<TLSSocket>; close(): void };
+  before(async () => {
+    assert.ok((await checkTlsReads()).active, 'the check passed');
+    dir = await makeTempDir();
+    const ca = await makeCa(dir, 'reads');
+    const cert = await makeServerCert(dir, ca, 'server');
+    const server = createTlsServer({ key: await readFile(cert.keyFile), cert: await readFile(cert.certFile) });
+    const accepted = once(server, 'secureConnection').then(([socket]) => socket as TLSSocket);
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const client = connectTls({ port: (server.address() as { port: number }).port, host: '127.0.0.1', servername: 'localhost', ca: await readFile(ca.certFile) });
+    await once(client, 'secureConnect');
+    ends = { client, accepted, close: () => (client.destroy(), server.close()) };
+  });
+  after(async () => {
+    ends.close();
+    await removeTempDir(dir);
+  });
+
+  it('opens each record into the target given, records split across targets, then into one buffer of its own', async () => {
+    const server = await ends.accepted;
+    const memory = Buffer.alloc(256 * 1024);
+    // A target that ends inside the second record: the rest of it must go on into the next buffer.
+    let target: Buffer | null = memory.subarray(4099, 4099 + 20_000);
+    const pieces: { buffer: ArrayBufferLike; byteOffset: number; length: number }[] = [];
+    const received: Buffer[] = [];
+    const onBytes = (piece: Buffer): void => {
+      pieces.push({ buffer: piece.buffer, byteOffset: piece.byteOffset, length: piece.length });
+      received.push(Buffer.from(piece));
+      const filled = 4099 + pieces.filter((p) => p.buffer === memory.buffer).reduce((n, p) => n + p.length, 0);
+      target = filled < 4099 + 20_000 ? memory.subarray(filled, 4099 + 20_000) : null;
+    };
+    assert.equal(readsInto(server, onBytes, { target: () => target }), server, 'the TLS socket itself, not a new one');
+    const exchange = async (bytes: Buffer): Promise<Buffer> => {
+      const before = received.length;
+      const total = () => Buffer.concat(received.slice(before));
+      ends.client.write(bytes);
+      for (const deadline = Date.now() + 10_000; total().length < bytes.length && Date.now() < deadline; ) await sleep(5);
+      return total();
+    };
+    const random = seededRandom('tls reads');
+    const first = random.bytes(40_000);
+    assert.ok((await exchange(first)).equals(first), 'every byte, in order');
+    const inMemory = pieces.filter((p) => p.buffer === memory.buffer);
+    assert.equal(inMemory.reduce((n, p) => n + p.length, 0), 20_000, 'the target filled to its end, and not past it');
+    assert.ok(inMemory.every((p, i) => p.byteOffset === 4099 + inMemory.slice(0, i).reduce((n, q) => n + q.length, 0)), 'each piece where the last one ended');
+    assert.ok(memory.subarray(4099, 4099 + 20_000).equals(first.subarray(0, 20_000)), 'the bytes themselves in the target');
+    const own = pieces.filter((p) => p.buffer !== memory.buffer);
+    assert.ok(own.length >= 2 && own.every((p) => p.buffer === own[0]!.buffer && p.byteOffset === 0), 'the rest in one buffer of its own, reused');
+    const second = random.bytes(5_000);
+    assert.ok((await exchange(second)).equals(second), 'and a later write too');
   });
 });
 
