@@ -57,7 +57,7 @@ export function tlsReadsInto(socket: TLSSocket, onBytes: (piece: Buffer) => void
 function readInPlace(socket: TLSSocket, onBytes: (piece: Buffer) => void, target?: () => Buffer | null): boolean {
   const handle = (socket as { _handle?: Partial<TlsHandle> | null })._handle;
   if (!keys || typeof handle?.useUserBuffer !== 'function') return false;
-  const own = Buffer.allocUnsafe(RECORD);
+  const own = Buffer.allocUnsafeSlow(RECORD);
   // Asked after every read: where the next bytes should land. Any room will do; a record that does not fit goes on into the next buffer.
   const next = (): Buffer => {
     const into = target?.();
