@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { loadConfig, type ConfigInput } from '../config.js';
-import { retainFreedMemory, startFullCollectionsNearTheLimit } from '../runtime/index.js';
+import { capTheYoungGeneration, retainFreedMemory, startFullCollectionsNearTheLimit } from '../runtime/index.js';
 
 export function serveCommand(program: Command): void {
   program
@@ -39,6 +39,7 @@ export function serveCommand(program: Command): void {
     .action(async (opts: ConfigInput) => {
       const config = loadConfig(opts);
       startFullCollectionsNearTheLimit();
+      capTheYoungGeneration();
       retainFreedMemory('server');
       // Loaded here, not at the top: every other command starts faster without the server's modules.
       const { startServer } = await import('../app.js');

@@ -1,4 +1,5 @@
-import { cachedDataVersionTag, setFlagsFromString } from 'node:v8';
+import { PerformanceObserver } from 'node:perf_hooks';
+import { cachedDataVersionTag, getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
 import { active, inactive, type Verdict } from './verdict.js';
 
 /**
@@ -25,6 +26,42 @@ function setFlags(): Verdict {
     if (!setFlag(name, value)) return inactive(`this V8 does not know --${name}`);
   }
   return active(`V8 took ${FLAGS.map(([name, value]) => `--${name}=${value}`).join(' ')}`);
+}
+
+/**
+ * Where a server's young generation (both semi-spaces) stops growing: V8's
+ * default maximum here is 32 MiB, which only holds what the S3 client leaves
+ * behind longer (the 8 GiB restore's server peak on RGW: 251 → 239 MB).
+ * It cost HTTPS 0.5 CPU-s per 2 GiB until TLS records were read into the
+ * slots (tls-reads.ts); docs/performance.md has both.
+ */
+export const YOUNG_GENERATION_LIMIT = 16 * 1024 * 1024;
+const GROWTH = 2;
+
+let capped: Verdict | undefined;
+
+/**
+ * Stops the young generation growing at YOUNG_GENERATION_LIMIT, once. V8
+ * fixes its maximum at start (`cairn serve` cannot pass flags to its own
+ * node) but reads --semi-space-growth-factor at each growth: after every
+ * collection a `gc` observer sets it to 1 from the limit on, and back to 2
+ * below it (V8 may have shrunk the space meanwhile).
+ */
+export function capTheYoungGeneration(): Verdict {
+  return (capped ??= cap());
+}
+
+function cap(): Verdict {
+  if (!setFlag('semi-space-growth-factor', GROWTH)) return inactive('this V8 does not know --semi-space-growth-factor');
+  let growing = true;
+  new PerformanceObserver(() => {
+    const size = getHeapSpaceStatistics().find((s) => s.space_name === 'new_space')?.space_size ?? 0;
+    const grow = size < YOUNG_GENERATION_LIMIT;
+    if (grow === growing) return;
+    growing = grow;
+    setFlagsFromString(`--semi-space-growth-factor=${grow ? GROWTH : 1}`);
+  }).observe({ entryTypes: ['gc'] });
+  return active(`the young generation stops growing at ${YOUNG_GENERATION_LIMIT >> 20} MiB (--semi-space-growth-factor, set after each collection)`);
 }
 
 /**

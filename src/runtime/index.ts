@@ -2,7 +2,7 @@
 // each trick checks its behaviour once, before it is relied on, and falls
 // back to the plain path with a reason when the check fails (runtimeTricks).
 export { contextTrusting } from './ca-context.js';
-export { startFullCollectionsNearTheLimit } from './heap-flags.js';
+export { capTheYoungGeneration, startFullCollectionsNearTheLimit, YOUNG_GENERATION_LIMIT } from './heap-flags.js';
 export { adviseHugePages, canAdviseHugePages, HUGE_PAGE_SIZE, retainFreedMemory } from './malloc-tuning.js';
 export { COLLECT_EVERY, noteBytesRead } from './minor-gc.js';
 export { loadNativeHelper } from './native-helpers.js';

@@ -1,5 +1,5 @@
 import { caContextVerdict } from './ca-context.js';
-import { startFullCollectionsNearTheLimit } from './heap-flags.js';
+import { capTheYoungGeneration, startFullCollectionsNearTheLimit } from './heap-flags.js';
 import { hugePagesVerdict, retainFreedMemoryVerdict } from './malloc-tuning.js';
 import { minorGcVerdict } from './minor-gc.js';
 import { NATIVE_HELPERS, nativeHelperVerdict } from './native-helpers.js';
@@ -21,6 +21,7 @@ export async function runtimeTricks(): Promise<Record<string, Verdict>> {
     'response-reads': await checkResponseReads(),
     'minor-gc': minorGcVerdict(),
     'heap-flags': startFullCollectionsNearTheLimit(),
+    'young-generation': capTheYoungGeneration(),
     'malloc-retain': retainFreedMemoryVerdict(),
     'huge-pages': hugePagesVerdict(),
     'ca-context': caContextVerdict(),

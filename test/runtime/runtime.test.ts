@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -8,11 +9,14 @@ import { PassThrough } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { connect as connectTls, createServer as createTlsServer, TLSSocket } from 'node:tls';
+import { promisify } from 'node:util';
 import { GCProfiler } from 'node:v8';
-import { checkSocketReads, checkTlsReads, COLLECT_EVERY, noteBytesRead, oneBufferAgent, readsInto, retainFreedMemory, runtimeTricks, sealBuffersWhereTheyLie, type Verdict } from '../../src/runtime/index.js';
+import { checkSocketReads, checkTlsReads, COLLECT_EVERY, noteBytesRead, oneBufferAgent, readsInto, retainFreedMemory, runtimeTricks, sealBuffersWhereTheyLie, type Verdict, YOUNG_GENERATION_LIMIT } from '../../src/runtime/index.js';
 import { CI } from '../helpers/ci.js';
 import { makeTempDir, removeTempDir, seededRandom } from '../helpers/disk-images.js';
 import { makeCa, makeServerCert } from '../helpers/tls.js';
+
+const execFileAsync = promisify(execFile);
 
 // Each of these fails when a trick silently stops working on the installed Node: the
 // fallbacks keep Cairn correct, so nothing else would notice but the benchmark.
@@ -41,7 +45,7 @@ describe('the runtime tricks', () => {
   });
 
   it('are all in the report, each active on this machine or with a reason this platform lacks it', () => {
-    assert.deepEqual(Object.keys(tricks).sort(), ['ca-context', 'heap-flags', 'huge-pages', 'malloc-retain', 'minor-gc', ...NATIVE_HELPERS.map((n) => `native:${n}`), 'response-reads', 'socket-reads', 'tls-reads', 'tls-writes'].sort());
+    assert.deepEqual(Object.keys(tricks).sort(), ['ca-context', 'heap-flags', 'huge-pages', 'malloc-retain', 'minor-gc', ...NATIVE_HELPERS.map((n) => `native:${n}`), 'response-reads', 'socket-reads', 'tls-reads', 'tls-writes', 'young-generation'].sort());
     const lacking = new Set<string>();
     for (const name of NATIVE_HELPERS) if (!built(name) && !CI) lacking.add(`native:${name}`);
     if (!glibc || lacking.has('native:malloc_tuning')) lacking.add('malloc-retain');
@@ -169,6 +173,34 @@ describe('reading HTTP responses through one buffer per connection', () => {
       agent.destroy();
       server.close();
     }
+  });
+});
+
+describe('the young generation', () => {
+  /** The largest young generation a child process reaches while it churns garbage, some of it kept a while, with or without the cap. */
+  const largestYoungGeneration = async (capped: boolean): Promise<number> => {
+    const heapFlags = new URL('../../src/runtime/heap-flags.js', import.meta.url).href;
+    const script = `
+      import { getHeapSpaceStatistics } from 'node:v8';
+      const { capTheYoungGeneration } = await import(${JSON.stringify(heapFlags)});
+      if (${capped}) capTheYoungGeneration();
+      let largest = 0, kept = [];
+      for (let i = 0; i < 4e6; i++) {
+        kept.push({ i, s: 'x' + i });
+        if (kept.length > 200000) kept = [];
+        if (i % 1000 === 0) {
+          await new Promise((resolve) => setImmediate(resolve));
+          largest = Math.max(largest, getHeapSpaceStatistics().find((s) => s.space_name === 'new_space').space_size);
+        }
+      }
+      console.log(largest);`;
+    const { stdout } = await execFileAsync(process.execPath, ['--input-type=module', '-e', script]);
+    return Number(stdout.trim());
+  };
+
+  it('stops growing at YOUNG_GENERATION_LIMIT once capped, where it would grow past it', async () => {
+    assert.ok((await largestYoungGeneration(false)) > YOUNG_GENERATION_LIMIT, 'the workload grows an uncapped young generation past the limit');
+    assert.ok((await largestYoungGeneration(true)) <= YOUNG_GENERATION_LIMIT, 'capped, it stays within the limit');
   });
 });
 
