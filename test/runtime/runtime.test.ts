@@ -198,9 +198,10 @@ describe('the young generation', () => {
     return Number(stdout.trim());
   };
 
-  it('stops growing at YOUNG_GENERATION_LIMIT once capped, where it would grow past it', async () => {
-    assert.ok((await largestYoungGeneration(false)) > YOUNG_GENERATION_LIMIT, 'the workload grows an uncapped young generation past the limit');
-    assert.ok((await largestYoungGeneration(true)) <= YOUNG_GENERATION_LIMIT, 'capped, it stays within the limit');
+  // V8 doubles the young generation at each growth; its size may also count a page more than the limit (Node 24: 17 MiB).
+  it('stops doubling at YOUNG_GENERATION_LIMIT once capped, where it would double past it', async () => {
+    assert.ok((await largestYoungGeneration(false)) >= 2 * YOUNG_GENERATION_LIMIT, 'the workload grows an uncapped young generation to twice the limit');
+    assert.ok((await largestYoungGeneration(true)) < 2 * YOUNG_GENERATION_LIMIT, 'capped, it never doubles past the limit');
   });
 });
 
