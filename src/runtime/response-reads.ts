@@ -1,13 +1,10 @@
-import { once } from 'node:events';
 import { Agent, createServer, get, type AgentOptions, type ClientRequestArgs, type IncomingMessage } from 'node:http';
 import { connect, type NetConnectOpts, type Socket } from 'node:net';
-import { active, errorLine, inactive, type Verdict } from './verdict.js';
+import { checkOnLoopback } from './loopback-check.js';
+import { active, inactive, type Verdict } from './verdict.js';
 
 /** What a connection reads into each time: as much as libuv asks for at once. */
 const READ_BUFFER = 64 * 1024;
-
-/** How long the check waits for its loopback server's answer: the store opens only after it. */
-const CHECK_TIMEOUT_MS = 2_000;
 
 let checked: Promise<Verdict> | undefined;
 
@@ -61,12 +58,10 @@ async function probe(): Promise<Verdict> {
   const sent = Buffer.allocUnsafe(4 * READ_BUFFER + 123);
   for (let i = 0; i < sent.length; i++) sent[i] = (i * 7 + (i >> 8)) & 0xff;
   const server = createServer((_req, res) => res.end(sent));
-  const agent = new OneBufferAgent({ keepAlive: false });
-  try {
-    server.listen(0, '127.0.0.1');
-    await once(server, 'listening');
-    const { port } = server.address() as { port: number };
-    const response = await new Promise<IncomingMessage>((resolve, reject) => get({ host: '127.0.0.1', port, agent, signal: AbortSignal.timeout(CHECK_TIMEOUT_MS) }, resolve).on('error', reject));
+  return checkOnLoopback(server, 'could not check on a loopback HTTP server', async (port, keep) => {
+    const agent = new OneBufferAgent({ keepAlive: false });
+    keep(agent);
+    const response = await new Promise<IncomingMessage>((resolve, reject) => get({ host: '127.0.0.1', port, agent }, resolve).on('error', reject));
     const socket = response.socket;
     const reads = new Set<ArrayBufferLike>();
     socket.prependListener('data', (d: Buffer) => reads.add(d.buffer));
@@ -80,10 +75,5 @@ async function probe(): Promise<Verdict> {
     if (aliased) return inactive("Node's HTTP parser handed over a piece of the body inside the read buffer instead of a copy");
     if (reads.size !== 1) return inactive(`the connection's reads after the headers came in ${reads.size} buffers, not one`);
     return active('an HTTP connection read a response into one buffer, and each piece of the body came out as a copy');
-  } catch (err) {
-    return inactive(`could not check on a loopback HTTP server: ${errorLine(err)}`);
-  } finally {
-    agent.destroy();
-    server.close();
-  }
+  });
 }

@@ -2,8 +2,9 @@ import { once } from 'node:events';
 import { connect, createServer, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { TLSSocket } from 'node:tls';
+import { checkOnLoopback } from './loopback-check.js';
 import { tlsReadsInto } from './tls-reads.js';
-import { active, errorLine, inactive, type Verdict } from './verdict.js';
+import { active, inactive, type Verdict } from './verdict.js';
 
 /** What libuv reads into at a time, by default. */
 const READ_BUFFER = 1024 * 1024;
@@ -13,9 +14,6 @@ const READ_BUFFER = 1024 * 1024;
  * a read of its own costs more than copying those bytes from the buffer.
  */
 const DIRECT_READ_MIN = 256 * 1024;
-
-/** How long the check waits for its own bytes on a loopback connection. */
-const CHECK_TIMEOUT_MS = 2_000;
 
 export interface ReadsIntoOptions {
   bufferSize?: number;
@@ -92,15 +90,12 @@ function takeOver(socket: Socket, handle: StreamHandle, onBytes: (piece: Buffer)
 /** Sends a few bytes over a loopback connection and sees where the taken-over side's read put them. */
 async function probe(): Promise<Verdict> {
   const server = createServer();
-  let client: Socket | undefined;
-  let taken: Socket | undefined;
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    server.listen(0, '127.0.0.1');
-    await once(server, 'listening');
+  return checkOnLoopback(server, 'could not check on a loopback connection', async (port, keep) => {
     const accepted = once(server, 'connection') as Promise<[Socket]>;
-    client = connect((server.address() as { port: number }).port, '127.0.0.1');
+    const client = connect(port, '127.0.0.1');
+    keep(client);
     const [peer] = await Promise.race([accepted, once(client, 'error') as Promise<never>]);
+    keep(peer);
     const handle = handleOf(peer);
     if (!handle) return inactive('a net.Socket here has no _handle with useUserBuffer');
     checkedKind = handle.constructor;
@@ -110,23 +105,15 @@ async function probe(): Promise<Verdict> {
     const target = memory.subarray(17);
     let got = 0;
     const seen = new Promise<Verdict>((resolve) => {
-      timer = setTimeout(() => resolve(inactive(`no read arrived within ${CHECK_TIMEOUT_MS} ms`)), CHECK_TIMEOUT_MS);
       const onBytes = (piece: Buffer): void => {
         if (piece.buffer !== memory.buffer || piece.byteOffset !== target.byteOffset + got) resolve(inactive('a read was handed over in memory other than the buffer given'));
         got += piece.length;
         if (got < sent.length) return;
         resolve(target.subarray(0, got).equals(sent) ? active('a loopback read landed in the buffer given') : inactive('the bytes read are not in the buffer given (useUserBuffer ignored)'));
       };
-      taken = takeOver(peer, handle, onBytes, { target: () => target.subarray(got) });
+      keep(takeOver(peer, handle, onBytes, { target: () => target.subarray(got) }));
     });
     client.write(sent);
-    return await seen;
-  } catch (err) {
-    return inactive(`could not check on a loopback connection: ${errorLine(err)}`);
-  } finally {
-    clearTimeout(timer);
-    client?.destroy();
-    taken?.destroy();
-    server.close();
-  }
+    return seen;
+  });
 }

@@ -2,13 +2,11 @@ import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { Socket } from 'node:net';
 import { connect, createServer, TLSSocket, type ConnectionOptions } from 'node:tls';
+import { checkOnLoopback } from './loopback-check.js';
 import { active, errorLine, inactive, type Verdict } from './verdict.js';
 
 /** A TLS read hands over at most one record's plaintext, 16 KiB. */
 const RECORD = 16 * 1024;
-
-/** How long the check waits for its own bytes on a loopback connection. */
-const CHECK_TIMEOUT_MS = 2_000;
 
 /** net.Socket's own keys for what `onread` gave it: where the next read goes, what is told of it, what says where the one after goes. */
 interface OnreadKeys {
@@ -94,14 +92,8 @@ async function probe(): Promise<Verdict> {
   const target = memory.subarray(17);
   const sent = randomBytes(2 * RECORD + 1000);
   const server = createServer({ ...tls, pskCallback: () => psk });
-  let client: TLSSocket | undefined;
-  let accepted: TLSSocket | undefined;
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    server.listen(0, '127.0.0.1');
-    await once(server, 'listening');
+  return checkOnLoopback(server, 'could not check on a loopback TLS connection', async (port, keep) => {
     const seen = new Promise<Verdict>((resolve) => {
-      timer = setTimeout(() => resolve(inactive(`no read arrived within ${CHECK_TIMEOUT_MS} ms`)), CHECK_TIMEOUT_MS);
       let got = 0;
       const onBytes = (piece: Buffer): void => {
         if (piece.buffer !== memory.buffer || piece.byteOffset !== target.byteOffset + got) return resolve(inactive('a TLS read was handed over in memory other than the buffer given'));
@@ -110,22 +102,16 @@ async function probe(): Promise<Verdict> {
         resolve(target.subarray(0, got).equals(sent) ? active('a loopback TLS connection read its records into the buffer given') : inactive('the bytes read are not those sent'));
       };
       server.on('secureConnection', (socket: TLSSocket) => {
-        accepted = socket;
+        keep(socket);
         if (!readInPlace(socket, onBytes, () => target.subarray(got))) resolve(inactive('a TLS socket here has no _handle with useUserBuffer'));
       });
     });
-    const port = (server.address() as { port: number }).port;
-    client = connect({ ...tls, host: '127.0.0.1', port, pskCallback: () => ({ psk, identity: 'cairn' }), checkServerIdentity: () => undefined });
+    const client = connect({ ...tls, host: '127.0.0.1', port, pskCallback: () => ({ psk, identity: 'cairn' }), checkServerIdentity: () => undefined });
+    keep(client);
     const failed = once(client, 'error').then(([err]) => inactive(`the loopback TLS connection failed: ${errorLine(err)}`));
-    await Promise.race([once(client, 'secureConnect'), failed]);
+    const connected = await Promise.race([once(client, 'secureConnect').then(() => undefined), failed]);
+    if (connected) return connected;
     client.write(sent);
-    return await Promise.race([seen, failed]);
-  } catch (err) {
-    return inactive(`could not check on a loopback TLS connection: ${errorLine(err)}`);
-  } finally {
-    clearTimeout(timer);
-    client?.destroy();
-    accepted?.destroy();
-    server.close();
-  }
+    return Promise.race([seen, failed]);
+  });
 }

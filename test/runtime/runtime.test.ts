@@ -12,6 +12,7 @@ import { connect as connectTls, createServer as createTlsServer, TLSSocket } fro
 import { promisify } from 'node:util';
 import { GCProfiler } from 'node:v8';
 import { checkSocketReads, checkTlsReads, COLLECT_EVERY, noteBytesRead, oneBufferAgent, readsInto, retainFreedMemory, runtimeTricks, sealBuffersWhereTheyLie, type Verdict, YOUNG_GENERATION_LIMIT } from '../../src/runtime/index.js';
+import { checkOnLoopback } from '../../src/runtime/loopback-check.js';
 import { CI } from '../helpers/ci.js';
 import { makeTempDir, removeTempDir, seededRandom } from '../helpers/disk-images.js';
 import { makeCa, makeServerCert } from '../helpers/tls.js';
@@ -68,6 +69,31 @@ describe('the runtime tricks', () => {
 
   it('load every native helper that was built', () => {
     for (const name of NATIVE_HELPERS.filter(built)) assert.ok(tricks[`native:${name}`]!.active, `build/Release/${name}.node is there but ${tricks[`native:${name}`]!.reason}`);
+  });
+});
+
+describe('a check on a loopback connection', () => {
+  // A TLS handshake that never ends would otherwise hold up a server's start.
+  it('is given up after its time, whatever it waits for, and closes what it opened', async () => {
+    const server = createServer();
+    let opened: Socket | undefined;
+    const verdict = await checkOnLoopback(server, 'stuck', async (port, keep) => {
+      opened = connect(port, '127.0.0.1');
+      keep(opened);
+      await once(opened, 'connect');
+      return new Promise<Verdict>(() => undefined);
+    });
+    assert.equal(verdict.active, false);
+    assert.match(verdict.reason, /^stuck: nothing came within \d+ ms$/);
+    assert.ok(opened?.destroyed, 'the connection it opened is destroyed');
+    assert.equal(server.listening, false, 'the server is closed');
+  });
+
+  it('says what went wrong when the check throws', async () => {
+    const verdict = await checkOnLoopback(createServer(), 'broken', async () => {
+      throw new Error('first line\nsecond line');
+    });
+    assert.deepEqual(verdict, { active: false, reason: 'broken: first line' });
   });
 });
 
