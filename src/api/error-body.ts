@@ -1,11 +1,12 @@
 import type { FastifyError } from 'fastify';
 import { CairnError } from '../domain/errors.js';
 
-/** The status and JSON body of the answer to a failed request. */
-export function errorBody(err: unknown) {
+/** The status, JSON body and headers (Retry-After, for a 429 that knows it) of the answer to a failed request. */
+export function errorBody(err: unknown): { status: number; body: { error: Record<string, unknown> }; headers?: Record<string, string> } {
   if (err instanceof CairnError) {
     return {
       status: err.status,
+      ...(err.retryAfterSeconds !== undefined ? { headers: { 'retry-after': String(err.retryAfterSeconds) } } : {}),
       body: { error: { code: err.code, message: err.message, ...(err.field ? { field: err.field } : {}), ...(err.details ? { details: err.details } : {}) } },
     };
   }

@@ -85,7 +85,7 @@ export async function buildServer(services: Services, opts: ServerOptions): Prom
   app.decorate('blobSlots', opts.blobSlots);
   app.addContentTypeParser('application/octet-stream', (req: FastifyRequest, payload: IncomingMessage) => readBinaryBody(req, payload, opts.blobSlots));
   app.setErrorHandler((err: FastifyError, req, reply) => {
-    const { status, body } = errorBody(err);
+    const { status, body, headers } = errorBody(err);
     // A client that hung up mid-request (an upload cancelled, a CLI killed) is no fault of the server's:
     // a warning, which chunk routes (logged from warn up, CHUNK_LOG_LEVEL) still show.
     if (clientAborted(req.raw, err)) {
@@ -93,6 +93,7 @@ export async function buildServer(services: Services, opts: ServerOptions): Prom
       return reply.status(400).send({ error: { code: 'aborted', message: 'The client closed the connection before the request was complete.' } });
     }
     if (status >= 500) req.log.error({ err }, 'request failed');
+    if (headers) void reply.headers(headers);
     return reply.status(status).send(body);
   });
   app.setNotFoundHandler((req, reply) =>

@@ -10,6 +10,8 @@ export class CairnError extends Error {
     readonly field?: string,
     /** Per-item problems of a request about several things (e.g. each recipient of a share). */
     readonly details?: { item: string; code: string; message: string }[],
+    /** For a 429: whole seconds until a retry can succeed, sent as Retry-After. */
+    readonly retryAfterSeconds?: number,
   ) {
     super(message);
     this.name = 'CairnError';
@@ -24,5 +26,6 @@ export const forbidden = (message: string) => new CairnError(403, 'forbidden', m
 export const notFound = (what: string, id: string) => new CairnError(404, 'not_found', `${what} ${id} was not found.`);
 export const conflict = (message: string, code = 'conflict') => new CairnError(409, code, message);
 export const tooLarge = (message: string) => new CairnError(413, 'too_large', message);
-export const tooMany = (message: string) => new CairnError(429, 'too_many_requests', message);
+/** `message` says how long to wait, in words; `retryAfterSeconds` says it to programs (Retry-After). */
+export const tooMany = (message: string, retryAfterSeconds: number) => new CairnError(429, 'too_many_requests', message, undefined, undefined, retryAfterSeconds);
 export const unavailable = (message: string) => new CairnError(503, 'unavailable', message);

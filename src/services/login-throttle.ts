@@ -77,7 +77,8 @@ export class Throttle {
     const wait = Math.max(0, ...waits);
     if (wait > 0) {
       await this.db.deleteFrom('login_failures').where('attempt', '=', attempt).execute();
-      throw tooMany(`${what}; wait ${Math.ceil(wait / 1000)} seconds before trying again.`);
+      const seconds = Math.ceil(wait / 1000);
+      throw tooMany(`${what}; wait ${seconds} seconds before trying again.`, seconds);
     }
     // Rows past the window count for nothing; attempts are few, so this stays cheap.
     await this.db.deleteFrom('login_failures').where('failed_at', '<=', since).execute();

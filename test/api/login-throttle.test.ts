@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { testDatabaseUrl, type TestDatabase } from '../helpers/db.js';
-import { api, expectError, expectStatus, newAccount, PASSWORD, randomEmail } from '../helpers/http.js';
+import { api, expectError, expectStatus, newAccount, PASSWORD, randomEmail, type Reply } from '../helpers/http.js';
 import { startInProcessServer, type InProcessServer } from '../helpers/server.js';
 
 // Two servers on one database, as behind a load balancer: a guesser whose
@@ -52,10 +52,12 @@ test('a sign-in that works clears the count for every server', async () => {
   expectStatus(await from[0]!.post('/sessions', { email: a.email, password: a.password }), 200);
 });
 
-/** The seconds a 429's message asks to wait. */
-function waitOf(error: { message: string }): number {
+/** The seconds a 429 asks to wait: its message and its Retry-After say the same. */
+function waitOf(reply: Reply, what = ''): number {
+  const error = expectError(reply, 429, 'too_many_requests', what);
   const m = /wait (\d+) seconds/.exec(error.message);
   assert.ok(m, `a 429 says how long to wait: ${error.message}`);
+  assert.equal(reply.headers.get('retry-after'), m[1], 'Retry-After says it to programs');
   return Number(m[1]);
 }
 
@@ -78,7 +80,7 @@ test('a guesser slows down exponentially, while the owner signs in from an addre
   for (let i = 0; i < 10; i++) expectError(await guesser.post('/sessions', { email: owner.email, password: `wrong ${i}` }), 401, undefined, `guess ${i}`);
   const waits: number[] = [];
   for (let i = 0; i < 3; i++) {
-    const wait = waitOf(expectError(await guesser.post('/sessions', { email: owner.email, password: 'too soon' }), 429, 'too_many_requests'));
+    const wait = waitOf(await guesser.post('/sessions', { email: owner.email, password: 'too soon' }));
     waits.push(wait);
     await sleep(wait * 1000 + 150);
     expectError(await guesser.post('/sessions', { email: owner.email, password: `after ${wait} s` }), 401, undefined, 'one more guess once the wait is over');
@@ -90,7 +92,7 @@ test('a guesser slows down exponentially, while the owner signs in from an addre
   expectStatus(await api(two.url).from(owner.from).post('/sessions', { email: owner.email, password: owner.password }), 200, 'the owner, from a known address, other server');
   // …and from a new address it waits what the account's failures ask (8 s at most here), then gets in.
   const fresh = api(one.url).from('127.0.0.10');
-  const wait = waitOf(expectError(await fresh.post('/sessions', { email: owner.email, password: owner.password }), 429, undefined, 'the owner, from a new address'));
+  const wait = waitOf(await fresh.post('/sessions', { email: owner.email, password: owner.password }), 'the owner, from a new address');
   assert.ok(wait <= 8, `waits ${wait} s`);
   await sleep(wait * 1000 + 150);
   expectStatus(await fresh.post('/sessions', { email: owner.email, password: owner.password }), 200, 'the owner, from a new address, after the wait');
@@ -100,8 +102,7 @@ test('sign-ups are limited per address, in the database: 10, then waits, and oth
   const from = [api(one.url).from('127.0.0.11'), api(two.url).from('127.0.0.11')];
   for (let i = 0; i < 10; i++) expectStatus(await from[i % 2]!.post('/accounts', { email: randomEmail('burst'), password: PASSWORD }), 201, `sign-up ${i}`);
   const email = randomEmail('burst');
-  const limited = expectError(await from[0]!.post('/accounts', { email, password: PASSWORD }), 429, 'too_many_requests');
-  waitOf(limited);
+  waitOf(await from[0]!.post('/accounts', { email, password: PASSWORD }));
   expectError(await from[1]!.post('/accounts', { email, password: PASSWORD }), 429, 'too_many_requests', 'the other server');
   expectError(await api(one.url).post('/sessions', { email, password: PASSWORD }), 401, undefined, 'no account was made');
   expectStatus(await api(two.url).from('127.0.0.13').post('/accounts', { email, password: PASSWORD }), 201, 'from another address');
