@@ -28,6 +28,14 @@ export interface PairOptions<V extends string> {
   target: number;
   /** Once, in the run's work folder, with the build measured: each variant's server and CLI settings. */
   prepare(work: string, build: string): Promise<Record<V, Partial<CairnOptions>>>;
+  /**
+   * What the second variant's mechanism costs on its own, without Cairn, for
+   * the bytes each step moves (the chunks stored), measured after the rounds:
+   * the CPU it adds to the first variant's is then split into the mechanism's
+   * share and Cairn's, and the first's CPU plus that share is the best CPU
+   * ratio the mechanism allows.
+   */
+  ownCost?(bytes: number): Promise<{ what: string; cpu: number }>;
 }
 
 const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
@@ -42,6 +50,8 @@ interface Sample {
   wall: number;
   /** Client and server CPU seconds, user and system. */
   cpu: number;
+  /** After a full backup: the bytes of the chunks it stored, which the restore brings back. */
+  stored?: number;
   verified?: boolean;
 }
 
@@ -83,6 +93,8 @@ export async function runPair<V extends string>(o: PairOptions<V>): Promise<void
   const image = await ensureImage(preset, seed, CACHE, log);
   const work = await mkdtemp(join(values.work ?? tmpdir(), `cairn-bench-${o.results}-`));
   const samples: Sample[] = [];
+  let stored = 0;
+  let own: { what: string; cpu: number } | undefined;
   try {
     const build = await snapshotBuild(resolve(values.cairn ?? ROOT), join(work, 'build'));
     const settings = await o.prepare(work, build);
@@ -102,7 +114,7 @@ export async function runPair<V extends string>(o: PairOptions<V>): Promise<void
           await cairn.setup(dir);
           await cold();
           const full = await cairn.backup('full', image.path);
-          samples.push({ round, variant, step: 'full', wall: full.client.wall, cpu: cpuOf(full) });
+          samples.push({ round, variant, step: 'full', wall: full.client.wall, cpu: cpuOf(full), stored: await cairn.stored() });
           await run('sync', []);
           await cold();
           const restored = await cairn.restore(join(dir, 'restore'));
@@ -115,6 +127,9 @@ export async function runPair<V extends string>(o: PairOptions<V>): Promise<void
         }
       }
     }
+    // Before the work folder goes: prepare may have left what it needs there (bench:tls, its certificate).
+    stored = median(samples.flatMap((s) => (s.stored !== undefined ? [s.stored] : [])));
+    own = await o.ownCost?.(stored);
   } finally {
     await rm(work, { recursive: true, force: true });
     cleanupTimeDir();
@@ -135,11 +150,25 @@ export async function runPair<V extends string>(o: PairOptions<V>): Promise<void
         [1, 2, 3, 4],
       ) +
       '\n' +
+      (own ? ownCostTable(own, rows.map((r) => ({ step: r.step, first: of(first, r.step, 'cpu'), second: of(second, r.step, 'cpu') })), [first, second]) : '') +
       (differs ? 'A RESTORED IMAGE DIFFERED FROM THE DISK\n' : ''),
   );
   await mkdir(RESULTS, { recursive: true });
   const file = join(RESULTS, `${o.results}-${new Date().toISOString().replace(/[:.]/g, '-')}-${preset.name}.json`);
-  await writeFile(file, `${JSON.stringify({ date: new Date().toISOString(), disk: preset.name, rounds, seed, target: o.target, ratios: rows, samples }, null, 2)}\n`);
+  await writeFile(file, `${JSON.stringify({ date: new Date().toISOString(), disk: preset.name, rounds, seed, target: o.target, ratios: rows, ...(own ? { ownCost: { bytes: stored, ...own } } : {}), samples }, null, 2)}\n`);
   log(`results in ${file}`);
   if (differs) process.exitCode = 1;
+}
+
+/** The CPU the second variant adds in each step, split into the mechanism's own share and Cairn's, and the best CPU ratio the mechanism allows. */
+function ownCostTable(own: { what: string; cpu: number }, steps: { step: string; first: number; second: number }[], [first, second]: readonly [string, string]): string {
+  return (
+    `${own.what}\n` +
+    renderTable(
+      ['step', `${second} − ${first} cpu s`, 'its own', "Cairn's own", 'best cpu ratio it allows'],
+      steps.map((s) => [s.step, (s.second - s.first).toFixed(2), own.cpu.toFixed(2), (s.second - s.first - own.cpu).toFixed(2), `${((s.first + own.cpu) / s.first).toFixed(3)}×`]),
+      [1, 2, 3, 4],
+    ) +
+    '\n'
+  );
 }
