@@ -1,9 +1,9 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { ensureImage, PRESETS, type DiskPreset } from './disk-image.js';
+import { DISK_FLAGS, readDiskFlags } from './disk-flags.js';
+import { ensureImage } from './disk-image.js';
 import { cleanupTimeDir, dropCaches, run } from './measure.js';
 import { median, renderTable } from './report.js';
 import { Cairn, snapshotBuild, type CairnOptions, type StepCost } from './tools.js';
@@ -69,34 +69,19 @@ export async function runPair<V extends string>(o: PairOptions<V>): Promise<void
   --cairn DIR       measure the Cairn build in DIR (bin/ and dist/src/) instead of this checkout's
   --work DIR        where the servers' data and the restored disks go (default: the temp dir)
 `;
-  const { values } = parseArgs({
-    options: {
-      quick: { type: 'boolean' },
-      large: { type: 'boolean' },
-      rounds: { type: 'string' },
-      seed: { type: 'string' },
-      'no-drop-caches': { type: 'boolean' },
-      cairn: { type: 'string' },
-      work: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-    strict: true,
-  });
+  const { values } = parseArgs({ options: DISK_FLAGS, strict: true });
   if (values.help) return void process.stdout.write(usage);
-  const preset: DiskPreset = values.quick ? PRESETS.quick : values.large ? PRESETS.large : PRESETS.standard;
-  const rounds = values.rounds !== undefined ? Number(values.rounds) : values.quick ? 1 : 3;
-  if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`--rounds wants a positive integer, got "${values.rounds}"`);
-  const seed = values.seed ?? '1';
-  let dropping = !values['no-drop-caches'];
+  const { preset, rounds, seed, cairnRoot, work: workRoot, dropCaches: drop } = readDiskFlags(values, ROOT);
+  let dropping = drop;
   const [first, second] = o.variants;
 
   const image = await ensureImage(preset, seed, CACHE, log);
-  const work = await mkdtemp(join(values.work ?? tmpdir(), `cairn-bench-${o.results}-`));
+  const work = await mkdtemp(join(workRoot, `cairn-bench-${o.results}-`));
   const samples: Sample[] = [];
   let stored = 0;
   let own: { what: string; cpu: number } | undefined;
   try {
-    const build = await snapshotBuild(resolve(values.cairn ?? ROOT), join(work, 'build'));
+    const build = await snapshotBuild(cairnRoot, join(work, 'build'));
     const settings = await o.prepare(work, build);
     log(await new Cairn({ root: build, diskSize: preset.size }).version());
     const cold = async () => {

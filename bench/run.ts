@@ -1,11 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { availableParallelism, cpus, tmpdir, totalmem } from 'node:os';
+import { availableParallelism, cpus, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { formatProfile, summarizeDir } from './cpu-profile.js';
-import { applyChanges, ensureImage, planChanges, PRESETS, type DiskImage, type DiskPreset } from './disk-image.js';
+import { applyChanges, ensureImage, planChanges, type DiskImage } from './disk-image.js';
+import { DISK_FLAGS, readDiskFlags, type DiskFlags } from './disk-flags.js';
 import { cleanupTimeDir, dropCaches, machineCpu, run, timeSync } from './measure.js';
 import { cairnPeaks, checkTargets, formatRatios, formatSummary, formatTargets, ratios, summarize, type Sample, type Summary } from './report.js';
 import { formatTimeline, Timeline, TIMELINE_INTERVAL_MS, type TimelineSample } from './timeline.js';
@@ -40,17 +41,11 @@ const USAGE = `usage: npm run bench -- [flags]
                     with the same client, and Cairn's rates as ratios of them
 `;
 
-interface Flags {
-  preset: DiskPreset;
-  rounds: number;
-  seed: string;
+interface Flags extends DiskFlags {
   tools: ToolName[];
-  dropCaches: boolean;
   profile: boolean;
   timeline: boolean;
-  work: string;
   keep: boolean;
-  cairnRoot: string;
   s3?: BenchS3;
 }
 
@@ -58,19 +53,12 @@ function parseFlags(argv: string[]): Flags {
   const { values } = parseArgs({
     args: argv,
     options: {
-      quick: { type: 'boolean' },
-      large: { type: 'boolean' },
-      rounds: { type: 'string' },
-      seed: { type: 'string' },
+      ...DISK_FLAGS,
       tools: { type: 'string' },
-      'no-drop-caches': { type: 'boolean' },
       profile: { type: 'boolean' },
       timeline: { type: 'boolean' },
-      work: { type: 'string' },
       keep: { type: 'boolean' },
-      cairn: { type: 'string' },
       store: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
     },
     strict: true,
   });
@@ -78,27 +66,19 @@ function parseFlags(argv: string[]): Flags {
     process.stdout.write(USAGE);
     process.exit(0);
   }
-  if (values.quick && values.large) throw new Error('--quick and --large exclude each other');
   if (values.profile && values.timeline) throw new Error('--profile and --timeline exclude each other: a profiled process runs slower');
   const alone = Boolean(values.profile || values.timeline);
-  const preset = values.quick ? PRESETS.quick : values.large ? PRESETS.large : PRESETS.standard;
-  const rounds = values.rounds !== undefined ? Number(values.rounds) : values.quick || alone ? 1 : 3;
-  if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`--rounds wants a positive integer, got "${values.rounds}"`);
+  const disk = readDiskFlags(values, ROOT, alone ? 1 : 3);
   if (values.store !== undefined && values.store !== 'folder' && values.store !== 's3') throw new Error(`--store wants folder or s3, got "${values.store}"`);
   const s3 = values.store === 's3' ? benchS3FromEnv() : undefined;
   const tools = alone || s3 ? (['cairn'] as ToolName[]) : ((values.tools ?? TOOL_NAMES.join(',')).split(',').map((t) => t.trim()) as ToolName[]);
   for (const t of tools) if (!TOOL_NAMES.includes(t)) throw new Error(`unknown tool "${t}" in --tools; choose from ${TOOL_NAMES.join(', ')}`);
   return {
-    preset,
-    rounds,
-    seed: values.seed ?? '1',
+    ...disk,
     tools: TOOL_NAMES.filter((t) => tools.includes(t)),
-    dropCaches: !values['no-drop-caches'],
     profile: Boolean(values.profile),
     timeline: Boolean(values.timeline),
-    work: values.work ?? tmpdir(),
     keep: Boolean(values.keep),
-    cairnRoot: resolve(values.cairn ?? ROOT),
     ...(s3 ? { s3 } : {}),
   };
 }
